@@ -13,7 +13,7 @@ PACKAGES="
   libh2o-evloop-dev libh2o-dev libjwt-dev libssl-dev libpq-dev libyajl-dev
   libcbor-dev libargon2-dev libcmocka-dev
   postgresql-15 postgresql-client-15
-  nghttp2-client wrk curl openssl ca-certificates jq python3
+  nghttp2-client wrk curl openssl ca-certificates jq python3 iproute2
   clang libclang-rt-14-dev clang-format
 "
 
