@@ -1,0 +1,352 @@
+/* JWS compact serialization (RFC 7515 §7.1) with ES256 and RS256 (RFC 7518
+ * §3.3, §3.4), signed and verified with OpenSSL EVP on keys loaded once. */
+#include "gateway/crypto.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ecdsa.h>
+#include <openssl/err.h>
+#include <yajl/yajl_tree.h>
+
+#include "gateway/alloc.h"
+
+#define ES256_COORD 32
+#define ES256_SIG   (2 * ES256_COORD)
+/* Longest alg name we keep; real ones have 5 characters. */
+#define ALG_MAX 31
+/* A protected header has a few members (alg, kid, typ, x5t, jwk); these caps
+ * keep the duplicate check and yajl's recursive tree cheap on hostile input. */
+#define HEADER_MAX_MEMBERS 32
+#define HEADER_MAX_DEPTH   8
+
+static int openssl_fail(gw_err_t *err, const char *public_msg, const char *call)
+{
+    unsigned long e = ERR_get_error();
+    int rc = GW_ERR(err, GW_E_INTERNAL, public_msg);
+    gw_err_detail(err, "%s: %s", call, e ? ERR_reason_error_string(e) : "failed");
+    ERR_clear_error();
+    return rc;
+}
+
+static int bad_token(gw_err_t *err, const char *why)
+{
+    return GW_ERRF(err, GW_E_INVALID_TOKEN, "malformed token: %s", why);
+}
+
+/* Deepest nesting of objects and arrays in JSON text, strings skipped. */
+static int json_depth(const char *s, size_t n)
+{
+    int depth = 0, max = 0, in_string = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max)
+                max = depth;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return max;
+}
+
+/* Check the decoded protected header and copy its alg into alg_out. */
+static int check_header(const char *header, size_t len, char *alg_out, gw_err_t *err)
+{
+    if (json_depth(header, len) > HEADER_MAX_DEPTH)
+        return bad_token(err, "header nested too deeply");
+    char errbuf[64];
+    yajl_val tree = yajl_tree_parse(header, errbuf, sizeof(errbuf));
+    int rc = -1;
+    if (tree == NULL)
+        return bad_token(err, "header is not JSON");
+    if (!YAJL_IS_OBJECT(tree)) {
+        bad_token(err, "header is not a JSON object");
+        goto done;
+    }
+    size_t count = tree->u.object.len;
+    if (count > HEADER_MAX_MEMBERS) {
+        bad_token(err, "header has too many members");
+        goto done;
+    }
+    const char *alg = NULL;
+    for (size_t i = 0; i < count; i++) {
+        const char *key = tree->u.object.keys[i];
+        /* RFC 7515 §4: a parser may take the last duplicate or reject; others
+         * take the first. Two readings of one header is how alg gets swapped. */
+        for (size_t j = i + 1; j < count; j++) {
+            if (strcmp(key, tree->u.object.keys[j]) == 0) {
+                bad_token(err, "duplicate header member");
+                goto done;
+            }
+        }
+        if (strcmp(key, "crit") == 0) {
+            /* RFC 7515 §4.1.11: we understand no extension, so any crit fails. */
+            bad_token(err, "unsupported crit header");
+            goto done;
+        }
+        if (strcmp(key, "alg") == 0) {
+            yajl_val v = tree->u.object.values[i];
+            if (!YAJL_IS_STRING(v)) {
+                bad_token(err, "alg is not a string");
+                goto done;
+            }
+            alg = v->u.string;
+        }
+    }
+    if (alg == NULL) {
+        bad_token(err, "missing alg");
+        goto done;
+    }
+    size_t alen = strlen(alg);
+    if (alen == 0 || alen > ALG_MAX) {
+        bad_token(err, "unsupported alg");
+        goto done;
+    }
+    memcpy(alg_out, alg, alen + 1);
+    rc = 0;
+done:
+    yajl_tree_free(tree);
+    return rc;
+}
+
+void gw_jws_dispose(gw_jws_t *jws)
+{
+    if (jws == NULL)
+        return;
+    free(jws->_buf);
+    memset(jws, 0, sizeof(*jws));
+}
+
+int gw_jws_parse(const char *compact, size_t len, gw_jws_t *out, gw_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (compact == NULL || len == 0)
+        return bad_token(err, "empty");
+    if (len > GW_JWS_MAX_LEN)
+        return bad_token(err, "too long");
+    const char *d1 = memchr(compact, '.', len);
+    const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - compact)) : NULL;
+    if (d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - compact)) != NULL)
+        return bad_token(err, "not three segments");
+    size_t hl = (size_t)(d1 - compact), pl = (size_t)(d2 - d1 - 1), sl = len - (size_t)(d2 + 1 - compact);
+    if (hl == 0 || pl == 0 || sl == 0)
+        return bad_token(err, "empty segment");
+    if (sl > GW_B64URL_LEN(GW_JWS_MAX_SIG))
+        return bad_token(err, "signature too long");
+
+    /* One allocation: header NUL payload NUL signature alg NUL. */
+    size_t hcap = GW_B64_DECODED_MAX(hl) + 1, pcap = GW_B64_DECODED_MAX(pl) + 1,
+           scap = GW_B64_DECODED_MAX(sl);
+    uint8_t *buf = gw_malloc(hcap + pcap + scap + ALG_MAX + 1);
+    uint8_t *h = buf, *p = buf + hcap, *s = p + pcap;
+    char *alg = (char *)(s + scap);
+    size_t hn, pn, sn;
+    if (gw_b64url_decode(compact, hl, h, &hn) != 0 || gw_b64url_decode(d1 + 1, pl, p, &pn) != 0 ||
+        gw_b64url_decode(d2 + 1, sl, s, &sn) != 0) {
+        free(buf);
+        return bad_token(err, "invalid base64url");
+    }
+    h[hn] = '\0';
+    p[pn] = '\0';
+    /* Callers get C strings; an embedded NUL would let them see less than was signed. */
+    if (memchr(h, '\0', hn) != NULL || memchr(p, '\0', pn) != NULL) {
+        free(buf);
+        return bad_token(err, "NUL byte in header or payload");
+    }
+    if (check_header((const char *)h, hn, alg, err) != 0) {
+        free(buf);
+        return -1;
+    }
+    out->header = (const char *)h;
+    out->header_len = hn;
+    out->payload = (const char *)p;
+    out->payload_len = pn;
+    out->sig = s;
+    out->sig_len = sn;
+    out->alg = alg;
+    out->signing_input_len = (size_t)(d2 - compact);
+    out->_buf = buf;
+    return 0;
+}
+
+/* The algorithms we sign and verify with; anything else (none, HS*, PS*) never
+ * reaches OpenSSL. */
+static int alg_supported(const char *alg)
+{
+    return alg != NULL && (strcmp(alg, "ES256") == 0 || strcmp(alg, "RS256") == 0);
+}
+
+/* The key's own algorithm must be the one asked for: an RSA key must not be
+ * used under ES256 nor an EC key under RS256. */
+static int key_fits(const EVP_PKEY *key, const char *alg)
+{
+    const char *key_alg = gw_key_jws_alg(key);
+    return key_alg != NULL && strcmp(key_alg, alg) == 0;
+}
+
+/* DER ECDSA-Sig-Value -> raw R || S, 32 bytes each (RFC 7518 §3.4). */
+static int es256_der_to_raw(const uint8_t *der, size_t len, uint8_t raw[ES256_SIG])
+{
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)len);
+    if (sig == NULL)
+        return -1;
+    const BIGNUM *r, *s;
+    ECDSA_SIG_get0(sig, &r, &s);
+    int ok = BN_bn2binpad(r, raw, ES256_COORD) == ES256_COORD &&
+             BN_bn2binpad(s, raw + ES256_COORD, ES256_COORD) == ES256_COORD;
+    ECDSA_SIG_free(sig);
+    return ok ? 0 : -1;
+}
+
+/* Raw R || S -> DER for EVP; *der is OPENSSL_malloc'd. */
+static int es256_raw_to_der(const uint8_t raw[ES256_SIG], uint8_t **der, size_t *len)
+{
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(raw, ES256_COORD, NULL), *s = BN_bin2bn(raw + ES256_COORD, ES256_COORD, NULL);
+    if (sig == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(sig, r, s) != 1) {
+        BN_free(r);
+        BN_free(s);
+        ECDSA_SIG_free(sig);
+        return -1;
+    }
+    unsigned char *out = NULL;
+    int n = i2d_ECDSA_SIG(sig, &out);
+    ECDSA_SIG_free(sig);
+    if (n <= 0)
+        return -1;
+    *der = out;
+    *len = (size_t)n;
+    return 0;
+}
+
+int gw_jws_sign(EVP_PKEY *key, const char *alg, const char *header_extra_json, const char *payload,
+                size_t payload_len, char **out, gw_err_t *err)
+{
+    if (!alg_supported(alg) || !key_fits(key, alg))
+        return GW_ERR(err, GW_E_INTERNAL, "signing algorithm does not fit the key");
+    size_t extra_len = header_extra_json ? strlen(header_extra_json) : 0;
+    if (extra_len > 0 && strstr(header_extra_json, "\"alg\"") != NULL)
+        return GW_ERR(err, GW_E_INTERNAL, "extra header members must not set alg");
+    size_t max_sig = (size_t)EVP_PKEY_get_size(key);
+    size_t header_len = 16 + extra_len; /* {"alg":"ES256"  ,  } */
+    if (header_len > GW_JWS_MAX_LEN || payload_len > GW_JWS_MAX_LEN ||
+        GW_B64URL_LEN(header_len) + GW_B64URL_LEN(payload_len) + GW_B64URL_LEN(max_sig) + 2 > GW_JWS_MAX_LEN)
+        return GW_ERR(err, GW_E_INTERNAL, "token would exceed the size limit");
+
+    char header[GW_JWS_MAX_LEN + 32];
+    size_t hn = 0;
+    memcpy(header, "{\"alg\":\"", 8);
+    hn = 8;
+    memcpy(header + hn, alg, 5);
+    hn += 5;
+    header[hn++] = '"';
+    if (extra_len > 0) {
+        header[hn++] = ',';
+        memcpy(header + hn, header_extra_json, extra_len);
+        hn += extra_len;
+    }
+    header[hn++] = '}';
+
+    size_t cap = GW_B64URL_LEN(hn) + 1 + GW_B64URL_LEN(payload_len) + 1 + GW_B64URL_LEN(max_sig) + 1;
+    char *tok = gw_malloc(cap);
+    size_t n = gw_b64url_encode((const uint8_t *)header, hn, tok);
+    tok[n++] = '.';
+    n += gw_b64url_encode((const uint8_t *)payload, payload_len, tok + n);
+    size_t input_len = n;
+
+    uint8_t *sig = gw_malloc(max_sig);
+    size_t sig_len = max_sig;
+    int rc = -1;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (md == NULL || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+        EVP_DigestSign(md, sig, &sig_len, (const uint8_t *)tok, input_len) != 1) {
+        openssl_fail(err, "cannot sign token", "EVP_DigestSign");
+        goto done;
+    }
+    uint8_t raw[ES256_SIG];
+    const uint8_t *final_sig = sig;
+    if (alg[0] == 'E') {
+        if (es256_der_to_raw(sig, sig_len, raw) != 0) {
+            openssl_fail(err, "cannot sign token", "d2i_ECDSA_SIG");
+            goto done;
+        }
+        final_sig = raw;
+        sig_len = ES256_SIG;
+    }
+    tok[n++] = '.';
+    n += gw_b64url_encode(final_sig, sig_len, tok + n);
+    *out = tok;
+    tok = NULL;
+    rc = 0;
+done:
+    EVP_MD_CTX_free(md);
+    free(sig);
+    free(tok);
+    return rc;
+}
+
+int gw_jws_verify(EVP_PKEY *pub, const char *expected_alg, const char *compact, size_t len,
+                  char **header_json, char **payload_json, gw_err_t *err)
+{
+    if (!alg_supported(expected_alg) || !key_fits(pub, expected_alg))
+        return GW_ERR(err, GW_E_INTERNAL, "verification algorithm does not fit the key");
+    gw_jws_t jws;
+    if (gw_jws_parse(compact, len, &jws, err) != 0)
+        return -1;
+    int rc = -1;
+    uint8_t *der = NULL;
+    EVP_MD_CTX *md = NULL;
+    /* The alg-confusion trap: the token does not get to choose. */
+    if (strcmp(jws.alg, expected_alg) != 0) {
+        GW_ERR(err, GW_E_INVALID_TOKEN, "unexpected token algorithm");
+        goto done;
+    }
+    const uint8_t *sig = jws.sig;
+    size_t sig_len = jws.sig_len;
+    if (expected_alg[0] == 'E') {
+        if (sig_len != ES256_SIG) {
+            GW_ERR(err, GW_E_INVALID_TOKEN, "invalid token signature");
+            gw_err_detail(err, "ES256 signature of %zu bytes, want 64", sig_len);
+            goto done;
+        }
+        if (es256_raw_to_der(jws.sig, &der, &sig_len) != 0) {
+            openssl_fail(err, "cannot verify token", "i2d_ECDSA_SIG");
+            goto done;
+        }
+        sig = der;
+    } else if (sig_len != (size_t)EVP_PKEY_get_size(pub)) {
+        /* RFC 8017 §8.2.2 step 1: the signature is exactly k octets. */
+        GW_ERR(err, GW_E_INVALID_TOKEN, "invalid token signature");
+        gw_err_detail(err, "RS256 signature of %zu bytes", sig_len);
+        goto done;
+    }
+    md = EVP_MD_CTX_new();
+    if (md == NULL || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) != 1) {
+        openssl_fail(err, "cannot verify token", "EVP_DigestVerifyInit");
+        goto done;
+    }
+    if (EVP_DigestVerify(md, sig, sig_len, (const uint8_t *)compact, jws.signing_input_len) != 1) {
+        ERR_clear_error();
+        GW_ERR(err, GW_E_INVALID_TOKEN, "invalid token signature");
+        goto done;
+    }
+    if (header_json != NULL)
+        *header_json = gw_strndup(jws.header, jws.header_len);
+    if (payload_json != NULL)
+        *payload_json = gw_strndup(jws.payload, jws.payload_len);
+    rc = 0;
+done:
+    EVP_MD_CTX_free(md);
+    OPENSSL_free(der);
+    gw_jws_dispose(&jws);
+    return rc;
+}
