@@ -276,7 +276,8 @@ yajl_val gw_json_parse(const char *buf, size_t len, const gw_json_limits_t *limi
         unsigned char *msg = yajl_get_error(h, 0, (const unsigned char *)buf, len);
         size_t at = yajl_get_bytes_consumed(h);
         GW_ERRF(err, GW_E_SCIM_INVALID_SYNTAX, "invalid JSON near byte %zu", at);
-        gw_err_detail(err, "%s", msg ? (const char *)msg : "yajl error");
+        size_t mlen = msg ? strcspn((const char *)msg, "\n") : 0;
+        gw_err_detail(err, "%.*s", (int)mlen, msg ? (const char *)msg : "");
         yajl_free_error(h, msg);
     }
     yajl_free(h);
