@@ -7,6 +7,7 @@
 #   pg.sh url      DIR [DBNAME]  print the libpq conninfo (dbname defaults to regain)
 #   pg.sh createdb DIR NAME      create database NAME (fine if it exists)
 #   pg.sh dropdb   DIR NAME      drop database NAME (fine if it does not exist)
+#   pg.sh destroy  DIR           stop, then delete the cluster, wherever it lives, and DIR
 #
 # Env: PG_FAST=1 starts the server without durability (fsync, synchronous_commit
 # and full_page_writes off): for tests, where a crash loses nothing of value.
@@ -32,7 +33,7 @@ die() { echo "pg.sh: $*" >&2; exit 1; }
 note() { echo "pg.sh: $*" >&2; }
 
 usage() {
-    sed -n '3,9s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,10s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 
@@ -279,11 +280,21 @@ cmd_dropdb() {
     psql_admin "drop database if exists $2 with (force)"
 }
 
+cmd_destroy() {
+    cmd_stop "$1"
+    resolve "$1" 0
+    [ -d "$DIR" ] || return 0
+    # Only what resolve found through our own symlinks, and DIR itself.
+    [ "$CLUSTER" != "$DIR" ] && [ -L "$DIR/cluster" ] && rm -rf -- "$CLUSTER"
+    [ -n "$SOCKDIR" ] && [ "$SOCKDIR" != "$CLUSTER" ] && [ -L "$DIR/socket" ] && rm -rf -- "$SOCKDIR"
+    rm -rf -- "$DIR"
+}
+
 [ $# -ge 2 ] || usage
 cmd=$1
 shift
 case $cmd in
-start | stop | status)
+start | stop | status | destroy)
     [ $# -eq 1 ] || usage
     "cmd_$cmd" "$1" ;;
 url)
