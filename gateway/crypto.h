@@ -184,6 +184,9 @@ typedef struct {
  * extensions, RFC 7515 §4.1.11), and NUL bytes inside header or payload.
  * On success the caller calls gw_jws_dispose. Errors: GW_E_INVALID_TOKEN. */
 int gw_jws_parse(const char *compact, size_t len, gw_jws_t *out, gw_err_t *err);
+
+/* Release what gw_jws_parse allocated and zero the struct; safe to call twice
+ * or after a failed parse. */
 void gw_jws_dispose(gw_jws_t *jws);
 
 /* Sign payload (payload_len bytes, normally JSON claims) as a compact JWS with
