@@ -550,6 +550,9 @@ class Env:
     def __init__(self, name):
         self.name = name
         self.dir = tempfile.mkdtemp(prefix="regain-it.%s." % name)
+        # Searchable, so pg.sh's unprivileged server user reaches a cluster
+        # created below it (Env.cluster) instead of relocating it under /tmp.
+        os.chmod(self.dir, 0o711)
         self.servers = []
         self.clusters = []
         self.encryption_key = base64.b64encode(os.urandom(32)).decode()
@@ -610,7 +613,7 @@ class Env:
                 c.stop()
         if self.admin_url and self.db_name:
             for name in getattr(self, "_extra_dbs", []) + [self.db_name]:
-                psql(self.admin_url, 'drop database if exists "%s"' % name)
+                psql(self.admin_url, 'drop database if exists "%s" with (force)' % name)
         if os.environ.get("REGAIN_KEEP") == "1":
             diag("kept %s" % self.dir)
         else:

@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# `make bench`: throughput and latency of regain against a bare h2o baseline.
+#
+# Builds build/regain and build/bench_hello (tests/bench/hello.c: h2o 2.2.5,
+# same threads, same listener set-up, one fixed JSON answer), starts a private
+# PostgreSQL and regain with a temporary config, then runs, at a fixed
+# concurrency, on loopback only:
+#   h2c  h2load -D $D -c 16 -m 10 -t 1 http://...   (HTTP/2 prior knowledge)
+#   h2   h2load -D $D -c 16 -m 10 -t 1 https://...  (HTTP/2 over TLS, ALPN)
+#   h1   wrk -t1 -c64 -d${D}s --latency http://...  (HTTP/1.1 keep-alive)
+# against baseline /hello and regain's /.well-known/openid-configuration,
+# /jwks.json and /readyz (one database query per request).  Prints a table,
+# the regain/baseline ratio per protocol against the 80% target, and regain's
+# idle resident memory against the 20 MB target.  Stops everything it started.
+#
+# Env: BENCH_DURATION seconds per run (default 5; the whole run stays under
+# 3 minutes with the default), BENCH_ACCESS_LOG=0 turns regain's access log
+# off (on by default, as deployed; it goes to a file here).
+#
+# Client and server share the machine's cores, so figures are for comparing
+# regain with the baseline on the same box, not absolute capacity.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+
+D=${BENCH_DURATION:-5}
+THREADS=2
+TARGET_RATIO=80
+TARGET_RSS_MB=20
+ACCESS_LOG=$([ "${BENCH_ACCESS_LOG:-1}" = 0 ] && echo false || echo true)
+PG_SH=${REGAIN_PG_SH:-$ROOT/scripts/pg.sh}
+PYTHON=/usr/bin/python3
+
+for tool in h2load wrk curl openssl; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (scripts/deps.sh installs it)" >&2; exit 1; }
+done
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/regain-bench.XXXXXX")
+chmod 711 "$T"
+REGAIN_PID="" HELLO_PID="" PG_STARTED=0
+cleanup() {
+    for pid in $REGAIN_PID $HELLO_PID; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in $REGAIN_PID $HELLO_PID; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    [ "$PG_STARTED" = 1 ] && bash "$PG_SH" stop "$T/pg" >/dev/null 2>&1 || true
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # URL -> 0 once it answers 200
+    for _ in $(seq 100); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" || true)" = 200 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+echo "== build"
+make -s -j2 all
+# shellcheck disable=SC2046
+cc -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -DH2O_USE_LIBUV=0 \
+    $(pkg-config --cflags libh2o-evloop openssl) tests/bench/hello.c -o build/bench_hello \
+    $(pkg-config --libs libh2o-evloop openssl) -pthread
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/key.pem" \
+    -out "$T/cert.pem" -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1
+
+echo "== start"
+mkdir -p "$T/pg"
+PG_FAST=1 bash "$PG_SH" start "$T/pg" >"$T/pg-start.log" 2>&1 || { cat "$T/pg-start.log"; exit 1; }
+PG_STARTED=1
+DB_URL=$(bash "$PG_SH" url "$T/pg" regain)
+
+B_PORT=$(free_port) B_TLS=$(free_port) R_PORT=$(free_port) R_TLS=$(free_port)
+KEY=$(head -c 32 /dev/urandom | base64)
+cat >"$T/regain.json" <<EOF
+{"issuer": "https://localhost:$R_TLS", "dev_mode": false,
+ "database": {"url": "$DB_URL", "pool_size": 2, "query_timeout_ms": 5000},
+ "listen": [{"address": "127.0.0.1", "port": $R_TLS, "tls": {"certificate_file": "cert.pem", "key_file": "key.pem"}},
+            {"address": "127.0.0.1", "port": $R_PORT}],
+ "server": {"threads": $THREADS, "max_request_body_bytes": 1048576, "idle_timeout_ms": 10000,
+            "max_streams_per_connection": 100, "shutdown_timeout_ms": 5000},
+ "keys": {"encryption_key": "$KEY", "refresh_interval_ms": 10000},
+ "log": {"level": "info", "access_log": $ACCESS_LOG}}
+EOF
+
+build/regain migrate --config "$T/regain.json" >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; exit 1; }
+build/regain serve --config "$T/regain.json" </dev/null >"$T/regain.out" 2>"$T/regain.err" &
+REGAIN_PID=$!
+build/bench_hello "$B_PORT" "$B_TLS" "$T/cert.pem" "$T/key.pem" "$THREADS" </dev/null >"$T/hello.out" 2>&1 &
+HELLO_PID=$!
+if ! wait_http "http://127.0.0.1:$R_PORT/healthz"; then
+    echo "bench: regain did not become healthy:" >&2
+    tail -n 20 "$T/regain.err" >&2
+    exit 1
+fi
+wait_http "http://127.0.0.1:$B_PORT/hello" || { echo "bench: bench_hello did not start" >&2; cat "$T/hello.out"; exit 1; }
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+sleep 0.5
+REGAIN_RSS=$(rss_kb "$REGAIN_PID")
+HELLO_RSS=$(rss_kb "$HELLO_PID")
+
+# ---- measurements -----------------------------------------------------------
+# Each run appends "name<TAB>proto<TAB>req/s<TAB>p50 ms<TAB>p99 ms<TAB>errors".
+RESULTS=$T/results
+: >"$RESULTS"
+
+percentiles() { # FILE of latencies in microseconds -> "p50_ms p99_ms"
+    sort -n "$1" | awk '{ v[NR] = $1 }
+        END { if (NR == 0) { print "- -"; exit }
+              i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
+              i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
+              printf "%.2f %.2f\n", v[i50] / 1000, v[i99] / 1000 }'
+}
+
+run_h2load() { # NAME PROTO URL
+    local name=$1 proto=$2 url=$3 out log
+    out=$T/h2load.out
+    log=$T/h2load.log
+    rm -f "$log"
+    if ! h2load -D "$D" -c 16 -m 10 -t 1 --log-file="$log" "$url" >"$out" 2>&1; then
+        printf '%s\t%s\t0\t-\t-\th2load failed\n' "$name" "$proto" >>"$RESULTS"
+        return
+    fi
+    local rps bad p
+    rps=$(awk '/^finished in/ { for (i = 1; i <= NF; i++) if ($(i) ~ /^req\/s/) { v = $(i - 1); gsub(/,/, "", v); print v } }' "$out")
+    # non-2xx answers and failed/errored requests both count as errors
+    bad=$(awk '/^status codes:/ { n = $5 + $7 + $9 }
+               /^requests:/ { f = $10 + $12 }
+               END { print n + f }' "$out")
+    # --log-file lines: start time, status, duration (microseconds)
+    awk -F'\t' '{ print $3 }' "$log" >"$log.lat"
+    p=$(percentiles "$log.lat")
+    printf '%s\t%s\t%.0f\t%s\t%s\t%s\n' "$name" "$proto" "${rps:-0}" "${p% *}" "${p#* }" "${bad:-?}" >>"$RESULTS"
+}
+
+to_ms() { # "1.23ms" / "456.78us" / "1.02s" -> milliseconds
+    awk -v v="$1" 'BEGIN {
+        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
+        else print "-" }'
+}
+
+run_wrk() { # NAME URL
+    local name=$1 url=$2 out
+    out=$T/wrk.out
+    if ! wrk -t1 -c64 -d"${D}s" --latency "$url" >"$out" 2>&1; then
+        printf '%s\th1\t0\t-\t-\twrk failed\n' "$name" >>"$RESULTS"
+        return
+    fi
+    local rps p50 p99 bad
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+    bad=$(awk '/Non-2xx or 3xx responses:/ { n += $NF } /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$out")
+    printf '%s\th1\t%.0f\t%s\t%s\t%s\n' "$name" "${rps:-0}" "$p50" "$p99" "$bad" >>"$RESULTS"
+}
+
+TARGETS=(
+    "baseline /hello|$B_PORT|$B_TLS|/hello"
+    "regain /.well-known/openid-configuration|$R_PORT|$R_TLS|/.well-known/openid-configuration"
+    "regain /jwks.json|$R_PORT|$R_TLS|/jwks.json"
+    "regain /readyz (db query)|$R_PORT|$R_TLS|/readyz"
+)
+declare -A SKIP=()
+for t in "${TARGETS[@]}"; do
+    IFS='|' read -r name port tls path <<<"$t"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port$path" || true)
+    if [ "$code" != 200 ]; then
+        SKIP[$name]=$code
+        echo "   $name answers $code: not measured"
+    fi
+done
+
+measure() { # PROTO NAME PORT TLS PATH
+    local proto=$1 name=$2 port=$3 tls=$4 path=$5
+    if [ -n "${SKIP[$name]:-}" ]; then
+        printf '%s\t%s\t0\t-\t-\tanswers %s\n' "$name" "$proto" "${SKIP[$name]}" >>"$RESULTS"
+        return
+    fi
+    case $proto in
+    h2c) run_h2load "$name" h2c "http://127.0.0.1:$port$path" ;;
+    h2) run_h2load "$name" h2 "https://127.0.0.1:$tls$path" ;;
+    h1) run_wrk "$name" "http://127.0.0.1:$port$path" ;;
+    esac
+}
+
+# The machine is shared and noisy: per protocol, the baseline runs before and
+# after regain's routes and the ratio uses the mean of the two.
+echo "== measure (${D}s per run, h2load -c 16 -m 10 -t 1, wrk -t1 -c64)"
+for proto in h2c h2 h1; do
+    echo "   $proto"
+    for t in "${TARGETS[@]}" "${TARGETS[0]}"; do
+        IFS='|' read -r name port tls path <<<"$t"
+        measure "$proto" "$name" "$port" "$tls" "$path"
+    done
+done
+kill -0 "$REGAIN_PID" 2>/dev/null || { echo "bench: regain died during the run:" >&2; tail -n 20 "$T/regain.err" >&2; }
+
+# ---- report -----------------------------------------------------------------
+echo
+printf '%-42s %-5s %10s %9s %9s  %s\n' "route" "proto" "req/s" "p50 ms" "p99 ms" "errors"
+printf '%-42s %-5s %10s %9s %9s  %s\n' "-----" "-----" "-----" "------" "------" "------"
+awk -F'\t' '{ printf "%-42s %-5s %10s %9s %9s  %s\n", $1, $2, $3, $4, $5, $6 }' "$RESULTS"
+
+echo
+echo "regain / baseline, baseline = mean of its runs (target >= ${TARGET_RATIO}% for the in-memory routes; /readyz is bound by PostgreSQL, shown for scale)"
+awk -F'\t' -v target="$TARGET_RATIO" '
+    $1 ~ /^baseline/ { if ($3 + 0 > 0) { bsum[$2] += $3; bn[$2]++; base[$2] = bsum[$2] / bn[$2] } next }
+    { row[++n] = $0 }
+    END {
+        met = 0; total = 0
+        for (i = 1; i <= n; i++) {
+            split(row[i], f, "\t")
+            b = base[f[2]]
+            if (b + 0 == 0 || f[3] + 0 == 0) { printf "  %-5s %-42s    n/a\n", f[2], f[1]; if (f[1] !~ /readyz/) total++; continue }
+            r = 100 * f[3] / b
+            if (f[1] ~ /readyz/) verdict = "(info)"
+            else { total++; if (r >= target) { met++; verdict = "meets target" } else verdict = "BELOW target" }
+            printf "  %-5s %-42s %5.1f%%  %s\n", f[2], f[1], r, verdict
+        }
+        printf "  %d of %d in-memory measurements meet the %d%% target\n", met, total, target
+    }' "$RESULTS"
+
+echo
+awk -v r="$REGAIN_RSS" -v h="$HELLO_RSS" -v t="$TARGET_RSS_MB" 'BEGIN {
+    printf "regain idle RSS: %.1f MB (target <= %d MB): %s   [baseline bench_hello: %.1f MB]\n",
+        r / 1024, t, (r / 1024 <= t ? "meets target" : "ABOVE target"), h / 1024 }'
+printf 'regain after load RSS: %.1f MB\n' "$(awk -v r="$(rss_kb "$REGAIN_PID")" 'BEGIN { print r / 1024 }')"
