@@ -61,7 +61,7 @@ typedef struct {
 /* Fill `err` (may be NULL) with kind and a public message; returns -1 so a
  * caller can write `return GW_ERR(err, GW_E_INVALID_GRANT, "code expired");`. */
 #define GW_ERR(err, kind, public_msg) gw_err_set((err), (kind), __FILE__, __LINE__, "%s", (public_msg))
-#define GW_ERRF(err, kind, ...) gw_err_set((err), (kind), __FILE__, __LINE__, __VA_ARGS__)
+#define GW_ERRF(err, kind, ...)       gw_err_set((err), (kind), __FILE__, __LINE__, __VA_ARGS__)
 int gw_err_set(gw_err_t *err, gw_err_kind_t kind, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 

@@ -1,0 +1,61 @@
+/* The configuration file: parsed once at start into these structs.
+ *
+ * A JSON object; paths are relative to the file's folder; unknown keys are
+ * errors so a typo never silently falls back to a default. Secrets may come
+ * from the environment instead: REGAIN_DATABASE_URL, REGAIN_KEY_ENCRYPTION_KEY. */
+#ifndef REGAIN_GATEWAY_CONFIG_H
+#define REGAIN_GATEWAY_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/log.h"
+
+#define GW_CONFIG_MAX_LISTENERS 8
+
+typedef struct {
+    char *address; /* numeric IPv4 or IPv6 address */
+    uint16_t port;
+    char *certificate_file; /* NULL for a cleartext (HTTP/1.1 + h2c) listener */
+    char *key_file;
+} gw_listen_config_t;
+
+typedef struct {
+    char *issuer; /* "https://host[:port]", no trailing slash */
+    int dev_mode;
+    struct {
+        char *url;
+        unsigned pool_size;        /* connections per worker thread */
+        unsigned query_timeout_ms; /* deadline of one database call */
+        unsigned max_waiting;      /* queries queued per thread before 503 */
+    } database;
+    gw_listen_config_t listen[GW_CONFIG_MAX_LISTENERS];
+    size_t listen_count;
+    struct {
+        unsigned threads; /* 0: one per core */
+        size_t max_request_body_bytes;
+        unsigned idle_timeout_ms;
+        unsigned max_streams_per_connection;
+        unsigned shutdown_timeout_ms;
+    } server;
+    struct {
+        uint8_t encryption_key[32]; /* AES-256-GCM key-encryption key for private keys at rest */
+        unsigned refresh_interval_ms;
+    } keys;
+    struct {
+        gw_log_level_t level;
+        int access_log;
+    } log;
+} gw_config_t;
+
+/* Reads and validates `path`. On failure returns -1 and writes one line naming
+ * the offending key (or the file) into `msg`. The caller owns `cfg` and
+ * releases it with gw_config_dispose. */
+int gw_config_load(gw_config_t *cfg, const char *path, char *msg, size_t msgsize);
+
+/* Same, from a JSON text; `base_dir` resolves relative paths. */
+int gw_config_parse(gw_config_t *cfg, const char *json, const char *base_dir, char *msg, size_t msgsize);
+
+void gw_config_dispose(gw_config_t *cfg);
+
+#endif

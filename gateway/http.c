@@ -1,0 +1,410 @@
+/* Routing, the request wrapper, and the one reply path every response takes
+ * (security headers, request id, metrics, access log). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway/alloc.h"
+#include "gateway/internal.h"
+#include "gateway/log.h"
+
+static gw_route_t *g_routes[GW_METRICS_MAX_ROUTES - 1];
+static unsigned g_route_count;
+
+/* JSON responses render nothing active; pages get a policy of their own. */
+static const char CSP_API[] = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+static const char CSP_PAGE[] =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self' https:; frame-ancestors 'none'; "
+    "base-uri 'none'";
+static const char HSTS[] = "max-age=63072000; includeSubDomains";
+
+uint64_t gw_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void gw_route_register(gw_route_t *route)
+{
+    if (g_route_count == sizeof(g_routes) / sizeof(g_routes[0])) {
+        gw_log_error("too many routes");
+        return;
+    }
+    if (route->name == NULL)
+        route->name = route->path;
+    route->_index = g_route_count;
+    g_routes[g_route_count++] = route;
+}
+
+unsigned gw_route_count(void)
+{
+    return g_route_count;
+}
+
+const gw_route_t *gw_route_at(unsigned index)
+{
+    return index < g_route_count ? g_routes[index] : NULL;
+}
+
+static const gw_route_t *route_find(const char *path, size_t len)
+{
+    for (unsigned i = 0; i < g_route_count; i++) {
+        const gw_route_t *rt = g_routes[i];
+        size_t n = strlen(rt->path);
+        if (len == n && memcmp(path, rt->path, n) == 0)
+            return rt;
+        if ((rt->flags & GW_ROUTE_PREFIX) && len > n && path[n] == '/' && memcmp(path, rt->path, n) == 0)
+            return rt;
+    }
+    return NULL;
+}
+
+static unsigned method_bit(h2o_iovec_t m)
+{
+    if (h2o_memis(m.base, m.len, H2O_STRLIT("GET")) || h2o_memis(m.base, m.len, H2O_STRLIT("HEAD")))
+        return GW_GET;
+    if (h2o_memis(m.base, m.len, H2O_STRLIT("POST")))
+        return GW_POST;
+    if (h2o_memis(m.base, m.len, H2O_STRLIT("PUT")))
+        return GW_PUT;
+    if (h2o_memis(m.base, m.len, H2O_STRLIT("PATCH")))
+        return GW_PATCH;
+    if (h2o_memis(m.base, m.len, H2O_STRLIT("DELETE")))
+        return GW_DELETE;
+    return 0;
+}
+
+static void allow_header(gw_req_t *r, unsigned methods)
+{
+    static const struct {
+        unsigned bit;
+        const char *names;
+    } M[] = {{GW_GET, "GET, HEAD"},
+             {GW_POST, "POST"},
+             {GW_PUT, "PUT"},
+             {GW_PATCH, "PATCH"},
+             {GW_DELETE, "DELETE"}};
+    char buf[64] = "";
+    for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++) {
+        if (methods & M[i].bit) {
+            if (buf[0])
+                strcat(buf, ", ");
+            strcat(buf, M[i].names);
+        }
+    }
+    gw_reply_header(r, "allow", buf, strlen(buf));
+}
+
+/* A request id from the client is kept when it is short and plain (a proxy's
+ * id ties logs together); anything else is replaced, never echoed. */
+static void set_request_id(gw_req_t *r)
+{
+    h2o_iovec_t in = gw_req_header(r, "x-request-id");
+    if (in.base != NULL && in.len >= 8 && in.len < sizeof(r->id)) {
+        size_t i = 0;
+        while (i < in.len && (isalnum((unsigned char)in.base[i]) || in.base[i] == '-' || in.base[i] == '_' ||
+                              in.base[i] == '.'))
+            i++;
+        if (i == in.len) {
+            memcpy(r->id, in.base, in.len);
+            r->id[in.len] = '\0';
+            return;
+        }
+    }
+    gw_thread_t *t = r->thread;
+    /* Unique, not secret: a per-thread salt mixed with a counter. */
+    uint64_t x = t->request_salt ^ (++t->request_seq * 0x9E3779B97F4A7C15ull);
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 29;
+    snprintf(r->id, sizeof(r->id), "%02x%016llx", t->index & 0xff, (unsigned long long)x);
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "";
+    }
+}
+
+static const char *protocol_name(const h2o_req_t *req)
+{
+    return req->version >= 0x200 ? "HTTP/2" : req->version == 0x101 ? "HTTP/1.1" : "HTTP/1.0";
+}
+
+static void access_log(gw_req_t *r, h2o_req_t *req, int status, size_t bytes)
+{
+    gw_thread_t *t = r->thread;
+    uint64_t dur = gw_now_ns() - r->start_ns;
+    gw_metrics_record(&t->metrics, r->route ? r->route->_index : GW_METRICS_MAX_ROUTES - 1, status, dur);
+    if (!gw_server_config(t)->log.access_log)
+        return;
+    char ts[32], method[24], path[600], line[1024];
+    gw_log_timestamp(ts);
+    gw_log_escape(method, sizeof(method), req->method.base, req->method.len);
+    /* The query string can carry codes and tokens: log the path alone. */
+    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    if (plen > 256)
+        plen = 256;
+    gw_log_escape(path, sizeof(path), req->path.base, plen);
+    int n = snprintf(
+        line, sizeof(line),
+        "{\"time\":\"%s\",\"type\":\"access\",\"request_id\":\"%s\",\"method\":\"%s\",\"path\":\"%s\","
+        "\"route\":\"%s\",\"status\":%d,\"duration_ms\":%.3f,\"bytes\":%zu,\"protocol\":\"%s\"}\n",
+        ts, r->id, method, path, r->route ? r->route->name : "", status, (double)dur / 1e6, bytes,
+        protocol_name(req));
+    if (n > 0)
+        gw_access_log(t, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void on_req_dispose(void *p)
+{
+    gw_req_t *r = p;
+    if (!r->replied) {
+        r->gone = 1;
+        if (r->req != NULL)
+            access_log(r, r->req, 499, 0); /* nginx's "client closed request" */
+    }
+    if (r->pending != NULL && r->detach != NULL)
+        r->detach(r->pending);
+    gw_server_request_done(r->thread);
+}
+
+int gw_http_on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    (void)self;
+    gw_thread_t *t = (gw_thread_t *)req->conn->ctx;
+    gw_req_t *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_req_dispose);
+    memset(r, 0, sizeof(*r));
+    r->req = req;
+    r->thread = t;
+    r->start_ns = gw_now_ns();
+    t->inflight++;
+    set_request_id(r);
+
+    const gw_route_t *rt = route_find(req->path_normalized.base, req->path_normalized.len);
+    r->route = rt;
+    if (rt == NULL) {
+        gw_reply_fail(r, GW_E_NOT_FOUND, "no such endpoint");
+        return 0;
+    }
+    unsigned bit = method_bit(req->method);
+    if ((rt->methods & bit) == 0) {
+        allow_header(r, rt->methods);
+        gw_reply_fail(r, GW_E_METHOD_NOT_ALLOWED, "method not allowed here");
+        return 0;
+    }
+    rt->handler(r);
+    return 0;
+}
+
+void *gw_req_alloc(gw_req_t *r, size_t n)
+{
+    return h2o_mem_alloc_pool(&r->req->pool, n);
+}
+
+h2o_iovec_t gw_req_strdup(gw_req_t *r, const char *s, size_t n)
+{
+    return h2o_strdup(&r->req->pool, s, n);
+}
+
+h2o_iovec_t gw_req_header(gw_req_t *r, const char *name)
+{
+    ssize_t i = h2o_find_header_by_str(&r->req->headers, name, strlen(name), -1);
+    if (i < 0)
+        return h2o_iovec_init(NULL, 0);
+    return r->req->headers.entries[i].value;
+}
+
+h2o_iovec_t gw_req_query_string(gw_req_t *r)
+{
+    h2o_req_t *req = r->req;
+    if (req->query_at == SIZE_MAX)
+        return h2o_iovec_init("", 0);
+    return h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
+}
+
+int gw_req_is_tls(gw_req_t *r)
+{
+    return r->req->scheme == &H2O_URL_SCHEME_HTTPS;
+}
+
+h2o_loop_t *gw_req_loop(gw_req_t *r)
+{
+    return r->thread->loop;
+}
+
+void gw_reply_header(gw_req_t *r, const char *name, const char *value, size_t len)
+{
+    h2o_req_t *req = r->req;
+    if (req == NULL)
+        return;
+    h2o_iovec_t v = h2o_strdup(&req->pool, value, len);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, v.base, v.len);
+}
+
+#define ADD_TOKEN(req, tok, lit)                                                                             \
+    h2o_add_header(&(req)->pool, &(req)->res.headers, (tok), NULL, H2O_STRLIT(lit))
+#define ADD_STR(req, name, ...)                                                                              \
+    h2o_add_header_by_str(&(req)->pool, &(req)->res.headers, H2O_STRLIT(name), 0, NULL, __VA_ARGS__)
+
+void gw_reply(gw_req_t *r, int status, const char *content_type, const char *body, size_t len)
+{
+    h2o_req_t *req = r->req;
+    if (req == NULL || r->replied)
+        return;
+    unsigned flags = r->route ? r->route->flags : 0;
+    req->res.status = status;
+    req->res.reason = reason_phrase(status);
+    /* h2o 2.2.5 closes HTTP/1.1 connections on non-200 replies without a
+     * length (DEPENDENCIES.md §3), so always set it. */
+    req->res.content_length = len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+                   strlen(content_type));
+    ADD_STR(req, "x-request-id", r->id, strlen(r->id));
+    ADD_STR(req, "x-content-type-options", H2O_STRLIT("nosniff"));
+    ADD_STR(req, "referrer-policy", H2O_STRLIT("no-referrer"));
+    ADD_STR(req, "x-frame-options", H2O_STRLIT("DENY"));
+    if (flags & GW_ROUTE_HTML)
+        ADD_STR(req, "content-security-policy", CSP_PAGE, sizeof(CSP_PAGE) - 1);
+    else
+        ADD_STR(req, "content-security-policy", CSP_API, sizeof(CSP_API) - 1);
+    if (flags & GW_ROUTE_NO_STORE)
+        ADD_TOKEN(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
+    if (gw_req_is_tls(r))
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, HSTS,
+                       sizeof(HSTS) - 1);
+    access_log(r, req, status, len);
+    /* The send may dispose the request (and `r`) before it returns. */
+    r->replied = 1;
+    r->req = NULL;
+    h2o_send_inline(req, body, len);
+}
+
+void gw_reply_json(gw_req_t *r, int status, const char *json, size_t len)
+{
+    gw_reply(r, status, "application/json", json, len);
+}
+
+void gw_reply_error(gw_req_t *r, const gw_err_t *err)
+{
+    if (r->req == NULL)
+        return;
+    int status = gw_err_status(err->kind);
+    const char *code = gw_err_oauth_code(err->kind);
+    char desc[400], body[600];
+    gw_log_escape(desc, sizeof(desc), err->public, strlen(err->public));
+    int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"error_description\":\"%s\"}",
+                     code ? code : "error", desc);
+    if (status >= 500)
+        gw_log_write(GW_LOG_ERROR, __func__, r->id, "%s (%s) at %s:%d", err->public, err->detail,
+                     err->file ? err->file : "?", err->line);
+    if (status == 503)
+        ADD_TOKEN(r->req, H2O_TOKEN_RETRY_AFTER, "1");
+    /* A failed answer is never worth caching. */
+    if (r->route == NULL || !(r->route->flags & GW_ROUTE_NO_STORE))
+        ADD_TOKEN(r->req, H2O_TOKEN_CACHE_CONTROL, "no-store");
+    gw_reply_json(r, status, body, (size_t)n);
+}
+
+void gw_reply_fail(gw_req_t *r, gw_err_kind_t kind, const char *public_msg)
+{
+    gw_err_t err;
+    GW_ERR(&err, kind, public_msg);
+    gw_reply_error(r, &err);
+}
+
+void gw_req_set_pending(gw_req_t *r, void *pending, gw_req_detach_fn detach)
+{
+    r->pending = pending;
+    r->detach = detach;
+}
+
+void gw_req_clear_pending(gw_req_t *r)
+{
+    r->pending = NULL;
+    r->detach = NULL;
+}
+
+/* --- queries made on behalf of a request --- */
+
+typedef struct {
+    gw_req_t *r;
+    gw_req_query_cb cb;
+    store_query_t *q;
+} req_query_t;
+
+static void req_query_detach(void *pending)
+{
+    req_query_t *rq = pending;
+    store_query_cancel(rq->q);
+    free(rq);
+}
+
+static void req_query_done(void *data, PGresult *res, const gw_err_t *err)
+{
+    req_query_t *rq = data;
+    gw_req_t *r = rq->r;
+    gw_req_query_cb cb = rq->cb;
+    gw_req_clear_pending(r);
+    free(rq);
+    cb(r, res, err);
+}
+
+int gw_req_query_or_reply(gw_req_t *r, const store_stmt_t *stmt, const char *const *params,
+                          gw_req_query_cb cb)
+{
+    gw_err_t err;
+    req_query_t *rq = gw_malloc(sizeof(*rq));
+    rq->r = r;
+    rq->cb = cb;
+    rq->q = store_query_send(r->thread->store, stmt, params, req_query_done, rq, &err);
+    if (rq->q == NULL) {
+        free(rq);
+        gw_reply_error(r, &err);
+        return -1;
+    }
+    gw_req_set_pending(r, rq, req_query_detach);
+    return 0;
+}

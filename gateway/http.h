@@ -1,0 +1,118 @@
+/* The HTTP surface every handler uses: routes, the request wrapper, replies.
+ *
+ * A handler receives a gw_req_t (allocated in the request's pool) and either
+ * replies before returning or starts asynchronous work (gw_req_query, a
+ * timer...) and replies from its callback. If the client goes away first, the
+ * callback is never called: see gw_req_detach_fn. */
+#ifndef REGAIN_GATEWAY_HTTP_H
+#define REGAIN_GATEWAY_HTTP_H
+
+#include <h2o.h>
+#include <stdint.h>
+
+#include "gateway/err.h"
+
+typedef struct gw_thread gw_thread_t;
+typedef struct gw_req gw_req_t;
+typedef struct gw_route gw_route_t;
+
+typedef void (*gw_handler_fn)(gw_req_t *r);
+
+enum {
+    GW_GET = 1 << 0, /* also answers HEAD */
+    GW_POST = 1 << 1,
+    GW_PUT = 1 << 2,
+    GW_PATCH = 1 << 3,
+    GW_DELETE = 1 << 4,
+};
+
+/* Route flags. */
+enum {
+    GW_ROUTE_PREFIX = 1 << 0,   /* also matches path + "/..." */
+    GW_ROUTE_NO_STORE = 1 << 1, /* a secret may pass: Cache-Control: no-store */
+    GW_ROUTE_HTML = 1 << 2,     /* a page: the page Content-Security-Policy */
+};
+
+struct gw_route {
+    const char *path;
+    unsigned methods;
+    unsigned flags;
+    gw_handler_fn handler;
+    const char *name; /* metric label; defaults to path */
+    void *data;       /* handler's own constant data */
+    unsigned _index;
+};
+
+/* Registers a route; call before gw_server_run. `route` must stay valid for
+ * the life of the process (use static storage). The first match wins. */
+void gw_route_register(gw_route_t *route);
+
+/* Number of registered routes (metrics sizes its tables from this). */
+unsigned gw_route_count(void);
+const gw_route_t *gw_route_at(unsigned index);
+
+typedef void (*gw_req_detach_fn)(void *pending);
+
+struct gw_req {
+    h2o_req_t *req; /* valid until the reply is sent */
+    gw_thread_t *thread;
+    const gw_route_t *route;
+    uint64_t start_ns;
+    char id[33]; /* request id, echoed in X-Request-Id and the access log */
+    uint8_t replied;
+    uint8_t gone; /* the client went away before the reply */
+    /* The asynchronous operation in flight, detached if the request dies first. */
+    void *pending;
+    gw_req_detach_fn detach;
+};
+
+/* Memory that lives as long as the request. Never NULL. */
+void *gw_req_alloc(gw_req_t *r, size_t n);
+h2o_iovec_t gw_req_strdup(gw_req_t *r, const char *s, size_t n);
+
+/* First value of a request header by lower-case name; base NULL if absent. */
+h2o_iovec_t gw_req_header(gw_req_t *r, const char *lowercase_name);
+
+/* The query string without '?', possibly empty. */
+h2o_iovec_t gw_req_query_string(gw_req_t *r);
+
+int gw_req_is_tls(gw_req_t *r);
+
+/* Adds a response header (lower-case name). Values are copied. */
+void gw_reply_header(gw_req_t *r, const char *name, const char *value, size_t len);
+
+/* Sends the response with the security headers, request id, metrics and
+ * access log. The body is copied. After this `r->req` is invalid. */
+void gw_reply(gw_req_t *r, int status, const char *content_type, const char *body, size_t len);
+void gw_reply_json(gw_req_t *r, int status, const char *json, size_t len);
+
+/* A JSON error body {"error": ..., "error_description": ...} with the kind's
+ * status (RFC 6749 §5.2 shape); 503s carry Retry-After. Logs the detail. */
+void gw_reply_error(gw_req_t *r, const gw_err_t *err);
+
+/* Shorthand for gw_reply_error with a fresh error. */
+void gw_reply_fail(gw_req_t *r, gw_err_kind_t kind, const char *public_msg);
+
+/* The thread's loop, for timers and sockets of handlers. */
+h2o_loop_t *gw_req_loop(gw_req_t *r);
+
+/* Marks `pending` as the request's operation in flight; if the request dies
+ * first, `detach(pending)` runs so the operation drops its reference. */
+void gw_req_set_pending(gw_req_t *r, void *pending, gw_req_detach_fn detach);
+void gw_req_clear_pending(gw_req_t *r);
+
+#endif
+
+#ifndef REGAIN_GATEWAY_HTTP_QUERY
+#define REGAIN_GATEWAY_HTTP_QUERY
+#include "gateway/store.h"
+
+/* Result of a query made for a request; runs only while the request lives. */
+typedef void (*gw_req_query_cb)(gw_req_t *r, PGresult *res, const gw_err_t *err);
+
+/* Sends `stmt` on the thread's pool for `r`. Returns 0 when sent (the
+ * callback will run, or the request died); -1 after replying with the error
+ * (503 + Retry-After when the database is down). */
+int gw_req_query_or_reply(gw_req_t *r, const store_stmt_t *stmt, const char *const *params,
+                          gw_req_query_cb cb);
+#endif

@@ -1,0 +1,17 @@
+/* Declarations shared by the gateway's own files only. */
+#ifndef REGAIN_GATEWAY_INTERNAL_H
+#define REGAIN_GATEWAY_INTERNAL_H
+
+#include "gateway/http.h"
+#include "gateway/server.h"
+
+/* The single h2o handler: wraps the request, finds the route, dispatches. */
+int gw_http_on_req(h2o_handler_t *self, h2o_req_t *req);
+
+/* Called when a request's memory is released (replied or abandoned). */
+void gw_server_request_done(gw_thread_t *t);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t gw_now_ns(void);
+
+#endif

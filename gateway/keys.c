@@ -1,0 +1,201 @@
+/* Key sets: building a snapshot from sealed rows, and swapping it in. */
+#include "gateway/keys.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/alloc.h"
+#include "gateway/crypto.h"
+#include "gateway/internal.h"
+#include "gateway/keys_internal.h"
+#include "gateway/log.h"
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static gw_keyset_t *g_current;
+static uint8_t g_kek[32];
+
+static void keyset_free(gw_keyset_t *ks)
+{
+    for (size_t i = 0; i < ks->count; i++)
+        EVP_PKEY_free(ks->keys[i].pkey);
+    free(ks->jwks);
+    free(ks->fingerprint);
+    free(ks);
+}
+
+gw_keyset_t *gw_keys_acquire(void)
+{
+    pthread_mutex_lock(&g_lock);
+    gw_keyset_t *ks = g_current;
+    if (ks != NULL)
+        atomic_fetch_add(&ks->refs, 1);
+    pthread_mutex_unlock(&g_lock);
+    return ks;
+}
+
+void gw_keys_release(gw_keyset_t *ks)
+{
+    if (ks != NULL && atomic_fetch_sub(&ks->refs, 1) == 1)
+        keyset_free(ks);
+}
+
+const gw_signing_key_t *gw_keyset_current(const gw_keyset_t *ks, const char *alg)
+{
+    for (size_t i = 0; i < ks->count; i++)
+        if (strcmp(ks->keys[i].alg, alg) == 0)
+            return &ks->keys[i];
+    return NULL;
+}
+
+void gw_keys_set_kek(const uint8_t kek[32])
+{
+    memcpy(g_kek, kek, 32);
+}
+
+const char *gw_keyset_fingerprint(void)
+{
+    /* Read on the refresh thread only, which is also the only writer. */
+    return g_current ? g_current->fingerprint : "";
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* bytea in PostgreSQL's text output is "\x" followed by hex digits. */
+static uint8_t *bytea_decode(const char *text, size_t *len)
+{
+    size_t n = strlen(text);
+    if (n < 2 || text[0] != '\\' || text[1] != 'x' || (n - 2) % 2 != 0)
+        return NULL;
+    uint8_t *out = gw_malloc((n - 2) / 2 + 1);
+    for (size_t i = 0; i < (n - 2) / 2; i++) {
+        int hi = hex_value(text[2 + 2 * i]), lo = hex_value(text[3 + 2 * i]);
+        if (hi < 0 || lo < 0) {
+            free(out);
+            return NULL;
+        }
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    *len = (n - 2) / 2;
+    return out;
+}
+
+/* Opens one sealed row and checks that the key really has the kid it is
+ * filed under (the kid is also the AEAD's associated data). */
+static int open_key(const gw_key_row_t *row, gw_signing_key_t *out, gw_err_t *err)
+{
+    size_t boxlen = 0, derlen = 0;
+    uint8_t *box = bytea_decode(row->sealed_hex, &boxlen), *der = NULL;
+    char kid[GW_THUMBPRINT_LEN + 1];
+    int rc = -1;
+    if (box == NULL) {
+        GW_ERRF(err, GW_E_INTERNAL, "signing key %s: stored value is malformed", row->kid);
+        goto out;
+    }
+    if (gw_aead_open(g_kek, row->kid, strlen(row->kid), box, boxlen, &der, &derlen, err) != 0) {
+        GW_ERRF(err, GW_E_INTERNAL,
+                "signing key %s does not open: is keys.encryption_key the one it was sealed with?", row->kid);
+        goto out;
+    }
+    if (gw_key_from_private_der(der, derlen, &out->pkey, err) != 0 ||
+        gw_key_thumbprint(out->pkey, kid, err) != 0)
+        goto out;
+    if (strcmp(kid, row->kid) != 0) {
+        GW_ERRF(err, GW_E_INTERNAL, "signing key %s: thumbprint mismatch", row->kid);
+        goto out;
+    }
+    snprintf(out->kid, sizeof(out->kid), "%s", row->kid);
+    snprintf(out->alg, sizeof(out->alg), "%s", row->alg);
+    rc = 0;
+out:
+    if (der != NULL) {
+        gw_wipe(der, derlen);
+        free(der);
+    }
+    free(box);
+    if (rc != 0 && out->pkey != NULL) {
+        EVP_PKEY_free(out->pkey);
+        out->pkey = NULL;
+    }
+    return rc;
+}
+
+static int build_jwks(gw_keyset_t *ks, gw_err_t *err)
+{
+    size_t cap = 64, len = 0;
+    char *buf = gw_malloc(cap);
+    len = (size_t)snprintf(buf, cap, "{\"keys\":[");
+    for (size_t i = 0; i < ks->count; i++) {
+        char *jwk = NULL;
+        if (gw_key_public_jwk(ks->keys[i].pkey, ks->keys[i].kid, ks->keys[i].alg, "sig", &jwk, err) != 0) {
+            free(buf);
+            return -1;
+        }
+        size_t n = strlen(jwk);
+        buf = gw_realloc(buf, (cap = len + n + 8));
+        if (i > 0)
+            buf[len++] = ',';
+        memcpy(buf + len, jwk, n);
+        len += n;
+        free(jwk);
+    }
+    buf = gw_realloc(buf, len + 3);
+    memcpy(buf + len, "]}", 3);
+    ks->jwks = buf;
+    ks->jwks_len = len + 2;
+    return 0;
+}
+
+int gw_keys_install(const gw_key_row_t *rows, size_t n, gw_err_t *err)
+{
+    gw_keyset_t *ks = gw_calloc(1, sizeof(*ks));
+    size_t fplen = 1;
+    if (n > GW_KEYSET_MAX)
+        n = GW_KEYSET_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (open_key(&rows[i], &ks->keys[ks->count], err) != 0)
+            goto fail;
+        ks->count++;
+        fplen += strlen(rows[i].kid) + 1;
+    }
+    if (ks->count == 0) {
+        GW_ERR(err, GW_E_INTERNAL, "no signing key");
+        goto fail;
+    }
+    ks->fingerprint = gw_calloc(1, fplen);
+    for (size_t i = 0; i < n; i++) {
+        strcat(ks->fingerprint, rows[i].kid);
+        strcat(ks->fingerprint, ",");
+    }
+    if (build_jwks(ks, err) != 0)
+        goto fail;
+    atomic_store(&ks->refs, 1);
+    pthread_mutex_lock(&g_lock);
+    gw_keyset_t *old = g_current;
+    g_current = ks;
+    pthread_mutex_unlock(&g_lock);
+    gw_keys_release(old);
+    return 0;
+fail:
+    keyset_free(ks);
+    return -1;
+}
+
+void gw_keys_dispose(void)
+{
+    pthread_mutex_lock(&g_lock);
+    gw_keyset_t *old = g_current;
+    g_current = NULL;
+    pthread_mutex_unlock(&g_lock);
+    gw_keys_release(old);
+    gw_wipe(g_kek, sizeof(g_kek));
+}

@@ -1,0 +1,231 @@
+/* SQL of the key store: blocking calls for start-up and the CLI, and the
+ * asynchronous poll that notices a rotation made by another process. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/alloc.h"
+#include "gateway/crypto.h"
+#include "gateway/keys_internal.h"
+#include "gateway/log.h"
+#include "gateway/server.h"
+
+#define SQL_ACTIVE                                                                                           \
+    "SELECT kid, alg, private_key FROM signing_keys WHERE retired_at IS NULL "                               \
+    "ORDER BY created_at DESC, kid LIMIT 8"
+
+static store_stmt_t STMT_FINGERPRINT = {
+    "keys_fingerprint",
+    "SELECT coalesce(string_agg(kid || ',', '' ORDER BY created_at DESC, kid), '') FROM "
+    "(SELECT kid, created_at FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT "
+    "8) k",
+    0, 0};
+static store_stmt_t STMT_ACTIVE = {"keys_active", SQL_ACTIVE, 0, 0};
+
+static int install_result(PGresult *res, gw_err_t *err)
+{
+    gw_key_row_t rows[GW_KEYSET_MAX];
+    int n = PQntuples(res);
+    if (n > GW_KEYSET_MAX)
+        n = GW_KEYSET_MAX;
+    for (int i = 0; i < n; i++) {
+        rows[i].kid = PQgetvalue(res, i, 0);
+        rows[i].alg = PQgetvalue(res, i, 1);
+        rows[i].sealed_hex = PQgetvalue(res, i, 2);
+    }
+    return gw_keys_install(rows, (size_t)n, err);
+}
+
+static int generate_and_insert(PGconn *conn, const uint8_t kek[32], const char *alg, char kid[GW_KID_MAX],
+                               gw_err_t *err)
+{
+    EVP_PKEY *key = NULL;
+    uint8_t *der = NULL, *box = NULL;
+    size_t derlen = 0, boxlen = 0;
+    char *jwk = NULL, tp[GW_THUMBPRINT_LEN + 1];
+    int rc = -1;
+    int es = strcmp(alg, "ES256") == 0;
+    if (!es && strcmp(alg, "RS256") != 0)
+        return GW_ERRF(err, GW_E_BAD_REQUEST, "unsupported algorithm %s (ES256 or RS256)", alg);
+    if ((es ? gw_key_generate_ec_p256(&key, err) : gw_key_generate_rsa(2048, &key, err)) != 0 ||
+        gw_key_thumbprint(key, tp, err) != 0 || gw_key_public_jwk(key, tp, alg, "sig", &jwk, err) != 0 ||
+        gw_key_private_der(key, &der, &derlen, err) != 0 ||
+        gw_aead_seal(kek, tp, strlen(tp), der, derlen, &box, &boxlen, err) != 0)
+        goto out;
+    const char *params[4] = {tp, alg, jwk, (const char *)box};
+    int lengths[4] = {0, 0, 0, (int)boxlen};
+    int formats[4] = {0, 0, 0, 1};
+    PGresult *res = PQexecParams(conn,
+                                 "INSERT INTO signing_keys (kid, alg, public_jwk, private_key) "
+                                 "VALUES ($1, $2, $3::jsonb, $4)",
+                                 4, NULL, params, lengths, formats, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        GW_ERR(err, GW_E_INTERNAL, "cannot store the new signing key");
+        gw_err_detail(err, "%s", PQresultErrorMessage(res));
+        PQclear(res);
+        goto out;
+    }
+    PQclear(res);
+    snprintf(kid, GW_KID_MAX, "%s", tp);
+    rc = 0;
+out:
+    if (der != NULL) {
+        gw_wipe(der, derlen);
+        free(der);
+    }
+    free(box);
+    free(jwk);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+static int exec_simple(PGconn *conn, const char *sql, gw_err_t *err)
+{
+    PGresult *res = PQexec(conn, sql);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok) {
+        GW_ERR(err, GW_E_INTERNAL, "database error");
+        gw_err_detail(err, "%s", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+int gw_keys_init(PGconn *conn, const uint8_t kek[32], gw_err_t *err)
+{
+    gw_keys_set_kek(kek);
+    /* Several gateways may start at once against an empty table: the
+     * transaction-scoped advisory lock lets exactly one create the first key. */
+    if (exec_simple(conn, "BEGIN", err) != 0 ||
+        exec_simple(conn, "SELECT pg_advisory_xact_lock(7365820184)", err) != 0)
+        return -1;
+    PGresult *res =
+        PQexec(conn, "SELECT 1 FROM signing_keys WHERE retired_at IS NULL AND alg = 'ES256' LIMIT 1");
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK, have = ok && PQntuples(res) > 0;
+    PQclear(res);
+    char kid[GW_KID_MAX];
+    if (!ok || (!have && generate_and_insert(conn, kek, "ES256", kid, err) != 0) ||
+        exec_simple(conn, "COMMIT", err) != 0) {
+        exec_simple(conn, "ROLLBACK", NULL);
+        if (!ok)
+            GW_ERR(err, GW_E_INTERNAL, "cannot read signing_keys");
+        return -1;
+    }
+    if (!have)
+        gw_log_info("created the first signing key %s (ES256)", kid);
+    res = PQexec(conn, SQL_ACTIVE);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        GW_ERR(err, GW_E_INTERNAL, "cannot read signing_keys");
+        gw_err_detail(err, "%s", PQresultErrorMessage(res));
+        PQclear(res);
+        return -1;
+    }
+    int rc = install_result(res, err);
+    PQclear(res);
+    store_stmt_register(&STMT_FINGERPRINT);
+    store_stmt_register(&STMT_ACTIVE);
+    return rc;
+}
+
+int gw_keys_rotate(PGconn *conn, const uint8_t kek[32], const char *alg, char kid[GW_KID_MAX], gw_err_t *err)
+{
+    if (exec_simple(conn, "BEGIN", err) != 0 ||
+        exec_simple(conn, "SELECT pg_advisory_xact_lock(7365820184)", err) != 0)
+        return -1;
+    if (generate_and_insert(conn, kek, alg, kid, err) != 0)
+        goto fail;
+    /* Keep the new key and the one before it; tokens signed by the previous
+     * key stay verifiable until they expire. */
+    const char *params[1] = {alg};
+    PGresult *res =
+        PQexecParams(conn,
+                     "UPDATE signing_keys SET retired_at = now() WHERE alg = $1 AND retired_at IS NULL "
+                     "AND kid NOT IN (SELECT kid FROM signing_keys WHERE alg = $1 AND retired_at IS NULL "
+                     "ORDER BY created_at DESC, kid LIMIT 2)",
+                     1, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok || exec_simple(conn, "COMMIT", err) != 0) {
+        GW_ERR(err, GW_E_INTERNAL, "cannot retire old keys");
+        goto fail;
+    }
+    return 0;
+fail:
+    exec_simple(conn, "ROLLBACK", NULL);
+    return -1;
+}
+
+/* --- the asynchronous poll --- */
+
+typedef struct {
+    gw_thread_t *thread;
+    h2o_timeout_t timeout;
+    h2o_timeout_entry_t entry;
+    store_query_t *query;
+} refresh_t;
+
+static refresh_t *g_refresh;
+
+static void schedule(refresh_t *rf)
+{
+    rf->query = NULL;
+    h2o_timeout_link(rf->thread->loop, &rf->timeout, &rf->entry);
+}
+
+static void on_active(void *data, PGresult *res, const gw_err_t *qerr)
+{
+    refresh_t *rf = data;
+    gw_err_t err;
+    if (res != NULL && install_result(res, &err) == 0)
+        gw_log_info("signing keys reloaded: %s", gw_keyset_fingerprint());
+    else
+        gw_log_warn("signing keys not reloaded: %s %s", res ? err.public : qerr->public,
+                    res ? err.detail : "");
+    schedule(rf);
+}
+
+static void on_fingerprint(void *data, PGresult *res, const gw_err_t *qerr)
+{
+    refresh_t *rf = data;
+    (void)qerr; /* the database being away is reported by /readyz, not here */
+    const char *fp = res ? store_value(res, 0, 0) : NULL;
+    if (fp != NULL && *fp != '\0' && strcmp(fp, gw_keyset_fingerprint()) != 0) {
+        gw_err_t err;
+        rf->query = store_query_send(rf->thread->store, &STMT_ACTIVE, NULL, on_active, rf, &err);
+        if (rf->query != NULL)
+            return;
+    }
+    schedule(rf);
+}
+
+static void on_tick(h2o_timeout_entry_t *entry)
+{
+    refresh_t *rf = H2O_STRUCT_FROM_MEMBER(refresh_t, entry, entry);
+    gw_err_t err;
+    rf->query = store_query_send(rf->thread->store, &STMT_FINGERPRINT, NULL, on_fingerprint, rf, &err);
+    if (rf->query == NULL)
+        schedule(rf);
+}
+
+void gw_keys_start_refresh(gw_thread_t *t, unsigned interval_ms)
+{
+    refresh_t *rf = gw_calloc(1, sizeof(*rf));
+    rf->thread = t;
+    h2o_timeout_init(t->loop, &rf->timeout, interval_ms);
+    rf->entry.cb = on_tick;
+    g_refresh = rf;
+    schedule(rf);
+}
+
+void gw_keys_stop_refresh(gw_thread_t *t)
+{
+    refresh_t *rf = g_refresh;
+    if (rf == NULL || rf->thread != t)
+        return;
+    if (h2o_timeout_is_linked(&rf->entry))
+        h2o_timeout_unlink(&rf->entry);
+    if (rf->query != NULL)
+        store_query_cancel(rf->query);
+    h2o_timeout_dispose(t->loop, &rf->timeout);
+    free(rf);
+    g_refresh = NULL;
+}

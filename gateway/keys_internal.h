@@ -1,0 +1,22 @@
+/* Shared by keys.c (snapshots) and keys_db.c (SQL) only. */
+#ifndef REGAIN_GATEWAY_KEYS_INTERNAL_H
+#define REGAIN_GATEWAY_KEYS_INTERNAL_H
+
+#include "gateway/keys.h"
+
+/* One row of signing_keys as the SQL returns it (text format). */
+typedef struct {
+    const char *kid;
+    const char *alg;
+    const char *sealed_hex; /* bytea text output: \x... */
+} gw_key_row_t;
+
+void gw_keys_set_kek(const uint8_t kek[32]);
+
+/* Builds a snapshot from rows (newest first) and makes it current. */
+int gw_keys_install(const gw_key_row_t *rows, size_t n, gw_err_t *err);
+
+/* The current snapshot's fingerprint ("" before the first install). */
+const char *gw_keyset_fingerprint(void);
+
+#endif

@@ -1,0 +1,307 @@
+/* regain: the command line. Each subcommand is a small function; exit codes
+ * are 0 (done), 1 (failed while running), 2 (bad usage or configuration). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/config.h"
+#include "gateway/health.h"
+#include "gateway/keys.h"
+#include "gateway/log.h"
+#include "gateway/migrate.h"
+#include "gateway/server.h"
+#include "oidc/oidc.h"
+
+#ifndef REGAIN_VERSION
+#define REGAIN_VERSION "0.1.0"
+#endif
+
+enum { EXIT_RUN = 1, EXIT_USAGE = 2 };
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    const char *usage;
+    int (*run)(int argc, char **argv);
+} command_t;
+
+static int die_config(const char *msg)
+{
+    fprintf(stderr, "regain: config: %s\n", msg);
+    return EXIT_USAGE;
+}
+
+/* Parses `--config FILE` (and --help) for a subcommand; returns 0 with *path
+ * set, 1 when help was shown, or EXIT_USAGE. */
+static int parse_config_flag(int argc, char **argv, const command_t *cmd, const char **path)
+{
+    static const struct option OPTS[] = {
+        {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    *path = NULL;
+    while ((c = getopt_long(argc, argv, "c:h", OPTS, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            *path = optarg;
+            break;
+        case 'h':
+            printf("usage: regain %s\n\n%s\n", cmd->usage, cmd->summary);
+            return 1;
+        default:
+            fprintf(stderr, "regain %s: unknown option %s\nusage: regain %s\n", cmd->name, argv[optind - 1],
+                    cmd->usage);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "regain %s: unexpected argument %s\nusage: regain %s\n", cmd->name, argv[optind],
+                cmd->usage);
+        return EXIT_USAGE;
+    }
+    if (*path == NULL) {
+        fprintf(stderr, "regain %s: --config FILE is required\nusage: regain %s\n", cmd->name, cmd->usage);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int load_config(gw_config_t *cfg, const char *path)
+{
+    char msg[512];
+    if (gw_config_load(cfg, path, msg, sizeof(msg)) != 0)
+        return die_config(msg);
+    gw_log_set_level(cfg->log.level);
+    return 0;
+}
+
+/* Blocking connect for the CLI and start-up; never used on a loop. */
+static PGconn *connect_db(const gw_config_t *cfg)
+{
+    PGconn *conn = PQconnectdb(cfg->database.url);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(conn));
+        msg[strcspn(msg, "\n")] = '\0';
+        fprintf(stderr, "regain: cannot connect to the database: %s\n", msg);
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+static void report(const char *what, const gw_err_t *err)
+{
+    fprintf(stderr, "regain: %s: %s%s%s\n", what, err->public, err->detail[0] ? ": " : "", err->detail);
+}
+
+static const command_t CMD_SERVE, CMD_MIGRATE, CMD_KEYS_ROTATE, CMD_CONFIG_CHECK;
+
+static void on_thread_start(gw_thread_t *t)
+{
+    if (t->index == 0)
+        gw_keys_start_refresh(t, gw_server_config(t)->keys.refresh_interval_ms);
+}
+
+static void on_thread_stop(gw_thread_t *t)
+{
+    gw_keys_stop_refresh(t);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    const char *path;
+    gw_config_t cfg;
+    int rc = parse_config_flag(argc, argv, &CMD_SERVE, &path);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if ((rc = load_config(&cfg, path)) != 0)
+        return rc;
+    signal(SIGPIPE, SIG_IGN);
+    rc = EXIT_RUN;
+    gw_err_t err;
+    char msg[512];
+    PGconn *conn = connect_db(&cfg);
+    if (conn == NULL)
+        goto out;
+    if (gw_migrate_check(conn, &err) != 0) {
+        report("database schema", &err);
+        PQfinish(conn);
+        goto out;
+    }
+    if (gw_keys_init(conn, cfg.keys.encryption_key, &err) != 0) {
+        report("signing keys", &err);
+        PQfinish(conn);
+        goto out;
+    }
+    PQfinish(conn);
+    gw_health_register(&cfg);
+    if (oidc_register(&cfg, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "regain: %s\n", msg);
+        goto out;
+    }
+    static const gw_server_hooks_t HOOKS = {on_thread_start, on_thread_stop};
+    if (gw_server_run(&cfg, &HOOKS, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "regain: %s\n", msg);
+        goto out;
+    }
+    rc = 0;
+out:
+    gw_keys_dispose();
+    gw_config_dispose(&cfg);
+    return rc;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+    const char *path;
+    gw_config_t cfg;
+    int rc = parse_config_flag(argc, argv, &CMD_MIGRATE, &path);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if ((rc = load_config(&cfg, path)) != 0)
+        return rc;
+    rc = EXIT_RUN;
+    PGconn *conn = connect_db(&cfg);
+    if (conn != NULL) {
+        gw_err_t err;
+        size_t applied = 0;
+        if (gw_migrate_apply(conn, &applied, &err) != 0) {
+            report("migrate", &err);
+        } else {
+            if (applied == 0)
+                printf("regain: database is up to date (%zu migrations), nothing to do\n",
+                       GW_MIGRATIONS_COUNT);
+            else
+                printf("regain: applied %zu migration(s); database is up to date\n", applied);
+            rc = 0;
+        }
+        PQfinish(conn);
+    }
+    gw_config_dispose(&cfg);
+    return rc;
+}
+
+static int cmd_keys(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "rotate") != 0) {
+        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+            printf("usage: regain %s\n\n%s\n", CMD_KEYS_ROTATE.usage, CMD_KEYS_ROTATE.summary);
+            return 0;
+        }
+        fprintf(stderr, "usage: regain %s\n", CMD_KEYS_ROTATE.usage);
+        return EXIT_USAGE;
+    }
+    /* `--alg RS256` is accepted before the other options. */
+    const char *alg = "ES256";
+    char *args[16];
+    int n = 0;
+    for (int i = 1; i < argc && n < 15; i++) {
+        if (strcmp(argv[i], "--alg") == 0 && i + 1 < argc)
+            alg = argv[++i];
+        else
+            args[n++] = argv[i];
+    }
+    args[n] = NULL;
+    const char *path;
+    gw_config_t cfg;
+    int rc = parse_config_flag(n, args, &CMD_KEYS_ROTATE, &path);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if (strcmp(alg, "ES256") != 0 && strcmp(alg, "RS256") != 0) {
+        fprintf(stderr, "regain keys rotate: --alg must be ES256 or RS256\n");
+        return EXIT_USAGE;
+    }
+    if ((rc = load_config(&cfg, path)) != 0)
+        return rc;
+    rc = EXIT_RUN;
+    PGconn *conn = connect_db(&cfg);
+    if (conn != NULL) {
+        gw_err_t err;
+        char kid[GW_KID_MAX];
+        if (gw_migrate_check(conn, &err) != 0)
+            report("database schema", &err);
+        else if (gw_keys_rotate(conn, cfg.keys.encryption_key, alg, kid, &err) != 0)
+            report("keys rotate", &err);
+        else {
+            printf("regain: new current %s signing key %s; running gateways pick it up within %u ms\n", alg,
+                   kid, cfg.keys.refresh_interval_ms);
+            rc = 0;
+        }
+        PQfinish(conn);
+    }
+    gw_config_dispose(&cfg);
+    return rc;
+}
+
+static int cmd_config(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "check") != 0) {
+        fprintf(stderr, "usage: regain %s\n", CMD_CONFIG_CHECK.usage);
+        return EXIT_USAGE;
+    }
+    const char *path;
+    gw_config_t cfg;
+    int rc = parse_config_flag(argc - 1, argv + 1, &CMD_CONFIG_CHECK, &path);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if ((rc = load_config(&cfg, path)) != 0)
+        return rc;
+    printf("regain: %s is valid\n", path);
+    gw_config_dispose(&cfg);
+    return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("regain %s\n", REGAIN_VERSION);
+    return 0;
+}
+
+static const command_t CMD_SERVE = {"serve", "Run the gateway until SIGTERM or SIGINT.",
+                                    "serve --config FILE", cmd_serve};
+static const command_t CMD_MIGRATE = {"migrate", "Apply the missing database migrations (idempotent).",
+                                      "migrate --config FILE", cmd_migrate};
+static const command_t CMD_KEYS_ROTATE = {
+    "keys", "Add a new current signing key; the previous key stays published in /jwks.json.",
+    "keys rotate [--alg ES256|RS256] --config FILE", cmd_keys};
+static const command_t CMD_CONFIG_CHECK = {"config", "Validate a configuration file and exit.",
+                                           "config check --config FILE", cmd_config};
+static const command_t CMD_VERSION = {"version", "Print the version.", "version", cmd_version};
+
+static const command_t *const COMMANDS[] = {&CMD_SERVE,        &CMD_MIGRATE, &CMD_KEYS_ROTATE,
+                                            &CMD_CONFIG_CHECK, &CMD_VERSION, NULL};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "regain %s: self-service account recovery gateway\n\nusage:\n", REGAIN_VERSION);
+    for (const command_t *const *c = COMMANDS; *c; c++)
+        fprintf(out, "  regain %-45s %s\n", (*c)->usage, (*c)->summary);
+    fprintf(out,
+            "\nSecrets may come from the environment: REGAIN_DATABASE_URL, REGAIN_KEY_ENCRYPTION_KEY.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(0, NULL);
+    for (const command_t *const *c = COMMANDS; *c; c++)
+        if (strcmp(argv[1], (*c)->name) == 0)
+            return (*c)->run(argc - 1, argv + 1);
+    fprintf(stderr, "regain: unknown command %s\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}

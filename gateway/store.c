@@ -1,0 +1,601 @@
+/* Asynchronous PostgreSQL pool; see store.h for the contract.
+ *
+ * Each connection runs in libpq pipeline mode: every query is followed by its
+ * own Sync, so an error in one query never aborts its neighbours (each gets
+ * its own error boundary). Results come back in order, so a FIFO of pending
+ * queries per connection pairs each result with its caller. */
+#include "gateway/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway/alloc.h"
+#include "gateway/log.h"
+
+#define STORE_MAX_STMTS       256
+#define STORE_MAX_IN_FLIGHT   128 /* per connection; more wait in the pool's queue */
+#define STORE_MAX_CONNECTIONS 64
+#define STORE_BACKOFF_MIN_MS  100
+#define STORE_BACKOFF_MAX_MS  5000
+#define STORE_TICK_MS         100
+
+static store_stmt_t *g_stmts[STORE_MAX_STMTS];
+static unsigned g_stmt_count;
+
+void store_stmt_register(store_stmt_t *stmt)
+{
+    for (unsigned i = 0; i < g_stmt_count; i++)
+        if (g_stmts[i] == stmt)
+            return;
+    if (g_stmt_count == STORE_MAX_STMTS) {
+        gw_log_error("too many prepared statements (%d)", STORE_MAX_STMTS);
+        abort();
+    }
+    stmt->_index = g_stmt_count;
+    g_stmts[g_stmt_count++] = stmt;
+}
+
+typedef enum { CONN_DOWN, CONN_CONNECTING, CONN_READY } conn_state_t;
+
+typedef struct store_conn store_conn_t;
+
+struct store_query {
+    h2o_linklist_t link; /* in a connection's FIFO or the pool's waiting list */
+    h2o_timeout_entry_t deadline;
+    store_pool_t *pool;
+    store_conn_t *conn; /* NULL while waiting */
+    const store_stmt_t *stmt;
+    char **params;
+    store_cb_t cb; /* NULL once cancelled or answered */
+    void *data;
+    PGresult *res; /* first result of this query */
+    int internal;  /* a PREPARE or SYNC of the connection itself */
+};
+
+struct store_conn {
+    store_pool_t *pool;
+    PGconn *pg;
+    h2o_socket_t *sock;
+    int sock_fd; /* the PQsocket that `sock` watches (a dup of it) */
+    conn_state_t state;
+    h2o_linklist_t fifo;
+    unsigned in_flight;
+    uint64_t retry_at; /* loop time of the next connection attempt */
+    unsigned backoff_ms;
+    int broken; /* a write failed; failed from the loop, never inside a caller */
+};
+
+struct store_pool {
+    h2o_loop_t *loop;
+    store_options_t opts;
+    char *conninfo;
+    store_conn_t conns[STORE_MAX_CONNECTIONS];
+    h2o_linklist_t waiting;
+    h2o_timeout_t query_timeout;
+    h2o_timeout_t tick_timeout;
+    h2o_timeout_entry_t tick;
+    store_stats_t stats;
+    int closing;
+};
+
+static void conn_connect(store_conn_t *c);
+static void conn_fail(store_conn_t *c, const char *why);
+static void conn_on_readable(h2o_socket_t *sock, const char *err);
+static void conn_flush(store_conn_t *c);
+static void pool_dispatch_waiting(store_pool_t *p);
+
+static void stat_add(_Atomic unsigned *v, int delta)
+{
+    atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + (unsigned)delta,
+                          memory_order_relaxed);
+}
+
+static void count_error(store_pool_t *p)
+{
+    atomic_store_explicit(&p->stats.errors, atomic_load_explicit(&p->stats.errors, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+static void query_free(store_query_t *q)
+{
+    if (h2o_timeout_is_linked(&q->deadline))
+        h2o_timeout_unlink(&q->deadline);
+    if (q->params != NULL) {
+        for (int i = 0; i < q->stmt->nparams; i++)
+            free(q->params[i]);
+        free(q->params);
+    }
+    if (q->res != NULL)
+        PQclear(q->res);
+    free(q);
+}
+
+/* Hands the outcome to the caller once; later outcomes are dropped. */
+static void query_answer(store_query_t *q, PGresult *res, const gw_err_t *err)
+{
+    store_cb_t cb = q->cb;
+    q->cb = NULL;
+    if (h2o_timeout_is_linked(&q->deadline))
+        h2o_timeout_unlink(&q->deadline);
+    if (err != NULL)
+        count_error(q->pool);
+    if (cb != NULL)
+        cb(q->data, res, err);
+}
+
+static void query_fail(store_query_t *q, gw_err_kind_t kind, const char *msg, const char *detail)
+{
+    gw_err_t err;
+    GW_ERR(&err, kind, msg);
+    if (detail != NULL)
+        gw_err_detail(&err, "%s", detail);
+    query_answer(q, NULL, &err);
+}
+
+/* Completes the FIFO head with the result gathered for it. */
+static void conn_complete_head(store_conn_t *c)
+{
+    store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, c->fifo.next);
+    h2o_linklist_unlink(&q->link);
+    if (--c->in_flight == 0)
+        stat_add(&c->pool->stats.in_use, -1);
+    PGresult *res = q->res;
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (q->internal) {
+        if (st != PGRES_COMMAND_OK)
+            gw_log_error("preparing statements failed: %s", res ? PQresultErrorMessage(res) : "no result");
+    } else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        query_answer(q, res, NULL);
+    } else {
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        /* 23505 unique_violation is a conflict the caller can explain; other
+         * SQL errors are ours and stay out of responses. */
+        int unique = state != NULL && strcmp(state, "23505") == 0;
+        if (!unique && q->cb != NULL)
+            gw_log_error("statement %s failed: %s", q->stmt->name,
+                         res ? PQresultErrorMessage(res) : "no result");
+        query_fail(q, unique ? GW_E_CONFLICT : GW_E_INTERNAL, unique ? "already exists" : "database error",
+                   state);
+    }
+    query_free(q);
+}
+
+static void conn_read_results(store_conn_t *c)
+{
+    while (c->state == CONN_READY && !h2o_linklist_is_empty(&c->fifo)) {
+        if (PQisBusy(c->pg))
+            return;
+        PGresult *res = PQgetResult(c->pg);
+        store_query_t *head = H2O_STRUCT_FROM_MEMBER(store_query_t, link, c->fifo.next);
+        if (res == NULL) {
+            /* End of one query's results. A NULL before any result means
+             * libpq has nothing more for now. */
+            if (head->res == NULL)
+                return;
+            conn_complete_head(c);
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            continue;
+        }
+        if (head->res == NULL)
+            head->res = res;
+        else
+            PQclear(res); /* a statement returns one result; ignore extras */
+    }
+}
+
+static void conn_on_readable(h2o_socket_t *sock, const char *err)
+{
+    store_conn_t *c = sock->data;
+    (void)err;
+    if (c->state == CONN_CONNECTING) {
+        conn_connect(c);
+        return;
+    }
+    if (!PQconsumeInput(c->pg)) {
+        conn_fail(c, PQerrorMessage(c->pg));
+        return;
+    }
+    conn_read_results(c);
+    if (c->state == CONN_READY && (c->broken || PQstatus(c->pg) == CONNECTION_BAD))
+        conn_fail(c, PQerrorMessage(c->pg));
+    if (!h2o_linklist_is_empty(&c->pool->waiting))
+        pool_dispatch_waiting(c->pool);
+}
+
+static void conn_on_writable(h2o_socket_t *sock, const char *err)
+{
+    store_conn_t *c = sock->data;
+    if (err != NULL) {
+        conn_fail(c, err);
+        return;
+    }
+    if (c->state == CONN_CONNECTING) {
+        conn_connect(c);
+        return;
+    }
+    conn_flush(c);
+    if (c->broken)
+        conn_fail(c, PQerrorMessage(c->pg));
+}
+
+/* Never fails the connection itself: it may run inside store_query_send,
+ * whose caller must not see its own callback run before the call returns. */
+static void conn_flush(store_conn_t *c)
+{
+    int r = PQflush(c->pg);
+    if (r < 0)
+        c->broken = 1;
+    else if (r == 1)
+        h2o_socket_notify_write(c->sock, conn_on_writable);
+}
+
+static void conn_close_socket(store_conn_t *c)
+{
+    if (c->sock != NULL) {
+        h2o_socket_read_stop(c->sock);
+        h2o_socket_close(c->sock);
+        c->sock = NULL;
+        c->sock_fd = -1;
+    }
+}
+
+/* Watches the connection's current socket; libpq may switch sockets while
+ * connecting (several hosts, SSL retry), so this is re-checked each step. */
+static int conn_watch(store_conn_t *c)
+{
+    int fd = PQsocket(c->pg);
+    if (fd < 0)
+        return -1;
+    if (c->sock != NULL && c->sock_fd == fd)
+        return 0;
+    conn_close_socket(c);
+    /* A dup, so that h2o_socket_close and PQfinish each close their own fd. */
+    int dupfd = dup(fd);
+    if (dupfd < 0)
+        return -1;
+    c->sock = h2o_evloop_socket_create(c->pool->loop, dupfd, H2O_SOCKET_FLAG_DONT_READ);
+    c->sock->data = c;
+    c->sock_fd = fd;
+    h2o_socket_read_start(c->sock, conn_on_readable);
+    return 0;
+}
+
+static void conn_fail_fifo(store_conn_t *c, const char *why)
+{
+    while (!h2o_linklist_is_empty(&c->fifo)) {
+        store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, c->fifo.next);
+        h2o_linklist_unlink(&q->link);
+        if (!q->internal && q->cb != NULL)
+            query_fail(q, GW_E_UNAVAILABLE, "database unavailable", why);
+        query_free(q);
+    }
+    if (c->in_flight > 0)
+        stat_add(&c->pool->stats.in_use, -1);
+    c->in_flight = 0;
+}
+
+static void pool_fail_waiting_if_down(store_pool_t *p)
+{
+    for (unsigned i = 0; i < p->opts.connections; i++)
+        if (p->conns[i].state != CONN_DOWN)
+            return;
+    /* Nothing is connected or connecting: no one would ever serve them. */
+    while (!h2o_linklist_is_empty(&p->waiting)) {
+        store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, p->waiting.next);
+        h2o_linklist_unlink(&q->link);
+        stat_add(&p->stats.waiting, -1);
+        query_fail(q, GW_E_UNAVAILABLE, "database unavailable", "no connection");
+        query_free(q);
+    }
+}
+
+static void conn_fail(store_conn_t *c, const char *why)
+{
+    store_pool_t *p = c->pool;
+    char reason[200];
+    snprintf(reason, sizeof(reason), "%s", why ? why : "connection lost");
+    reason[strcspn(reason, "\n")] = '\0';
+    if (c->state == CONN_READY) {
+        stat_add(&p->stats.ready, -1);
+        gw_log_warn("database connection lost: %s", reason);
+    } else {
+        gw_log_debug("database connection attempt failed: %s", reason);
+    }
+    c->state = CONN_DOWN;
+    c->broken = 0;
+    conn_close_socket(c);
+    if (c->pg != NULL) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+    }
+    conn_fail_fifo(c, reason);
+    c->backoff_ms = c->backoff_ms == 0 ? STORE_BACKOFF_MIN_MS : c->backoff_ms * 2;
+    if (c->backoff_ms > STORE_BACKOFF_MAX_MS)
+        c->backoff_ms = STORE_BACKOFF_MAX_MS;
+    c->retry_at = h2o_now(p->loop) + c->backoff_ms;
+    if (!p->closing)
+        pool_fail_waiting_if_down(p);
+}
+
+static int conn_send(store_conn_t *c, store_query_t *q)
+{
+    int ok;
+    if (q->internal)
+        ok = PQsendPrepare(c->pg, q->stmt->name, q->stmt->sql, q->stmt->nparams, NULL);
+    else
+        ok = PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams, (const char *const *)q->params, NULL,
+                                 NULL, 0);
+    if (!ok || !PQpipelineSync(c->pg))
+        return -1;
+    q->conn = c;
+    h2o_linklist_insert(&c->fifo, &q->link);
+    if (c->in_flight++ == 0)
+        stat_add(&c->pool->stats.in_use, 1);
+    return 0;
+}
+
+static void conn_became_ready(store_conn_t *c)
+{
+    store_pool_t *p = c->pool;
+    if (PQsetnonblocking(c->pg, 1) != 0 || !PQenterPipelineMode(c->pg)) {
+        conn_fail(c, PQerrorMessage(c->pg));
+        return;
+    }
+    c->state = CONN_READY;
+    c->backoff_ms = 0;
+    stat_add(&p->stats.ready, 1);
+    gw_log_debug("database connection ready");
+    /* Prepare every registered statement; queries may follow at once because
+     * the pipeline keeps them in order. */
+    for (unsigned i = 0; i < g_stmt_count; i++) {
+        store_query_t *q = gw_calloc(1, sizeof(*q));
+        q->pool = p;
+        q->stmt = g_stmts[i];
+        q->internal = 1;
+        if (conn_send(c, q) != 0) {
+            free(q);
+            conn_fail(c, PQerrorMessage(c->pg));
+            return;
+        }
+    }
+    conn_flush(c);
+    if (c->broken) {
+        conn_fail(c, PQerrorMessage(c->pg));
+        return;
+    }
+    pool_dispatch_waiting(p);
+}
+
+/* One step of the non-blocking connect: start it, or poll it on a wakeup. */
+static void conn_connect(store_conn_t *c)
+{
+    if (c->state == CONN_DOWN) {
+        c->pg = PQconnectStart(c->pool->conninfo);
+        if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
+            c->state = CONN_CONNECTING; /* so conn_fail logs at debug level */
+            conn_fail(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
+            return;
+        }
+        c->state = CONN_CONNECTING;
+    }
+    PostgresPollingStatusType st = PQconnectPoll(c->pg);
+    switch (st) {
+    case PGRES_POLLING_OK:
+        conn_became_ready(c);
+        return;
+    case PGRES_POLLING_FAILED:
+        conn_fail(c, PQerrorMessage(c->pg));
+        return;
+    default:
+        break;
+    }
+    if (conn_watch(c) != 0) {
+        conn_fail(c, "no socket");
+        return;
+    }
+    if (st == PGRES_POLLING_WRITING)
+        h2o_socket_notify_write(c->sock, conn_on_writable);
+}
+
+static store_conn_t *pool_pick(store_pool_t *p)
+{
+    store_conn_t *best = NULL;
+    for (unsigned i = 0; i < p->opts.connections; i++) {
+        store_conn_t *c = &p->conns[i];
+        if (c->state == CONN_READY && c->in_flight < STORE_MAX_IN_FLIGHT &&
+            (best == NULL || c->in_flight < best->in_flight))
+            best = c;
+    }
+    return best;
+}
+
+static int pool_has_hope(store_pool_t *p)
+{
+    for (unsigned i = 0; i < p->opts.connections; i++)
+        if (p->conns[i].state != CONN_DOWN)
+            return 1;
+    return 0;
+}
+
+/* Returns -1, with the query untouched, when the connection refused it. */
+static int pool_send_to(store_conn_t *c, store_query_t *q)
+{
+    if (conn_send(c, q) != 0) {
+        c->broken = 1;
+        return -1;
+    }
+    conn_flush(c);
+    return 0;
+}
+
+static void pool_dispatch_waiting(store_pool_t *p)
+{
+    while (!h2o_linklist_is_empty(&p->waiting)) {
+        store_conn_t *c = pool_pick(p);
+        if (c == NULL)
+            return;
+        store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, p->waiting.next);
+        h2o_linklist_unlink(&q->link);
+        stat_add(&p->stats.waiting, -1);
+        if (q->cb == NULL) { /* cancelled while waiting */
+            query_free(q);
+            continue;
+        }
+        if (pool_send_to(c, q) != 0) {
+            query_fail(q, GW_E_UNAVAILABLE, "database unavailable", "send failed");
+            query_free(q);
+        }
+    }
+}
+
+static void on_query_deadline(h2o_timeout_entry_t *entry)
+{
+    store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, deadline, entry);
+    store_conn_t *c = q->conn;
+    query_fail(q, GW_E_TIMEOUT, "database timeout", "query deadline passed");
+    if (c == NULL) {
+        h2o_linklist_unlink(&q->link);
+        stat_add(&q->pool->stats.waiting, -1);
+        query_free(q);
+        return;
+    }
+    /* Everything pipelined behind a stuck query is stuck too, and libpq has
+     * no non-blocking cancel: drop the connection and start afresh. */
+    gw_log_warn("statement %s passed its deadline; resetting the connection", q->stmt->name);
+    conn_fail(c, "query timeout");
+}
+
+static void on_tick(h2o_timeout_entry_t *entry)
+{
+    store_pool_t *p = H2O_STRUCT_FROM_MEMBER(store_pool_t, tick, entry);
+    uint64_t now = h2o_now(p->loop);
+    for (unsigned i = 0; i < p->opts.connections; i++) {
+        store_conn_t *c = &p->conns[i];
+        if (c->broken && c->state == CONN_READY)
+            conn_fail(c, PQerrorMessage(c->pg));
+        if (c->state == CONN_DOWN && now >= c->retry_at)
+            conn_connect(c);
+    }
+    h2o_timeout_link(p->loop, &p->tick_timeout, &p->tick);
+}
+
+store_pool_t *store_pool_new(h2o_loop_t *loop, const store_options_t *opts)
+{
+    store_pool_t *p = gw_calloc(1, sizeof(*p));
+    p->loop = loop;
+    p->opts = *opts;
+    if (p->opts.connections == 0)
+        p->opts.connections = 1;
+    if (p->opts.connections > STORE_MAX_CONNECTIONS)
+        p->opts.connections = STORE_MAX_CONNECTIONS;
+    p->conninfo = gw_strdup(opts->conninfo);
+    p->opts.conninfo = p->conninfo;
+    h2o_linklist_init_anchor(&p->waiting);
+    h2o_timeout_init(loop, &p->query_timeout, opts->query_timeout_ms);
+    h2o_timeout_init(loop, &p->tick_timeout, STORE_TICK_MS);
+    p->tick.cb = on_tick;
+    atomic_store(&p->stats.size, p->opts.connections);
+    for (unsigned i = 0; i < p->opts.connections; i++) {
+        store_conn_t *c = &p->conns[i];
+        c->pool = p;
+        c->sock_fd = -1;
+        h2o_linklist_init_anchor(&c->fifo);
+        conn_connect(c);
+    }
+    h2o_timeout_link(loop, &p->tick_timeout, &p->tick);
+    return p;
+}
+
+void store_pool_free(store_pool_t *p)
+{
+    if (p == NULL)
+        return;
+    p->closing = 1;
+    if (h2o_timeout_is_linked(&p->tick))
+        h2o_timeout_unlink(&p->tick);
+    for (unsigned i = 0; i < p->opts.connections; i++) {
+        store_conn_t *c = &p->conns[i];
+        if (c->state != CONN_DOWN || c->pg != NULL) {
+            c->state = CONN_CONNECTING; /* quiet close */
+            conn_fail(c, "shutting down");
+        }
+    }
+    while (!h2o_linklist_is_empty(&p->waiting)) {
+        store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, p->waiting.next);
+        h2o_linklist_unlink(&q->link);
+        query_fail(q, GW_E_UNAVAILABLE, "database unavailable", "shutting down");
+        query_free(q);
+    }
+    h2o_timeout_dispose(p->loop, &p->query_timeout);
+    h2o_timeout_dispose(p->loop, &p->tick_timeout);
+    free(p->conninfo);
+    free(p);
+}
+
+store_query_t *store_query_send(store_pool_t *p, const store_stmt_t *stmt, const char *const *params,
+                                store_cb_t cb, void *data, gw_err_t *err)
+{
+    store_conn_t *c = pool_pick(p);
+    if (c == NULL) {
+        if (!pool_has_hope(p)) {
+            count_error(p);
+            GW_ERR(err, GW_E_UNAVAILABLE, "database unavailable");
+            return NULL;
+        }
+        if (atomic_load_explicit(&p->stats.waiting, memory_order_relaxed) >= p->opts.max_waiting) {
+            count_error(p);
+            GW_ERR(err, GW_E_UNAVAILABLE, "too many queries waiting");
+            return NULL;
+        }
+    }
+    store_query_t *q = gw_calloc(1, sizeof(*q));
+    q->pool = p;
+    q->stmt = stmt;
+    q->cb = cb;
+    q->data = data;
+    q->deadline.cb = on_query_deadline;
+    if (stmt->nparams > 0) {
+        q->params = gw_calloc((size_t)stmt->nparams, sizeof(char *));
+        for (int i = 0; i < stmt->nparams; i++)
+            q->params[i] = params[i] ? gw_strdup(params[i]) : NULL;
+    }
+    h2o_timeout_link(p->loop, &p->query_timeout, &q->deadline);
+    if (c == NULL) {
+        h2o_linklist_insert(&p->waiting, &q->link);
+        stat_add(&p->stats.waiting, 1);
+    } else if (pool_send_to(c, q) != 0) {
+        query_free(q);
+        count_error(p);
+        GW_ERR(err, GW_E_UNAVAILABLE, "database unavailable");
+        return NULL;
+    }
+    return q;
+}
+
+void store_query_cancel(store_query_t *q)
+{
+    q->cb = NULL;
+    q->data = NULL;
+}
+
+int store_pool_ready(const store_pool_t *p)
+{
+    return atomic_load_explicit(&p->stats.ready, memory_order_relaxed) > 0;
+}
+
+const store_stats_t *store_pool_stats(const store_pool_t *p)
+{
+    return &p->stats;
+}
+
+const char *store_value(const PGresult *res, int row, int col)
+{
+    if (row >= PQntuples(res) || col >= PQnfields(res) || PQgetisnull(res, row, col))
+        return NULL;
+    return PQgetvalue(res, row, col);
+}

@@ -1,0 +1,20 @@
+/* GET /jwks.json: the public keys of the current key set (RFC 7517 §5). */
+#include "gateway/keys.h"
+#include "oidc/internal.h"
+
+static void on_jwks(gw_req_t *r)
+{
+    gw_keyset_t *ks = gw_keys_acquire();
+    /* Short caching: relying parties refetch on an unknown kid anyway, and a
+     * rotation should reach them within minutes. */
+    gw_reply_header(r, "cache-control", H2O_STRLIT("public, max-age=300"));
+    gw_reply(r, 200, "application/json", ks->jwks, ks->jwks_len);
+    gw_keys_release(ks);
+}
+
+static gw_route_t ROUTE_JWKS = {"/jwks.json", GW_GET, 0, on_jwks, NULL, NULL, 0};
+
+void oidc_jwks_register(void)
+{
+    gw_route_register(&ROUTE_JWKS);
+}
