@@ -18,7 +18,7 @@ LIB_SRC    := $(filter-out gateway/main.c,$(wildcard $(addsuffix /*.c,$(SRCDIRS)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema.o
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit_%)
-FUZZ_SRC   := $(wildcard tests/fuzz/*.c)
+FUZZ_SRC   := $(filter-out tests/fuzz/replay_main.c,$(wildcard tests/fuzz/*.c))
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 
 .PHONY: all asan test check run bench fmt format fmt-check deps clean help unit
