@@ -1,0 +1,160 @@
+/* gateway/config.c: every key, its type, its bounds, and the one-line error
+ * that names it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/config.h"
+
+#define KEK "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+static char msg[512];
+
+static int parse(gw_config_t *cfg, const char *json)
+{
+    msg[0] = '\0';
+    return gw_config_parse(cfg, json, "/etc/regain", msg, sizeof(msg));
+}
+
+static void assert_rejects(const char *json, const char *expected_msg)
+{
+    gw_config_t cfg;
+    assert_int_equal(parse(&cfg, json), -1);
+    if (strstr(msg, expected_msg) == NULL)
+        fail_msg("message \"%s\" does not contain \"%s\"", msg, expected_msg);
+}
+
+static void test_minimal_config_gets_defaults(void **state)
+{
+    (void)state;
+    gw_config_t cfg;
+    unsetenv("REGAIN_DATABASE_URL");
+    unsetenv("REGAIN_KEY_ENCRYPTION_KEY");
+    assert_int_equal(parse(&cfg, "{\"issuer\":\"https://id.example.com\",\"database\":{\"url\":\"dbname=x\"},"
+                                 "\"listen\":[{\"port\":8080}],\"keys\":{\"encryption_key\":\"" KEK "\"}}"),
+                     0);
+    assert_string_equal(cfg.issuer, "https://id.example.com");
+    assert_string_equal(cfg.database.url, "dbname=x");
+    assert_int_equal(cfg.database.pool_size, 2);
+    assert_int_equal(cfg.listen_count, 1);
+    assert_string_equal(cfg.listen[0].address, "127.0.0.1");
+    assert_int_equal(cfg.listen[0].port, 8080);
+    assert_null(cfg.listen[0].certificate_file);
+    assert_int_equal(cfg.server.max_request_body_bytes, 1024 * 1024);
+    assert_int_equal(cfg.keys.encryption_key[0], 0);
+    assert_int_equal(cfg.keys.encryption_key[31], 31);
+    assert_int_equal(cfg.log.access_log, 1);
+    assert_false(cfg.dev_mode);
+    gw_config_dispose(&cfg);
+}
+
+static void test_full_config_and_relative_paths(void **state)
+{
+    (void)state;
+    gw_config_t cfg;
+    assert_int_equal(parse(&cfg,
+                           "{\"issuer\":\"https://id.example.com:8443\",\"dev_mode\":true,"
+                           "\"database\":{\"url\":\"dbname=x\",\"pool_size\":4,\"query_timeout_ms\":250},"
+                           "\"listen\":[{\"address\":\"::1\",\"port\":8443,\"tls\":{\"certificate_file\":"
+                           "\"tls/cert.pem\",\"key_file\":\"/abs/key.pem\"}}],"
+                           "\"server\":{\"threads\":3,\"max_request_body_bytes\":2048},"
+                           "\"keys\":{\"encryption_key\":\"" KEK "\",\"refresh_interval_ms\":500},"
+                           "\"log\":{\"level\":\"debug\",\"access_log\":false}}"),
+                     0);
+    assert_true(cfg.dev_mode);
+    assert_int_equal(cfg.database.pool_size, 4);
+    assert_int_equal(cfg.database.query_timeout_ms, 250);
+    assert_string_equal(cfg.listen[0].address, "::1");
+    assert_string_equal(cfg.listen[0].certificate_file, "/etc/regain/tls/cert.pem");
+    assert_string_equal(cfg.listen[0].key_file, "/abs/key.pem");
+    assert_int_equal(cfg.server.threads, 3);
+    assert_int_equal(cfg.server.max_request_body_bytes, 2048);
+    assert_int_equal(cfg.keys.refresh_interval_ms, 500);
+    assert_int_equal(cfg.log.level, GW_LOG_DEBUG);
+    assert_false(cfg.log.access_log);
+    gw_config_dispose(&cfg);
+}
+
+#define BASE_DB     "\"database\":{\"url\":\"dbname=x\"}"
+#define BASE_LISTEN "\"listen\":[{\"port\":8080}]"
+#define BASE_KEYS   "\"keys\":{\"encryption_key\":\"" KEK "\"}"
+#define ISSUER      "\"issuer\":\"https://id.example.com\""
+
+static void test_errors_name_the_key(void **state)
+{
+    (void)state;
+    unsetenv("REGAIN_DATABASE_URL");
+    unsetenv("REGAIN_KEY_ENCRYPTION_KEY");
+    assert_rejects("{" ISSUER "," BASE_DB "," BASE_LISTEN "," BASE_KEYS ",\"colour\":1}",
+                   "colour: unknown key");
+    assert_rejects("{" ISSUER "," BASE_DB "," BASE_LISTEN "," BASE_KEYS ",\"server\":{\"threads\":\"2\"}}",
+                   "server.threads: expected an integer");
+    assert_rejects("{" ISSUER "," BASE_DB "," BASE_LISTEN "," BASE_KEYS ",\"server\":{\"threads\":999}}",
+                   "server.threads: must be between 0 and 256");
+    assert_rejects("{" ISSUER "," BASE_DB "," BASE_LISTEN "," BASE_KEYS ",\"server\":{\"thread\":2}}",
+                   "server.thread: unknown key");
+    assert_rejects("{" BASE_DB "," BASE_LISTEN "," BASE_KEYS "}", "issuer: required");
+    assert_rejects("{\"issuer\":\"https://id.example.com/\"," BASE_DB "," BASE_LISTEN "," BASE_KEYS "}",
+                   "issuer: must be an https URL");
+    assert_rejects("{\"issuer\":\"ftp://x\"," BASE_DB "," BASE_LISTEN "," BASE_KEYS "}", "issuer: must be");
+    assert_rejects("{" ISSUER "," BASE_LISTEN "," BASE_KEYS "}", "database.url: required");
+    assert_rejects("{" ISSUER "," BASE_DB "," BASE_KEYS "}", "listen: required");
+    assert_rejects("{" ISSUER "," BASE_DB ",\"listen\":[]," BASE_KEYS "}",
+                   "listen: expected a non-empty array");
+    assert_rejects("{" ISSUER "," BASE_DB ",\"listen\":[{\"port\":0}]," BASE_KEYS "}",
+                   "listen[0].port: must be between 1 and 65535");
+    assert_rejects("{" ISSUER "," BASE_DB ",\"listen\":[{\"port\":1,\"tls\":{\"key_file\":\"k\"}}]," BASE_KEYS
+                   "}",
+                   "listen[0].tls.certificate_file: required");
+    assert_rejects("{" ISSUER "," BASE_DB "," BASE_LISTEN "}", "keys.encryption_key: required");
+    assert_rejects("{" ISSUER "," BASE_DB "," BASE_LISTEN ",\"keys\":{\"encryption_key\":\"c2hvcnQ=\"}}",
+                   "keys.encryption_key: expected the base64 encoding of 32 random bytes");
+    assert_rejects("{" ISSUER "," BASE_DB "," BASE_LISTEN "," BASE_KEYS ",\"dev_mode\":\"yes\"}",
+                   "dev_mode: expected true or false");
+    assert_rejects("{" ISSUER "," BASE_DB "," BASE_LISTEN "," BASE_KEYS ",\"log\":{\"level\":\"loud\"}}",
+                   "log.level: expected one of");
+    assert_rejects("{" ISSUER "," ISSUER "," BASE_DB "," BASE_LISTEN "," BASE_KEYS "}",
+                   "issuer: key given twice");
+    assert_rejects("[1]", "expected a JSON object");
+    assert_rejects("{\"issuer\": ", "not valid JSON");
+}
+
+static void test_environment_overrides_secrets(void **state)
+{
+    (void)state;
+    gw_config_t cfg;
+    setenv("REGAIN_DATABASE_URL", "host=/run/pg dbname=prod", 1);
+    setenv("REGAIN_KEY_ENCRYPTION_KEY", "//////////////////////////////////////////8=", 1);
+    assert_int_equal(parse(&cfg, "{" ISSUER "," BASE_LISTEN "}"), 0);
+    assert_string_equal(cfg.database.url, "host=/run/pg dbname=prod");
+    assert_int_equal(cfg.keys.encryption_key[0], 0xff);
+    gw_config_dispose(&cfg);
+    setenv("REGAIN_KEY_ENCRYPTION_KEY", "not base64", 1);
+    assert_rejects("{" ISSUER "," BASE_LISTEN "}", "REGAIN_KEY_ENCRYPTION_KEY: expected the base64");
+    unsetenv("REGAIN_DATABASE_URL");
+    unsetenv("REGAIN_KEY_ENCRYPTION_KEY");
+}
+
+static void test_unreadable_file_names_the_file(void **state)
+{
+    (void)state;
+    gw_config_t cfg;
+    assert_int_equal(gw_config_load(&cfg, "/nonexistent/regain.json", msg, sizeof(msg)), -1);
+    assert_non_null(strstr(msg, "/nonexistent/regain.json: cannot read"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_minimal_config_gets_defaults),
+        cmocka_unit_test(test_full_config_and_relative_paths),
+        cmocka_unit_test(test_errors_name_the_key),
+        cmocka_unit_test(test_environment_overrides_secrets),
+        cmocka_unit_test(test_unreadable_file_names_the_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
