@@ -283,7 +283,7 @@ class NghttpResult:
 
 def nghttp(url, *args, timeout=10):
     """Runs `nghttp -nv [args] URL` (verbose, body discarded)."""
-    cmd = ["nghttp", "-nv", "-t", str(timeout * SLOW)] + [str(a) for a in args] + [url]
+    cmd = ["nghttp", "-nv", "-t", str(int(timeout * SLOW))] + [str(a) for a in args] + [url]
     try:
         p = sh(cmd, timeout=timeout * SLOW + 10)
         return NghttpResult(p.returncode, p.stdout, p.stderr)

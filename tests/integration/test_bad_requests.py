@@ -86,6 +86,10 @@ def main(env):
         ok = 400 <= r.status < 500 or (proto != "h1" and r.status == 0 and r.rc in (16, 52, 55, 56, 92))
         check("%s 70 kB header: clean 4xx (got %s)" % (proto, r.status or "no response"), ok, r.describe())
         healthy(srv, "%s long header" % proto)
+    # Far beyond anything h2o buffers for a request head: must still be clean.
+    r = curl("--http1.1", srv.http("/jwks.json?x=" + "a" * 600000))
+    check("h1 600 kB URL: clean 4xx (got %s)" % (r.status or "no response"), 400 <= r.status < 500, r.describe())
+    healthy(srv, "h1 600 kB URL")
 
     # ---- garbage on the wire
     p = sh(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/%d; printf 'BLAH\\r\\n\\r\\n' >&3; timeout %d cat <&3"

@@ -45,7 +45,8 @@ def check_refused(label, p, *needles):
     check_eq("%s: exit status 2" % label, p.returncode, 2)
     check("%s: exactly one line on stderr" % label, len(lines) == 1, p.stderr[-1500:])
     line = lines[0] if lines else ""
-    check("%s: message names %s" % (label, " / ".join(needles)), any(n in line for n in needles), line)
+    check("%s: message names the key or file" % label, any(n in line for n in needles),
+          "want one of %r in: %s" % (needles, line))
     check("%s: message starts with regain:" % label, line.startswith("regain:"), line)
 
 
@@ -112,7 +113,8 @@ def main(env):
         p = run_regain(*(cmd + ["--help"]))
         out = p.stdout + p.stderr
         check_eq("regain %s --help exits 0" % " ".join(cmd), p.returncode, 0)
-        check("regain %s --help prints usage" % " ".join(cmd), "usage" in out.lower(), out[:500])
+        if cmd != ["version"]:
+            check("regain %s --help prints usage" % " ".join(cmd), "usage" in out.lower(), out[:500])
         if cmd != ["version"]:
             check("regain %s --help mentions --config" % " ".join(cmd), "--config" in out, out[:500])
     p = run_regain("--help")
