@@ -177,36 +177,36 @@ static void on_metrics(gw_req_t *r)
     free(t.buf);
 }
 
-/* --- /__test/sleep: a slow request for shutdown tests (dev_mode only) --- */
+/* --- /__test/sleep: a slow request for shutdown tests (dev_mode only) ---
+ *
+ * It waits on the context's 100 ms timeout, re-linking until the deadline:
+ * creating and disposing an h2o_timeout_t per request is unsafe, because h2o
+ * walks its list of timeouts while running their callbacks. */
 
 typedef struct {
     gw_req_t *r;
-    h2o_loop_t *loop;
-    h2o_timeout_t timeout;
+    uint64_t deadline;
     h2o_timeout_entry_t entry;
 } sleeper_t;
 
-static void sleeper_free(sleeper_t *s)
+static void on_sleeper_detach(void *pending)
 {
-    if (h2o_timeout_is_linked(&s->entry))
-        h2o_timeout_unlink(&s->entry);
-    h2o_timeout_dispose(s->loop, &s->timeout);
+    sleeper_t *s = pending;
+    h2o_timeout_unlink(&s->entry);
     free(s);
 }
 
-static void on_sleeper_detach(void *pending)
-{
-    sleeper_free(pending);
-}
-
-static void on_slept(h2o_timeout_entry_t *entry)
+static void on_sleeper_tick(h2o_timeout_entry_t *entry)
 {
     static const char BODY[] = "{\"slept\":true}";
     sleeper_t *s = H2O_STRUCT_FROM_MEMBER(sleeper_t, entry, entry);
     gw_req_t *r = s->r;
+    if (h2o_now(gw_req_loop(r)) < s->deadline) {
+        h2o_timeout_link(gw_req_loop(r), &r->thread->ctx.hundred_ms_timeout, &s->entry);
+        return;
+    }
     gw_req_clear_pending(r);
-    h2o_timeout_unlink(&s->entry);
-    sleeper_free(s);
+    free(s);
     gw_reply_json(r, 200, BODY, sizeof(BODY) - 1);
 }
 
@@ -226,10 +226,9 @@ static void on_sleep(gw_req_t *r)
     }
     sleeper_t *s = gw_calloc(1, sizeof(*s));
     s->r = r;
-    s->loop = gw_req_loop(r);
-    h2o_timeout_init(s->loop, &s->timeout, (uint64_t)ms);
-    s->entry.cb = on_slept;
-    h2o_timeout_link(s->loop, &s->timeout, &s->entry);
+    s->deadline = h2o_now(gw_req_loop(r)) + (uint64_t)ms;
+    s->entry.cb = on_sleeper_tick;
+    h2o_timeout_link(gw_req_loop(r), &r->thread->ctx.hundred_ms_timeout, &s->entry);
     gw_req_set_pending(r, s, on_sleeper_detach);
 }
 
