@@ -138,9 +138,14 @@ sanitizer_env() {
     */asan | */asan/)
         export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
         export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+        # Known leaks inside libraries (never regain's own) may be listed in
+        # tests/sanitizer/lsan.supp, one `leak:<frame>` per line, each with why.
+        if [ -f tests/sanitizer/lsan.supp ]; then
+            export LSAN_OPTIONS=suppressions=$(pwd)/tests/sanitizer/lsan.supp:print_suppressions=0
+        fi
         ;;
     *)
-        unset ASAN_OPTIONS UBSAN_OPTIONS
+        unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
         ;;
     esac
 }

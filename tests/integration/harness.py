@@ -253,6 +253,39 @@ def curl(*args, timeout=10, data_file=None):
     return Response(rc, status, proto, headers, body, stdout, stderr)
 
 
+def raw_http(port, data, timeout=5, host="127.0.0.1"):
+    """Writes raw bytes to a cleartext port and returns what comes back
+    until the server closes or `timeout` seconds pass (b'' on refusal)."""
+    out = b""
+    try:
+        with socket.create_connection((host, port), timeout=timeout * SLOW) as s:
+            try:
+                s.sendall(data)
+            except OSError:
+                pass  # the server may answer and close before reading it all
+            deadline = time.time() + timeout * SLOW
+            while time.time() < deadline:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    break
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+                if b"\r\n\r\n" in out and b"content-length: 0" in out.lower():
+                    break
+    except OSError:
+        pass
+    return out
+
+
+def raw_status(data):
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", data)
+    return int(m.group(1)) if m else 0
+
+
 class NghttpResult:
     def __init__(self, rc, out, err):
         self.rc = rc
