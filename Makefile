@@ -11,7 +11,7 @@ CPPFLAGS   += -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -I. $(PKG_CFLAGS)
 WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes
 OPT        ?= -O2 -g
 CFLAGS     ?= -std=c11 $(WARN) $(OPT) $(EXTRA_CFLAGS)
-LDLIBS     += $(PKG_LIBS) -pthread -lm
+LDLIBS     += $(PKG_LIBS) -largon2 -pthread -lm
 
 SRCDIRS    := gateway oidc
 LIB_SRC    := $(filter-out gateway/main.c,$(wildcard $(addsuffix /*.c,$(SRCDIRS))))

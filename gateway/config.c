@@ -228,7 +228,8 @@ static int parse_server(ctx_t *c, gw_config_t *cfg, yajl_val root)
         get_uint(c, s, "server", "idle_timeout_ms", 100, 3600000, &cfg->server.idle_timeout_ms) ||
         get_uint(c, s, "server", "max_streams_per_connection", 1, 1000,
                  &cfg->server.max_streams_per_connection) ||
-        get_uint(c, s, "server", "shutdown_timeout_ms", 0, 600000, &cfg->server.shutdown_timeout_ms))
+        get_uint(c, s, "server", "shutdown_timeout_ms", 0, 600000, &cfg->server.shutdown_timeout_ms) ||
+        get_uint(c, s, "server", "worker_threads", 0, 256, &cfg->server.worker_threads))
         return -1;
     cfg->server.max_request_body_bytes = body;
     return 0;
@@ -267,6 +268,31 @@ fail:
     return -1;
 }
 
+static int parse_oidc(ctx_t *c, gw_config_t *cfg, yajl_val root)
+{
+    yajl_val o = member(root, "oidc");
+    static const char *const KEYS[] = {"access_token_ttl_s", "id_token_ttl_s", "refresh_token_ttl_s",
+                                       "code_ttl_s",         "session_ttl_s",  "argon2_t",
+                                       "argon2_m_kib",       "argon2_p",       "throttle_max_failures",
+                                       "throttle_window_s",  "throttle_lockout_s", NULL};
+    if (o == NULL)
+        return 0;
+    return check_keys(c, o, "oidc", KEYS) ||
+                   get_uint(c, o, "oidc", "access_token_ttl_s", 10, 86400, &cfg->oidc.access_token_ttl_s) ||
+                   get_uint(c, o, "oidc", "id_token_ttl_s", 10, 86400, &cfg->oidc.id_token_ttl_s) ||
+                   get_uint(c, o, "oidc", "refresh_token_ttl_s", 60, 31536000, &cfg->oidc.refresh_token_ttl_s) ||
+                   get_uint(c, o, "oidc", "code_ttl_s", 1, 600, &cfg->oidc.code_ttl_s) ||
+                   get_uint(c, o, "oidc", "session_ttl_s", 60, 2592000, &cfg->oidc.session_ttl_s) ||
+                   get_uint(c, o, "oidc", "argon2_t", 1, 16, &cfg->oidc.argon2_t) ||
+                   get_uint(c, o, "oidc", "argon2_m_kib", 8, 4194304, &cfg->oidc.argon2_m_kib) ||
+                   get_uint(c, o, "oidc", "argon2_p", 1, 16, &cfg->oidc.argon2_p) ||
+                   get_uint(c, o, "oidc", "throttle_max_failures", 1, 1000, &cfg->oidc.throttle_max_failures) ||
+                   get_uint(c, o, "oidc", "throttle_window_s", 1, 86400, &cfg->oidc.throttle_window_s) ||
+                   get_uint(c, o, "oidc", "throttle_lockout_s", 1, 86400, &cfg->oidc.throttle_lockout_s)
+               ? -1
+               : 0;
+}
+
 static int parse_log(ctx_t *c, gw_config_t *cfg, yajl_val root)
 {
     yajl_val l = member(root, "log");
@@ -298,6 +324,17 @@ static void set_defaults(gw_config_t *cfg)
     cfg->server.max_streams_per_connection = 100;
     cfg->server.shutdown_timeout_ms = 10000;
     cfg->keys.refresh_interval_ms = 10000;
+    cfg->oidc.access_token_ttl_s = 600;
+    cfg->oidc.id_token_ttl_s = 600;
+    cfg->oidc.refresh_token_ttl_s = 30 * 86400;
+    cfg->oidc.code_ttl_s = 60;
+    cfg->oidc.session_ttl_s = 8 * 3600;
+    cfg->oidc.argon2_t = 2;
+    cfg->oidc.argon2_m_kib = 19 * 1024;
+    cfg->oidc.argon2_p = 1;
+    cfg->oidc.throttle_max_failures = 5;
+    cfg->oidc.throttle_window_s = 900;
+    cfg->oidc.throttle_lockout_s = 900;
     cfg->log.level = GW_LOG_INFO;
     cfg->log.access_log = 1;
 }
@@ -323,7 +360,7 @@ int gw_config_parse(gw_config_t *cfg, const char *json, const char *base_dir, ch
     if (check_keys(&c, root, "", KEYS) || parse_issuer(&c, cfg, root) ||
         get_bool(&c, root, "", "dev_mode", &cfg->dev_mode) || parse_database(&c, cfg, root) ||
         parse_listen(&c, cfg, root) || parse_server(&c, cfg, root) || parse_keys(&c, cfg, root) ||
-        parse_log(&c, cfg, root))
+        parse_oidc(&c, cfg, root) || parse_log(&c, cfg, root))
         goto out;
     rc = 0;
 out:

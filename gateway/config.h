@@ -37,11 +37,28 @@ typedef struct {
         unsigned idle_timeout_ms;
         unsigned max_streams_per_connection;
         unsigned shutdown_timeout_ms;
+        unsigned worker_threads; /* CPU work (password hashing); 0: one per core */
     } server;
     struct {
         uint8_t encryption_key[32]; /* AES-256-GCM key-encryption key for private keys at rest */
         unsigned refresh_interval_ms;
     } keys;
+    struct {
+        unsigned access_token_ttl_s;
+        unsigned id_token_ttl_s;
+        unsigned refresh_token_ttl_s;
+        unsigned code_ttl_s;
+        unsigned session_ttl_s;
+        /* Argon2id cost; defaults follow OWASP's Password Storage Cheat Sheet
+         * (m = 19 MiB, t = 2, p = 1). */
+        unsigned argon2_t;
+        unsigned argon2_m_kib;
+        unsigned argon2_p;
+        /* Failed sign-ins per account and per address before a lockout. */
+        unsigned throttle_max_failures;
+        unsigned throttle_window_s;
+        unsigned throttle_lockout_s;
+    } oidc;
     struct {
         gw_log_level_t level;
         int access_log;

@@ -11,6 +11,9 @@ int gw_http_on_req(h2o_handler_t *self, h2o_req_t *req);
 /* Called when a request's memory is released (replied or abandoned). */
 void gw_server_request_done(gw_thread_t *t);
 
+/* Receives finished worker-pool jobs on a loop thread. */
+void gw_workers_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t gw_now_ns(void);
 

@@ -26,8 +26,9 @@ typedef struct {
     gw_err_t *err;
     yajl_val root;
     frame_t *stack;
-    size_t depth;
-    char *key; /* an object key waiting for its value */
+    size_t depth, stack_cap;
+    frame_t small[32]; /* enough for most documents without a malloc */
+    char *key;         /* an object key waiting for its value */
     int failed;
 } builder_t;
 
@@ -159,6 +160,17 @@ static int open_container(builder_t *b, yajl_type type)
     yajl_val v = new_node(type);
     if (!attach(b, v))
         return 0;
+    if (b->depth == b->stack_cap) {
+        /* Grow only as deep as the input goes, not to max_depth up front. */
+        size_t cap = b->stack_cap * 2;
+        if (b->stack == b->small) {
+            b->stack = gw_malloc(cap * sizeof(frame_t));
+            memcpy(b->stack, b->small, sizeof(b->small));
+        } else {
+            b->stack = gw_realloc(b->stack, cap * sizeof(frame_t));
+        }
+        b->stack_cap = cap;
+    }
     b->stack[b->depth].node = v;
     b->stack[b->depth].cap = 0;
     b->depth++;
@@ -253,11 +265,9 @@ yajl_val gw_json_parse(const char *buf, size_t len, const gw_json_limits_t *limi
         return NULL;
     }
 
-    /* One frame per level; the depth limit bounds it. Small limits live on
-     * the stack, large ones on the heap. */
-    frame_t small[64];
     builder_t b = {.limits = &lim, .err = err};
-    b.stack = lim.max_depth <= 64 ? small : gw_malloc(lim.max_depth * sizeof(frame_t));
+    b.stack = b.small;
+    b.stack_cap = sizeof(b.small) / sizeof(b.small[0]);
 
     yajl_alloc_funcs afs = {.malloc = yajl_gw_malloc, .realloc = yajl_gw_realloc, .free = yajl_gw_free};
     yajl_handle h = yajl_alloc(&callbacks, &afs, &b);
@@ -281,7 +291,7 @@ yajl_val gw_json_parse(const char *buf, size_t len, const gw_json_limits_t *limi
         yajl_free_error(h, msg);
     }
     yajl_free(h);
-    if (b.stack != small)
+    if (b.stack != b.small)
         free(b.stack);
     free(b.key);
     if (st != yajl_status_ok) {

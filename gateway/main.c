@@ -11,6 +11,7 @@
 #include "gateway/keys.h"
 #include "gateway/log.h"
 #include "gateway/migrate.h"
+#include "gateway/secrets.h"
 #include "gateway/server.h"
 #include "oidc/oidc.h"
 
@@ -75,6 +76,7 @@ static int load_config(gw_config_t *cfg, const char *path)
     if (gw_config_load(cfg, path, msg, sizeof(msg)) != 0)
         return die_config(msg);
     gw_log_set_level(cfg->log.level);
+    gw_secrets_init(cfg->keys.encryption_key);
     return 0;
 }
 

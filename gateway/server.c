@@ -19,6 +19,7 @@
 #include "gateway/crypto.h"
 #include "gateway/internal.h"
 #include "gateway/log.h"
+#include "gateway/workers.h"
 
 #define ACCESS_FLUSH_MS 200
 #define LISTEN_BACKLOG  1024
@@ -255,6 +256,7 @@ static void *thread_main(void *arg)
     t->shutdown_entry.cb = on_shutdown_deadline;
     t->queue = h2o_multithread_create_queue(t->loop);
     h2o_multithread_register_receiver(t->queue, &t->shutdown_receiver, on_shutdown_message);
+    h2o_multithread_register_receiver(t->queue, &t->work_receiver, gw_workers_on_done);
 
     for (size_t i = 0; i < cfg->listen_count; i++) {
         h2o_accept_ctx_t *actx = &t->accept_ctx[i];
@@ -346,6 +348,7 @@ int gw_server_run(const gw_config_t *cfg, const gw_server_hooks_t *hooks, char *
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    gw_workers_start(cfg->server.worker_threads);
     pthread_barrier_init(&srv->started, NULL, srv->nthreads + 1);
     srv->threads = gw_calloc(srv->nthreads, sizeof(gw_thread_t *));
     for (unsigned i = 0; i < srv->nthreads; i++) {
@@ -374,6 +377,7 @@ int gw_server_run(const gw_config_t *cfg, const gw_server_hooks_t *hooks, char *
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     for (unsigned i = 0; i < srv->nthreads; i++)
         pthread_join(srv->threads[i]->tid, NULL);
+    gw_workers_stop();
     gw_log_info("stopped");
     rc = 0;
 out:

@@ -40,6 +40,7 @@ struct gw_thread {
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t shutdown_receiver;
     h2o_multithread_message_t shutdown_msg;
+    h2o_multithread_receiver_t work_receiver; /* finished worker-pool jobs */
     h2o_socket_t *listeners[GW_CONFIG_MAX_LISTENERS];
     h2o_accept_ctx_t accept_ctx[GW_CONFIG_MAX_LISTENERS];
     pthread_t tid;
