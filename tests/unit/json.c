@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,9 @@ static void test_depth(void **state)
     assert_rejected(deep, &lim, GW_E_SCIM_INVALID_SYNTAX, NULL);
     free(ok);
     free(deep);
+    /* a huge limit costs nothing up front */
+    lim.max_depth = UINT_MAX;
+    assert_accepted("[[1]]", &lim);
     /* 200,000 levels (DEPENDENCIES.md §7) stop at the limit, no recursion */
     deep = nest_arrays(200000);
     assert_rejected(deep, NULL, GW_E_SCIM_INVALID_SYNTAX, NULL);

@@ -103,6 +103,10 @@ static void test_bad_escapes(void **state)
         assert_int_equal(err.kind, GW_E_INVALID_REQUEST);
         assert_string_equal(err.public, "malformed percent-encoding in parameter");
     }
+    /* an escape cut by the length, with hex digits just past it, is still truncated */
+    assert_int_equal(gw_form_parse(*state, "a=%4142", 4, 4, &kvs, &err), -1);
+    assert_int_equal(gw_form_parse(*state, "a=%4142", 3, 4, &kvs, &err), -1);
+    assert_int_equal(gw_form_parse(*state, "a=%4142", 5, 4, &kvs, &err), 0);
 }
 
 static void test_nul(void **state)
