@@ -271,22 +271,24 @@ fail:
 static int parse_oidc(ctx_t *c, gw_config_t *cfg, yajl_val root)
 {
     yajl_val o = member(root, "oidc");
-    static const char *const KEYS[] = {"access_token_ttl_s", "id_token_ttl_s", "refresh_token_ttl_s",
-                                       "code_ttl_s",         "session_ttl_s",  "argon2_t",
-                                       "argon2_m_kib",       "argon2_p",       "throttle_max_failures",
+    static const char *const KEYS[] = {"access_token_ttl_s", "id_token_ttl_s",     "refresh_token_ttl_s",
+                                       "code_ttl_s",         "session_ttl_s",      "argon2_t",
+                                       "argon2_m_kib",       "argon2_p",           "throttle_max_failures",
                                        "throttle_window_s",  "throttle_lockout_s", NULL};
     if (o == NULL)
         return 0;
     return check_keys(c, o, "oidc", KEYS) ||
                    get_uint(c, o, "oidc", "access_token_ttl_s", 10, 86400, &cfg->oidc.access_token_ttl_s) ||
                    get_uint(c, o, "oidc", "id_token_ttl_s", 10, 86400, &cfg->oidc.id_token_ttl_s) ||
-                   get_uint(c, o, "oidc", "refresh_token_ttl_s", 60, 31536000, &cfg->oidc.refresh_token_ttl_s) ||
+                   get_uint(c, o, "oidc", "refresh_token_ttl_s", 60, 31536000,
+                            &cfg->oidc.refresh_token_ttl_s) ||
                    get_uint(c, o, "oidc", "code_ttl_s", 1, 600, &cfg->oidc.code_ttl_s) ||
                    get_uint(c, o, "oidc", "session_ttl_s", 60, 2592000, &cfg->oidc.session_ttl_s) ||
                    get_uint(c, o, "oidc", "argon2_t", 1, 16, &cfg->oidc.argon2_t) ||
                    get_uint(c, o, "oidc", "argon2_m_kib", 8, 4194304, &cfg->oidc.argon2_m_kib) ||
                    get_uint(c, o, "oidc", "argon2_p", 1, 16, &cfg->oidc.argon2_p) ||
-                   get_uint(c, o, "oidc", "throttle_max_failures", 1, 1000, &cfg->oidc.throttle_max_failures) ||
+                   get_uint(c, o, "oidc", "throttle_max_failures", 1, 1000,
+                            &cfg->oidc.throttle_max_failures) ||
                    get_uint(c, o, "oidc", "throttle_window_s", 1, 86400, &cfg->oidc.throttle_window_s) ||
                    get_uint(c, o, "oidc", "throttle_lockout_s", 1, 86400, &cfg->oidc.throttle_lockout_s)
                ? -1

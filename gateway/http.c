@@ -1,6 +1,8 @@
 /* Routing, the request wrapper, and the one reply path every response takes
  * (security headers, request id, metrics, access log). */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +329,20 @@ void gw_reply_json(gw_req_t *r, int status, const char *json, size_t len)
     gw_reply(r, status, "application/json", json, len);
 }
 
+void gw_reply_html(gw_req_t *r, int status, const char *html, size_t len)
+{
+    gw_reply(r, status, "text/html; charset=utf-8", html, len);
+}
+
+void gw_reply_redirect(gw_req_t *r, int status, const char *location, size_t len)
+{
+    if (r->req == NULL)
+        return;
+    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_LOCATION, NULL,
+                   h2o_strdup(&r->req->pool, location, len).base, len);
+    gw_reply(r, status, "text/plain; charset=utf-8", "", 0);
+}
+
 void gw_reply_error(gw_req_t *r, const gw_err_t *err)
 {
     if (r->req == NULL)
@@ -407,4 +423,68 @@ int gw_req_query_or_reply(gw_req_t *r, const store_stmt_t *stmt, const char *con
     }
     gw_req_set_pending(r, rq, req_query_detach);
     return 0;
+}
+
+/* --- request input --- */
+
+int gw_req_query_params_or_reply(gw_req_t *r, gw_kvs_t *out)
+{
+    gw_err_t err;
+    h2o_iovec_t q = gw_req_query_string(r);
+    if (gw_form_parse(&r->req->pool, q.base, q.len, GW_MAX_PARAMS, out, &err) != 0) {
+        gw_reply_error(r, &err);
+        return -1;
+    }
+    return 0;
+}
+
+int gw_req_form_or_reply(gw_req_t *r, gw_kvs_t *out)
+{
+    gw_err_t err;
+    h2o_req_t *req = r->req;
+    if (req->entity.base == NULL || req->entity.len == 0) {
+        out->items = NULL;
+        out->count = 0;
+        return 0;
+    }
+    h2o_iovec_t ct = gw_req_header(r, "content-type");
+    static const char FORM[] = "application/x-www-form-urlencoded";
+    /* The media type may carry parameters (; charset=UTF-8). */
+    if (ct.base == NULL || ct.len < sizeof(FORM) - 1 ||
+        !h2o_lcstris(ct.base, sizeof(FORM) - 1, FORM, sizeof(FORM) - 1) ||
+        (ct.len > sizeof(FORM) - 1 && ct.base[sizeof(FORM) - 1] != ';' && ct.base[sizeof(FORM) - 1] != ' ')) {
+        gw_reply_fail(r, GW_E_UNSUPPORTED_MEDIA_TYPE, "the body must be application/x-www-form-urlencoded");
+        return -1;
+    }
+    if (gw_form_parse(&req->pool, req->entity.base, req->entity.len, GW_MAX_PARAMS, out, &err) != 0) {
+        gw_reply_error(r, &err);
+        return -1;
+    }
+    return 0;
+}
+
+int gw_req_cookie(gw_req_t *r, const char *name, h2o_iovec_t *value)
+{
+    h2o_iovec_t headers[16];
+    size_t n = 0;
+    for (ssize_t i = -1; n < sizeof(headers) / sizeof(headers[0]);) {
+        i = h2o_find_header(&r->req->headers, H2O_TOKEN_COOKIE, i);
+        if (i < 0)
+            break;
+        headers[n++] = r->req->headers.entries[i].value;
+    }
+    return gw_cookie_find_multi(headers, n, name, value);
+}
+
+void gw_req_peer(gw_req_t *r, char out[64])
+{
+    struct sockaddr_storage ss;
+    socklen_t len = r->req->conn->callbacks->get_peername(r->req->conn, (struct sockaddr *)&ss);
+    out[0] = '\0';
+    if (len == 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, 64);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, 64);
 }

@@ -93,6 +93,13 @@ void gw_reply_error(gw_req_t *r, const gw_err_t *err);
 /* Shorthand for gw_reply_error with a fresh error. */
 void gw_reply_fail(gw_req_t *r, gw_err_kind_t kind, const char *public_msg);
 
+/* A page (text/html; the page Content-Security-Policy applies when the route
+ * has GW_ROUTE_HTML). */
+void gw_reply_html(gw_req_t *r, int status, const char *html, size_t len);
+
+/* A redirect (302 or 303) to `location`, which the caller has built safely. */
+void gw_reply_redirect(gw_req_t *r, int status, const char *location, size_t len);
+
 /* The thread's loop, for timers and sockets of handlers. */
 h2o_loop_t *gw_req_loop(gw_req_t *r);
 
@@ -101,6 +108,27 @@ h2o_loop_t *gw_req_loop(gw_req_t *r);
 void gw_req_set_pending(gw_req_t *r, void *pending, gw_req_detach_fn detach);
 void gw_req_clear_pending(gw_req_t *r);
 
+#endif
+
+#ifndef REGAIN_GATEWAY_HTTP_INPUT
+#define REGAIN_GATEWAY_HTTP_INPUT
+#include "gateway/parse.h"
+
+#define GW_MAX_PARAMS 64
+
+/* The query string's parameters; -1 after replying 400 when malformed. */
+int gw_req_query_params_or_reply(gw_req_t *r, gw_kvs_t *out);
+
+/* The body as application/x-www-form-urlencoded; -1 after replying 415 for
+ * another media type or 400 when malformed. An empty body gives no params. */
+int gw_req_form_or_reply(gw_req_t *r, gw_kvs_t *out);
+
+/* A cookie by exact name from any Cookie header (HTTP/2 may split them);
+ * returns 1 and sets `value`, or 0. */
+int gw_req_cookie(gw_req_t *r, const char *name, h2o_iovec_t *value);
+
+/* The client's address as text (no port). */
+void gw_req_peer(gw_req_t *r, char out[64]);
 #endif
 
 #ifndef REGAIN_GATEWAY_HTTP_QUERY

@@ -257,6 +257,61 @@ static int cmd_config(int argc, char **argv)
     return 0;
 }
 
+/* `regain client ...` and `regain user ...`: pull `--config FILE` out of the
+ * arguments, open the database, and hand the rest to the OpenID Provider. */
+static int run_db_tool(int argc, char **argv, const command_t *cmd,
+                       int (*tool)(const gw_config_t *, PGconn *, int, char **))
+{
+    const char *path = NULL;
+    char *rest[64];
+    int n = 0;
+    for (int i = 1; i < argc && n < 63; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+        else
+            rest[n++] = argv[i];
+    }
+    rest[n] = NULL;
+    if (n == 0 || strcmp(rest[0], "--help") == 0 || strcmp(rest[0], "-h") == 0) {
+        printf("usage: regain %s\n\n%s\n", cmd->usage, cmd->summary);
+        return n == 0 ? EXIT_USAGE : 0;
+    }
+    if (path == NULL) {
+        fprintf(stderr, "regain %s: --config FILE is required\nusage: regain %s\n", cmd->name, cmd->usage);
+        return EXIT_USAGE;
+    }
+    gw_config_t cfg;
+    int rc = load_config(&cfg, path);
+    if (rc != 0)
+        return rc;
+    rc = EXIT_RUN;
+    PGconn *conn = connect_db(&cfg);
+    if (conn != NULL) {
+        gw_err_t err;
+        if (gw_migrate_check(conn, &err) != 0)
+            report("database schema", &err);
+        else
+            rc = tool(&cfg, conn, n, rest);
+        PQfinish(conn);
+    }
+    gw_config_dispose(&cfg);
+    return rc;
+}
+
+static const command_t CMD_CLIENT, CMD_USER;
+
+static int cmd_client(int argc, char **argv)
+{
+    return run_db_tool(argc, argv, &CMD_CLIENT, oidc_cli_client);
+}
+
+static int cmd_user(int argc, char **argv)
+{
+    return run_db_tool(argc, argv, &CMD_USER, oidc_cli_user);
+}
+
 static int cmd_version(int argc, char **argv)
 {
     (void)argc;
@@ -274,10 +329,14 @@ static const command_t CMD_KEYS_ROTATE = {
     "keys rotate [--alg ES256|RS256] --config FILE", cmd_keys};
 static const command_t CMD_CONFIG_CHECK = {"config", "Validate a configuration file and exit.",
                                            "config check --config FILE", cmd_config};
+static const command_t CMD_CLIENT = {"client", "Register, list or remove OpenID Connect clients.",
+                                     "client add|list|remove [options] --config FILE", cmd_client};
+static const command_t CMD_USER = {"user", "Add a user (with an optional password) for sign-in.",
+                                   "user add [options] --config FILE", cmd_user};
 static const command_t CMD_VERSION = {"version", "Print the version.", "version", cmd_version};
 
-static const command_t *const COMMANDS[] = {&CMD_SERVE,        &CMD_MIGRATE, &CMD_KEYS_ROTATE,
-                                            &CMD_CONFIG_CHECK, &CMD_VERSION, NULL};
+static const command_t *const COMMANDS[] = {&CMD_SERVE,  &CMD_MIGRATE, &CMD_KEYS_ROTATE, &CMD_CONFIG_CHECK,
+                                            &CMD_CLIENT, &CMD_USER,    &CMD_VERSION,     NULL};
 
 static void usage(FILE *out)
 {

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GW_SECRET_BYTES 32
-#define GW_SECRET_LEN 43 /* base64url characters of 32 bytes */
+#define GW_SECRET_BYTES    32
+#define GW_SECRET_LEN      43 /* base64url characters of 32 bytes */
 #define GW_SECRET_HASH_LEN 32
 
 /* Derives the hashing key from the key-encryption key; call once at start,

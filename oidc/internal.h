@@ -1,14 +1,141 @@
-/* Declarations shared by oidc/ files only. */
+/* Declarations shared by oidc/ files only.
+ *
+ * The OpenID Provider is split in four areas, each in its own files:
+ *   clients   oidc/client*.c, oidc/admin_clients.c, oidc/cli_client.c
+ *   sign-in   oidc/login.c, oidc/session*.c, oidc/user*.c, oidc/password.c,
+ *             oidc/throttle*.c, oidc/pages.c, oidc/cli_user.c
+ *   authorize oidc/authorize*.c, oidc/code*.c, oidc/logout.c
+ *   tokens    oidc/token*.c, oidc/jwt_issue.c, oidc/bearer.c, oidc/userinfo.c,
+ *             oidc/revoke.c, oidc/introspect.c
+ * This header is the contract between them. */
 #ifndef REGAIN_OIDC_INTERNAL_H
 #define REGAIN_OIDC_INTERNAL_H
 
+#include <openssl/evp.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <yajl/yajl_tree.h>
+
 #include "gateway/config.h"
 #include "gateway/http.h"
+#include "gateway/parse.h"
 
-/* Builds the discovery document for `cfg` and registers its route. */
+/* ---- registration (oidc/oidc.c calls these in order) -------------------- */
+
 int oidc_discovery_register(const gw_config_t *cfg, char *msg, size_t msgsize);
-
-/* Registers /jwks.json. */
 void oidc_jwks_register(void);
+void oidc_clients_register(const gw_config_t *cfg);   /* clients area: admin API */
+void oidc_signin_register(const gw_config_t *cfg);    /* sign-in area: /login, static files */
+void oidc_authorize_register(const gw_config_t *cfg); /* authorize area: /authorize, /logout */
+void oidc_tokens_register(const gw_config_t *cfg); /* tokens area: /token, /userinfo, /revoke, /introspect */
+
+/* The running configuration, set by oidc_register. */
+extern const gw_config_t *oidc_cfg;
+
+/* ---- scopes, claims, ACR ------------------------------------------------- */
+
+#define OIDC_SCOPES_SUPPORTED "openid profile email offline_access scim scim.read admin"
+#define OIDC_ACR_PASSWORD     "urn:regain:acr:password"
+
+/* ---- clients (clients area) ----------------------------------------------- */
+
+enum { OIDC_AUTH_NONE, OIDC_AUTH_SECRET_BASIC, OIDC_AUTH_SECRET_POST, OIDC_AUTH_PRIVATE_KEY_JWT };
+enum { OIDC_GRANT_CODE = 1, OIDC_GRANT_REFRESH = 2, OIDC_GRANT_CLIENT_CREDENTIALS = 4 };
+
+/* A registered client, immutable once loaded; shared by a cache, so it is
+ * reference counted: a lookup's callback may use it until the request ends. */
+typedef struct oidc_client {
+    char *id;
+    char *name;
+    int auth_method; /* OIDC_AUTH_* */
+    unsigned grants; /* OIDC_GRANT_* bits */
+    char **redirect_uris;
+    size_t redirect_uri_count;
+    char **post_logout_redirect_uris;
+    size_t post_logout_redirect_uri_count;
+    char **scopes; /* allowed scopes */
+    size_t scope_count;
+    char id_token_alg[8]; /* "ES256" or "RS256" */
+    int has_secret;
+    uint8_t secret_hash[32]; /* gw_secret_hash of the secret */
+    EVP_PKEY **jwks;         /* private_key_jwt public keys */
+    char **jwks_kids;
+    size_t jwks_count;
+    _Atomic int refs;
+} oidc_client_t;
+
+/* Result of a client lookup: `client` is NULL for an unknown client (err
+ * NULL) or when the database failed (err set). Valid until the request ends. */
+typedef void (*oidc_client_cb)(gw_req_t *r, const oidc_client_t *client, const gw_err_t *err);
+
+/* Finds a client by id: from the in-process cache (short TTL) or PostgreSQL. */
+void oidc_client_find(gw_req_t *r, const char *client_id, size_t len, oidc_client_cb cb);
+
+/* Token, revocation and introspection endpoint client authentication
+ * (RFC 6749 §2.3.1, OIDC Core §9): Authorization: Basic, client_id +
+ * client_secret in the form, or client_assertion (private_key_jwt, RFC 7523);
+ * a public client (auth method none) identifies itself with client_id only.
+ * The method used must be the client's registered one. On failure it replies
+ * 401 invalid_client (with WWW-Authenticate: Basic when the header was used)
+ * and the callback is not called. */
+typedef void (*oidc_client_auth_cb)(gw_req_t *r, const oidc_client_t *client, const gw_kvs_t *form);
+void oidc_client_authenticate(gw_req_t *r, const gw_kvs_t *form, oidc_client_auth_cb cb);
+
+/* Exact string comparison, as RFC 9700 §4.1.3 requires. */
+int oidc_client_redirect_uri_ok(const oidc_client_t *c, const char *uri, size_t len);
+int oidc_client_post_logout_uri_ok(const oidc_client_t *c, const char *uri, size_t len);
+int oidc_client_scope_ok(const oidc_client_t *c, const char *scope, size_t len);
+
+/* ---- sessions and users (sign-in area) ------------------------------------ */
+
+#define OIDC_SESSION_COOKIE "__Host-regain-session"
+
+typedef struct {
+    char id[37];      /* uuid: the `sid` claim */
+    char user_id[37]; /* uuid: the `sub` claim */
+    int64_t auth_time;
+    char *amr_json; /* JSON array text, e.g. ["pwd"] */
+    char *acr;      /* may be NULL */
+} oidc_session_t;
+
+/* The browser's current session from its cookie, or NULL (no cookie,
+ * unknown, ended or expired). Database failure: session NULL, err set. */
+typedef void (*oidc_session_cb)(gw_req_t *r, const oidc_session_t *session, const gw_err_t *err);
+void oidc_session_current(gw_req_t *r, oidc_session_cb cb);
+
+/* Ends a session (RP-initiated logout) and clears the cookie on `r`'s reply. */
+void oidc_session_end(gw_req_t *r, const char *session_id, void (*done)(gw_req_t *r, const gw_err_t *err));
+
+/* Renders the sign-in page for pending authorization request `request_id`
+ * (a uuid; see authorization_requests), with an optional login_hint and
+ * error message. Used by /authorize when a sign-in is needed. */
+void oidc_signin_page(gw_req_t *r, const char *request_id, const char *login_hint, const char *error);
+
+/* ---- authorization (authorize area) --------------------------------------- */
+
+/* Where /login sends the browser after a successful sign-in, to finish the
+ * pending request: "/authorize/resume?request=<id>". */
+#define OIDC_RESUME_PATH "/authorize/resume"
+
+/* ---- tokens (tokens area) -------------------------------------------------- */
+
+/* A verified access token (RFC 9068 JWT issued by us). */
+typedef struct {
+    const char *sub;
+    const char *client_id;
+    const char *scope; /* space-separated */
+    const char *jti;
+    int64_t exp;
+    yajl_val claims; /* the whole payload; freed with the request */
+} oidc_access_t;
+
+/* Verifies `Authorization: Bearer` (RFC 6750): signature by a key of ours,
+ * typ at+jwt, iss, exp, not revoked, and `required_scope` (may be NULL).
+ * Replies 401/403 with WWW-Authenticate on failure. */
+typedef void (*oidc_bearer_cb)(gw_req_t *r, const oidc_access_t *at);
+void oidc_bearer_authorize(gw_req_t *r, const char *required_scope, oidc_bearer_cb cb);
+
+/* 1 when space-separated `scopes` contains `scope`. */
+int oidc_scope_has(const char *scopes, size_t len, const char *scope);
 
 #endif

@@ -2,10 +2,18 @@
 #ifndef REGAIN_OIDC_OIDC_H
 #define REGAIN_OIDC_OIDC_H
 
+#include <libpq-fe.h>
+
 #include "gateway/config.h"
 
 /* Registers the OpenID Provider's routes and statements; call once before the
  * server runs. Returns -1 with `msg` filled if a document cannot be built. */
 int oidc_register(const gw_config_t *cfg, char *msg, size_t msgsize);
+
+/* `regain client add|list|remove ...` and `regain user add ...`: blocking
+ * command-line tools on an open connection; argv[0] is the action ("add").
+ * Return a process exit code (0 done, 1 failed, 2 usage). */
+int oidc_cli_client(const gw_config_t *cfg, PGconn *conn, int argc, char **argv);
+int oidc_cli_user(const gw_config_t *cfg, PGconn *conn, int argc, char **argv);
 
 #endif
