@@ -34,32 +34,36 @@ help:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # The SQL migrations are compiled into the binary so `regain` needs no data files.
 $(BUILD)/gen/schema.c: scripts/embed-schema.sh $(wildcard schema/*.sql)
 	@mkdir -p $(dir $@)
-	bash scripts/embed-schema.sh schema > $@
+	@bash scripts/embed-schema.sh schema > $@
 
 $(BUILD)/gen/schema.o: $(BUILD)/gen/schema.c
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libregain.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/regain: $(BUILD)/gateway/main.o $(BUILD)/libregain.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/unit_%: tests/unit/%.c $(BUILD)/libregain.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libregain.a -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
+	@echo "  LINK    $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libregain.a -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
 
 # Fuzz targets are built twice: with libFuzzer by `make fuzz`, and here with a
 # small driver that replays the seed corpus during the normal test run.
 $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libregain.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< tests/fuzz/replay_main.c $(BUILD)/libregain.a -o $@ $(LDFLAGS) $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $< tests/fuzz/replay_main.c $(BUILD)/libregain.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 asan:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \

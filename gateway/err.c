@@ -37,6 +37,8 @@ static const struct {
     [GW_E_CONFLICT] = {409, "invalid_request", NULL},
     [GW_E_PRECONDITION_FAILED] = {412, "invalid_request", NULL},
     [GW_E_PAYLOAD_TOO_LARGE] = {413, "invalid_request", NULL},
+    [GW_E_URI_TOO_LONG] = {414, "invalid_request", NULL},
+    [GW_E_HEADERS_TOO_LARGE] = {431, "invalid_request", NULL},
     [GW_E_UNSUPPORTED_MEDIA_TYPE] = {415, "invalid_request", NULL},
     [GW_E_TOO_MANY_REQUESTS] = {429, "temporarily_unavailable", NULL},
     [GW_E_UNAVAILABLE] = {503, "temporarily_unavailable", NULL},

@@ -225,6 +225,20 @@ int gw_http_on_req(h2o_handler_t *self, h2o_req_t *req)
     t->inflight++;
     set_request_id(r);
 
+    /* h2o 2.2.5 accepts HTTP/1.1 request heads up to ~400 KB; nothing we serve
+     * needs more than a few KB, and big heads are a cheap way to burn memory. */
+    if (req->path.len > GW_MAX_URL_BYTES) {
+        gw_reply_fail(r, GW_E_URI_TOO_LONG, "request target too long");
+        return 0;
+    }
+    size_t head = 0;
+    for (size_t i = 0; i < req->headers.size; i++)
+        head += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    if (head > GW_MAX_HEADER_BYTES) {
+        gw_reply_fail(r, GW_E_HEADERS_TOO_LARGE, "request header fields too large");
+        return 0;
+    }
+
     const gw_route_t *rt = route_find(req->path_normalized.base, req->path_normalized.len);
     r->route = rt;
     if (rt == NULL) {

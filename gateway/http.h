@@ -12,6 +12,10 @@
 
 #include "gateway/err.h"
 
+/* Limits on the request head (RFC 9110 §15.5.15, RFC 6585 §5). */
+#define GW_MAX_URL_BYTES    8192
+#define GW_MAX_HEADER_BYTES 16384
+
 typedef struct gw_thread gw_thread_t;
 typedef struct gw_req gw_req_t;
 typedef struct gw_route gw_route_t;
