@@ -111,6 +111,11 @@ void oidc_session_end(gw_req_t *r, const char *session_id, void (*done)(gw_req_t
  * error message. Used by /authorize when a sign-in is needed. */
 void oidc_signin_page(gw_req_t *r, const char *request_id, const char *login_hint, const char *error);
 
+/* A plain HTML error page (title and message are escaped here; no-store),
+ * for errors that cannot go back to a relying party: an unknown client or
+ * redirect URI (RFC 6749 §4.1.2.1), an expired sign-in request. */
+void oidc_error_page(gw_req_t *r, int status, const char *title, const char *message);
+
 /* ---- authorization (authorize area) --------------------------------------- */
 
 /* Where /login sends the browser after a successful sign-in, to finish the

@@ -1,7 +1,296 @@
-/* Placeholder until this area lands (issue 3). */
-#include "oidc/internal.h"
+/* GET and POST /login: the password sign-in form of a pending authorization
+ * request, and the static files the pages use.
+ *
+ * POST /login, in order: form and CSRF token (csrf.c) -> the authorization
+ * request is still live -> the attempt is counted against the account and the
+ * client address (throttle_db.c) -> the user is looked up -> Argon2id runs on
+ * the worker pool (password.c) -> a session row and cookie (session.c) -> 303
+ * to /authorize/resume.
+ *
+ * Every failure of the credentials (unknown user, wrong password, no password,
+ * inactive user, throttled) gives the same page with the same status and the
+ * same message, and all but the throttled one take one Argon2id check, so the
+ * answer does not tell whether an account exists (OWASP Authentication Cheat
+ * Sheet, "Authentication and Error Messages"). The status is 200, not 401: RFC
+ * 9110 §15.5.2 requires a 401 to carry WWW-Authenticate, and a form has no
+ * HTTP authentication scheme to name. */
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway/alloc.h"
+#include "gateway/log.h"
+#include "gateway/secrets.h"
+#include "oidc/signin_internal.h"
+
+#define MSG_FAILED                                                                                           \
+    "Sign-in failed. Check your username and password and try again. After too many failed attempts, "       \
+    "sign-in is paused for a while."
+#define MSG_MISSING "Enter your username and password."
+
+typedef struct {
+    char request_id[OIDC_UUID_LEN + 1];
+    char *username; /* NUL-terminated, request pool */
+    size_t username_len;
+    char *password; /* request pool; wiped once handed to the worker */
+    size_t password_len;
+    char peer[64];
+    char *user_id; /* NULL: no such user */
+    int active;
+} login_t;
+
+static void log_line(gw_req_t *r, gw_log_level_t level, const char *what)
+{
+    gw_log_write(level, "signin", r->id, "%s", what);
+}
+
+static void page_expired(gw_req_t *r)
+{
+    oidc_error_page(r, 400, "Sign-in request expired",
+                    "This sign-in request has expired or is not known. Go back to the application and start "
+                    "again.");
+}
+
+static void page_unavailable(gw_req_t *r, const gw_err_t *err)
+{
+    gw_log_write(GW_LOG_ERROR, "signin", r->id, "database: %s (%s)", err ? err->public : "?",
+                 err ? err->detail : "");
+    gw_reply_header(r, "retry-after", H2O_STRLIT("5"));
+    oidc_error_page(r, 503, "Sign-in unavailable",
+                    "Sign-in is unavailable right now. Try again in a moment.");
+}
+
+/* The single answer to every credential failure (see the top of the file). */
+static void fail(gw_req_t *r, login_t *l, const char *why)
+{
+    log_line(r, GW_LOG_INFO, why);
+    if (l->password != NULL)
+        gw_wipe(l->password, l->password_len);
+    oidc_signin_page(r, l->request_id, l->username, MSG_FAILED);
+}
+
+/* ---- step 6: session --------------------------------------------------------- */
+
+static void on_session_created(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    login_t *l = data;
+    if (res == NULL || PQntuples(res) != 1) {
+        page_unavailable(r, err);
+        return;
+    }
+    gw_log_write(GW_LOG_INFO, "signin", r->id, "signed in: user %s session %s", l->user_id,
+                 store_value(res, 0, 0));
+    char location[sizeof(OIDC_RESUME_PATH "?request=") + OIDC_UUID_LEN];
+    int n = snprintf(location, sizeof(location), OIDC_RESUME_PATH "?request=%s", l->request_id);
+    /* RFC 9110 §15.4.4: 303 makes the browser follow with a GET, so a reload
+     * of the next page never re-posts the password. */
+    gw_reply_redirect(r, 303, location, (size_t)n);
+}
+
+static void create_session(gw_req_t *r, login_t *l)
+{
+    char token[GW_SECRET_LEN + 1], hash[GW_SECRET_HASH_HEX_LEN + 1], ttl[16];
+    gw_secret_new(token);
+    gw_secret_hash_hex(token, GW_SECRET_LEN, hash);
+    snprintf(ttl, sizeof(ttl), "%u", oidc_cfg->oidc.session_ttl_s);
+    /* The cookie goes out with the redirect; a fresh token at every sign-in
+     * means a cookie planted before it is worthless (session fixation). */
+    oidc_session_cookie_set(r, token, oidc_cfg->oidc.session_ttl_s);
+    gw_wipe(token, sizeof(token));
+    const char *params[6] = {hash, l->user_id, OIDC_ACR_PASSWORD, ttl, l->username, l->peer};
+    oidc_query(r, &oidc_stmt_session_create, params, on_session_created, l);
+}
+
+/* ---- step 5: password ---------------------------------------------------------- */
+
+static void on_password_checked(gw_req_t *r, void *data, int ok)
+{
+    login_t *l = data;
+    if (l->user_id == NULL)
+        fail(r, l, "failed: unknown user");
+    else if (!ok)
+        fail(r, l, "failed: wrong password");
+    else if (!l->active)
+        fail(r, l, "failed: inactive user");
+    else
+        create_session(r, l);
+}
+
+/* ---- step 4: user ---------------------------------------------------------------- */
+
+static void on_user(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    login_t *l = data;
+    if (res == NULL) {
+        page_unavailable(r, err);
+        return;
+    }
+    const char *hash = NULL;
+    if (PQntuples(res) == 1) {
+        l->user_id = gw_req_strdup(r, store_value(res, 0, 0), strlen(store_value(res, 0, 0))).base;
+        hash = store_value(res, 0, 1); /* NULL: no password set; verified against the dummy */
+        const char *active = store_value(res, 0, 2);
+        l->active = active != NULL && active[0] == 't';
+    }
+    char *pwd = l->password;
+    l->password = NULL; /* wiped by the call below; `l` may be gone after it */
+    oidc_password_verify_async(r, hash, pwd, l->password_len, on_password_checked, l);
+}
+
+/* ---- step 3: throttle ------------------------------------------------------------ */
+
+static void on_throttle(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    login_t *l = data;
+    if (res == NULL) {
+        page_unavailable(r, err);
+        return;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *locked = store_value(res, i, 0);
+        if (locked != NULL && locked[0] == 't') {
+            /* Over the limit: no password check at all (that is the point). */
+            fail(r, l, "refused: throttled");
+            return;
+        }
+    }
+    const char *params[1] = {l->username};
+    oidc_query(r, &oidc_stmt_user_by_name, params, on_user, l);
+}
+
+/* ---- step 2: the authorization request ------------------------------------------ */
+
+static void on_request_checked(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    login_t *l = data;
+    if (res == NULL) {
+        page_unavailable(r, err);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        page_expired(r);
+        return;
+    }
+    if (l->username_len == 0 || l->password_len == 0) {
+        log_line(r, GW_LOG_INFO, "failed: empty field");
+        oidc_signin_page(r, l->request_id, l->username, MSG_MISSING);
+        return;
+    }
+    if (l->username_len > OIDC_USERNAME_MAX || l->password_len > OIDC_PASSWORD_MAX) {
+        /* No account has such a name or password; still the same answer. */
+        l->username = NULL;
+        fail(r, l, "failed: field too long");
+        return;
+    }
+    char num[3][16];
+    snprintf(num[0], sizeof(num[0]), "%u", oidc_cfg->oidc.throttle_window_s);
+    snprintf(num[1], sizeof(num[1]), "%u", oidc_cfg->oidc.throttle_max_failures);
+    snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.throttle_lockout_s);
+    const char *params[5] = {l->username, l->peer, num[0], num[1], num[2]};
+    oidc_query(r, &oidc_stmt_throttle_attempt, params, on_throttle, l);
+}
+
+/* ---- step 1: the form -------------------------------------------------------------- */
+
+static int field(gw_req_t *r, const gw_kvs_t *form, const char *name, h2o_iovec_t *out)
+{
+    gw_err_t err;
+    if (gw_kvs_get_once(form, name, out, &err) != 0) {
+        oidc_error_page(r, 400, "Bad request", "The sign-in form was sent with a repeated field.");
+        return -1;
+    }
+    if (out->base == NULL)
+        *out = h2o_iovec_init("", 0);
+    return 0;
+}
+
+static void on_post(gw_req_t *r)
+{
+    gw_kvs_t form;
+    if (gw_req_form_or_reply(r, &form) != 0)
+        return;
+    h2o_iovec_t request, csrf, username, password;
+    if (field(r, &form, "request", &request) || field(r, &form, OIDC_CSRF_FIELD, &csrf) ||
+        field(r, &form, "username", &username) || field(r, &form, "password", &password))
+        return;
+    if (!oidc_uuid_ok(request.base, request.len)) {
+        oidc_error_page(r, 400, "Sign-in request not found",
+                        "This sign-in link is not valid. Go back to the application and start again.");
+        return;
+    }
+    login_t *l = gw_req_alloc(r, sizeof(*l));
+    memset(l, 0, sizeof(*l));
+    memcpy(l->request_id, request.base, OIDC_UUID_LEN);
+    h2o_iovec_t cookie;
+    if (!gw_req_cookie(r, OIDC_CSRF_COOKIE, &cookie) ||
+        !oidc_csrf_ok(cookie.base, cookie.len, l->request_id, csrf.base, csrf.len)) {
+        gw_wipe(password.base, password.len);
+        log_line(r, GW_LOG_WARN, "refused: CSRF token missing or wrong");
+        oidc_error_page(r, 403, "Sign-in form expired",
+                        "This sign-in form has expired or did not come from this site. Go back to the "
+                        "application and start again.");
+        return;
+    }
+    l->username = username.base;
+    l->username_len = username.len;
+    l->password = password.base;
+    l->password_len = password.len;
+    gw_req_peer(r, l->peer);
+    const char *params[1] = {l->request_id};
+    oidc_query(r, &oidc_stmt_authz_request_live, params, on_request_checked, l);
+}
+
+/* ---- GET /login?request=<id> ------------------------------------------------------ */
+
+static void on_get_request(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    const char *request_id = data;
+    if (res == NULL) {
+        page_unavailable(r, err);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        page_expired(r);
+        return;
+    }
+    const char *hint = store_value(res, 0, 0);
+    oidc_signin_page(r, request_id, hint ? gw_req_strdup(r, hint, strlen(hint)).base : NULL, NULL);
+}
+
+static void on_get(gw_req_t *r)
+{
+    gw_kvs_t q;
+    gw_err_t err;
+    h2o_iovec_t request;
+    if (gw_req_query_params_or_reply(r, &q) != 0)
+        return;
+    if (gw_kvs_get_once(&q, "request", &request, &err) != 0 || !oidc_uuid_ok(request.base, request.len)) {
+        oidc_error_page(r, 400, "Sign-in request not found",
+                        "This sign-in link is not valid. Go back to the application and start again.");
+        return;
+    }
+    const char *params[1] = {request.base};
+    oidc_query(r, &oidc_stmt_authz_request_live, params, on_get_request, request.base);
+}
+
+static void on_login(gw_req_t *r)
+{
+    if (h2o_memis(r->req->method.base, r->req->method.len, H2O_STRLIT("POST")))
+        on_post(r);
+    else
+        on_get(r);
+}
+
+static gw_route_t g_login = {
+    "/login", GW_GET | GW_POST, GW_ROUTE_HTML | GW_ROUTE_NO_STORE, on_login, NULL, NULL, 0};
 
 void oidc_signin_register(const gw_config_t *cfg)
 {
-    (void)cfg;
+    oidc_argon2_params_t prm = {cfg->oidc.argon2_t, cfg->oidc.argon2_m_kib, cfg->oidc.argon2_p};
+    oidc_password_set_params(&prm);
+    oidc_user_db_register();
+    oidc_session_db_register();
+    oidc_throttle_db_register();
+    oidc_login_db_register();
+    gw_route_register(&g_login);
+    oidc_static_register();
 }

@@ -1,0 +1,161 @@
+/* Declarations shared by the sign-in area's files only (login, sessions,
+ * users, passwords, throttling, pages). The contract with the other areas is
+ * oidc/internal.h; nothing here is for them. */
+#ifndef REGAIN_OIDC_SIGNIN_INTERNAL_H
+#define REGAIN_OIDC_SIGNIN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "gateway/crypto.h"
+#include "gateway/store.h"
+#include "oidc/internal.h"
+
+/* Bounds on what a person types. RFC 7643 userName is bounded by the schema
+ * (1..256 characters); 1 KiB is far beyond any password manager's output and
+ * keeps one request from feeding Argon2 a megabyte. */
+#define OIDC_USERNAME_MAX 256
+#define OIDC_PASSWORD_MAX 1024
+#define OIDC_UUID_LEN     36
+
+#define OIDC_CSRF_COOKIE "__Host-regain-csrf"
+#define OIDC_CSRF_FIELD  "csrf"
+
+/* ---- small checks (html.c) -------------------------------------------------- */
+
+/* 1 when s[0..n) is a canonical lower- or upper-case uuid (8-4-4-4-12 hex). */
+int oidc_uuid_ok(const char *s, size_t n);
+
+/* ---- HTML (html.c) ------------------------------------------------------------ */
+
+/* A growing HTML document in a memory pool. */
+typedef struct {
+    h2o_mem_pool_t *pool;
+    char *buf;
+    size_t len, cap;
+} oidc_html_t;
+
+void oidc_html_init(oidc_html_t *h, h2o_mem_pool_t *pool);
+/* Trusted markup, copied as is. */
+void oidc_html_raw(oidc_html_t *h, const char *s);
+/* Untrusted text, escaped for element content and for quoted attribute
+ * values alike: & < > " ' become character references (HTML Living Standard
+ * §13.1.2.3 / §13.1.2.4: these end text or a quoted attribute). */
+void oidc_html_text(oidc_html_t *h, const char *s, size_t n);
+#define oidc_html_str(h, s) oidc_html_text((h), (s), strlen(s))
+
+/* ---- pages (pages.c): pure builders, tested without a server ---------------- */
+
+typedef struct {
+    const char *request_id; /* trusted uuid */
+    const char *csrf;       /* the form token (base64url) */
+    const char *username;   /* to fill in again, or NULL (escaped) */
+    const char *error;      /* message, or NULL (escaped) */
+} oidc_signin_view_t;
+
+/* The sign-in page as a NUL-terminated string in `pool`. */
+h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v);
+
+/* A plain page with a heading and one paragraph (both escaped). */
+h2o_iovec_t oidc_page_error(h2o_mem_pool_t *pool, const char *title, const char *message);
+
+/* ---- CSRF (csrf.c) ----------------------------------------------------------- */
+
+#define OIDC_CSRF_TOKEN_LEN GW_B64URL_LEN(32)
+
+/* The form token for the cookie secret `cookie` and request `request_id`:
+ * base64url(HMAC(server key, "csrf" || cookie || request_id)). */
+void oidc_csrf_token(const char *cookie, size_t cookie_len, const char *request_id,
+                     char out[OIDC_CSRF_TOKEN_LEN + 1]);
+
+/* 1 when `field` is the token for (cookie, request_id); constant time. */
+int oidc_csrf_ok(const char *cookie, size_t cookie_len, const char *request_id, const char *field,
+                 size_t field_len);
+
+/* 1 when a cookie value looks like one of our secrets (43 base64url chars). */
+int oidc_secret_format_ok(const char *s, size_t n);
+
+/* The browser's CSRF cookie value, minting and setting a new one on `r`'s
+ * reply when it has none (or a malformed one). Result lives in r's pool. */
+h2o_iovec_t oidc_csrf_cookie_get_or_set(gw_req_t *r);
+
+/* ---- passwords (password.c) -------------------------------------------------- */
+
+typedef struct {
+    uint32_t t, m_kib, p;
+} oidc_argon2_params_t;
+
+/* Argon2id (RFC 9106) in the PHC string format ($argon2id$v=19$m=..,t=..,p=..$salt$hash)
+ * with a fresh 16-byte salt and a 32-byte tag; *out is malloc'd, free() it.
+ * Errors: GW_E_INTERNAL. Takes tens of milliseconds: never on a loop thread. */
+int oidc_password_hash(const oidc_argon2_params_t *prm, const char *pwd, size_t len, char **out,
+                       gw_err_t *err);
+
+/* 1 when `pwd` matches the encoded Argon2id hash, else 0 (also for a hash
+ * that is not Argon2id or does not parse). Same cost as hashing. */
+int oidc_password_verify(const char *encoded, const char *pwd, size_t len);
+
+/* Sets the cost used by the dummy hash (oidc_signin_register). */
+void oidc_password_set_params(const oidc_argon2_params_t *prm);
+
+/* Verifies `pwd` against `encoded` on the worker pool; when `encoded` is NULL
+ * (unknown user, no password) against a dummy hash of the same cost, so every
+ * failure takes as long as a real check, and reports 0. `pwd` is copied,
+ * then wiped in the caller's buffer. `cb` runs on r's loop, only if the
+ * request still lives (without workers it runs before this returns). */
+typedef void (*oidc_password_cb)(gw_req_t *r, void *data, int ok);
+void oidc_password_verify_async(gw_req_t *r, const char *encoded, char *pwd, size_t len, oidc_password_cb cb,
+                                void *data);
+
+/* ---- queries (signin_query.c) ------------------------------------------------ */
+
+/* Like gw_req_query_or_reply, but a query that cannot even be sent reaches
+ * the callback with `err` (so pages can render their own error) and a
+ * caller-owned `data` pointer travels along (request pool memory). */
+typedef void (*oidc_query_cb)(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err);
+void oidc_query(gw_req_t *r, const store_stmt_t *stmt, const char *const *params, oidc_query_cb cb,
+                void *data);
+
+/* ---- statements (*_db.c) ----------------------------------------------------- */
+
+void oidc_user_db_register(void);
+void oidc_session_db_register(void);
+void oidc_throttle_db_register(void);
+void oidc_login_db_register(void);
+
+/* SELECT id, password_hash, active FROM users by userName (case-insensitive). */
+extern store_stmt_t oidc_stmt_user_by_name;
+/* SELECT params->>'login_hint' of a live authorization request by id. */
+extern store_stmt_t oidc_stmt_authz_request_live;
+
+/* Counts one attempt against ('user:' || lower($1)) and ('addr:' || $2)
+ * ($3 window s, $4 max failures, $5 lockout s); one row per key with
+ * column 1 "t" when that key is locked. */
+extern store_stmt_t oidc_stmt_throttle_attempt;
+
+/* Creates a session ($1 token hash bytea hex, $2 user id, $3 acr, $4 ttl s)
+ * and forgives the attempt: deletes the account counter ('user:' || lower($5))
+ * and takes one from the address counter ('addr:' || $6). Returns id. */
+extern store_stmt_t oidc_stmt_session_create;
+/* The live session of token hash $1: id, user_id, auth_time (epoch s), amr (JSON), acr. */
+extern store_stmt_t oidc_stmt_session_by_token;
+/* Ends session $1. */
+extern store_stmt_t oidc_stmt_session_end;
+
+/* Blocking insert for the CLI: returns 0 and the new id in id_out (37
+ * bytes), 1 for a taken username, -1 with a message in msg. */
+int oidc_user_insert_blocking(PGconn *conn, const char *username, const char *given, const char *family,
+                              const char *email, int email_verified, const char *password_hash,
+                              char id_out[OIDC_UUID_LEN + 1], char *msg, size_t msgsize);
+
+/* ---- sessions (session.c) ---------------------------------------------------- */
+
+/* Adds Set-Cookie for the session cookie with `token` ("" and max_age 0 clear it). */
+void oidc_session_cookie_set(gw_req_t *r, const char *token, long long max_age);
+
+/* ---- static files (static_css.c) --------------------------------------------- */
+
+void oidc_static_register(void);
+
+#endif

@@ -1,0 +1,37 @@
+/* Failed sign-in counters in PostgreSQL (login_throttle), so a limit holds
+ * across every gateway process (DESIGN.md: no single-process state).
+ *
+ * An attempt is counted *before* the password is checked and forgiven on
+ * success (oidc_stmt_session_create). Counting afterwards would let a burst
+ * of concurrent guesses all pass the check before the first failure lands;
+ * one atomic upsert per attempt leaves no such gap (OWASP Authentication
+ * Cheat Sheet, "Protect Against Automated Attacks"). */
+#include "oidc/signin_internal.h"
+
+/* Per key: a fixed window of throttle_window_s seconds starting at the first
+ * failure; the attempt that goes over throttle_max_failures locks the key for
+ * throttle_lockout_s; a lock that has passed starts a fresh window.
+ * SET expressions see the old row, so the reset test is spelled out in each. */
+#define LOCKED "coalesce(t.locked_until > now(), false)"
+#define RESET                                                                                                \
+    "(NOT " LOCKED " AND (t.window_start <= now() - $3::integer * interval '1 second' OR t.locked_until IS " \
+    "NOT NULL))"
+
+store_stmt_t oidc_stmt_throttle_attempt = {
+    "signin_throttle_attempt",
+    "INSERT INTO login_throttle AS t (key, failures, window_start) "
+    "VALUES ('user:' || lower($1), 1, now()), ('addr:' || $2, 1, now()) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "failures = CASE WHEN " RESET " THEN 1 ELSE t.failures + 1 END, "
+    "window_start = CASE WHEN " RESET " THEN now() ELSE t.window_start END, "
+    "locked_until = CASE WHEN " LOCKED " THEN t.locked_until WHEN " RESET " THEN NULL "
+    "WHEN t.failures + 1 > $4::integer THEN now() + $5::integer * interval '1 second' ELSE NULL END "
+    "RETURNING coalesce(locked_until > now(), false)",
+    5,
+    0,
+};
+
+void oidc_throttle_db_register(void)
+{
+    store_stmt_register(&oidc_stmt_throttle_attempt);
+}
