@@ -1,7 +1,291 @@
-/* Placeholder until this area lands (issue 3). */
-#include "oidc/internal.h"
+/* The authorization endpoint (OIDC Core §3.1.2, RFC 6749 §4.1): GET|POST
+ * /authorize and GET /authorize/resume, where the sign-in page sends the
+ * browser back once the user has signed in.
+ *
+ *   parameters ─▶ client + redirect URI verified ─▶ other errors redirected
+ *     ─▶ session fits? ─yes─▶ code ─▶ response (query or form_post, with iss)
+ *                      ─no──▶ prompt=none: login_required
+ *                             else: store the request, show the sign-in page
+ *
+ * Until the client and its redirect URI are verified, nothing is redirected
+ * (RFC 6749 §4.1.2.1, RFC 9700 §4.1): those errors are pages. */
+#include <string.h>
+#include <time.h>
+
+#include "gateway/alloc.h"
+#include "gateway/log.h"
+#include "oidc/authorize_internal.h"
+
+typedef struct {
+    oidc_az_request_t a;
+    char request_id[37]; /* resume: the pending request being finished */
+    int64_t created_at;  /* resume: when it was made (epoch seconds) */
+    char code[GW_SECRET_LEN + 1];
+} az_ctx_t;
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static void page_db_error(gw_req_t *r, const gw_err_t *err)
+{
+    gw_log_write(GW_LOG_ERROR, __func__, r->id, "%s (%s)", err->public, err->detail);
+    int status = err->kind == GW_E_UNAVAILABLE || err->kind == GW_E_TIMEOUT ? 503 : 500;
+    if (status == 503)
+        gw_reply_header(r, "retry-after", H2O_STRLIT("1"));
+    oidc_az_error_page(r, status, "Try again", "The service is busy. Please try again in a moment.");
+}
+
+/* ---- reading parameters -------------------------------------------------- */
+
+int oidc_az_read_params_or_page(gw_req_t *r, gw_kvs_t *out)
+{
+    gw_err_t err;
+    h2o_req_t *req = r->req;
+    h2o_iovec_t src;
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        /* OIDC Core §3.1.2.1: POST uses form serialization. */
+        h2o_iovec_t ct = gw_req_header(r, "content-type");
+        static const char FORM[] = "application/x-www-form-urlencoded";
+        size_t n = sizeof(FORM) - 1;
+        if (req->entity.len > 0 && (ct.base == NULL || ct.len < n || !h2o_lcstris(ct.base, n, FORM, n) ||
+                                    (ct.len > n && ct.base[n] != ';' && ct.base[n] != ' '))) {
+            oidc_az_error_page(r, 415, "Invalid request", "The form must be sent as a URL-encoded form.");
+            return -1;
+        }
+        src = req->entity;
+    } else {
+        src = gw_req_query_string(r);
+    }
+    if (gw_form_parse(&req->pool, src.base, src.len, GW_MAX_PARAMS, out, &err) != 0) {
+        oidc_az_error_page(r, 400, "Invalid request", "The request parameters could not be read.");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- issuing the code ------------------------------------------------------ */
+
+static void on_code_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
+{
+    az_ctx_t *c = oidc_az_ctx_get(r);
+    if (err != NULL) {
+        gw_log_write(GW_LOG_ERROR, __func__, r->id, "code not stored: %s (%s)", err->public, err->detail);
+        oidc_az_respond_error(r, &c->a,
+                              err->kind == GW_E_UNAVAILABLE || err->kind == GW_E_TIMEOUT
+                                  ? OIDC_AZE_TEMPORARILY_UNAVAILABLE
+                                  : OIDC_AZE_SERVER_ERROR,
+                              "the authorization could not be completed");
+    } else if (!oidc_code_issued(res)) {
+        /* The pending request was consumed by another resume meanwhile. */
+        oidc_az_error_page(r, 400, "Sign-in request expired",
+                           "This sign-in request was already completed or has expired. "
+                           "Go back to the application and try again.");
+    } else {
+        oidc_param_t p[] = {{"code", c->code}};
+        oidc_az_respond(r, &c->a, p, 1);
+    }
+    gw_wipe(c->code, sizeof(c->code));
+}
+
+static void issue(gw_req_t *r, az_ctx_t *c, const oidc_session_t *s)
+{
+    gw_log_write(GW_LOG_INFO, __func__, r->id, "code for client %s, session %s", c->a.client_id.base, s->id);
+    oidc_code_issue_or_reply(r, &c->a, s, c->request_id[0] ? c->request_id : NULL, c->code, on_code_stored);
+}
+
+/* ---- GET|POST /authorize ------------------------------------------------- */
+
+static void on_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
+{
+    az_ctx_t *c = oidc_az_ctx_get(r);
+    char id[37];
+    int64_t created;
+    if (err != NULL || oidc_az_request_stored(res, id, &created) != 0) {
+        oidc_az_respond_error(r, &c->a, OIDC_AZE_TEMPORARILY_UNAVAILABLE, "the request could not be stored");
+        return;
+    }
+    oidc_signin_page(r, id, c->a.login_hint.base, NULL);
+}
+
+static void on_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err)
+{
+    az_ctx_t *c = oidc_az_ctx_get(r);
+    if (err != NULL) {
+        oidc_az_respond_error(r, &c->a, OIDC_AZE_TEMPORARILY_UNAVAILABLE, "please try again");
+        return;
+    }
+    if (s != NULL && oidc_az_session_fits(&c->a, s->auth_time, now_s())) {
+        issue(r, c, s);
+        return;
+    }
+    /* OIDC Core §3.1.2.1 prompt=none: "The Authorization Server MUST NOT
+     * display any authentication or consent user interface pages." */
+    if (c->a.prompt & OIDC_PROMPT_NONE) {
+        oidc_az_respond_error(r, &c->a, OIDC_AZE_LOGIN_REQUIRED, "the user is not signed in");
+        return;
+    }
+    oidc_az_request_store_or_reply(r, &c->a, on_stored);
+}
+
+/* Checks what needs the registered client: the redirect URI (exact match),
+ * then, now that errors may be redirected, the grant and the scopes. Returns
+ * -1 after replying. */
+static int client_checks_or_reply(gw_req_t *r, oidc_az_request_t *a, const oidc_client_t *client,
+                                  const gw_err_t *err)
+{
+    if (err != NULL) {
+        page_db_error(r, err);
+        return -1;
+    }
+    if (client == NULL) {
+        oidc_az_error_page(r, 400, "Unknown application",
+                           "The application that sent you here is not registered with this service.");
+        return -1;
+    }
+    if (!oidc_client_redirect_uri_ok(client, a->redirect_uri.base, a->redirect_uri.len)) {
+        oidc_az_error_page(r, 400, "Invalid redirect address",
+                           "The application asked to return to an address it has not registered.");
+        return -1;
+    }
+    if (a->error != OIDC_AZE_NONE) {
+        oidc_az_respond_error(r, a, a->error, a->error_description);
+        return -1;
+    }
+    if (!(client->grants & OIDC_GRANT_CODE)) {
+        oidc_az_respond_error(r, a, OIDC_AZE_UNAUTHORIZED_CLIENT,
+                              "the client may not use the authorization code grant");
+        return -1;
+    }
+    for (size_t i = 0; i < a->scope.len;) {
+        size_t j = i;
+        while (j < a->scope.len && a->scope.base[j] != ' ')
+            j++;
+        if (!oidc_client_scope_ok(client, a->scope.base + i, j - i)) {
+            oidc_az_respond_error(r, a, OIDC_AZE_INVALID_SCOPE,
+                                  "scope has a value the client may not request");
+            return -1;
+        }
+        i = j + 1;
+    }
+    return 0;
+}
+
+static void on_client(gw_req_t *r, const oidc_client_t *client, const gw_err_t *err)
+{
+    az_ctx_t *c = oidc_az_ctx_get(r);
+    if (client_checks_or_reply(r, &c->a, client, err) != 0)
+        return;
+    oidc_session_current(r, on_session);
+}
+
+static void on_authorize(gw_req_t *r)
+{
+    gw_kvs_t kvs;
+    char fatal[160];
+    if (oidc_az_read_params_or_page(r, &kvs) != 0)
+        return;
+    az_ctx_t *c = oidc_az_ctx_new(r, sizeof(*c));
+    if (oidc_az_parse(&r->req->pool, &kvs, &c->a, fatal, sizeof(fatal)) != 0) {
+        oidc_az_error_page(r, 400, "Invalid request", fatal);
+        return;
+    }
+    oidc_client_find(r, c->a.client_id.base, c->a.client_id.len, on_client);
+}
+
+/* ---- GET /authorize/resume?request=<id> ------------------------------------ */
+
+static void on_resume_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err)
+{
+    az_ctx_t *c = oidc_az_ctx_get(r);
+    if (err != NULL) {
+        oidc_az_respond_error(r, &c->a, OIDC_AZE_TEMPORARILY_UNAVAILABLE, "please try again");
+        return;
+    }
+    /* A request that asked for a fresh sign-in (prompt=login, max_age=0,
+     * select_account) needs a session whose sign-in happened after the
+     * request was made; otherwise the usual rules apply. */
+    int fits = 0;
+    if (s != NULL) {
+        oidc_az_request_t relaxed = c->a;
+        relaxed.prompt &= ~(unsigned)(OIDC_PROMPT_LOGIN | OIDC_PROMPT_SELECT_ACCOUNT);
+        int fresh = s->auth_time >= c->created_at;
+        int wants_fresh =
+            (c->a.prompt & (OIDC_PROMPT_LOGIN | OIDC_PROMPT_SELECT_ACCOUNT)) || c->a.max_age == 0;
+        if (wants_fresh)
+            fits = fresh;
+        else
+            fits = oidc_az_session_fits(&relaxed, s->auth_time, now_s());
+    }
+    if (!fits) {
+        oidc_signin_page(r, c->request_id, c->a.login_hint.base, NULL);
+        return;
+    }
+    issue(r, c, s);
+}
+
+static void on_resume_client(gw_req_t *r, const oidc_client_t *client, const gw_err_t *err)
+{
+    az_ctx_t *c = oidc_az_ctx_get(r);
+    /* The registration may have changed while the user signed in. */
+    if (client_checks_or_reply(r, &c->a, client, err) != 0)
+        return;
+    oidc_session_current(r, on_resume_session);
+}
+
+static void on_loaded(gw_req_t *r, PGresult *res, const gw_err_t *err)
+{
+    az_ctx_t *c = oidc_az_ctx_get(r);
+    const char *json;
+    if (err != NULL) {
+        page_db_error(r, err);
+        return;
+    }
+    if (oidc_az_request_loaded(res, &json, &c->created_at) != 0) {
+        oidc_az_error_page(r, 400, "Sign-in request expired",
+                           "This sign-in request was already completed or has expired. "
+                           "Go back to the application and try again.");
+        return;
+    }
+    if (oidc_az_from_json(&r->req->pool, json, strlen(json), &c->a) != 0) {
+        oidc_az_error_page(r, 500, "Something went wrong", "The sign-in request could not be read.");
+        return;
+    }
+    oidc_client_find(r, c->a.client_id.base, c->a.client_id.len, on_resume_client);
+}
+
+static void on_resume(gw_req_t *r)
+{
+    gw_kvs_t kvs;
+    gw_err_t err;
+    h2o_iovec_t id;
+    if (oidc_az_read_params_or_page(r, &kvs) != 0)
+        return;
+    if (gw_kvs_get_once(&kvs, "request", &id, &err) != 0 || !oidc_az_is_uuid(id.base, id.len)) {
+        oidc_az_error_page(r, 400, "Invalid request", "The sign-in request is missing or malformed.");
+        return;
+    }
+    az_ctx_t *c = oidc_az_ctx_new(r, sizeof(*c));
+    memcpy(c->request_id, id.base, 36);
+    c->request_id[36] = '\0';
+    oidc_az_request_load_or_reply(r, c->request_id, on_loaded);
+}
+
+/* ---- registration ----------------------------------------------------------- */
+
+static gw_route_t ROUTE_AUTHORIZE = {
+    "/authorize", GW_GET | GW_POST, GW_ROUTE_HTML | GW_ROUTE_NO_STORE, on_authorize, NULL, NULL, 0};
+static gw_route_t ROUTE_RESUME = {
+    OIDC_RESUME_PATH, GW_GET, GW_ROUTE_HTML | GW_ROUTE_NO_STORE, on_resume, NULL, NULL, 0};
 
 void oidc_authorize_register(const gw_config_t *cfg)
 {
     (void)cfg;
+    oidc_authorize_db_register();
+    oidc_code_db_register();
+    gw_route_register(&ROUTE_AUTHORIZE);
+    gw_route_register(&ROUTE_RESUME);
+    oidc_az_static_register();
+    oidc_logout_register();
 }

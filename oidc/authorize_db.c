@@ -1,0 +1,75 @@
+/* SQL of pending authorization requests (schema/002_oidc.sql
+ * authorization_requests): a validated request waits there, under an
+ * unguessable id, while the user signs in. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oidc/authorize_internal.h"
+
+/* Each insert also removes a few expired rows, so the table does not grow
+ * without a separate cleaner; SKIP LOCKED keeps concurrent inserts apart. */
+static store_stmt_t STMT_REQUEST_INSERT = {
+    "authz_request_insert",
+    "WITH gc AS (DELETE FROM authorization_requests WHERE id IN ("
+    " SELECT id FROM authorization_requests WHERE expires_at < now() LIMIT 16 FOR UPDATE SKIP LOCKED))"
+    " INSERT INTO authorization_requests (client_id, params, expires_at)"
+    " VALUES ($1, $2::jsonb, now() + make_interval(secs => $3::int))"
+    " RETURNING id::text, floor(extract(epoch FROM created_at))::bigint",
+    3, 0};
+
+static store_stmt_t STMT_REQUEST_LOAD = {
+    "authz_request_load",
+    "SELECT params::text, floor(extract(epoch FROM created_at))::bigint FROM authorization_requests"
+    " WHERE id = $1::uuid AND expires_at > now()",
+    1, 0};
+
+void oidc_authorize_db_register(void)
+{
+    store_stmt_register(&STMT_REQUEST_INSERT);
+    store_stmt_register(&STMT_REQUEST_LOAD);
+}
+
+int oidc_az_request_store_or_reply(gw_req_t *r, const oidc_az_request_t *a, gw_req_query_cb cb)
+{
+    h2o_iovec_t json = oidc_az_to_json(&r->req->pool, a);
+    if (json.base == NULL) {
+        gw_reply_fail(r, GW_E_INTERNAL, "could not store the request");
+        return -1;
+    }
+    char ttl[16];
+    snprintf(ttl, sizeof(ttl), "%d", OIDC_AZ_REQUEST_TTL_S);
+    const char *params[] = {a->client_id.base, json.base, ttl};
+    return gw_req_query_or_reply(r, &STMT_REQUEST_INSERT, params, cb);
+}
+
+int oidc_az_request_stored(const PGresult *res, char id[37], int64_t *created_at)
+{
+    if (res == NULL || PQntuples(res) != 1)
+        return -1;
+    const char *v = store_value(res, 0, 0), *c = store_value(res, 0, 1);
+    if (v == NULL || c == NULL || !oidc_az_is_uuid(v, strlen(v)))
+        return -1;
+    memcpy(id, v, 36);
+    id[36] = '\0';
+    *created_at = strtoll(c, NULL, 10);
+    return 0;
+}
+
+int oidc_az_request_load_or_reply(gw_req_t *r, const char *id, gw_req_query_cb cb)
+{
+    const char *params[] = {id};
+    return gw_req_query_or_reply(r, &STMT_REQUEST_LOAD, params, cb);
+}
+
+int oidc_az_request_loaded(const PGresult *res, const char **params_json, int64_t *created_at)
+{
+    if (res == NULL || PQntuples(res) != 1)
+        return -1;
+    const char *p = store_value(res, 0, 0), *c = store_value(res, 0, 1);
+    if (p == NULL || c == NULL)
+        return -1;
+    *params_json = p;
+    *created_at = strtoll(c, NULL, 10);
+    return 0;
+}
