@@ -1,7 +1,214 @@
-/* Placeholder until this area lands (issue 3). */
-#include "oidc/internal.h"
+/* POST /token (RFC 6749 §3.2, OIDC Core §3.1.3): parses the form, refuses
+ * repeated parameters, authenticates the client (clients area), and hands the
+ * request to the grant's file. Also mounts /userinfo, /revoke, /introspect.
+ *
+ * Every response carries Cache-Control: no-store (route flag) and
+ * Pragma: no-cache (RFC 6749 §5.1). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway/alloc.h"
+#include "gateway/log.h"
+#include "oidc/tokens_internal.h"
+
+int64_t oidc_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+int oidc_iov_is(h2o_iovec_t v, const char *lit)
+{
+    size_t n = strlen(lit);
+    return v.base != NULL && v.len == n && memcmp(v.base, lit, n) == 0;
+}
+
+/* ---- per-request state ------------------------------------------------------ */
+
+/* A per-thread table from request to state; entries leave it when the
+ * request's pool is released (so a client that hangs up leaves nothing). */
+#define STATE_BUCKETS 256
+
+typedef struct state_node {
+    gw_req_t *r;
+    struct state_node *next;
+    _Alignas(16) unsigned char data[];
+} state_node_t;
+
+static _Thread_local state_node_t *g_state[STATE_BUCKETS];
+
+static size_t state_bucket(const gw_req_t *r)
+{
+    uintptr_t p = (uintptr_t)r;
+    return (size_t)((p >> 4) ^ (p >> 12)) % STATE_BUCKETS;
+}
+
+static void state_dispose(void *p)
+{
+    state_node_t *n = p;
+    for (state_node_t **pp = &g_state[state_bucket(n->r)]; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == n) {
+            *pp = n->next;
+            return;
+        }
+    }
+}
+
+void *oidc_req_state_new(gw_req_t *r, size_t size)
+{
+    state_node_t *n = h2o_mem_alloc_shared(&r->req->pool, sizeof(*n) + size, state_dispose);
+    memset(n, 0, sizeof(*n) + size);
+    n->r = r;
+    size_t b = state_bucket(r);
+    n->next = g_state[b];
+    g_state[b] = n;
+    return n->data;
+}
+
+void *oidc_req_state(gw_req_t *r)
+{
+    for (state_node_t *n = g_state[state_bucket(r)]; n != NULL; n = n->next)
+        if (n->r == r)
+            return n->data;
+    return NULL;
+}
+
+/* ---- replies ----------------------------------------------------------------- */
+
+void oidc_token_reply(gw_req_t *r, const char *access_token, int64_t expires_in, const char *scope,
+                      const char *id_token, const char *refresh_token)
+{
+    gw_jw_t *w = gw_jw_new();
+    gw_jw_obj_open(w);
+    gw_jw_kv_str(w, "access_token", access_token);
+    gw_jw_kv_str(w, "token_type", "Bearer");
+    gw_jw_kv_int64(w, "expires_in", expires_in);
+    if (scope != NULL)
+        gw_jw_kv_str(w, "scope", scope);
+    if (id_token != NULL)
+        gw_jw_kv_str(w, "id_token", id_token);
+    if (refresh_token != NULL)
+        gw_jw_kv_str(w, "refresh_token", refresh_token);
+    gw_jw_obj_close(w);
+    size_t len = 0;
+    const char *body = gw_jw_buf(w, &len);
+    gw_err_t err;
+    if (body == NULL) {
+        gw_jw_error(w, &err);
+        gw_reply_error(r, &err);
+    } else {
+        gw_reply_json(r, 200, body, len);
+    }
+    gw_jw_free(w);
+}
+
+void oidc_token_issue_reply(gw_req_t *r, const oidc_client_t *c, const oidc_grant_t *g,
+                            const oidc_user_info_t *u, yajl_val id_token_claims, int with_id,
+                            const char *refresh_token)
+{
+    const gw_config_t *cfg = oidc_cfg;
+    int64_t now = oidc_now();
+    char jti[OIDC_JTI_LEN + 1], *payload = NULL, *at = NULL, *idt = NULL;
+    size_t plen = 0;
+    gw_err_t err;
+    oidc_jti_new(jti);
+    if (oidc_jwt_access_payload(g, jti, now, now + cfg->oidc.access_token_ttl_s, &payload, &plen, &err) !=
+            0 ||
+        oidc_jwt_sign("ES256", "at+jwt", payload, plen, &at, &err) != 0)
+        goto fail;
+    free(payload);
+    payload = NULL;
+    if (with_id) {
+        char at_hash[OIDC_AT_HASH_LEN + 1];
+        const char *alg = c->id_token_alg[0] ? c->id_token_alg : "ES256";
+        oidc_at_hash(at, strlen(at), at_hash);
+        if (oidc_jwt_id_payload(g, u, id_token_claims, at_hash, now, now + cfg->oidc.id_token_ttl_s, &payload,
+                                &plen, &err) != 0 ||
+            oidc_jwt_sign(alg, NULL, payload, plen, &idt, &err) != 0)
+            goto fail;
+    }
+    oidc_token_reply(r, at, cfg->oidc.access_token_ttl_s, g->scope, idt, refresh_token);
+    free(payload);
+    free(at);
+    free(idt);
+    return;
+fail:
+    free(payload);
+    free(at);
+    free(idt);
+    gw_reply_error(r, &err);
+}
+
+/* ---- the endpoint ------------------------------------------------------------- */
+
+/* RFC 6749 §3.2: "Request and response parameters MUST NOT be included more
+ * than once" - for any parameter, not only those this grant reads. */
+int oidc_form_no_repeats_or_reply(gw_req_t *r, const gw_kvs_t *form)
+{
+    for (size_t i = 0; i < form->count; i++) {
+        if (form->items[i].value.len == 0)
+            continue; /* §3.1: a parameter without a value is omitted */
+        for (size_t j = i + 1; j < form->count; j++) {
+            if (form->items[j].value.len != 0 && form->items[i].name.len == form->items[j].name.len &&
+                memcmp(form->items[i].name.base, form->items[j].name.base, form->items[i].name.len) == 0) {
+                gw_err_t err;
+                char name[48];
+                size_t n = form->items[i].name.len < 40 ? form->items[i].name.len : 40;
+                gw_log_escape(name, sizeof(name), form->items[i].name.base, n);
+                GW_ERRF(&err, GW_E_INVALID_REQUEST, "parameter %s repeated", name);
+                gw_reply_error(r, &err);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void on_client(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)
+{
+    h2o_iovec_t gt;
+    gw_err_t err;
+    if (gw_kvs_get_once(form, "grant_type", &gt, &err) != 0) {
+        gw_reply_error(r, &err);
+        return;
+    }
+    if (oidc_iov_is(gt, "client_credentials"))
+        oidc_token_client_credentials(r, c, form);
+    else if (oidc_iov_is(gt, "authorization_code"))
+        oidc_token_code(r, c, form);
+    else if (oidc_iov_is(gt, "refresh_token"))
+        oidc_token_refresh(r, c, form);
+    else
+        gw_reply_fail(r, GW_E_UNSUPPORTED_GRANT_TYPE, "grant_type not supported");
+}
+
+static void on_token(gw_req_t *r)
+{
+    gw_reply_header(r, "pragma", H2O_STRLIT("no-cache"));
+    gw_kvs_t *form = gw_req_alloc(r, sizeof(*form));
+    h2o_iovec_t gt;
+    gw_err_t err;
+    if (gw_req_form_or_reply(r, form) != 0 || oidc_form_no_repeats_or_reply(r, form) != 0)
+        return;
+    if (gw_kvs_get_once(form, "grant_type", &gt, &err) != 0) {
+        gw_reply_error(r, &err);
+        return;
+    }
+    if (gt.base == NULL) {
+        gw_reply_fail(r, GW_E_INVALID_REQUEST, "grant_type is required");
+        return;
+    }
+    oidc_client_authenticate(r, form, on_client);
+}
+
+static gw_route_t ROUTE_TOKEN = {"/token", GW_POST, GW_ROUTE_NO_STORE, on_token, NULL, NULL, 0};
 
 void oidc_tokens_register(const gw_config_t *cfg)
 {
     (void)cfg;
+    oidc_token_db_register();
+    gw_route_register(&ROUTE_TOKEN);
+    oidc_userinfo_register();
+    oidc_revoke_register();
+    oidc_introspect_register();
 }

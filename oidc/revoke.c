@@ -1,0 +1,92 @@
+/* POST /revoke (RFC 7009). The client authenticates; the token is ours only
+ * if it was issued to that client (§2.1). Whatever the token, the answer is
+ * 200 (§2.2): an invalid, unknown or foreign token is not an error, so the
+ * endpoint tells a caller nothing about tokens it does not own.
+ *
+ * A refresh token revokes its whole grant family, access tokens included
+ * (§2.1 SHOULD); an access token is listed by jti until its exp. */
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway/log.h"
+#include "gateway/secrets.h"
+#include "oidc/tokens_internal.h"
+
+#define TOKEN_MAX GW_JWS_MAX_LEN
+
+static void reply_ok(gw_req_t *r)
+{
+    gw_reply(r, 200, "application/json", "", 0);
+}
+
+static void on_done(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
+{
+    (void)res;
+    if (qerr != NULL) {
+        /* §2.2.1: 503 when revocation could not be done; the client retries. */
+        gw_reply_error(r, qerr);
+        return;
+    }
+    reply_ok(r);
+}
+
+static int looks_like_jwt(h2o_iovec_t t)
+{
+    size_t dots = 0;
+    for (size_t i = 0; i < t.len; i++)
+        dots += t.base[i] == '.';
+    return dots == 2;
+}
+
+static void on_client(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)
+{
+    h2o_iovec_t token, hint;
+    gw_err_t err;
+    if (gw_kvs_get_once(form, "token", &token, &err) != 0 ||
+        gw_kvs_get_once(form, "token_type_hint", &hint, &err) != 0) {
+        gw_reply_error(r, &err);
+        return;
+    }
+    if (token.base == NULL) {
+        gw_reply_fail(r, GW_E_INVALID_REQUEST, "token is required");
+        return;
+    }
+    if (token.len > TOKEN_MAX) {
+        reply_ok(r);
+        return;
+    }
+    /* The hint is only a hint (§2.1): the token's shape decides. */
+    if (looks_like_jwt(token)) {
+        oidc_access_t at;
+        if (oidc_access_verify(&r->req->pool, oidc_cfg->issuer, token.base, token.len, oidc_now(), &at,
+                               &err) != 0 ||
+            strcmp(at.client_id, c->id) != 0) {
+            reply_ok(r);
+            return;
+        }
+        char exp[24];
+        snprintf(exp, sizeof(exp), "%lld", (long long)at.exp);
+        const char *params[2] = {at.jti, exp};
+        gw_req_query_or_reply(r, &OIDC_STMT_AT_REVOKE, params, on_done);
+        return;
+    }
+    char hash[GW_SECRET_HASH_HEX_LEN + 1];
+    gw_secret_hash_hex(token.base, token.len, hash);
+    const char *params[2] = {hash, c->id};
+    gw_req_query_or_reply(r, &OIDC_STMT_REFRESH_REVOKE, params, on_done);
+}
+
+static void on_revoke(gw_req_t *r)
+{
+    gw_kvs_t *form = gw_req_alloc(r, sizeof(*form));
+    if (gw_req_form_or_reply(r, form) != 0 || oidc_form_no_repeats_or_reply(r, form) != 0)
+        return;
+    oidc_client_authenticate(r, form, on_client);
+}
+
+static gw_route_t ROUTE_REVOKE = {"/revoke", GW_POST, GW_ROUTE_NO_STORE, on_revoke, NULL, NULL, 0};
+
+void oidc_revoke_register(void)
+{
+    gw_route_register(&ROUTE_REVOKE);
+}

@@ -1,0 +1,112 @@
+/* SQL of the tokens area. Each token-endpoint decision is one statement
+ * (the functions of schema/006_tokens.sql), so it is one round trip and
+ * atomic; parameters are text, never formatted into SQL. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "oidc/tokens_internal.h"
+
+#define GRANT_COLUMNS                                                                                        \
+    "o_status, o_family_id, o_user_id, o_session_id, o_scope, o_nonce, o_claims, o_auth_time, o_acr, "       \
+    "o_amr, o_user_name, o_display_name, o_given_name, o_family_name, o_email, o_email_verified, "           \
+    "o_updated_at, o_refresh"
+
+/* $1 code hash, $2 client id, $3 redirect_uri, $4 S256(verifier), $5 refresh
+ * token hash or NULL, $6 refresh token lifetime (s). */
+store_stmt_t OIDC_STMT_CODE_REDEEM = {
+    "oidc_code_redeem",
+    "SELECT " GRANT_COLUMNS
+    ", o_challenge FROM regain_code_redeem($1::bytea, $2, $3, $4, $5::bytea, $6::integer)",
+    6, 0};
+
+/* $1 presented hash, $2 client id, $3 new hash, $4 narrowed scope or NULL,
+ * $5 lifetime (s). */
+store_stmt_t OIDC_STMT_REFRESH_ROTATE = {
+    "oidc_refresh_rotate",
+    "SELECT " GRANT_COLUMNS " FROM regain_refresh_rotate($1::bytea, $2, $3::bytea, $4, $5::integer)", 5, 0};
+
+/* $1 hash, $2 client id -> 'revoked' | 'wrong_client' | 'unknown'. */
+store_stmt_t OIDC_STMT_REFRESH_REVOKE = {"oidc_refresh_revoke", "SELECT regain_refresh_revoke($1::bytea, $2)",
+                                         2, 0};
+
+/* $1 hash -> client_id, user_id, scope, exp, iat, user_name, active. */
+store_stmt_t OIDC_STMT_REFRESH_INTROSPECT = {
+    "oidc_refresh_introspect",
+    "SELECT t.client_id, t.user_id, t.scope, extract(epoch FROM t.expires_at)::bigint, "
+    "extract(epoch FROM t.created_at)::bigint, u.user_name, "
+    "(t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now() AND u.active AND "
+    " NOT EXISTS (SELECT 1 FROM revoked_grants g WHERE g.family_id = t.family_id)) "
+    "FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1::bytea",
+    1, 0};
+
+/* $1 jti, $2 grant family (uuid) or NULL -> one boolean: revoked. */
+store_stmt_t OIDC_STMT_AT_REVOKED = {"oidc_at_revoked",
+                                     "SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $1) OR "
+                                     "EXISTS (SELECT 1 FROM revoked_grants WHERE family_id = $2::uuid)",
+                                     2, 0};
+
+/* $1 jti, $2 exp (epoch s): listed until it would have expired anyway. */
+store_stmt_t OIDC_STMT_AT_REVOKE = {"oidc_at_revoke",
+                                    "INSERT INTO revoked_access_tokens (jti, expires_at) "
+                                    "VALUES ($1, to_timestamp($2::bigint)) ON CONFLICT (jti) DO NOTHING",
+                                    2, 0};
+
+/* $1 user id -> the user's claims (active users only). */
+store_stmt_t OIDC_STMT_USERINFO = {
+    "oidc_userinfo",
+    "SELECT user_name, display_name, given_name, family_name, email, email_verified, "
+    "extract(epoch FROM updated_at)::bigint FROM users WHERE id = $1::uuid AND active",
+    1, 0};
+
+/* $1 user id, $2 jti, $3 grant family or NULL -> user_name, revoked. */
+store_stmt_t OIDC_STMT_USER_NAME = {"oidc_user_name",
+                                    "SELECT (SELECT user_name FROM users WHERE id = $1::uuid AND active), "
+                                    "EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $2) OR "
+                                    "EXISTS (SELECT 1 FROM revoked_grants WHERE family_id = $3::uuid)",
+                                    3, 0};
+
+void oidc_token_db_register(void)
+{
+    store_stmt_register(&OIDC_STMT_CODE_REDEEM);
+    store_stmt_register(&OIDC_STMT_REFRESH_ROTATE);
+    store_stmt_register(&OIDC_STMT_REFRESH_REVOKE);
+    store_stmt_register(&OIDC_STMT_REFRESH_INTROSPECT);
+    store_stmt_register(&OIDC_STMT_AT_REVOKED);
+    store_stmt_register(&OIDC_STMT_AT_REVOKE);
+    store_stmt_register(&OIDC_STMT_USERINFO);
+    store_stmt_register(&OIDC_STMT_USER_NAME);
+}
+
+static const char *col(PGresult *res, int c)
+{
+    return store_value(res, 0, c);
+}
+
+static int64_t col_int(PGresult *res, int c)
+{
+    const char *v = store_value(res, 0, c);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+void oidc_token_db_grant(PGresult *res, int first, oidc_grant_t *g, oidc_user_info_t *u,
+                         const char **claims_json)
+{
+    /* first = the column after o_status */
+    g->gid = col(res, first + 0);
+    g->sub = col(res, first + 1);
+    g->sid = col(res, first + 2);
+    g->scope = col(res, first + 3);
+    g->nonce = col(res, first + 4);
+    *claims_json = col(res, first + 5);
+    g->auth_time = col_int(res, first + 6);
+    g->acr = col(res, first + 7);
+    g->amr_json = col(res, first + 8);
+    u->user_name = col(res, first + 9);
+    u->display_name = col(res, first + 10);
+    u->given_name = col(res, first + 11);
+    u->family_name = col(res, first + 12);
+    u->email = col(res, first + 13);
+    const char *ev = col(res, first + 14);
+    u->email_verified = ev == NULL ? -1 : ev[0] == 't';
+    u->updated_at = col_int(res, first + 15);
+}

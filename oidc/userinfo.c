@@ -1,0 +1,112 @@
+/* GET|POST /userinfo (OIDC Core §5.3): the signed-in user's claims for a
+ * bearer access token with the openid scope. Scope claims (§5.4: profile,
+ * email) plus what the claims request's userinfo member asked for (§5.5),
+ * which the access token carries in its private `uic` claim. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "oidc/tokens_internal.h"
+
+typedef struct {
+    const oidc_access_t *at;
+} userinfo_state_t;
+
+static const char *const PROFILE[] = {"name",       "given_name", "family_name", "preferred_username",
+                                      "updated_at", NULL};
+static const char *const EMAIL[] = {"email", "email_verified", NULL};
+
+static int in_list(const char *const *list, const char *name)
+{
+    for (; *list != NULL; list++)
+        if (strcmp(*list, name) == 0)
+            return 1;
+    return 0;
+}
+
+static int requested(yajl_val uic, const char *name)
+{
+    if (uic == NULL || !YAJL_IS_ARRAY(uic))
+        return 0;
+    for (size_t i = 0; i < uic->u.array.len; i++)
+        if (YAJL_IS_STRING(uic->u.array.values[i])) {
+            const char *s = YAJL_GET_STRING(uic->u.array.values[i]);
+            if (s != NULL && strcmp(s, name) == 0)
+                return 1;
+        }
+    return 0;
+}
+
+static void on_user(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
+{
+    userinfo_state_t *st = oidc_req_state(r);
+    if (qerr != NULL) {
+        gw_reply_error(r, qerr);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        gw_reply_header(r, "www-authenticate",
+                        H2O_STRLIT("Bearer realm=\"regain\", error=\"invalid_token\", "
+                                   "error_description=\"the user is no longer active\""));
+        gw_reply_fail(r, GW_E_INVALID_TOKEN, "the user is no longer active");
+        return;
+    }
+    const char *ev = store_value(res, 0, 5), *upd = store_value(res, 0, 6);
+    oidc_user_info_t u = {store_value(res, 0, 0),          store_value(res, 0, 1),
+                          store_value(res, 0, 2),          store_value(res, 0, 3),
+                          store_value(res, 0, 4),          ev == NULL ? -1 : ev[0] == 't',
+                          upd ? strtoll(upd, NULL, 10) : 0};
+    const char *scope = st->at->scope;
+    size_t slen = strlen(scope);
+    int profile = oidc_scope_has(scope, slen, "profile"), email = oidc_scope_has(scope, slen, "email");
+    yajl_val uic = gw_json_get(st->at->claims, "uic");
+    gw_jw_t *w = gw_jw_new();
+    gw_jw_obj_open(w);
+    gw_jw_kv_str(w, "sub", st->at->sub);
+    /* One pass over the claims we know, so none is written twice. */
+    static const char *const ALL[] = {"name",  "given_name",     "family_name", "preferred_username",
+                                      "email", "email_verified", "updated_at"};
+    for (size_t i = 0; i < sizeof(ALL) / sizeof(ALL[0]); i++)
+        if ((profile && in_list(PROFILE, ALL[i])) || (email && in_list(EMAIL, ALL[i])) ||
+            requested(uic, ALL[i]))
+            oidc_claim_write(w, &u, ALL[i]);
+    gw_jw_obj_close(w);
+    size_t len = 0;
+    const char *body = gw_jw_buf(w, &len);
+    gw_err_t err;
+    if (body == NULL) {
+        gw_jw_error(w, &err);
+        gw_reply_error(r, &err);
+    } else {
+        gw_reply_json(r, 200, body, len);
+    }
+    gw_jw_free(w);
+}
+
+static void on_authorized(gw_req_t *r, const oidc_access_t *at)
+{
+    /* A client_credentials token has no user (and never openid). */
+    if (oidc_access_gid(at) == NULL) {
+        gw_reply_header(
+            r, "www-authenticate",
+            H2O_STRLIT("Bearer realm=\"regain\", error=\"insufficient_scope\", scope=\"openid\""));
+        gw_reply_fail(r, GW_E_INSUFFICIENT_SCOPE, "the token was not issued for a user");
+        return;
+    }
+    userinfo_state_t *st = oidc_req_state_new(r, sizeof(*st));
+    st->at = at;
+    const char *params[1] = {at->sub};
+    gw_req_query_or_reply(r, &OIDC_STMT_USERINFO, params, on_user);
+}
+
+static void on_userinfo(gw_req_t *r)
+{
+    oidc_bearer_authorize(r, "openid", on_authorized);
+}
+
+static gw_route_t ROUTE_USERINFO = {
+    "/userinfo", GW_GET | GW_POST, GW_ROUTE_NO_STORE, on_userinfo, NULL, NULL, 0};
+
+void oidc_userinfo_register(void)
+{
+    gw_route_register(&ROUTE_USERINFO);
+}
