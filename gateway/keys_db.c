@@ -98,21 +98,34 @@ int gw_keys_init(PGconn *conn, const uint8_t kek[32], gw_err_t *err)
     if (exec_simple(conn, "BEGIN", err) != 0 ||
         exec_simple(conn, "SELECT pg_advisory_xact_lock(7365820184)", err) != 0)
         return -1;
-    PGresult *res =
-        PQexec(conn, "SELECT 1 FROM signing_keys WHERE retired_at IS NULL AND alg = 'ES256' LIMIT 1");
-    int ok = PQresultStatus(res) == PGRES_TUPLES_OK, have = ok && PQntuples(res) > 0;
-    PQclear(res);
-    char kid[GW_KID_MAX];
-    if (!ok || (!have && generate_and_insert(conn, kek, "ES256", kid, err) != 0) ||
-        exec_simple(conn, "COMMIT", err) != 0) {
+    /* ES256 signs access tokens and most ID tokens; RS256 is there for
+     * clients registered with id_token_alg RS256. */
+    static const char *const ALGS[] = {"ES256", "RS256"};
+    char kid[2][GW_KID_MAX];
+    int have[2] = {1, 1};
+    for (size_t i = 0; i < 2; i++) {
+        const char *params[1] = {ALGS[i]};
+        PGresult *res =
+            PQexecParams(conn, "SELECT 1 FROM signing_keys WHERE retired_at IS NULL AND alg = $1 LIMIT 1", 1,
+                         NULL, params, NULL, NULL, 0);
+        int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+        have[i] = ok && PQntuples(res) > 0;
+        PQclear(res);
+        if (!ok || (!have[i] && generate_and_insert(conn, kek, ALGS[i], kid[i], err) != 0)) {
+            exec_simple(conn, "ROLLBACK", NULL);
+            if (!ok)
+                GW_ERR(err, GW_E_INTERNAL, "cannot read signing_keys");
+            return -1;
+        }
+    }
+    if (exec_simple(conn, "COMMIT", err) != 0) {
         exec_simple(conn, "ROLLBACK", NULL);
-        if (!ok)
-            GW_ERR(err, GW_E_INTERNAL, "cannot read signing_keys");
         return -1;
     }
-    if (!have)
-        gw_log_info("created the first signing key %s (ES256)", kid);
-    res = PQexec(conn, SQL_ACTIVE);
+    for (size_t i = 0; i < 2; i++)
+        if (!have[i])
+            gw_log_info("created the first signing key %s (%s)", kid[i], ALGS[i]);
+    PGresult *res = PQexec(conn, SQL_ACTIVE);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         GW_ERR(err, GW_E_INTERNAL, "cannot read signing_keys");
         gw_err_detail(err, "%s", PQresultErrorMessage(res));
