@@ -13,10 +13,9 @@
 #include "gateway/log.h"
 
 static gw_route_t *g_routes[GW_METRICS_MAX_ROUTES - 1];
+static size_t g_route_len[GW_METRICS_MAX_ROUTES - 1];
 static unsigned g_route_count;
 
-/* JSON responses render nothing active; pages get a policy of their own. */
-static const char CSP_API[] = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 static const char CSP_PAGE[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self' https:; frame-ancestors 'none'; "
@@ -39,6 +38,7 @@ void gw_route_register(gw_route_t *route)
     if (route->name == NULL)
         route->name = route->path;
     route->_index = g_route_count;
+    g_route_len[g_route_count] = strlen(route->path);
     g_routes[g_route_count++] = route;
 }
 
@@ -56,7 +56,7 @@ static const gw_route_t *route_find(const char *path, size_t len)
 {
     for (unsigned i = 0; i < g_route_count; i++) {
         const gw_route_t *rt = g_routes[i];
-        size_t n = strlen(rt->path);
+        size_t n = g_route_len[i];
         if (len == n && memcmp(path, rt->path, n) == 0)
             return rt;
         if ((rt->flags & GW_ROUTE_PREFIX) && len > n && path[n] == '/' && memcmp(path, rt->path, n) == 0)
@@ -123,7 +123,12 @@ static void set_request_id(gw_req_t *r)
     x ^= x >> 31;
     x *= 0xBF58476D1CE4E5B9ull;
     x ^= x >> 29;
-    snprintf(r->id, sizeof(r->id), "%02x%016llx", t->index & 0xff, (unsigned long long)x);
+    static const char HEX[] = "0123456789abcdef";
+    r->id[0] = HEX[(t->index >> 4) & 15];
+    r->id[1] = HEX[t->index & 15];
+    for (int i = 0; i < 16; i++)
+        r->id[2 + i] = HEX[(x >> (60 - 4 * i)) & 15];
+    r->id[18] = '\0';
 }
 
 static const char *reason_phrase(int status)
@@ -170,34 +175,13 @@ static const char *reason_phrase(int status)
     }
 }
 
-static const char *protocol_name(const h2o_req_t *req)
-{
-    return req->version >= 0x200 ? "HTTP/2" : req->version == 0x101 ? "HTTP/1.1" : "HTTP/1.0";
-}
-
 static void access_log(gw_req_t *r, h2o_req_t *req, int status, size_t bytes)
 {
     gw_thread_t *t = r->thread;
     uint64_t dur = gw_now_ns() - r->start_ns;
     gw_metrics_record(&t->metrics, r->route ? r->route->_index : GW_METRICS_MAX_ROUTES - 1, status, dur);
-    if (!gw_server_config(t)->log.access_log)
-        return;
-    char ts[32], method[24], path[600], line[1024];
-    gw_log_timestamp(ts);
-    gw_log_escape(method, sizeof(method), req->method.base, req->method.len);
-    /* The query string can carry codes and tokens: log the path alone. */
-    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-    if (plen > 256)
-        plen = 256;
-    gw_log_escape(path, sizeof(path), req->path.base, plen);
-    int n = snprintf(
-        line, sizeof(line),
-        "{\"time\":\"%s\",\"type\":\"access\",\"request_id\":\"%s\",\"method\":\"%s\",\"path\":\"%s\","
-        "\"route\":\"%s\",\"status\":%d,\"duration_ms\":%.3f,\"bytes\":%zu,\"protocol\":\"%s\"}\n",
-        ts, r->id, method, path, r->route ? r->route->name : "", status, (double)dur / 1e6, bytes,
-        protocol_name(req));
-    if (n > 0)
-        gw_access_log(t, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    if (gw_server_config(t)->log.access_log)
+        gw_access_log_request(t, r, req, status, bytes, dur);
 }
 
 static void on_req_dispose(void *p)
@@ -321,11 +305,13 @@ void gw_reply(gw_req_t *r, int status, const char *content_type, const char *bod
     ADD_STR(req, "x-request-id", r->id, strlen(r->id));
     ADD_STR(req, "x-content-type-options", H2O_STRLIT("nosniff"));
     ADD_STR(req, "referrer-policy", H2O_STRLIT("no-referrer"));
-    ADD_STR(req, "x-frame-options", H2O_STRLIT("DENY"));
-    if (flags & GW_ROUTE_HTML)
+    /* Framing and script policies matter where something renders: pages.
+     * JSON is never rendered (nosniff), so it skips two long headers that
+     * every API response would otherwise carry. */
+    if (flags & GW_ROUTE_HTML) {
         ADD_STR(req, "content-security-policy", CSP_PAGE, sizeof(CSP_PAGE) - 1);
-    else
-        ADD_STR(req, "content-security-policy", CSP_API, sizeof(CSP_API) - 1);
+        ADD_STR(req, "x-frame-options", H2O_STRLIT("DENY"));
+    }
     if (flags & GW_ROUTE_NO_STORE)
         ADD_TOKEN(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
     if (gw_req_is_tls(r))

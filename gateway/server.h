@@ -6,6 +6,7 @@
 
 #include <h2o.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "gateway/config.h"
 #include "gateway/metrics.h"
@@ -33,6 +34,8 @@ struct gw_thread {
     /* Access log lines, written in batches so logging costs no syscall per request. */
     char access_buf[GW_ACCESS_LOG_BUFFER];
     size_t access_len;
+    time_t log_second; /* the second log_second_text spells */
+    char log_second_text[24];
     h2o_timeout_t access_flush_timeout;
     h2o_timeout_entry_t access_flush_entry;
     h2o_timeout_t shutdown_timeout;
