@@ -21,7 +21,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit_%)
 FUZZ_SRC   := $(filter-out tests/fuzz/replay_main.c,$(wildcard tests/fuzz/*.c))
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all asan test check run bench fmt format fmt-check deps clean help unit
+.PHONY: all asan test check run bench fmt format fmt-check deps clean help unit fuzz
 all: $(BUILD)/regain $(UNIT_BIN) $(FUZZ_BIN)
 
 help:
@@ -30,6 +30,7 @@ help:
 	@echo "make test     install what is missing, run every test on the normal and sanitizer builds"
 	@echo "make asan     AddressSanitizer + UndefinedBehaviorSanitizer build in build/asan"
 	@echo "make bench    throughput and latency figures against a bare h2o baseline"
+	@echo "make fuzz     libFuzzer runs of every fuzz target (FUZZ_SECONDS each)"
 	@echo "make fmt      clang-format the tree"
 
 $(BUILD)/%.o: %.c
@@ -85,6 +86,9 @@ run: deps
 
 bench: deps
 	@bash tests/bench/run.sh
+
+fuzz: deps
+	@bash tests/fuzz/build-libfuzzer.sh $${FUZZ_SECONDS:-30}
 
 fmt format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
