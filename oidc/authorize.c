@@ -32,9 +32,12 @@ static void page_db_error(gw_req_t *r, const gw_err_t *err)
 {
     gw_log_write(GW_LOG_ERROR, __func__, r->id, "%s (%s)", err->public, err->detail);
     int status = err->kind == GW_E_UNAVAILABLE || err->kind == GW_E_TIMEOUT ? 503 : 500;
-    if (status == 503)
+    if (status == 503) {
         gw_reply_header(r, "retry-after", H2O_STRLIT("1"));
-    oidc_az_error_page(r, status, "Try again", "The service is busy. Please try again in a moment.");
+        oidc_az_error_page(r, status, "Try again", "The service is busy. Please try again in a moment.");
+    } else {
+        oidc_az_error_page(r, status, "Something went wrong", "The request could not be completed.");
+    }
 }
 
 /* ---- reading parameters -------------------------------------------------- */

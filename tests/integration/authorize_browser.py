@@ -1,0 +1,149 @@
+"""Shared by test_authorize_*.py and test_logout.py: a browser with a cookie
+jar over TLS (the session cookie is Secure and `__Host-`), PKCE values, and
+the fixtures (a public client, a user with a password).  Standard library only."""
+
+import base64
+import hashlib
+import html
+import http.client
+import os
+import re
+import ssl
+import urllib.parse
+
+from harness import SLOW, psql, regain_bin, require, sh
+
+CTX = ssl.create_default_context()
+CTX.check_hostname = False
+CTX.verify_mode = ssl.CERT_NONE
+
+REDIRECT = "https://rp.example/cb"
+POST_LOGOUT = "https://rp.example/bye"
+
+
+def pkce():
+    """(verifier, S256 challenge) per RFC 7636 §4.1-4.2."""
+    verifier = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # list of (lower-case name, value)
+        self.body = body
+        self.text = body.decode("utf-8", "replace")
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return None
+
+    def location_params(self):
+        loc = self.header("location") or ""
+        return urllib.parse.urlsplit(loc), dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(loc).query))
+
+    def set_cookies(self):
+        out = {}
+        for k, v in self.headers:
+            if k == "set-cookie":
+                parts = [p.strip() for p in v.split(";")]
+                name, _, value = parts[0].partition("=")
+                out[name] = (value, parts[1:])
+        return out
+
+    def __repr__(self):
+        return "<%d %r %s>" % (self.status, self.headers, self.text[:800])
+
+
+class Browser:
+    def __init__(self, srv, src="127.0.0.1"):
+        self.srv = srv
+        self.src = src
+        self.jar = {}
+
+    def request(self, method, path, form=None, raw_body=None, content_type=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.srv.tls_port, context=CTX, timeout=30 * SLOW,
+                                           source_address=(self.src, 0))
+        headers = {}
+        if self.jar:
+            headers["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
+        body = raw_body
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if content_type:
+            headers["Content-Type"] = content_type
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            r = Reply(resp.status, [(k.lower(), v) for k, v in resp.getheaders()], resp.read())
+        finally:
+            conn.close()
+        for name, (value, attrs) in r.set_cookies().items():
+            if any(a.lower() == "max-age=0" for a in attrs):
+                self.jar.pop(name, None)
+            else:
+                self.jar[name] = value
+        return r
+
+    def get(self, path, params=None):
+        if params is not None:
+            path += "?" + urllib.parse.urlencode(params)
+        return self.request("GET", path)
+
+    def post(self, path, form):
+        return self.request("POST", path, form=form)
+
+    def sign_in(self, page, username, password):
+        """Submits the sign-in form of `page` (the HTML /authorize rendered)."""
+        rid = field_value(page.text, "request")
+        csrf = field_value(page.text, "csrf")
+        return self.post("/login", {"request": rid or "", "csrf": csrf or "", "username": username,
+                                    "password": password})
+
+    def follow(self, r):
+        """GET the Location of a same-origin redirect."""
+        loc = r.header("location") or ""
+        parts = urllib.parse.urlsplit(loc)
+        path = parts.path + ("?" + parts.query if parts.query else "")
+        return self.get(path)
+
+
+def field_value(text, name):
+    m = re.search(r'<input[^>]*name="%s"[^>]*value="([^"]*)"' % re.escape(name), text)
+    return html.unescape(m.group(1)) if m else None
+
+
+def authorize_params(challenge, **extra):
+    p = {"client_id": "rp1", "redirect_uri": REDIRECT, "response_type": "code", "scope": "openid profile",
+         "state": "st-123", "nonce": "n-456", "code_challenge": challenge, "code_challenge_method": "S256"}
+    for k, v in extra.items():
+        if v is None:
+            p.pop(k, None)
+        else:
+            p[k] = v
+    return p
+
+
+def setup_fixtures(srv, db):
+    """A public client rp1 (and a confidential-looking one without the code
+    grant), and user alice with a password."""
+
+    def sql(q):
+        rc, rows, err = psql(db, q)
+        require("SQL ok: %s" % q[:60], rc == 0, err)
+        return rows
+
+    sql("insert into clients (id, name, token_endpoint_auth_method, grant_types, scopes, redirect_uris, "
+        "post_logout_redirect_uris) values ('rp1', 'RP one', 'none', '{authorization_code,refresh_token}', "
+        "'{openid,profile,email}', '{%s,https://rp.example/cb?x=1}', '{%s}')" % (REDIRECT, POST_LOGOUT))
+    sql("insert into clients (id, name, token_endpoint_auth_method, secret_hash, grant_types, scopes, "
+        "redirect_uris) values ('m2m', 'Machine', 'client_secret_basic', '\\x%s', '{client_credentials}', "
+        "'{openid,scim}', '{%s}')" % ("00" * 32, REDIRECT))
+    p = sh([regain_bin(), "user", "add", "--username", "alice", "--password-stdin", "--config", srv.config_path],
+           input="wonderland 1\n", timeout=60 * SLOW)
+    require("user add alice", p.returncode == 0, p.stderr)
+    return sql
