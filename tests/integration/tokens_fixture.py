@@ -98,9 +98,9 @@ def add_code(env, client_id, user_id, session_id, scope="openid profile offline_
     return code, verifier
 
 
-def post(srv, path, form, auth=None, proto="--http2", extra=()):
+def post(srv, path, form, auth=None, proto="--http2", extra=(), content_type="application/x-www-form-urlencoded"):
     """POST form to srv over TLS; auth=(id, secret) uses client_secret_basic."""
-    args = [proto, "-k", "-X", "POST", "-H", "content-type: application/x-www-form-urlencoded"]
+    args = [proto, "-k", "-X", "POST", "-H", "content-type: " + content_type]
     if auth is not None:
         args += ["-u", "%s:%s" % auth]
     body = "&".join("%s=%s" % (k, _q(v)) for k, v in form)
