@@ -20,11 +20,6 @@
 
 #define PREFIX "/admin/v1/clients"
 
-/* The tokens area (oidc/bearer.c) implements oidc_bearer_authorize. Weak,
- * so this file links before that lands; without it every request is refused
- * (503), never let through. */
-#pragma weak oidc_bearer_authorize
-
 enum { OP_LIST, OP_CREATE, OP_GET, OP_PUT, OP_DELETE, OP_ROTATE };
 
 typedef struct {
@@ -338,10 +333,6 @@ static void on_authorized(gw_req_t *r, const oidc_access_t *at)
 
 static void on_clients(gw_req_t *r)
 {
-    if (oidc_bearer_authorize == NULL) {
-        gw_reply_fail(r, GW_E_UNAVAILABLE, "the admin API is not available in this build");
-        return;
-    }
     oidc_bearer_authorize(r, "admin", on_authorized);
 }
 
