@@ -129,6 +129,8 @@ static void on_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err
         oidc_az_respond_error(r, &c->a, OIDC_AZE_LOGIN_REQUIRED, "the user is not signed in");
         return;
     }
+    if (s != NULL)
+        c->a.stale_session = h2o_strdup(&r->req->pool, s->id, strlen(s->id));
     oidc_az_request_store_or_reply(r, &c->a, on_stored);
 }
 
@@ -207,19 +209,21 @@ static void on_resume_session(gw_req_t *r, const oidc_session_t *s, const gw_err
         return;
     }
     /* A request that asked for a fresh sign-in (prompt=login, max_age=0,
-     * select_account) needs a session whose sign-in happened after the
-     * request was made; otherwise the usual rules apply. */
+     * select_account) needs a sign-in made after the request: a session
+     * other than the one the browser had then, or one whose auth_time is
+     * surely later (auth_time is whole seconds, possibly rounded up, and
+     * created_at is rounded down: 2 s covers both). Otherwise the usual
+     * rules apply. */
     int fits = 0;
     if (s != NULL) {
-        oidc_az_request_t relaxed = c->a;
-        relaxed.prompt &= ~(unsigned)(OIDC_PROMPT_LOGIN | OIDC_PROMPT_SELECT_ACCOUNT);
-        int fresh = s->auth_time >= c->created_at;
         int wants_fresh =
             (c->a.prompt & (OIDC_PROMPT_LOGIN | OIDC_PROMPT_SELECT_ACCOUNT)) || c->a.max_age == 0;
-        if (wants_fresh)
-            fits = fresh;
-        else
-            fits = oidc_az_session_fits(&relaxed, s->auth_time, now_s());
+        if (wants_fresh) {
+            int other = c->a.stale_session.base == NULL || strcmp(c->a.stale_session.base, s->id) != 0;
+            fits = other || s->auth_time >= c->created_at + 2;
+        } else {
+            fits = oidc_az_session_fits(&c->a, s->auth_time, now_s());
+        }
     }
     if (!fits) {
         oidc_signin_page(r, c->request_id, c->a.login_hint.base, NULL);

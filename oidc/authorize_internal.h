@@ -73,6 +73,9 @@ typedef struct {
     h2o_iovec_t login_hint;
     h2o_iovec_t acr_values;
     h2o_iovec_t claims; /* the JSON text, validated (OIDC Core §5.5) */
+    /* Stored requests only: the session the browser had when a fresh
+     * sign-in was asked for; resuming needs another one. */
+    h2o_iovec_t stale_session;
     /* The first error that goes back to the client's redirect URI once the
      * client and the URI are verified; OIDC_AZE_NONE when the request is good. */
     oidc_az_error_t error;

@@ -422,6 +422,7 @@ h2o_iovec_t oidc_az_to_json(h2o_mem_pool_t *pool, const oidc_az_request_t *a)
     kv(w, "login_hint", a->login_hint);
     kv(w, "acr_values", a->acr_values);
     kv(w, "claims", a->claims); /* as a string: client text is never raw JSON */
+    kv(w, "stale_session", a->stale_session);
     gw_jw_obj_close(w);
     size_t len = 0;
     const char *buf = gw_jw_buf(w, &len);
@@ -461,6 +462,7 @@ int oidc_az_from_json(h2o_mem_pool_t *pool, const char *json, size_t len, oidc_a
     out->login_hint = str(root, "login_hint");
     out->acr_values = str(root, "acr_values");
     out->claims = str(root, "claims");
+    out->stale_session = str(root, "stale_session");
     if (out->client_id.base == NULL || out->redirect_uri.base == NULL || out->scope.base == NULL ||
         out->code_challenge.base == NULL)
         return -1;

@@ -395,6 +395,7 @@ static void test_stored_round_trip(void **state)
                           "&response_mode=form_post&claims=%7B%22userinfo%22%3A%7B%7D%7D",
                           &a),
                      OIDC_AZE_NONE);
+    a.stale_session = h2o_iovec_init(H2O_STRLIT("0f8fad5b-d9cb-469f-a165-70867728950e"));
     h2o_iovec_t json = oidc_az_to_json(*state, &a);
     assert_non_null(json.base);
     assert_int_equal(oidc_az_from_json(*state, json.base, json.len, &b), 0);
@@ -410,6 +411,7 @@ static void test_stored_round_trip(void **state)
     assert_int_equal(b.prompt, OIDC_PROMPT_LOGIN);
     assert_int_equal(b.max_age, 30);
     assert_int_equal(b.response_mode, OIDC_RM_FORM_POST);
+    assert_iov(b.stale_session, "0f8fad5b-d9cb-469f-a165-70867728950e");
     /* Broken twins: not JSON, a required member missing. */
     assert_int_equal(oidc_az_from_json(*state, "{", 1, &b), -1);
     const char *partial = "{\"client_id\":\"a\",\"prompt\":0,\"max_age\":-1}";
