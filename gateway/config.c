@@ -345,8 +345,8 @@ int gw_config_parse(gw_config_t *cfg, const char *json, const char *base_dir, ch
 {
     ctx_t c = {msg, msgsize, base_dir};
     char errbuf[256];
-    static const char *const KEYS[] = {"issuer", "dev_mode", "database", "listen",
-                                       "server", "keys",     "log",      NULL};
+    static const char *const KEYS[] = {"issuer", "dev_mode", "database", "listen", "server",
+                                       "keys",   "oidc",     "log",      NULL};
     set_defaults(cfg);
     yajl_val root = yajl_tree_parse(json, errbuf, sizeof(errbuf));
     if (root == NULL) {

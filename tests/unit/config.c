@@ -123,6 +123,31 @@ static void test_errors_name_the_key(void **state)
     assert_rejects("{\"issuer\": ", "not valid JSON");
 }
 
+static void test_oidc_section(void **state)
+{
+    (void)state;
+    gw_config_t cfg;
+    unsetenv("REGAIN_DATABASE_URL");
+    unsetenv("REGAIN_KEY_ENCRYPTION_KEY");
+    assert_int_equal(parse(&cfg, "{" ISSUER "," BASE_DB "," BASE_LISTEN "," BASE_KEYS "}"), 0);
+    assert_int_equal(cfg.oidc.argon2_m_kib, 19 * 1024); /* OWASP's minimum for Argon2id */
+    assert_int_equal(cfg.oidc.argon2_t, 2);
+    assert_int_equal(cfg.oidc.code_ttl_s, 60);
+    gw_config_dispose(&cfg);
+    assert_int_equal(parse(&cfg,
+                           "{" ISSUER "," BASE_DB "," BASE_LISTEN "," BASE_KEYS
+                           ",\"oidc\":{\"argon2_t\":3,\"session_ttl_s\":120,\"throttle_max_failures\":7}}"),
+                     0);
+    assert_int_equal(cfg.oidc.argon2_t, 3);
+    assert_int_equal(cfg.oidc.session_ttl_s, 120);
+    assert_int_equal(cfg.oidc.throttle_max_failures, 7);
+    gw_config_dispose(&cfg);
+    assert_rejects("{" ISSUER "," BASE_DB "," BASE_LISTEN "," BASE_KEYS ",\"oidc\":{\"code_ttl_s\":0}}",
+                   "oidc.code_ttl_s: must be between 1 and 600");
+    assert_rejects("{" ISSUER "," BASE_DB "," BASE_LISTEN "," BASE_KEYS ",\"oidc\":{\"ttl\":1}}",
+                   "oidc.ttl: unknown key");
+}
+
 static void test_environment_overrides_secrets(void **state)
 {
     (void)state;
@@ -153,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_minimal_config_gets_defaults),
         cmocka_unit_test(test_full_config_and_relative_paths),
         cmocka_unit_test(test_errors_name_the_key),
+        cmocka_unit_test(test_oidc_section),
         cmocka_unit_test(test_environment_overrides_secrets),
         cmocka_unit_test(test_unreadable_file_names_the_file),
     };
