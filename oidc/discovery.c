@@ -42,16 +42,75 @@ static gw_route_t ROUTE_DISCOVERY = {
 
 int oidc_discovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
 {
+    static const char *const SCOPES[] = {"openid", "profile",   "email", "offline_access",
+                                         "scim",   "scim.read", "admin", NULL};
     static const char *const RESPONSE_TYPES[] = {"code", NULL};
+    static const char *const RESPONSE_MODES[] = {"query", "form_post", NULL};
+    static const char *const GRANT_TYPES[] = {"authorization_code", "refresh_token", "client_credentials",
+                                              NULL};
     static const char *const SUBJECT_TYPES[] = {"public", NULL};
-    static const char *const SIGNING_ALGS[] = {"ES256", NULL};
+    static const char *const SIGNING_ALGS[] = {"ES256", "RS256", NULL};
+    static const char *const AUTH_METHODS[] = {"client_secret_basic", "client_secret_post", "private_key_jwt",
+                                               "none", NULL};
+    static const char *const CLIENT_AUTH_METHODS[] = {"client_secret_basic", "client_secret_post",
+                                                      "private_key_jwt", NULL};
+    static const char *const PKCE_METHODS[] = {"S256", NULL};
+    static const char *const PROMPTS[] = {"none", "login", NULL};
+    static const char *const ACRS[] = {OIDC_ACR_PASSWORD, NULL};
+    static const char *const CLAIMS[] = {"sub",
+                                         "iss",
+                                         "aud",
+                                         "exp",
+                                         "iat",
+                                         "auth_time",
+                                         "nonce",
+                                         "acr",
+                                         "amr",
+                                         "sid",
+                                         "azp",
+                                         "at_hash",
+                                         "name",
+                                         "given_name",
+                                         "family_name",
+                                         "preferred_username",
+                                         "updated_at",
+                                         "email",
+                                         "email_verified",
+                                         NULL};
+    static const char *const CLAIM_TYPES[] = {"normal", NULL};
     gw_jw_t *w = gw_jw_new();
     gw_jw_obj_open(w);
     gw_jw_kv_str(w, "issuer", cfg->issuer);
+    url(w, cfg->issuer, "authorization_endpoint", "/authorize");
+    url(w, cfg->issuer, "token_endpoint", "/token");
+    url(w, cfg->issuer, "userinfo_endpoint", "/userinfo");
     url(w, cfg->issuer, "jwks_uri", "/jwks.json");
+    url(w, cfg->issuer, "end_session_endpoint", "/logout");
+    url(w, cfg->issuer, "revocation_endpoint", "/revoke");
+    url(w, cfg->issuer, "introspection_endpoint", "/introspect");
+    strings(w, "scopes_supported", SCOPES);
     strings(w, "response_types_supported", RESPONSE_TYPES);
+    strings(w, "response_modes_supported", RESPONSE_MODES);
+    strings(w, "grant_types_supported", GRANT_TYPES);
     strings(w, "subject_types_supported", SUBJECT_TYPES);
     strings(w, "id_token_signing_alg_values_supported", SIGNING_ALGS);
+    strings(w, "token_endpoint_auth_methods_supported", AUTH_METHODS);
+    strings(w, "token_endpoint_auth_signing_alg_values_supported", SIGNING_ALGS);
+    strings(w, "revocation_endpoint_auth_methods_supported", AUTH_METHODS);
+    strings(w, "introspection_endpoint_auth_methods_supported", CLIENT_AUTH_METHODS);
+    strings(w, "code_challenge_methods_supported", PKCE_METHODS);
+    strings(w, "prompt_values_supported", PROMPTS);
+    strings(w, "acr_values_supported", ACRS);
+    strings(w, "claims_supported", CLAIMS);
+    strings(w, "claim_types_supported", CLAIM_TYPES);
+    gw_jw_kv_bool(w, "claims_parameter_supported", true);
+    /* Discovery §3: request_uri_parameter_supported defaults to true, so
+     * both are said explicitly. */
+    gw_jw_kv_bool(w, "request_parameter_supported", false);
+    gw_jw_kv_bool(w, "request_uri_parameter_supported", false);
+    gw_jw_kv_bool(w, "require_request_uri_registration", false);
+    /* RFC 9207 §3 */
+    gw_jw_kv_bool(w, "authorization_response_iss_parameter_supported", true);
     gw_jw_obj_close(w);
     size_t len = 0;
     const char *body = gw_jw_buf(w, &len);
