@@ -10,8 +10,11 @@
  * authorization request, so a token seen for one request is useless for
  * another, and the server key stops an attacker who could plant a cookie from
  * forging a matching field; the `__Host-` prefix (RFC 6265bis §4.1.3.2) stops
- * a sibling subdomain from planting it at all. SameSite=Strict is defence in
- * depth: the post is same-site by construction. */
+ * a sibling subdomain from planting it at all. SameSite=Lax is defence in
+ * depth (a cross-site POST never carries it); not Strict, because the page is
+ * usually reached by a cross-site redirect from the relying party, which
+ * would not show a Strict cookie, so every such visit would mint a new one
+ * and break the forms open in other tabs. */
 #include <string.h>
 
 #include "gateway/secrets.h"
@@ -71,8 +74,7 @@ h2o_iovec_t oidc_csrf_cookie_get_or_set(gw_req_t *r)
     char fresh[GW_SECRET_LEN + 1];
     gw_secret_new(fresh);
     h2o_iovec_t value = gw_req_strdup(r, fresh, GW_SECRET_LEN);
-    h2o_iovec_t sc = gw_cookie_build(&r->req->pool, OIDC_CSRF_COOKIE, value, -1,
-                                     GW_COOKIE_SECURE | GW_COOKIE_HTTPONLY | GW_COOKIE_SAMESITE_STRICT);
+    h2o_iovec_t sc = gw_cookie_build(&r->req->pool, OIDC_CSRF_COOKIE, value, -1, GW_COOKIE_DEFAULT);
     if (sc.base != NULL)
         gw_reply_header(r, "set-cookie", sc.base, sc.len);
     return value;
