@@ -65,6 +65,8 @@ struct gw_req {
     char id[33]; /* request id, echoed in X-Request-Id and the access log */
     uint8_t replied;
     uint8_t gone; /* the client went away before the reply */
+    /* The handler's own state between its callbacks (pool memory, say). */
+    void *data;
     /* The asynchronous operation in flight, detached if the request dies first. */
     void *pending;
     gw_req_detach_fn detach;

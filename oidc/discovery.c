@@ -55,7 +55,7 @@ int oidc_discovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
     static const char *const CLIENT_AUTH_METHODS[] = {"client_secret_basic", "client_secret_post",
                                                       "private_key_jwt", NULL};
     static const char *const PKCE_METHODS[] = {"S256", NULL};
-    static const char *const PROMPTS[] = {"none", "login", NULL};
+    static const char *const PROMPTS[] = {"none", "login", "consent", "select_account", NULL};
     static const char *const ACRS[] = {OIDC_ACR_PASSWORD, NULL};
     static const char *const CLAIMS[] = {"sub",
                                          "iss",
