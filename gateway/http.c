@@ -20,12 +20,6 @@ static const char CSP_PAGE[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self' https: http://localhost:* http://127.0.0.1:* "
     "http://[::1]:*; frame-ancestors 'none'; base-uri 'none'";
-script - src 'self';
-style - src 'self';
-img - src 'self' data:;
-"
-    "connect-src 'self'; form-action 'self' https:; frame-ancestors 'none'; "
-    "base-uri 'none'";
 static const char HSTS[] = "max-age=63072000; includeSubDomains";
 
 uint64_t gw_now_ns(void)
