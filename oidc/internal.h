@@ -81,7 +81,10 @@ void oidc_client_find(gw_req_t *r, const char *client_id, size_t len, oidc_clien
 typedef void (*oidc_client_auth_cb)(gw_req_t *r, const oidc_client_t *client, const gw_kvs_t *form);
 void oidc_client_authenticate(gw_req_t *r, const gw_kvs_t *form, oidc_client_auth_cb cb);
 
-/* Exact string comparison, as RFC 9700 §4.1.3 requires. */
+/* Exact string comparison, as RFC 9700 §2.1 and §4.1.3 require, with the one
+ * exception they make: for a registered loopback IP literal (http://127.0.0.1
+ * or http://[::1]) any port matches, since native apps pick a free port at
+ * run time (RFC 8252 §7.3). */
 int oidc_client_redirect_uri_ok(const oidc_client_t *c, const char *uri, size_t len);
 int oidc_client_post_logout_uri_ok(const oidc_client_t *c, const char *uri, size_t len);
 int oidc_client_scope_ok(const oidc_client_t *c, const char *scope, size_t len);
