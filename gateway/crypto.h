@@ -60,6 +60,19 @@ void gw_random_bytes(uint8_t *buf, size_t n);
 /* SHA-256 of n bytes. */
 void gw_sha256(const void *data, size_t n, uint8_t out[GW_SHA256_LEN]);
 
+/* The SHA-256 implementation, fetched once (never free it). */
+const EVP_MD *gw_sha256_md(void);
+
+/* An HMAC-SHA-256 key prepared once, for a key used many times (the secret
+ * hashing key): each gw_hmac_run then costs two digest copies, not a key
+ * schedule and two algorithm look-ups. */
+typedef struct {
+    EVP_MD_CTX *inner, *outer;
+} gw_hmac_key_t;
+void gw_hmac_init(gw_hmac_key_t *k, const uint8_t *key, size_t klen);
+void gw_hmac_run(const gw_hmac_key_t *k, const void *msg, size_t n, uint8_t out[GW_SHA256_LEN]);
+void gw_hmac_dispose(gw_hmac_key_t *k);
+
 /* HMAC-SHA-256 (RFC 2104) of msg under key. */
 void gw_hmac_sha256(const uint8_t *key, size_t klen, const void *msg, size_t n, uint8_t out[GW_SHA256_LEN]);
 

@@ -3,10 +3,12 @@
 #include "gateway/crypto.h"
 
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
+#include <openssl/rsa.h>
 #include <yajl/yajl_tree.h>
 
 #include "gateway/alloc.h"
@@ -228,6 +230,64 @@ static int es256_raw_to_der(const uint8_t raw[ES256_SIG], uint8_t **der, size_t 
     return 0;
 }
 
+/* Setting up an EVP signing context (algorithm fetches through OpenSSL 3's
+ * provider name map, under its lock) costs about as much as a P-256
+ * signature. Each thread keeps a few contexts, one per key it signs with; a
+ * context holds a reference to its key, so a rotated key lives until the
+ * thread's slot is reused, and the contexts are freed when the thread ends. */
+#define SIGN_CACHE_SLOTS 4
+
+typedef struct {
+    EVP_PKEY *key;
+    EVP_PKEY_CTX *ctx;
+} sign_slot_t;
+
+static pthread_key_t g_sign_cache;
+static pthread_once_t g_sign_cache_once = PTHREAD_ONCE_INIT;
+
+static void sign_cache_free(void *p)
+{
+    sign_slot_t *slots = p;
+    for (size_t i = 0; i < SIGN_CACHE_SLOTS; i++)
+        EVP_PKEY_CTX_free(slots[i].ctx);
+    free(slots);
+}
+
+static void sign_cache_create(void)
+{
+    pthread_key_create(&g_sign_cache, sign_cache_free);
+}
+
+static EVP_PKEY_CTX *sign_ctx(EVP_PKEY *key, int rsa)
+{
+    pthread_once(&g_sign_cache_once, sign_cache_create);
+    sign_slot_t *slots = pthread_getspecific(g_sign_cache);
+    if (slots == NULL) {
+        slots = gw_calloc(SIGN_CACHE_SLOTS, sizeof(*slots));
+        pthread_setspecific(g_sign_cache, slots);
+    }
+    size_t victim = 0;
+    for (size_t i = 0; i < SIGN_CACHE_SLOTS; i++) {
+        if (slots[i].key == key)
+            return slots[i].ctx;
+        if (slots[i].ctx == NULL)
+            victim = i;
+    }
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
+    if (ctx == NULL || EVP_PKEY_sign_init(ctx) != 1 ||
+        (rsa && (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
+                 EVP_PKEY_CTX_set_signature_md(ctx, gw_sha256_md()) != 1))) {
+        EVP_PKEY_CTX_free(ctx);
+        return NULL;
+    }
+    if (slots[victim].ctx != NULL) { /* all full: reuse the first */
+        EVP_PKEY_CTX_free(slots[victim].ctx);
+    }
+    slots[victim].key = key;
+    slots[victim].ctx = ctx;
+    return ctx;
+}
+
 int gw_jws_sign(EVP_PKEY *key, const char *alg, const char *header_extra_json, const char *payload,
                 size_t payload_len, char **out, gw_err_t *err)
 {
@@ -266,10 +326,11 @@ int gw_jws_sign(EVP_PKEY *key, const char *alg, const char *header_extra_json, c
     uint8_t *sig = gw_malloc(max_sig);
     size_t sig_len = max_sig;
     int rc = -1;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (md == NULL || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-        EVP_DigestSign(md, sig, &sig_len, (const uint8_t *)tok, input_len) != 1) {
-        openssl_fail(err, "cannot sign token", "EVP_DigestSign");
+    uint8_t digest[GW_SHA256_LEN];
+    gw_sha256(tok, input_len, digest);
+    EVP_PKEY_CTX *ctx = sign_ctx(key, alg[0] == 'R');
+    if (ctx == NULL || EVP_PKEY_sign(ctx, sig, &sig_len, digest, sizeof(digest)) != 1) {
+        openssl_fail(err, "cannot sign token", "EVP_PKEY_sign");
         goto done;
     }
     uint8_t raw[ES256_SIG];
@@ -288,7 +349,6 @@ int gw_jws_sign(EVP_PKEY *key, const char *alg, const char *header_extra_json, c
     tok = NULL;
     rc = 0;
 done:
-    EVP_MD_CTX_free(md);
     free(sig);
     free(tok);
     return rc;

@@ -2,12 +2,14 @@
 #include "gateway/crypto.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/hmac.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 void gw_random_bytes(uint8_t *buf, size_t n)
@@ -24,28 +26,87 @@ void gw_random_bytes(uint8_t *buf, size_t n)
     }
 }
 
+/* OpenSSL 3 looks an algorithm up by name on every use of EVP_sha256() or
+ * HMAC(); on the token path that look-up cost as much as the hashing. The
+ * digest is fetched once and HMAC is built from it (RFC 2104). */
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static EVP_MD *g_sha256;
+
+static void fetch_sha256(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "regain: %s failed\n", what);
+    abort();
+}
+
+const EVP_MD *gw_sha256_md(void)
+{
+    pthread_once(&g_once, fetch_sha256);
+    if (g_sha256 == NULL)
+        die("fetching SHA-256");
+    return g_sha256;
+}
+
 void gw_sha256(const void *data, size_t n, uint8_t out[GW_SHA256_LEN])
 {
     unsigned int len = 0;
-    if (EVP_Digest(data, n, out, &len, EVP_sha256(), NULL) != 1 || len != GW_SHA256_LEN) {
-        fprintf(stderr, "regain: SHA-256 failed\n");
-        abort();
-    }
+    if (EVP_Digest(data, n, out, &len, gw_sha256_md(), NULL) != 1 || len != GW_SHA256_LEN)
+        die("SHA-256");
+}
+
+void gw_hmac_init(gw_hmac_key_t *k, const uint8_t *key, size_t klen)
+{
+    uint8_t block[64] = {0}, pad[64];
+    if (klen > sizeof(block))
+        gw_sha256(key, klen, block); /* RFC 2104 §2: long keys are hashed first */
+    else if (klen > 0)
+        memcpy(block, key, klen);
+    k->inner = EVP_MD_CTX_new();
+    k->outer = EVP_MD_CTX_new();
+    for (size_t i = 0; i < 64; i++)
+        pad[i] = block[i] ^ 0x36;
+    if (k->inner == NULL || EVP_DigestInit_ex(k->inner, gw_sha256_md(), NULL) != 1 ||
+        EVP_DigestUpdate(k->inner, pad, 64) != 1)
+        die("HMAC key set-up");
+    for (size_t i = 0; i < 64; i++)
+        pad[i] = block[i] ^ 0x5c;
+    if (k->outer == NULL || EVP_DigestInit_ex(k->outer, gw_sha256_md(), NULL) != 1 ||
+        EVP_DigestUpdate(k->outer, pad, 64) != 1)
+        die("HMAC key set-up");
+    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(pad, sizeof(pad));
+}
+
+void gw_hmac_dispose(gw_hmac_key_t *k)
+{
+    EVP_MD_CTX_free(k->inner);
+    EVP_MD_CTX_free(k->outer);
+    k->inner = k->outer = NULL;
+}
+
+void gw_hmac_run(const gw_hmac_key_t *k, const void *msg, size_t n, uint8_t out[GW_SHA256_LEN])
+{
+    uint8_t inner[GW_SHA256_LEN];
+    unsigned int len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    /* Continue from the keyed states computed once in gw_hmac_init. */
+    if (ctx == NULL || EVP_MD_CTX_copy_ex(ctx, k->inner) != 1 || EVP_DigestUpdate(ctx, msg, n) != 1 ||
+        EVP_DigestFinal_ex(ctx, inner, &len) != 1 || EVP_MD_CTX_copy_ex(ctx, k->outer) != 1 ||
+        EVP_DigestUpdate(ctx, inner, sizeof(inner)) != 1 || EVP_DigestFinal_ex(ctx, out, &len) != 1)
+        die("HMAC-SHA-256");
+    EVP_MD_CTX_free(ctx);
 }
 
 void gw_hmac_sha256(const uint8_t *key, size_t klen, const void *msg, size_t n, uint8_t out[GW_SHA256_LEN])
 {
-    static const uint8_t empty[1];
-    unsigned int len = 0;
-    if (klen > INT_MAX)
-        abort();
-    /* HMAC() treats a NULL key as "reuse the previous one"; never pass NULL. */
-    if (HMAC(EVP_sha256(), klen ? key : empty, (int)klen, msg ? msg : (const void *)empty, n, out, &len) ==
-            NULL ||
-        len != GW_SHA256_LEN) {
-        fprintf(stderr, "regain: HMAC-SHA-256 failed\n");
-        abort();
-    }
+    gw_hmac_key_t k;
+    gw_hmac_init(&k, key, klen);
+    gw_hmac_run(&k, msg, n, out);
+    gw_hmac_dispose(&k);
 }
 
 int gw_ct_equal(const void *a, const void *b, size_t n)

@@ -5,14 +5,19 @@
 #include "gateway/alloc.h"
 #include "gateway/crypto.h"
 
-static uint8_t g_hash_key[32];
+static gw_hmac_key_t g_hash_key;
 
 void gw_secrets_init(const uint8_t kek[32])
 {
     /* A separate key per purpose: the key-encryption key itself never keys a
      * hash whose output is stored next to what it protects. */
     static const char LABEL[] = "regain/secret-hash/v1";
-    gw_hmac_sha256(kek, 32, LABEL, sizeof(LABEL) - 1, g_hash_key);
+    uint8_t key[32];
+    gw_hmac_sha256(kek, 32, LABEL, sizeof(LABEL) - 1, key);
+    if (g_hash_key.inner != NULL)
+        gw_hmac_dispose(&g_hash_key);
+    gw_hmac_init(&g_hash_key, key, sizeof(key));
+    gw_wipe(key, sizeof(key));
 }
 
 void gw_secret_new(char out[GW_SECRET_LEN + 1])
@@ -25,7 +30,7 @@ void gw_secret_new(char out[GW_SECRET_LEN + 1])
 
 void gw_secret_hash(const void *secret, size_t n, uint8_t out[GW_SECRET_HASH_LEN])
 {
-    gw_hmac_sha256(g_hash_key, sizeof(g_hash_key), secret, n, out);
+    gw_hmac_run(&g_hash_key, secret, n, out);
 }
 
 void gw_secret_hash_hex(const void *secret, size_t n, char out[GW_SECRET_HASH_HEX_LEN + 1])

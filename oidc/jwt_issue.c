@@ -262,123 +262,6 @@ void oidc_jti_new(char out[OIDC_JTI_LEN + 1])
 
 /* ---- signing ------------------------------------------------------------------ */
 
-/* gw_jws_sign sets up a fresh EVP_DigestSign context per call, and in
- * OpenSSL 3 that setup (algorithm fetches through the provider name map, under
- * its read lock) costs about as much as the P-256 signature itself: measured
- * 40 us per token against 20 us for the signature. /token with
- * client_credentials is the hot path, so each loop thread keeps one
- * EVP_PKEY_CTX per algorithm, initialised once for the current key, and signs
- * a SHA-256 digest with it. The context holds a reference to its key, so a
- * rotated key stays alive until the thread replaces the context. Every context
- * is also listed in g_ctx_all, which keeps it reachable for leak checkers
- * after its thread ends. */
-#define SIGN_SLOTS  2 /* ES256, RS256 */
-#define CTX_ALL_MAX 256
-
-typedef struct {
-    EVP_PKEY *key; /* identity only: the reference is the context's */
-    EVP_PKEY_CTX *ctx;
-} sign_slot_t;
-
-static _Thread_local sign_slot_t g_slots[SIGN_SLOTS];
-static pthread_mutex_t g_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
-static EVP_PKEY_CTX *g_ctx_all[CTX_ALL_MAX];
-static pthread_once_t g_md_once = PTHREAD_ONCE_INIT;
-static EVP_MD *g_sha256;
-
-static void md_init(void)
-{
-    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static int ctx_track(EVP_PKEY_CTX *add, EVP_PKEY_CTX *drop)
-{
-    int ok = 0;
-    pthread_mutex_lock(&g_ctx_lock);
-    for (size_t i = 0; i < CTX_ALL_MAX; i++) {
-        if (drop != NULL && g_ctx_all[i] == drop)
-            g_ctx_all[i] = NULL;
-    }
-    for (size_t i = 0; add != NULL && i < CTX_ALL_MAX && !ok; i++) {
-        if (g_ctx_all[i] == NULL) {
-            g_ctx_all[i] = add;
-            ok = 1;
-        }
-    }
-    pthread_mutex_unlock(&g_ctx_lock);
-    return ok;
-}
-
-static EVP_PKEY_CTX *sign_ctx(EVP_PKEY *key, int rsa)
-{
-    sign_slot_t *slot = &g_slots[rsa];
-    if (slot->key == key && slot->ctx != NULL)
-        return slot->ctx;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
-    if (ctx == NULL || EVP_PKEY_sign_init(ctx) != 1 ||
-        (rsa && (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
-                 EVP_PKEY_CTX_set_signature_md(ctx, g_sha256) != 1)) ||
-        !ctx_track(ctx, NULL)) {
-        EVP_PKEY_CTX_free(ctx);
-        ERR_clear_error();
-        return NULL;
-    }
-    if (slot->ctx != NULL) {
-        ctx_track(NULL, slot->ctx);
-        EVP_PKEY_CTX_free(slot->ctx);
-    }
-    slot->key = key;
-    slot->ctx = ctx;
-    return ctx;
-}
-
-/* RFC 7518 §3.4: an ES256 signature is R || S, 32 bytes each, not DER. */
-static int ecdsa_der_to_raw(const uint8_t *der, size_t len, uint8_t raw[64])
-{
-    const unsigned char *p = der;
-    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)len);
-    const BIGNUM *r = NULL, *s = NULL;
-    int ok = 0;
-    if (sig != NULL) {
-        ECDSA_SIG_get0(sig, &r, &s);
-        ok = BN_bn2binpad(r, raw, 32) == 32 && BN_bn2binpad(s, raw + 32, 32) == 32;
-        ECDSA_SIG_free(sig);
-    }
-    return ok;
-}
-
-/* Compact JWS (RFC 7515 §7.1) with a cached context; -1 when anything fails,
- * and the caller falls back to gw_jws_sign. */
-static int sign_fast(const gw_signing_key_t *key, const char *header, size_t hlen, const char *payload,
-                     size_t plen, char **out)
-{
-    int rsa = strcmp(key->alg, "RS256") == 0;
-    pthread_once(&g_md_once, md_init);
-    EVP_PKEY_CTX *ctx = g_sha256 != NULL ? sign_ctx(key->pkey, rsa) : NULL;
-    if (ctx == NULL)
-        return -1;
-    size_t h64 = GW_B64URL_LEN(hlen), p64 = GW_B64URL_LEN(plen);
-    char *buf = gw_malloc(h64 + p64 + GW_B64URL_LEN(GW_JWS_MAX_SIG) + 4);
-    size_t n = gw_b64url_encode((const uint8_t *)header, hlen, buf);
-    buf[n++] = '.';
-    n += gw_b64url_encode((const uint8_t *)payload, plen, buf + n);
-    uint8_t digest[GW_SHA256_LEN], sig[GW_JWS_MAX_SIG + 16], raw[64];
-    unsigned int dlen = 0;
-    size_t slen = sizeof(sig);
-    if (EVP_Digest(buf, n, digest, &dlen, g_sha256, NULL) != 1 ||
-        EVP_PKEY_sign(ctx, sig, &slen, digest, sizeof(digest)) != 1 ||
-        (!rsa && !ecdsa_der_to_raw(sig, slen, raw))) {
-        ERR_clear_error();
-        free(buf);
-        return -1;
-    }
-    buf[n++] = '.';
-    n += gw_b64url_encode(rsa ? sig : raw, rsa ? slen : 64, buf + n);
-    buf[n] = '\0';
-    *out = buf;
-    return 0;
-}
-
 int oidc_jwt_sign(const char *alg, const char *typ, const char *payload, size_t len, char **out,
                   gw_err_t *err)
 {
@@ -391,18 +274,7 @@ int oidc_jwt_sign(const char *alg, const char *typ, const char *payload, size_t 
         GW_ERRF(err, GW_E_INTERNAL, "no %s signing key", alg);
         goto out;
     }
-    char header[GW_KID_MAX + 96];
     /* kid is an RFC 7638 thumbprint (base64url), typ a constant: no escaping. */
-    int hlen = typ != NULL
-                   ? snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"%s\"}",
-                              key->alg, key->kid, typ)
-                   : snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"kid\":\"%s\"}", key->alg, key->kid);
-    if (hlen > 0 && (size_t)hlen < sizeof(header) &&
-        sign_fast(key, header, (size_t)hlen, payload, len, out) == 0) {
-        rc = 0;
-        goto out;
-    }
-    /* gw_jws_sign wants the members after "alg" without braces. */
     char extra[GW_KID_MAX + 64];
     if (typ != NULL)
         snprintf(extra, sizeof(extra), "\"kid\":\"%s\",\"typ\":\"%s\"", key->kid, typ);
