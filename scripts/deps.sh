@@ -15,6 +15,7 @@ PACKAGES="
   postgresql-15 postgresql-client-15
   nghttp2-client wrk curl openssl ca-certificates jq python3 iproute2
   clang libclang-rt-14-dev clang-format
+  nodejs npm python3-authlib python3-requests python3-cryptography
 "
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -32,6 +33,8 @@ installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' $PACKAGES 2>/dev
 
 missing=()
 for p in $PACKAGES; do
+    # NodeSource's nodejs bundles npm (and conflicts with Debian's package).
+    [ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue
     grep -qxF "$p" <<<"$installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

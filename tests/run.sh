@@ -2,14 +2,15 @@
 # The whole test suite, as CI runs it (`make test`):
 #   1. builds the normal and the sanitizer (ASan + UBSan) builds;
 #   2. starts a private PostgreSQL in a fresh temporary directory;
-#   3. for each build: unit tests, fuzz corpus replays, integration tests;
+#   3. for each build: unit tests, fuzz corpus replays, integration tests,
+#      interop tests (tests/interop: openid-client + jose on Node, authlib);
 #   4. prints every failure again and the final `N passed, N failed` line.
 # Exits non-zero when anything failed.  Everything it starts (PostgreSQL, any
 # regain the integration tests left behind) is stopped on every exit path.
 #
 # Environment:
 #   REGAIN_TEST_BUILDS  builds to test (default "build build/asan")
-#   REGAIN_TEST_ONLY    run only the integration files matching this glob
+#   REGAIN_TEST_ONLY    run only the integration and interop files matching this glob
 #   REGAIN_PG_SH        the PostgreSQL helper (default scripts/pg.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -86,6 +87,34 @@ else
     fi
 fi
 
+# The interop tests' npm packages (package-lock.json pins them) go into
+# tests/interop/node_modules on first use; later runs work offline.
+INTEROP_NODE=0 NODE_FLAGS=
+interop_prepare() {
+    local dir=tests/interop
+    [ -f "$dir/package-lock.json" ] || return 0
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        echo "FAIL  node or npm is missing (scripts/deps.sh installs them): Node interop tests skipped"
+        printf 'fail\tinterop: node or npm missing\n' >>"$RESULTS"
+        return 0
+    fi
+    if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+        [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        echo "   npm ci in $dir (once; needs the npm registry)"
+        if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$TAP_TMP/npm-ci.log" 2>&1; then
+            tail -n 20 "$TAP_TMP/npm-ci.log"
+            echo "FAIL  npm ci in $dir: Node interop tests skipped"
+            printf 'fail\tinterop: npm ci failed (offline on first use?)\n' >>"$RESULTS"
+            return 0
+        fi
+    fi
+    # Debian 12's own nodejs is 18, where Web Crypto (openid-client, jose)
+    # is not global yet.
+    [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ] && NODE_FLAGS=--experimental-global-webcrypto
+    INTEROP_NODE=1
+}
+[ -n "$PG_DIR" ] && interop_prepare
+
 for build in $BUILDS; do
     tag=$(basename "$build")
     [ "$tag" = build ] && tag=normal
@@ -111,6 +140,29 @@ for build in $BUILDS; do
             REGAIN_PIDS_FILE=$PIDS_FILE \
             REGAIN_SANITIZED=$([ "$tag" = asan ] && echo 1 || echo 0) \
             tap_run "[$tag] $(basename "$t" .py)" 240 "$PYTHON" "$t"
+    done
+
+    # Interop: real relying-party libraries against this build, same set-up.
+    for t in tests/interop/*.test.mjs tests/interop/*_flow.py; do
+        [ -f "$t" ] || continue
+        # shellcheck disable=SC2053
+        [[ $(basename "$t") == $ONLY ]] || continue
+        name=$(basename "$t")
+        case $t in
+        *.mjs)
+            [ "$INTEROP_NODE" = 1 ] || continue
+            # shellcheck disable=SC2086 # empty or one flag
+            set -- node $NODE_FLAGS "$t"
+            ;;
+        *) set -- "$PYTHON" "$t" ;;
+        esac
+        REGAIN_BIN=$ROOT/$build/regain \
+            REGAIN_PG_DIR=$PG_DIR \
+            REGAIN_PG_URL_BASE=$PG_URL_BASE \
+            REGAIN_PG_SH=$PG_SH \
+            REGAIN_PIDS_FILE=$PIDS_FILE \
+            REGAIN_SANITIZED=$([ "$tag" = asan ] && echo 1 || echo 0) \
+            tap_run "[$tag] interop ${name%%.*}" 240 "$@"
     done
 done
 
