@@ -387,7 +387,8 @@ void gw_req_clear_pending(gw_req_t *r)
 
 typedef struct {
     gw_req_t *r;
-    gw_req_query_cb cb;
+    gw_req_query_data_cb cb;
+    void *data;
     store_query_t *q;
 } req_query_t;
 
@@ -398,13 +399,42 @@ static void req_query_detach(void *pending)
     free(rq);
 }
 
-static void req_query_done(void *data, PGresult *res, const gw_err_t *err)
+static void req_query_done(void *p, PGresult *res, const gw_err_t *err)
 {
-    req_query_t *rq = data;
+    req_query_t *rq = p;
     gw_req_t *r = rq->r;
-    gw_req_query_cb cb = rq->cb;
+    gw_req_query_data_cb cb = rq->cb;
+    void *data = rq->data;
     gw_req_clear_pending(r);
     free(rq);
+    cb(r, data, res, err);
+}
+
+void gw_req_query(gw_req_t *r, const store_stmt_t *stmt, const char *const *params, gw_req_query_data_cb cb,
+                  void *data)
+{
+    gw_err_t err;
+    req_query_t *rq = gw_malloc(sizeof(*rq));
+    rq->r = r;
+    rq->cb = cb;
+    rq->data = data;
+    rq->q = store_query_send(r->thread->store, stmt, params, req_query_done, rq, &err);
+    if (rq->q == NULL) {
+        free(rq);
+        cb(r, data, NULL, &err);
+        return;
+    }
+    gw_req_set_pending(r, rq, req_query_detach);
+}
+
+/* gw_req_query_or_reply: the plain callback travels as `data`. */
+typedef struct {
+    gw_req_query_cb cb;
+} plain_cb_t;
+
+static void on_plain_result(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    gw_req_query_cb cb = ((plain_cb_t *)data)->cb;
     cb(r, res, err);
 }
 
@@ -412,9 +442,12 @@ int gw_req_query_or_reply(gw_req_t *r, const store_stmt_t *stmt, const char *con
                           gw_req_query_cb cb)
 {
     gw_err_t err;
+    plain_cb_t *pc = gw_req_alloc(r, sizeof(*pc));
+    pc->cb = cb;
     req_query_t *rq = gw_malloc(sizeof(*rq));
     rq->r = r;
-    rq->cb = cb;
+    rq->cb = on_plain_result;
+    rq->data = pc;
     rq->q = store_query_send(r->thread->store, stmt, params, req_query_done, rq, &err);
     if (rq->q == NULL) {
         free(rq);

@@ -149,4 +149,11 @@ typedef void (*gw_req_query_cb)(gw_req_t *r, PGresult *res, const gw_err_t *err)
  * (503 + Retry-After when the database is down). */
 int gw_req_query_or_reply(gw_req_t *r, const store_stmt_t *stmt, const char *const *params,
                           gw_req_query_cb cb);
+
+/* The same with the caller's `data`, for flows that answer in their own format
+ * (pages, SCIM): the callback always runs — with `err` set and `res` NULL when
+ * the query could not even be queued (then before this returns). */
+typedef void (*gw_req_query_data_cb)(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err);
+void gw_req_query(gw_req_t *r, const store_stmt_t *stmt, const char *const *params, gw_req_query_data_cb cb,
+                  void *data);
 #endif

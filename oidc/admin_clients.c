@@ -231,14 +231,11 @@ static int body_client_or_reply(gw_req_t *r, admin_t *a, const char *id)
     return 0;
 }
 
+/* Every callback here answers `res == NULL` itself (wiping any new secret). */
 static void send_or_reply(gw_req_t *r, const store_stmt_t *stmt, const char *const *params,
-                          oidc_client_query_cb cb, admin_t *a)
+                          gw_req_query_data_cb cb, admin_t *a)
 {
-    gw_err_t err;
-    if (oidc_client_query(r, stmt, params, cb, a, &err) != 0) {
-        gw_wipe(a->secret, sizeof(a->secret));
-        gw_reply_error(r, &err);
-    }
+    gw_req_query(r, stmt, params, cb, a);
 }
 
 static void create_or_update(gw_req_t *r, admin_t *a)

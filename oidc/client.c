@@ -33,49 +33,6 @@ void oidc_client_hold(gw_req_t *r, oidc_client_t *c)
     *slot = c;
 }
 
-/* ---- queries with a data pointer -------------------------------------------- */
-
-typedef struct {
-    gw_req_t *r;
-    oidc_client_query_cb cb;
-    void *data;
-    store_query_t *q;
-} client_query_t;
-
-static void on_query_detach(void *pending)
-{
-    client_query_t *cq = pending;
-    store_query_cancel(cq->q);
-    free(cq);
-}
-
-static void on_query_done(void *p, PGresult *res, const gw_err_t *err)
-{
-    client_query_t *cq = p;
-    gw_req_t *r = cq->r;
-    oidc_client_query_cb cb = cq->cb;
-    void *data = cq->data;
-    gw_req_clear_pending(r);
-    free(cq);
-    cb(r, data, res, err);
-}
-
-int oidc_client_query(gw_req_t *r, const store_stmt_t *stmt, const char *const *params,
-                      oidc_client_query_cb cb, void *data, gw_err_t *err)
-{
-    client_query_t *cq = gw_malloc(sizeof(*cq));
-    cq->r = r;
-    cq->cb = cb;
-    cq->data = data;
-    cq->q = store_query_send(r->thread->store, stmt, params, on_query_done, cq, err);
-    if (cq->q == NULL) {
-        free(cq);
-        return -1;
-    }
-    gw_req_set_pending(r, cq, on_query_detach);
-    return 0;
-}
-
 /* ---- lookup ----------------------------------------------------------------- */
 
 typedef struct {
@@ -123,9 +80,7 @@ void oidc_client_lookup(gw_req_t *r, const char *client_id, size_t len, oidc_cli
     f->gen = gen;
     f->id = gw_req_strdup(r, client_id, len).base;
     const char *params[1] = {f->id};
-    gw_err_t err;
-    if (oidc_client_query(r, &OIDC_STMT_CLIENT_GET, params, on_find_row, f, &err) != 0)
-        cb(r, data, NULL, &err);
+    gw_req_query(r, &OIDC_STMT_CLIENT_GET, params, on_find_row, f);
 }
 
 typedef struct {

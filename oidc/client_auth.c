@@ -115,8 +115,7 @@ static void auth_private_key_jwt(gw_req_t *r, auth_t *a)
     char *until = gw_req_alloc(r, 24);
     snprintf(until, 24, "%lld", (long long)(exp + OIDC_ASSERTION_SKEW_S));
     const char *params[3] = {c->id, jti, until};
-    if (oidc_client_query(r, &OIDC_STMT_CLIENT_JTI_USE, params, on_jti, a, &err) != 0)
-        gw_reply_error(r, &err);
+    gw_req_query(r, &OIDC_STMT_CLIENT_JTI_USE, params, on_jti, a);
 }
 
 /* ---- after the lookup ---------------------------------------------------------- */

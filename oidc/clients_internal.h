@@ -153,12 +153,6 @@ int oidc_client_from_row(const PGresult *res, int row, oidc_client_t **out, gw_e
 /* Keeps a reference to `c` until `r` ends. */
 void oidc_client_hold(gw_req_t *r, oidc_client_t *c);
 
-/* Sends `stmt` for `r` with a data pointer for the callback (gw_req_query
- * has none). Returns 0 when sent; -1 with `err` filled when not. */
-typedef void (*oidc_client_query_cb)(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err);
-int oidc_client_query(gw_req_t *r, const store_stmt_t *stmt, const char *const *params,
-                      oidc_client_query_cb cb, void *data, gw_err_t *err);
-
 /* oidc_client_find with a data pointer for the callback. */
 typedef void (*oidc_client_lookup_cb)(gw_req_t *r, void *data, const oidc_client_t *c, const gw_err_t *err);
 void oidc_client_lookup(gw_req_t *r, const char *client_id, size_t len, oidc_client_lookup_cb cb, void *data);

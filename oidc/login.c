@@ -97,7 +97,7 @@ static void create_session(gw_req_t *r, login_t *l)
     oidc_session_cookie_set(r, token, oidc_cfg->oidc.session_ttl_s);
     gw_wipe(token, sizeof(token));
     const char *params[6] = {hash, l->user_id, OIDC_ACR_PASSWORD, ttl, l->username, l->peer};
-    oidc_query(r, &oidc_stmt_session_create, params, on_session_created, l);
+    gw_req_query(r, &oidc_stmt_session_create, params, on_session_created, l);
 }
 
 /* ---- step 5: password ---------------------------------------------------------- */
@@ -154,7 +154,7 @@ static void on_throttle(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
         }
     }
     const char *params[1] = {l->username};
-    oidc_query(r, &oidc_stmt_user_by_name, params, on_user, l);
+    gw_req_query(r, &oidc_stmt_user_by_name, params, on_user, l);
 }
 
 /* ---- step 2: the authorization request ------------------------------------------ */
@@ -186,7 +186,7 @@ static void on_request_checked(gw_req_t *r, void *data, PGresult *res, const gw_
     snprintf(num[1], sizeof(num[1]), "%u", oidc_cfg->oidc.throttle_max_failures);
     snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.throttle_lockout_s);
     const char *params[5] = {l->username, l->peer, num[0], num[1], num[2]};
-    oidc_query(r, &oidc_stmt_throttle_attempt, params, on_throttle, l);
+    gw_req_query(r, &oidc_stmt_throttle_attempt, params, on_throttle, l);
 }
 
 /* ---- step 1: the form -------------------------------------------------------------- */
@@ -236,7 +236,7 @@ static void on_post(gw_req_t *r)
     l->password_len = password.len;
     gw_req_peer(r, l->peer);
     const char *params[1] = {l->request_id};
-    oidc_query(r, &oidc_stmt_authz_request_live, params, on_request_checked, l);
+    gw_req_query(r, &oidc_stmt_authz_request_live, params, on_request_checked, l);
 }
 
 /* ---- GET /login?request=<id> ------------------------------------------------------ */
@@ -269,7 +269,7 @@ static void on_get(gw_req_t *r)
         return;
     }
     const char *params[1] = {request.base};
-    oidc_query(r, &oidc_stmt_authz_request_live, params, on_get_request, request.base);
+    gw_req_query(r, &oidc_stmt_authz_request_live, params, on_get_request, request.base);
 }
 
 static void on_login(gw_req_t *r)

@@ -65,7 +65,7 @@ void oidc_session_current(gw_req_t *r, oidc_session_cb cb)
     current_t *c = gw_req_alloc(r, sizeof(*c));
     c->cb = cb;
     const char *params[1] = {hash};
-    oidc_query(r, &oidc_stmt_session_by_token, params, on_session_row, c);
+    gw_req_query(r, &oidc_stmt_session_by_token, params, on_session_row, c);
 }
 
 typedef struct {
@@ -89,5 +89,5 @@ void oidc_session_end(gw_req_t *r, const char *session_id, void (*done)(gw_req_t
     end_t *e = gw_req_alloc(r, sizeof(*e));
     e->done = done;
     const char *params[1] = {session_id};
-    oidc_query(r, &oidc_stmt_session_end, params, on_session_ended, e);
+    gw_req_query(r, &oidc_stmt_session_end, params, on_session_ended, e);
 }

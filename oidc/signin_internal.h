@@ -108,15 +108,6 @@ typedef void (*oidc_password_cb)(gw_req_t *r, void *data, int ok);
 void oidc_password_verify_async(gw_req_t *r, const char *encoded, char *pwd, size_t len, oidc_password_cb cb,
                                 void *data);
 
-/* ---- queries (signin_query.c) ------------------------------------------------ */
-
-/* Like gw_req_query_or_reply, but a query that cannot even be sent reaches
- * the callback with `err` (so pages can render their own error) and a
- * caller-owned `data` pointer travels along (request pool memory). */
-typedef void (*oidc_query_cb)(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err);
-void oidc_query(gw_req_t *r, const store_stmt_t *stmt, const char *const *params, oidc_query_cb cb,
-                void *data);
-
 /* ---- statements (*_db.c) ----------------------------------------------------- */
 
 void oidc_user_db_register(void);
