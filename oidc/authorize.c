@@ -269,7 +269,7 @@ static void on_resume(gw_req_t *r)
     h2o_iovec_t id;
     if (oidc_az_read_params_or_page(r, &kvs) != 0)
         return;
-    if (gw_kvs_get_once(&kvs, "request", &id, &err) != 0 || !oidc_az_is_uuid(id.base, id.len)) {
+    if (gw_kvs_get_once(&kvs, "request", &id, &err) != 0 || !oidc_uuid_ok(id.base, id.len)) {
         oidc_az_error_page(r, 400, "Invalid request", "The sign-in request is missing or malformed.");
         return;
     }

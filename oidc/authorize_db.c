@@ -48,7 +48,7 @@ int oidc_az_request_stored(const PGresult *res, char id[37], int64_t *created_at
     if (res == NULL || PQntuples(res) != 1)
         return -1;
     const char *v = store_value(res, 0, 0), *c = store_value(res, 0, 1);
-    if (v == NULL || c == NULL || !oidc_az_is_uuid(v, strlen(v)))
+    if (v == NULL || c == NULL || !oidc_uuid_ok(v, strlen(v)))
         return -1;
     memcpy(id, v, 36);
     id[36] = '\0';

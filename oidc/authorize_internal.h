@@ -96,9 +96,6 @@ int oidc_az_parse(h2o_mem_pool_t *pool, const gw_kvs_t *kvs, oidc_az_request_t *
  * (OIDC Core §3.1.2.1; max_age=0 behaves as prompt=login). */
 int oidc_az_session_fits(const oidc_az_request_t *a, int64_t auth_time, int64_t now);
 
-/* 1 when `s` has the RFC 4122 textual form of a uuid (36 characters). */
-int oidc_az_is_uuid(const char *s, size_t len);
-
 /* The stored form of a pending request (authorization_requests.params) and
  * back. to_json returns a NUL-terminated string from `pool`; from_json reads
  * the strings into `out` from a tree that lives in `pool`. */
@@ -122,9 +119,6 @@ h2o_iovec_t oidc_az_redirect_url(h2o_mem_pool_t *pool, const char *uri, size_t l
  * visible button when scripts do not run. */
 h2o_iovec_t oidc_az_form_post_html(h2o_mem_pool_t *pool, const char *uri, size_t len,
                                    const oidc_param_t *params, size_t n);
-
-/* HTML-escapes `s` for text and attribute values; from `pool`, NUL-terminated. */
-h2o_iovec_t oidc_az_html_escape(h2o_mem_pool_t *pool, const char *s, size_t n);
 
 /* Sends the authorization response (success or error) in `a->response_mode`
  * to `a->redirect_uri`, with `iss` (RFC 9207) and `state` added. */

@@ -382,22 +382,6 @@ int oidc_az_session_fits(const oidc_az_request_t *a, int64_t auth_time, int64_t 
     return 1;
 }
 
-int oidc_az_is_uuid(const char *s, size_t len)
-{
-    if (s == NULL || len != 36)
-        return 0;
-    for (size_t i = 0; i < 36; i++) {
-        char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return 0;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* ---- the stored form ------------------------------------------------------ */
 
 static void kv(gw_jw_t *w, const char *key, h2o_iovec_t v)

@@ -51,40 +51,6 @@ h2o_iovec_t oidc_az_redirect_url(h2o_mem_pool_t *pool, const char *uri, size_t l
     return h2o_iovec_init(out, o);
 }
 
-h2o_iovec_t oidc_az_html_escape(h2o_mem_pool_t *pool, const char *s, size_t n)
-{
-    char *out = h2o_mem_alloc_pool(pool, 6 * n + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *rep = NULL;
-        switch (s[i]) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&#39;";
-            break;
-        default:
-            out[o++] = s[i];
-            continue;
-        }
-        size_t k = strlen(rep);
-        memcpy(out + o, rep, k);
-        o += k;
-    }
-    out[o] = '\0';
-    return h2o_iovec_init(out, o);
-}
-
 /* Appends NUL-terminated `s` to the buffer at *o (the caller sized it). */
 static void put(char *buf, size_t *o, const char *s, size_t len)
 {
@@ -101,7 +67,7 @@ static const char PAGE_HEAD[] = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta 
 h2o_iovec_t oidc_az_form_post_html(h2o_mem_pool_t *pool, const char *uri, size_t len,
                                    const oidc_param_t *params, size_t n)
 {
-    h2o_iovec_t action = oidc_az_html_escape(pool, uri, len);
+    h2o_iovec_t action = oidc_html_escape(pool, uri, len);
     size_t room = sizeof(PAGE_HEAD) + action.len + params_room(params, n) + 1024;
     char *buf = h2o_mem_alloc_pool(pool, room);
     size_t o = 0;
@@ -114,8 +80,8 @@ h2o_iovec_t oidc_az_form_post_html(h2o_mem_pool_t *pool, const char *uri, size_t
     for (size_t i = 0; i < n; i++) {
         if (params[i].value == NULL)
             continue;
-        h2o_iovec_t k = oidc_az_html_escape(pool, params[i].name, strlen(params[i].name));
-        h2o_iovec_t v = oidc_az_html_escape(pool, params[i].value, strlen(params[i].value));
+        h2o_iovec_t k = oidc_html_escape(pool, params[i].name, strlen(params[i].name));
+        h2o_iovec_t v = oidc_html_escape(pool, params[i].value, strlen(params[i].value));
         PUTS(buf, &o, "<input type=\"hidden\" name=\"");
         put(buf, &o, k.base, k.len);
         PUTS(buf, &o, "\" value=\"");
@@ -159,8 +125,8 @@ void oidc_az_respond_error(gw_req_t *r, const oidc_az_request_t *a, oidc_az_erro
 void oidc_az_message_page(gw_req_t *r, int status, const char *title, const char *message)
 {
     h2o_mem_pool_t *pool = &r->req->pool;
-    h2o_iovec_t t = oidc_az_html_escape(pool, title, strlen(title));
-    h2o_iovec_t m = oidc_az_html_escape(pool, message, strlen(message));
+    h2o_iovec_t t = oidc_html_escape(pool, title, strlen(title));
+    h2o_iovec_t m = oidc_html_escape(pool, message, strlen(message));
     size_t room = sizeof(PAGE_HEAD) + 2 * t.len + m.len + 256;
     char *buf = h2o_mem_alloc_pool(pool, room);
     size_t o = 0;

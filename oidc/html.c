@@ -40,42 +40,62 @@ void oidc_html_raw(oidc_html_t *h, const char *s)
     append(h, s, strlen(s));
 }
 
+/* HTML5 escapes for text and attribute values (both quote kinds), so one
+ * function serves every place a value lands in a page. */
+static const char *html_entity(char c)
+{
+    switch (c) {
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '"':
+        return "&quot;";
+    case '\'':
+        return "&#39;";
+    case '\0':
+        /* Never reached from our parsers (they refuse NUL); dropped rather
+         * than emitted, since a NUL is a parse error in HTML. */
+        return "";
+    default:
+        return NULL;
+    }
+}
+
 void oidc_html_text(oidc_html_t *h, const char *s, size_t n)
 {
     if (s == NULL)
         return;
     size_t from = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *rep;
-        switch (s[i]) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&#39;";
-            break;
-        case '\0':
-            /* Never reached from our parsers (they refuse NUL); dropped rather
-             * than emitted, since a NUL is a parse error in HTML. */
-            rep = "";
-            break;
-        default:
+        const char *rep = html_entity(s[i]);
+        if (rep == NULL)
             continue;
-        }
         append(h, s + from, i - from);
         append(h, rep, strlen(rep));
         from = i + 1;
     }
     append(h, s + from, n - from);
+}
+
+h2o_iovec_t oidc_html_escape(h2o_mem_pool_t *pool, const char *s, size_t n)
+{
+    char *out = h2o_mem_alloc_pool(pool, 6 * n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *rep = html_entity(s[i]);
+        if (rep == NULL) {
+            out[o++] = s[i];
+            continue;
+        }
+        size_t k = strlen(rep);
+        memcpy(out + o, rep, k);
+        o += k;
+    }
+    out[o] = '\0';
+    return h2o_iovec_init(out, o);
 }
 
 int oidc_uuid_ok(const char *s, size_t n)

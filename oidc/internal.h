@@ -32,6 +32,15 @@ void oidc_tokens_register(const gw_config_t *cfg); /* tokens area: /token, /user
 /* The running configuration, set by oidc_register. */
 extern const gw_config_t *oidc_cfg;
 
+/* ---- small shared helpers (oidc/html.c) ----------------------------------- */
+
+/* `s` escaped for HTML text or a quoted attribute; pool memory. */
+h2o_iovec_t oidc_html_escape(h2o_mem_pool_t *pool, const char *s, size_t n);
+
+/* 1 when `s` is a textual UUID (8-4-4-4-12 hex digits). */
+#define OIDC_UUID_LEN 36
+int oidc_uuid_ok(const char *s, size_t n);
+
 /* ---- scopes, claims, ACR ------------------------------------------------- */
 
 #define OIDC_SCOPES_SUPPORTED "openid profile email offline_access scim scim.read admin"

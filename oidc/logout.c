@@ -105,7 +105,7 @@ static int hint_verify(h2o_mem_pool_t *pool, h2o_iovec_t hint, lo_ctx_t *c, cons
     if (c->client_id.base == NULL)
         c->client_id = h2o_strdup(pool, client, strlen(client));
     if (sid != NULL) {
-        if (!oidc_az_is_uuid(sid, strlen(sid)))
+        if (!oidc_uuid_ok(sid, strlen(sid)))
             return -1;
         memcpy(c->hint_sid, sid, 37);
     }
@@ -134,7 +134,7 @@ static void hidden(char *buf, size_t *o, h2o_mem_pool_t *pool, const char *name,
 {
     if (v.base == NULL)
         return;
-    h2o_iovec_t e = oidc_az_html_escape(pool, v.base, v.len);
+    h2o_iovec_t e = oidc_html_escape(pool, v.base, v.len);
     *o += (size_t)sprintf(buf + *o, "<input type=\"hidden\" name=\"%s\" value=\"%s\">\n", name, e.base);
 }
 

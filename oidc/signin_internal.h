@@ -17,15 +17,11 @@
  * keeps one request from feeding Argon2 a megabyte. */
 #define OIDC_USERNAME_MAX 256
 #define OIDC_PASSWORD_MAX 1024
-#define OIDC_UUID_LEN     36
 
 #define OIDC_CSRF_COOKIE "__Host-regain-csrf"
 #define OIDC_CSRF_FIELD  "csrf"
 
 /* ---- small checks (html.c) -------------------------------------------------- */
-
-/* 1 when s[0..n) is a canonical lower- or upper-case uuid (8-4-4-4-12 hex). */
-int oidc_uuid_ok(const char *s, size_t n);
 
 /* ---- HTML (html.c) ------------------------------------------------------------ */
 

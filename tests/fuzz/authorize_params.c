@@ -61,7 +61,7 @@ static void check_builders(h2o_mem_pool_t *pool, const oidc_az_request_t *a)
         if (c <= 0x20 || c >= 0x7F || c == '#' || c == '"' || c == '<' || c == '>')
             abort();
     }
-    h2o_iovec_t e = oidc_az_html_escape(pool, a->redirect_uri.base, a->redirect_uri.len);
+    h2o_iovec_t e = oidc_html_escape(pool, a->redirect_uri.base, a->redirect_uri.len);
     if (memchr(e.base, '<', e.len) || memchr(e.base, '>', e.len) || memchr(e.base, '"', e.len) ||
         memchr(e.base, '\'', e.len))
         abort();

@@ -373,13 +373,13 @@ static void test_uuid(void **state)
 {
     (void)state;
     const char *ok = "0f8fad5b-d9cb-469f-a165-70867728950e";
-    assert_true(oidc_az_is_uuid(ok, strlen(ok)));
-    assert_true(oidc_az_is_uuid("0F8FAD5B-D9CB-469F-A165-70867728950E", 36));
-    assert_false(oidc_az_is_uuid(ok, 35));
-    assert_false(oidc_az_is_uuid("0f8fad5b-d9cb-469f-a165-70867728950g", 36));
-    assert_false(oidc_az_is_uuid("0f8fad5bXd9cb-469f-a165-70867728950e", 36));
-    assert_false(oidc_az_is_uuid("0f8fad5b-d9cb-469f-a165'70867728950e", 36));
-    assert_false(oidc_az_is_uuid(NULL, 36));
+    assert_true(oidc_uuid_ok(ok, strlen(ok)));
+    assert_true(oidc_uuid_ok("0F8FAD5B-D9CB-469F-A165-70867728950E", 36));
+    assert_false(oidc_uuid_ok(ok, 35));
+    assert_false(oidc_uuid_ok("0f8fad5b-d9cb-469f-a165-70867728950g", 36));
+    assert_false(oidc_uuid_ok("0f8fad5bXd9cb-469f-a165-70867728950e", 36));
+    assert_false(oidc_uuid_ok("0f8fad5b-d9cb-469f-a165'70867728950e", 36));
+    assert_false(oidc_uuid_ok(NULL, 36));
 }
 
 static void test_stored_round_trip(void **state)
