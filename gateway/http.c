@@ -10,6 +10,7 @@
 
 #include "gateway/alloc.h"
 #include "gateway/internal.h"
+#include "gateway/json.h"
 #include "gateway/log.h"
 
 static gw_route_t *g_routes[GW_METRICS_MAX_ROUTES - 1];
@@ -327,6 +328,20 @@ void gw_reply(gw_req_t *r, int status, const char *content_type, const char *bod
 void gw_reply_json(gw_req_t *r, int status, const char *json, size_t len)
 {
     gw_reply(r, status, "application/json", json, len);
+}
+
+void gw_reply_jw(gw_req_t *r, int status, gw_jw_t *w)
+{
+    size_t len = 0;
+    const char *body = gw_jw_buf(w, &len);
+    if (body == NULL) {
+        gw_err_t err;
+        gw_jw_error(w, &err);
+        gw_reply_error(r, &err);
+    } else {
+        gw_reply_json(r, status, body, len);
+    }
+    gw_jw_free(w);
 }
 
 void gw_reply_html(gw_req_t *r, int status, const char *html, size_t len)

@@ -99,6 +99,11 @@ void gw_reply_error(gw_req_t *r, const gw_err_t *err);
 /* Shorthand for gw_reply_error with a fresh error. */
 void gw_reply_fail(gw_req_t *r, gw_err_kind_t kind, const char *public_msg);
 
+/* The JSON a writer built, as `status` (a 500 if the writer failed); frees
+ * the writer either way. */
+typedef struct gw_jw gw_jw_t;
+void gw_reply_jw(gw_req_t *r, int status, gw_jw_t *w);
+
 /* A page (text/html; the page Content-Security-Policy applies when the route
  * has GW_ROUTE_HTML). */
 void gw_reply_html(gw_req_t *r, int status, const char *html, size_t len);

@@ -30,20 +30,6 @@ static int may_see(const oidc_client_t *c, const char *token_client)
     return strcmp(c->id, token_client) == 0 || oidc_client_scope_ok(c, "admin", 5);
 }
 
-static void reply_writer(gw_req_t *r, gw_jw_t *w)
-{
-    size_t len = 0;
-    const char *body = gw_jw_buf(w, &len);
-    gw_err_t err;
-    if (body == NULL) {
-        gw_jw_error(w, &err);
-        gw_reply_error(r, &err);
-    } else {
-        gw_reply_json(r, 200, body, len);
-    }
-    gw_jw_free(w);
-}
-
 static void on_access(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
 {
     introspect_state_t *st = oidc_req_state(r);
@@ -74,7 +60,7 @@ static void on_access(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
     gw_jw_kv_str(w, "iss", oidc_cfg->issuer);
     gw_jw_kv_str(w, "jti", st->at.jti);
     gw_jw_obj_close(w);
-    reply_writer(r, w);
+    gw_reply_jw(r, 200, w);
 }
 
 static void on_refresh(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
@@ -106,7 +92,7 @@ static void on_refresh(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
     gw_jw_kv_str(w, "aud", client_id);
     gw_jw_kv_str(w, "iss", oidc_cfg->issuer);
     gw_jw_obj_close(w);
-    reply_writer(r, w);
+    gw_reply_jw(r, 200, w);
 }
 
 static void on_client(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)

@@ -90,16 +90,7 @@ void oidc_token_reply(gw_req_t *r, const char *access_token, int64_t expires_in,
     if (refresh_token != NULL)
         gw_jw_kv_str(w, "refresh_token", refresh_token);
     gw_jw_obj_close(w);
-    size_t len = 0;
-    const char *body = gw_jw_buf(w, &len);
-    gw_err_t err;
-    if (body == NULL) {
-        gw_jw_error(w, &err);
-        gw_reply_error(r, &err);
-    } else {
-        gw_reply_json(r, 200, body, len);
-    }
-    gw_jw_free(w);
+    gw_reply_jw(r, 200, w);
 }
 
 void oidc_token_issue_reply(gw_req_t *r, const oidc_client_t *c, const oidc_grant_t *g,

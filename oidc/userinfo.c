@@ -70,16 +70,7 @@ static void on_user(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
             requested(uic, ALL[i]))
             oidc_claim_write(w, &u, ALL[i]);
     gw_jw_obj_close(w);
-    size_t len = 0;
-    const char *body = gw_jw_buf(w, &len);
-    gw_err_t err;
-    if (body == NULL) {
-        gw_jw_error(w, &err);
-        gw_reply_error(r, &err);
-    } else {
-        gw_reply_json(r, 200, body, len);
-    }
-    gw_jw_free(w);
+    gw_reply_jw(r, 200, w);
 }
 
 static void on_authorized(gw_req_t *r, const oidc_access_t *at)
