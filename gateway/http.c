@@ -442,6 +442,23 @@ void gw_req_query(gw_req_t *r, const store_stmt_t *stmt, const char *const *para
     gw_req_set_pending(r, rq, req_query_detach);
 }
 
+void gw_req_query_sql(gw_req_t *r, const char *sql, int nparams, const char *const *params,
+                      gw_req_query_data_cb cb, void *data)
+{
+    gw_err_t err;
+    req_query_t *rq = gw_malloc(sizeof(*rq));
+    rq->r = r;
+    rq->cb = cb;
+    rq->data = data;
+    rq->q = store_query_send_sql(r->thread->store, sql, nparams, params, req_query_done, rq, &err);
+    if (rq->q == NULL) {
+        free(rq);
+        cb(r, data, NULL, &err);
+        return;
+    }
+    gw_req_set_pending(r, rq, req_query_detach);
+}
+
 /* gw_req_query_or_reply: the plain callback travels as `data`. */
 typedef struct {
     gw_req_query_cb cb;

@@ -161,4 +161,8 @@ int gw_req_query_or_reply(gw_req_t *r, const store_stmt_t *stmt, const char *con
 typedef void (*gw_req_query_data_cb)(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err);
 void gw_req_query(gw_req_t *r, const store_stmt_t *stmt, const char *const *params, gw_req_query_data_cb cb,
                   void *data);
+
+/* gw_req_query for SQL built at run time (placeholders only, never values). */
+void gw_req_query_sql(gw_req_t *r, const char *sql, int nparams, const char *const *params,
+                      gw_req_query_data_cb cb, void *data);
 #endif

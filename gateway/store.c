@@ -49,8 +49,9 @@ struct store_query {
     char **params;
     store_cb_t cb; /* NULL once cancelled or answered */
     void *data;
-    PGresult *res; /* first result of this query */
-    int internal;  /* a PREPARE or SYNC of the connection itself */
+    PGresult *res;      /* first result of this query */
+    int internal;       /* a PREPARE or SYNC of the connection itself */
+    store_stmt_t adhoc; /* the statement of a store_query_send_sql (name NULL) */
 };
 
 struct store_conn {
@@ -108,6 +109,7 @@ static void query_free(store_query_t *q)
     }
     if (q->res != NULL)
         PQclear(q->res);
+    free((char *)q->adhoc.sql);
     free(q);
 }
 
@@ -153,7 +155,7 @@ static void conn_complete_head(store_conn_t *c)
          * SQL errors are ours and stay out of responses. */
         int unique = state != NULL && strcmp(state, "23505") == 0;
         if (!unique && q->cb != NULL)
-            gw_log_error("statement %s failed: %s", q->stmt->name,
+            gw_log_error("statement %s failed: %s", q->stmt->name ? q->stmt->name : "(ad hoc)",
                          res ? PQresultErrorMessage(res) : "no result");
         query_fail(q, unique ? GW_E_CONFLICT : GW_E_INTERNAL, unique ? "already exists" : "database error",
                    state);
@@ -327,6 +329,9 @@ static int conn_send(store_conn_t *c, store_query_t *q)
     int ok;
     if (q->internal)
         ok = PQsendPrepare(c->pg, q->stmt->name, q->stmt->sql, q->stmt->nparams, NULL);
+    else if (q->stmt->name == NULL)
+        ok = PQsendQueryParams(c->pg, q->stmt->sql, q->stmt->nparams, NULL, (const char *const *)q->params,
+                               NULL, NULL, 0);
     else
         ok = PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams, (const char *const *)q->params, NULL,
                                  NULL, 0);
@@ -466,7 +471,8 @@ static void on_query_deadline(h2o_timeout_entry_t *entry)
     }
     /* Everything pipelined behind a stuck query is stuck too, and libpq has
      * no non-blocking cancel: drop the connection and start afresh. */
-    gw_log_warn("statement %s passed its deadline; resetting the connection", q->stmt->name);
+    gw_log_warn("statement %s passed its deadline; resetting the connection",
+                q->stmt->name ? q->stmt->name : "(ad hoc)");
     conn_fail(c, "query timeout");
 }
 
@@ -537,8 +543,25 @@ void store_pool_free(store_pool_t *p)
     free(p);
 }
 
+static store_query_t *query_send(store_pool_t *p, const store_stmt_t *stmt, const char *adhoc_sql,
+                                 int nparams, const char *const *params, store_cb_t cb, void *data,
+                                 gw_err_t *err);
+
 store_query_t *store_query_send(store_pool_t *p, const store_stmt_t *stmt, const char *const *params,
                                 store_cb_t cb, void *data, gw_err_t *err)
+{
+    return query_send(p, stmt, NULL, stmt->nparams, params, cb, data, err);
+}
+
+store_query_t *store_query_send_sql(store_pool_t *p, const char *sql, int nparams, const char *const *params,
+                                    store_cb_t cb, void *data, gw_err_t *err)
+{
+    return query_send(p, NULL, sql, nparams, params, cb, data, err);
+}
+
+static store_query_t *query_send(store_pool_t *p, const store_stmt_t *stmt, const char *adhoc_sql,
+                                 int nparams, const char *const *params, store_cb_t cb, void *data,
+                                 gw_err_t *err)
 {
     store_conn_t *c = pool_pick(p);
     if (c == NULL) {
@@ -555,13 +578,18 @@ store_query_t *store_query_send(store_pool_t *p, const store_stmt_t *stmt, const
     }
     store_query_t *q = gw_calloc(1, sizeof(*q));
     q->pool = p;
+    if (stmt == NULL) {
+        q->adhoc.sql = gw_strdup(adhoc_sql);
+        q->adhoc.nparams = nparams;
+        stmt = &q->adhoc;
+    }
     q->stmt = stmt;
     q->cb = cb;
     q->data = data;
     q->deadline.cb = on_query_deadline;
-    if (stmt->nparams > 0) {
-        q->params = gw_calloc((size_t)stmt->nparams, sizeof(char *));
-        for (int i = 0; i < stmt->nparams; i++)
+    if (nparams > 0) {
+        q->params = gw_calloc((size_t)nparams, sizeof(char *));
+        for (int i = 0; i < nparams; i++)
             q->params[i] = params[i] ? gw_strdup(params[i]) : NULL;
     }
     h2o_timeout_link(p->loop, &p->query_timeout, &q->deadline);

@@ -55,6 +55,11 @@ void store_pool_free(store_pool_t *pool);
 store_query_t *store_query_send(store_pool_t *pool, const store_stmt_t *stmt, const char *const *params,
                                 store_cb_t cb, void *data, gw_err_t *err);
 
+/* The same for SQL built at run time (SCIM filters): still parameters only —
+ * `sql` holds $1..$n placeholders and never a value. Not prepared. */
+store_query_t *store_query_send_sql(store_pool_t *pool, const char *sql, int nparams,
+                                    const char *const *params, store_cb_t cb, void *data, gw_err_t *err);
+
 /* The callback of `q` will not run; its result is dropped when it arrives. */
 void store_query_cancel(store_query_t *q);
 
