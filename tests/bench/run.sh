@@ -11,7 +11,10 @@
 # against baseline /hello and regain's /.well-known/openid-configuration,
 # /jwks.json and /readyz (one database query per request).  Prints a table,
 # the regain/baseline ratio per protocol against the 80% target, and regain's
-# idle resident memory against the 20 MB target.  Stops everything it started.
+# idle resident memory against the 20 MB target.  Then tests/bench/oidc.sh
+# measures the OpenID Provider against the same regain (token endpoint,
+# complete sign-in flows, Node's oidc-provider for comparison; see there).
+# Stops everything it started.
 #
 # Env: BENCH_DURATION seconds per run (default 5; the whole run stays under
 # 3 minutes with the default), BENCH_ACCESS_LOG=0 turns regain's access log
@@ -37,12 +40,12 @@ done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/regain-bench.XXXXXX")
 chmod 711 "$T"
-REGAIN_PID="" HELLO_PID="" PG_STARTED=0
+REGAIN_PID="" HELLO_PID="" OP_PID="" PG_STARTED=0
 cleanup() {
-    for pid in $REGAIN_PID $HELLO_PID; do
+    for pid in $REGAIN_PID $HELLO_PID $OP_PID; do
         kill -TERM "$pid" 2>/dev/null || true
     done
-    for pid in $REGAIN_PID $HELLO_PID; do
+    for pid in $REGAIN_PID $HELLO_PID $OP_PID; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     done
@@ -240,3 +243,6 @@ awk -v r="$REGAIN_RSS" -v h="$HELLO_RSS" -v t="$TARGET_RSS_MB" 'BEGIN {
     printf "regain idle RSS: %.1f MB (target <= %d MB): %s   [baseline bench_hello: %.1f MB]\n",
         r / 1024, t, (r / 1024 <= t ? "meets target" : "ABOVE target"), h / 1024 }'
 printf 'regain after load RSS: %.1f MB\n' "$(awk -v r="$(rss_kb "$REGAIN_PID")" 'BEGIN { print r / 1024 }')"
+
+# shellcheck source=tests/bench/oidc.sh
+. tests/bench/oidc.sh

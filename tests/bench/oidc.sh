@@ -1,0 +1,220 @@
+# shellcheck shell=bash
+# `make bench`, part 2: the OpenID Provider.  Sourced by tests/bench/run.sh
+# once its own report is printed, with its regain still running; uses its T,
+# ROOT, D, PYTHON, DB_URL, KEY, R_PORT, R_TLS, REGAIN_PID and registers
+# OP_PID for its cleanup.  Measures, at one fixed concurrency (16):
+#   client_credentials   POST /token, client_secret_basic, ES256 at+jwt:
+#                        wrk -t1 -c16 (HTTP/1.1 cleartext), h2load -c16 -m10
+#                        over h2c and h2 (TLS)
+#   code exchange        POST /token with codes minted in advance (rows
+#                        inserted with psql, hashed as gateway/secrets.c
+#                        does), PKCE S256, client_secret_basic, scope
+#                        "openid profile": ID token + access token
+#   complete flows       tests/interop/bench_flows.mjs: fresh browsers doing
+#                        /authorize -> sign-in page -> POST /login (Argon2id)
+#                        -> resume -> /token, 16 at a time, HTTP/1.1 over TLS
+#   oidc-provider        Node's oidc-provider v9 (tests/interop/
+#                        bench_oidc_provider.mjs), client_credentials with
+#                        the same wrk -t1 -c16 over HTTP/1.1 cleartext
+# and the password-hash ceiling: cores / the median time of one Argon2id hash
+# at the configured cost (tests/bench/argon2_time.c).  Prints the figures,
+# the ratios and the targets: client_credentials >= 5x oidc-provider, code
+# exchange >= 10,000/s, complete flows >= 90% of the hash ceiling.
+
+OIDC_C=16
+OIDC_CODES=${BENCH_CODES:-150000}
+INTEROP=$ROOT/tests/interop
+CFG=$T/regain.json
+OREDIRECT=https://rp.bench.example/cb
+OUSER=bench
+OPASSWORD=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+OVERIFIER=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+OCHALLENGE=$(printf '%s' "$OVERIFIER" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=')
+ORES=$T/oidc-results
+: >"$ORES"
+
+echo
+echo "== OpenID Provider (concurrency $OIDC_C, ${D}s per run)"
+
+have_node=1
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "   node/npm missing (scripts/deps.sh installs them): no flow driver, no oidc-provider"
+    have_node=0
+elif [ ! -f "$INTEROP/node_modules/.package-lock.json" ] ||
+    [ "$INTEROP/package-lock.json" -nt "$INTEROP/node_modules/.package-lock.json" ]; then
+    echo "   npm ci in tests/interop"
+    (cd "$INTEROP" && npm ci --no-audit --no-fund --loglevel=error) >"$T/npm-ci.log" 2>&1 ||
+        { tail -n 5 "$T/npm-ci.log"; echo "   npm ci failed: no flow driver, no oidc-provider"; have_node=0; }
+fi
+
+# ---- fixtures, through the CLI ------------------------------------------------
+CC_SECRET=$(build/regain client add --id bench-cc --grant-types client_credentials --scopes admin \
+    --auth-method client_secret_basic --json --config "$CFG" | jq -r .client_secret)
+WEB_SECRET=$(build/regain client add --id bench-web --redirect-uri "$OREDIRECT" --grant-types authorization_code \
+    --scopes "openid profile" --auth-method client_secret_basic --json --config "$CFG" | jq -r .client_secret)
+# One account per concurrent browser (bench_flows.mjs says why).
+for i in $(seq 0 $((OIDC_C - 1))); do
+    id=$(printf '%s\n' "$OPASSWORD" | build/regain user add --username "$OUSER$i" --given-name Bench \
+        --family-name "User $i" --password-stdin --config "$CFG")
+    [ "$i" = 0 ] && OUSER_ID=$id
+done
+CC_BASIC=$(printf 'bench-cc:%s' "$CC_SECRET" | base64 -w0)
+WEB_BASIC=$(printf 'bench-web:%s' "$WEB_SECRET" | base64 -w0)
+
+# Codes minted in advance: one session, OIDC_CODES rows whose code_hash is
+# HMAC-SHA-256(HMAC-SHA-256(kek, "regain/secret-hash/v1"), code).
+SESSION_ID=$(psql -X -q -A -t -v ON_ERROR_STOP=1 "$DB_URL" -c "INSERT INTO sessions (token_hash, user_id, auth_time,
+    amr, acr, expires_at) VALUES (decode(md5(random()::text) || md5(random()::text), 'hex'), '$OUSER_ID', now(),
+    '{pwd}', 'urn:regain:acr:password', now() + interval '1 hour') RETURNING id" | head -n 1)
+"$PYTHON" - "$KEY" "$OIDC_CODES" "$T/codes.txt" "$T/codes.copy" <<'EOF'
+import base64, hashlib, hmac, os, sys
+kek, n, codes_path, copy_path = base64.b64decode(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+key = hmac.new(kek, b"regain/secret-hash/v1", hashlib.sha256).digest()
+with open(codes_path, "w") as codes, open(copy_path, "w") as copy:
+    for _ in range(n):
+        code = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+        codes.write(code + "\n")
+        copy.write("\\\\x%s\n" % hmac.new(key, code.encode(), hashlib.sha256).hexdigest())
+EOF
+psql -X -q -v ON_ERROR_STOP=1 "$DB_URL" >"$T/codes.log" 2>&1 <<EOF || { cat "$T/codes.log"; echo "   minting codes failed"; }
+CREATE TEMP TABLE bench_codes (code_hash bytea);
+\copy bench_codes FROM '$T/codes.copy'
+INSERT INTO authorization_codes (code_hash, client_id, user_id, session_id, redirect_uri, scope, nonce,
+    code_challenge, auth_time, acr, amr, expires_at)
+SELECT code_hash, 'bench-web', '$OUSER_ID', '$SESSION_ID', '$OREDIRECT', 'openid profile', 'n-bench',
+    '$OCHALLENGE', now(), 'urn:regain:acr:password', '{pwd}', now() + interval '30 minutes' FROM bench_codes;
+EOF
+
+# ---- load generators --------------------------------------------------------------
+cat >"$T/cc.lua" <<EOF
+wrk.method = "POST"
+wrk.body = "grant_type=client_credentials&scope=admin"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $CC_BASIC"
+EOF
+cat >"$T/code.lua" <<EOF
+local codes, i = {}, 0
+init = function(args)
+    for line in io.lines(args[1]) do codes[#codes + 1] = line end
+end
+request = function()
+    i = i + 1
+    return wrk.format("POST", "/token", {["Content-Type"] = "application/x-www-form-urlencoded",
+        ["Authorization"] = "Basic $WEB_BASIC"}, "grant_type=authorization_code&code=" .. (codes[i] or "none") ..
+        "&redirect_uri=$(printf '%s' "$OREDIRECT" | jq -sRr @uri)&code_verifier=$OVERIFIER")
+end
+EOF
+printf 'grant_type=client_credentials&scope=admin' >"$T/cc.body"
+
+# oidc_wrk NAME URL SCRIPT [ARGS...]: one wrk run, a line in ORES.
+oidc_wrk() {
+    local name=$1 url=$2 script=$3 out=$T/owrk.out
+    shift 3
+    if ! wrk -t1 -c"$OIDC_C" -d"${D}s" --latency -s "$script" "$url" -- "$@" >"$out" 2>&1; then
+        printf '%s\th1\t0\t-\t-\twrk failed\t0\n' "$name" >>"$ORES"
+        return
+    fi
+    local rps p50 p99 bad n
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+    bad=$(awk '/Non-2xx or 3xx responses:/ { n += $NF } /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$out")
+    n=$(awk '/requests in/ { print $1 }' "$out")
+    printf '%s\th1\t%.0f\t%s\t%s\t%s\t%s\n' "$name" "${rps:-0}" "$p50" "$p99" "$bad" "${n:-0}" >>"$ORES"
+}
+
+# oidc_h2load NAME PROTO URL: POST cc.body with client_secret_basic.
+oidc_h2load() {
+    local name=$1 proto=$2 url=$3 out=$T/oh2.out log=$T/oh2.log
+    rm -f "$log"
+    if ! h2load -D "$D" -c "$OIDC_C" -m 10 -t 1 -d "$T/cc.body" -H "content-type: application/x-www-form-urlencoded" \
+        -H "authorization: Basic $CC_BASIC" --log-file="$log" "$url" >"$out" 2>&1; then
+        printf '%s\t%s\t0\t-\t-\th2load failed\t0\n' "$name" "$proto" >>"$ORES"
+        return
+    fi
+    local rps bad p
+    rps=$(awk '/^finished in/ { for (i = 1; i <= NF; i++) if ($(i) ~ /^req\/s/) { v = $(i - 1); gsub(/,/, "", v); print v } }' "$out")
+    bad=$(awk '/^status codes:/ { n = $5 + $7 + $9 } /^requests:/ { f = $10 + $12 } END { print n + f }' "$out")
+    awk -F'\t' '{ print $3 }' "$log" >"$log.lat"
+    p=$(percentiles "$log.lat")
+    printf '%s\t%s\t%.0f\t%s\t%s\t%s\t-\n' "$name" "$proto" "${rps:-0}" "${p% *}" "${p#* }" "${bad:-?}" >>"$ORES"
+}
+
+code=$(curl -s -o /dev/null -w '%{http_code}' -u "bench-cc:$CC_SECRET" -d grant_type=client_credentials -d scope=admin \
+    "http://127.0.0.1:$R_PORT/token" || true)
+[ "$code" = 200 ] || echo "   warning: regain's client_credentials answers $code"
+
+echo "   regain client_credentials"
+oidc_wrk "regain client_credentials" "http://127.0.0.1:$R_PORT/token" "$T/cc.lua"
+oidc_h2load "regain client_credentials" h2c "http://127.0.0.1:$R_PORT/token"
+oidc_h2load "regain client_credentials" h2 "https://127.0.0.1:$R_TLS/token"
+echo "   regain code exchange"
+oidc_wrk "regain code exchange" "http://127.0.0.1:$R_PORT/token" "$T/code.lua" "$T/codes.txt"
+
+if [ "$have_node" = 1 ]; then
+    echo "   regain complete flows (sign-in with Argon2id)"
+    node "$INTEROP/bench_flows.mjs" "https://localhost:$R_TLS" "$T/cert.pem" bench-web "$WEB_SECRET" "$OREDIRECT" \
+        "$OUSER" "$OPASSWORD" "$OIDC_C" "$D" >"$T/flows.json" 2>"$T/flows.err" || true
+    echo "   oidc-provider client_credentials"
+    OP_PORT=$(free_port)
+    OP_SECRET=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
+    node "$INTEROP/bench_oidc_provider.mjs" "$OP_PORT" bench-cc "$OP_SECRET" >"$T/op.out" 2>"$T/op.err" &
+    OP_PID=$!
+    for _ in $(seq 100); do grep -q ready "$T/op.out" 2>/dev/null && break; sleep 0.1; done
+    code=$(curl -s -o /dev/null -w '%{http_code}' -u "bench-cc:$OP_SECRET" -d grant_type=client_credentials \
+        -d scope=admin "http://127.0.0.1:$OP_PORT/token" || true)
+    if [ "$code" = 200 ]; then
+        sed -i "s|Basic $CC_BASIC|Basic $(printf 'bench-cc:%s' "$OP_SECRET" | base64 -w0)|" "$T/cc.lua"
+        oidc_wrk "oidc-provider client_credentials" "http://127.0.0.1:$OP_PORT/token" "$T/cc.lua"
+    else
+        echo "   oidc-provider answers $code: not measured"
+        tail -n 5 "$T/op.err"
+    fi
+    kill -TERM "$OP_PID" 2>/dev/null || true
+    wait "$OP_PID" 2>/dev/null || true
+    OP_PID=""
+fi
+kill -0 "$REGAIN_PID" 2>/dev/null || { echo "bench: regain died during the OpenID Provider runs:" >&2; tail -n 20 "$T/regain.err" >&2; }
+
+# Password-hash ceiling at the configured cost.
+A_T=$(jq -r '.oidc.argon2_t // 2' "$CFG")
+A_M=$(jq -r '.oidc.argon2_m_kib // 19456' "$CFG")
+A_P=$(jq -r '.oidc.argon2_p // 1' "$CFG")
+CORES=$(nproc)
+cc -std=c11 -O2 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L tests/bench/argon2_time.c -o build/bench_argon2_time -largon2
+HASH_MS=$(build/bench_argon2_time "$A_T" "$A_M" "$A_P" 15)
+
+# ---- report -----------------------------------------------------------------------
+echo
+printf '%-36s %-5s %10s %9s %9s  %-8s %s\n' "OpenID Provider" "proto" "req/s" "p50 ms" "p99 ms" "errors" "requests"
+printf '%-36s %-5s %10s %9s %9s  %-8s %s\n' "---------------" "-----" "-----" "------" "------" "------" "--------"
+awk -F'\t' '{ printf "%-36s %-5s %10s %9s %9s  %-8s %s\n", $1, $2, $3, $4, $5, $6, $7 }' "$ORES"
+if [ -s "$T/flows.json" ]; then
+    jq -r '"regain complete flows (4 requests)   h1/TLS \(.per_s) flows/s  p50 \(.p50_ms) ms  p99 \(.p99_ms) ms  errors \(.errors)\(if .first_error != "" then " (first: " + .first_error + ")" else "" end)  [the driver used \(.driver_cpu_pct)% of a core]"' "$T/flows.json"
+else
+    echo "regain complete flows: not measured $(head -c 300 "$T/flows.err" 2>/dev/null)"
+fi
+
+echo
+echo "targets"
+awk -F'\t' -v codes="$OIDC_CODES" -v hash_ms="$HASH_MS" -v cores="$CORES" -v flows="$(jq -r '.per_s // 0' "$T/flows.json" 2>/dev/null || echo 0)" '
+    $1 == "regain client_credentials" && $2 == "h1" { rcc = $3 }
+    $1 == "oidc-provider client_credentials" { opcc = $3 }
+    $1 == "regain code exchange" { ce = $3; ce_bad = $6; ce_n = $7 }
+    END {
+        if (opcc + 0 > 0)
+            printf "  client_credentials regain/oidc-provider (wrk -t1 -c16, h1): %.0f / %.0f = %.1fx  (target >= 5x): %s\n",
+                rcc, opcc, rcc / opcc, (rcc / opcc >= 5 ? "meets target" : "BELOW target")
+        else
+            print "  client_credentials regain/oidc-provider: n/a (oidc-provider not measured)"
+        printf "  code exchange: %.0f/s (target >= 10000/s): %s%s\n", ce, (ce >= 10000 ? "meets target" : "BELOW target"),
+            (ce_n + 0 > codes ? sprintf("  [ran out of minted codes: %d requests, %d codes]", ce_n, codes) : "")
+        if (ce_bad + 0 > 0) printf "    (%d non-2xx answers in the code exchange run)\n", ce_bad
+        ceiling = cores * 1000 / hash_ms
+        printf "  Argon2id (t=%s m=%s KiB p=%s): %.1f ms per hash; ceiling %d cores / %.1f ms = %.1f sign-ins/s\n",
+            "'"$A_T"'", "'"$A_M"'", "'"$A_P"'", hash_ms, cores, hash_ms, ceiling
+        printf "  complete flows: %.1f/s = %.0f%% of the hash ceiling (target >= 90%%): %s\n", flows,
+            100 * flows / ceiling, (flows >= 0.9 * ceiling ? "meets target" : "BELOW target")
+        print "    (the ceiling gives hashing every core; the driver, PostgreSQL and the other three requests"
+        print "     of each flow run on the same cores here)"
+    }' "$ORES"
