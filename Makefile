@@ -13,7 +13,7 @@ OPT        ?= -O2 -g
 CFLAGS     ?= -std=c11 $(WARN) $(OPT) $(EXTRA_CFLAGS)
 LDLIBS     += $(PKG_LIBS) -largon2 -pthread -lm
 
-SRCDIRS    := gateway oidc
+SRCDIRS    := gateway oidc scim
 LIB_SRC    := $(filter-out gateway/main.c,$(wildcard $(addsuffix /*.c,$(SRCDIRS))))
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema.o
 UNIT_SRC   := $(wildcard tests/unit/*.c)

@@ -14,6 +14,7 @@
 #include "gateway/secrets.h"
 #include "gateway/server.h"
 #include "oidc/oidc.h"
+#include "scim/scim.h"
 
 #ifndef REGAIN_VERSION
 #define REGAIN_VERSION "0.1.0"
@@ -141,7 +142,7 @@ static int cmd_serve(int argc, char **argv)
     }
     PQfinish(conn);
     gw_health_register(&cfg);
-    if (oidc_register(&cfg, msg, sizeof(msg)) != 0) {
+    if (oidc_register(&cfg, msg, sizeof(msg)) != 0 || scim_register(&cfg, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "regain: %s\n", msg);
         goto out;
     }
