@@ -79,29 +79,103 @@ ensure_config() {
 
 # ---------------------------------------------------------------------------
 # seed_demo: put demo data into the database through regain's own CLI, so the
-# demo exercises the same code paths an operator uses. It must be idempotent
-# (a second `make run` finds the data already there).
-# Nothing to seed yet. Later issues add here, for example:
-#   "$REGAIN" client add --config "$CONFIG" ...   (a demo relying party)
-#   "$REGAIN" user add   --config "$CONFIG" ...   (demo users)
-# and record what they created in var/demo.json (write_demo_json).
+# demo exercises the same code paths an operator uses, and record it, secrets
+# included, in var/demo.json (write_demo_json). Idempotent: a second
+# `make run` finds the clients and the user in the database and their secrets
+# in var/demo.json; anything whose secret was lost (var/demo.json deleted) is
+# created afresh.
+#   demo-web    confidential web app: code flow + refresh, client_secret_basic
+#   demo-spa    public client (token_endpoint_auth_method none): code + PKCE
+#   demo-admin  admin API client: client_credentials, scope admin
+#   demo        a user with a random password
 # ---------------------------------------------------------------------------
-seed_demo() {
-    :
+DEMO_WEB_REDIRECT=$HTTPS_BASE/demo/callback
+DEMO_SPA_REDIRECT=http://127.0.0.1:8765/callback
+DEMO_POST_LOGOUT=$HTTPS_BASE/demo/signed-out
+DEMO_CLIENTS='[]'
+DEMO_USERS='[]'
+
+# The value recorded by an earlier run: demo_recorded clients|users KEY ID FIELD
+demo_recorded() {
+    [ -f "$DEMO" ] || return 0
+    jq -r --arg sect "$1" --arg k "$2" --arg id "$3" --arg f "$4" \
+        '(.[$sect] // [])[] | select(.[$k] == $id) | .[$f] // empty' "$DEMO" 2>/dev/null || true
 }
 
+# demo_client ID SECRET_EXPECTED(1|0) ADD_OPTIONS...: registers the client
+# unless it exists with a recorded secret; appends its record to DEMO_CLIENTS.
+demo_client() {
+    local id=$1 confidential=$2 json secret=""
+    shift 2
+    if "$REGAIN" client list --json --config "$CONFIG" | jq -e --arg id "$id" 'any(.clients[]; .client_id == $id)' >/dev/null; then
+        secret=$(demo_recorded clients client_id "$id" client_secret)
+        if [ "$confidential" = 0 ] || [ -n "$secret" ]; then
+            json=$("$REGAIN" client list --json --config "$CONFIG" | jq -c --arg id "$id" '.clients[] | select(.client_id == $id)')
+            DEMO_CLIENTS=$(jq -c --argjson c "$json" --arg s "$secret" \
+                '. + [$c + (if $s == "" then {} else {client_secret: $s} end)]' <<<"$DEMO_CLIENTS")
+            return 0
+        fi
+        say "demo client $id exists but its secret was not recorded: registering it again"
+        "$REGAIN" client remove "$id" --config "$CONFIG" >/dev/null
+    fi
+    json=$("$REGAIN" client add --id "$id" "$@" --json --config "$CONFIG")
+    DEMO_CLIENTS=$(jq -c --argjson c "$json" '. + [$c]' <<<"$DEMO_CLIENTS")
+}
+
+demo_user() {
+    local name=$1 password
+    password=$(demo_recorded users username "$name" password)
+    if [ -z "$password" ]; then
+        password=$(openssl rand -base64 12 | tr '+/' '-_')
+        # A user left from a run whose var/demo.json was deleted: start it afresh.
+        psql -X -q -v ON_ERROR_STOP=1 "$db_url" -v name="$name" >/dev/null <<'SQL'
+DELETE FROM users WHERE lower(user_name) = lower(:'name');
+SQL
+        printf '%s\n' "$password" | "$REGAIN" user add --username "$name" --given-name Demo --family-name User \
+            --email "$name@example.com" --email-verified --password-stdin --config "$CONFIG" >/dev/null
+    fi
+    DEMO_USERS=$(jq -c --arg u "$name" --arg p "$password" '. + [{username: $u, password: $p}]' <<<"$DEMO_USERS")
+}
+
+seed_demo() {
+    demo_client demo-web 1 --name "Demo web app" --redirect-uri "$DEMO_WEB_REDIRECT" \
+        --post-logout-redirect-uri "$DEMO_POST_LOGOUT" --grant-types authorization_code,refresh_token \
+        --scopes "openid profile email offline_access" --auth-method client_secret_basic
+    demo_client demo-spa 0 --name "Demo single-page app" --redirect-uri "$DEMO_SPA_REDIRECT" \
+        --grant-types authorization_code --scopes "openid profile email" --auth-method none
+    demo_client demo-admin 1 --name "Demo admin API client" --grant-types client_credentials --scopes admin \
+        --auth-method client_secret_basic
+    demo_user demo
+}
+
+# A ready-to-paste authorization request for demo-web, with its PKCE pair.
+DEMO_VERIFIER=$(openssl rand -base64 48 | tr '+/' '-_' | tr -d '=\n')
+DEMO_CHALLENGE=$(printf '%s' "$DEMO_VERIFIER" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=')
+DEMO_AUTH_URL="$HTTPS_BASE/authorize?response_type=code&client_id=demo-web&redirect_uri=$(jq -rn --arg u \
+    "$DEMO_WEB_REDIRECT" '$u | @uri')&scope=openid%20profile%20email%20offline_access&state=demo-state\
+&nonce=demo-nonce&code_challenge=$DEMO_CHALLENGE&code_challenge_method=S256"
+
 write_demo_json() {
-    jq -n --arg issuer "$ISSUER" --arg https "$HTTPS_BASE" --arg http "$HTTP_BASE" '
-        def urls($base): {
-            discovery: "\($base)/.well-known/openid-configuration",
-            jwks: "\($base)/jwks.json",
-            healthz: "\($base)/healthz",
-            readyz: "\($base)/readyz",
-            metrics: "\($base)/metrics"
-        };
-        {issuer: $issuer, urls: {https: urls($https), http: urls($http)},
-         clients: [], users: []}' >"$DEMO.tmp"
-    mv -f "$DEMO.tmp" "$DEMO"
+    (
+        umask 077
+        jq -n --arg issuer "$ISSUER" --arg https "$HTTPS_BASE" --arg http "$HTTP_BASE" \
+            --argjson clients "$DEMO_CLIENTS" --argjson users "$DEMO_USERS" \
+            --arg auth_url "$DEMO_AUTH_URL" --arg verifier "$DEMO_VERIFIER" '
+            def urls($base): {
+                discovery: "\($base)/.well-known/openid-configuration",
+                jwks: "\($base)/jwks.json",
+                authorize: "\($base)/authorize",
+                token: "\($base)/token",
+                userinfo: "\($base)/userinfo",
+                healthz: "\($base)/healthz",
+                readyz: "\($base)/readyz",
+                metrics: "\($base)/metrics"
+            };
+            {issuer: $issuer, urls: {https: urls($https), http: urls($http)},
+             clients: $clients, users: $users,
+             example: {authorization_url: $auth_url, code_verifier: $verifier}}' >"$DEMO.tmp"
+        mv -f "$DEMO.tmp" "$DEMO"
+    )
 }
 
 check_ports
@@ -152,7 +226,17 @@ cat >&2 <<EOF
     curl --http2-prior-knowledge $HTTP_BASE/healthz
 
   The certificate is self-signed ($VAR/tls/cert.pem): hence -k.
-  Demo data: $DEMO.  Database: psql "$db_url"
+  Demo data (clients, secrets, the demo user's password): $DEMO.  Database: psql "$db_url"
+
+  Sign in as "demo" (password in $DEMO) with the demo web app; open:
+
+    $DEMO_AUTH_URL
+
+  then take the code from the address bar ($DEMO_WEB_REDIRECT?code=...) and:
+
+    curl -k -u "demo-web:\$(jq -r '.clients[] | select(.client_id == "demo-web") | .client_secret' $DEMO)" \\
+      -d grant_type=authorization_code -d redirect_uri=$DEMO_WEB_REDIRECT \\
+      -d code_verifier=$DEMO_VERIFIER -d code=CODE $HTTPS_BASE/token
   Press Ctrl-C to stop regain and the database.
 
 EOF
