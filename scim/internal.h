@@ -176,6 +176,26 @@ typedef struct scim_filter {
  * true/false/null are case-insensitive (RFC 7644 §3.4.2.2). */
 int scim_filter_parse(h2o_mem_pool_t *pool, const char *s, size_t len, scim_filter_t **out, gw_err_t *err);
 
+/* Parses a whole `[uri:]attr[.sub]` (RFC 7644 §3.4.2.2 attrPath; the URI ends
+ * at the last colon) into pool strings, as used by filters, PATCH paths,
+ * sortBy and attributes/excludedAttributes. Returns 0, or -1 when `s` is not
+ * an attrPath (the caller picks the error kind). */
+int scim_attr_path_parse(h2o_mem_pool_t *pool, const char *s, size_t len, scim_attr_path_t *out);
+
+/* For path_parse.c: the valFilter of a value path, starting at s[*pos] just
+ * after its "["; on success *pos is at the closing "]". Errors of `kind`
+ * with positions counted in `s`. */
+int scim_filter_parse_valfilter(h2o_mem_pool_t *pool, const char *s, size_t len, size_t *pos,
+                                gw_err_kind_t kind, scim_filter_t **out, gw_err_t *err);
+
+/* A filter as text, NUL-terminated in pool memory: scim_filter_format gives
+ * SCIM syntax that parses back to the same tree (operators lower case, every
+ * and/or parenthesised); scim_filter_sexpr a canonical S-expression for
+ * tests and logs: (and (eq userName "bjensen") (vp emails (pr type))), a URI
+ * prefix shown as {urn:...}attr. */
+char *scim_filter_format(h2o_mem_pool_t *pool, const scim_filter_t *f);
+char *scim_filter_sexpr(h2o_mem_pool_t *pool, const scim_filter_t *f);
+
 /* ---- PATCH paths (path_parse.c) — RFC 7644 §3.5.2 ------------------------------ */
 
 /* attrPath / valuePath [ "." subAttr ]: emails[type eq "work"].value */
@@ -187,6 +207,9 @@ typedef struct {
 
 /* Errors: GW_E_SCIM_INVALID_PATH. */
 int scim_path_parse(h2o_mem_pool_t *pool, const char *s, size_t len, scim_patch_path_t *out, gw_err_t *err);
+/* The same two printers for PATCH paths: (path emails (eq type "work") .value) */
+char *scim_path_format(h2o_mem_pool_t *pool, const scim_patch_path_t *path);
+char *scim_path_sexpr(h2o_mem_pool_t *pool, const scim_patch_path_t *path);
 
 /* ---- filter -> SQL (filter_sql.c) --------------------------------------------- */
 
