@@ -499,7 +499,8 @@ static int parse_attr_exp(parser_t *p, scim_filter_t **out)
     at = p->pos;
     skip_blanks(p);
     if (p->pos == at)
-        return peek(p) == -1 ? fail_at(p, at, "missing value") : fail_unexpected(p);
+        return peek(p) == -1 || peek(p) == ')' || peek(p) == ']' ? fail_at(p, at, "missing value")
+                                                                 : fail_unexpected(p);
     if (parse_value(p, f) != 0)
         return -1;
     *out = f;
@@ -560,9 +561,8 @@ static int parse_chain(parser_t *p, scim_filter_t **out, const char *kw, scim_fi
             break;
         }
         p->pos += strlen(kw);
-        if (!is_blank(peek(p)) && peek(p) != '(')
-            return peek(p) == -1 ? fail_at(p, p->pos, "missing expression after logical operator")
-                                 : fail_unexpected(p);
+        if (peek(p) != -1 && peek(p) != ')' && peek(p) != ']' && !is_blank(peek(p)) && peek(p) != '(')
+            return fail_unexpected(p);
         skip_blanks(p);
         if (peek(p) == -1 || peek(p) == ')' || peek(p) == ']')
             return fail_at(p, p->pos, "missing expression after logical operator");
