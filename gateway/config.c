@@ -271,10 +271,19 @@ fail:
 static int parse_oidc(ctx_t *c, gw_config_t *cfg, yajl_val root)
 {
     yajl_val o = member(root, "oidc");
-    static const char *const KEYS[] = {"access_token_ttl_s", "id_token_ttl_s",     "refresh_token_ttl_s",
-                                       "code_ttl_s",         "session_ttl_s",      "argon2_t",
-                                       "argon2_m_kib",       "argon2_p",           "throttle_max_failures",
-                                       "throttle_window_s",  "throttle_lockout_s", NULL};
+    static const char *const KEYS[] = {"access_token_ttl_s",
+                                       "id_token_ttl_s",
+                                       "refresh_token_ttl_s",
+                                       "code_ttl_s",
+                                       "session_ttl_s",
+                                       "argon2_t",
+                                       "argon2_m_kib",
+                                       "argon2_p",
+                                       "throttle_max_failures",
+                                       "throttle_window_s",
+                                       "throttle_lockout_s",
+                                       "throttle_addr_max_failures",
+                                       NULL};
     if (o == NULL)
         return 0;
     return check_keys(c, o, "oidc", KEYS) ||
@@ -289,6 +298,8 @@ static int parse_oidc(ctx_t *c, gw_config_t *cfg, yajl_val root)
                    get_uint(c, o, "oidc", "argon2_p", 1, 16, &cfg->oidc.argon2_p) ||
                    get_uint(c, o, "oidc", "throttle_max_failures", 1, 1000,
                             &cfg->oidc.throttle_max_failures) ||
+                   get_uint(c, o, "oidc", "throttle_addr_max_failures", 1, 100000,
+                            &cfg->oidc.throttle_addr_max_failures) ||
                    get_uint(c, o, "oidc", "throttle_window_s", 1, 86400, &cfg->oidc.throttle_window_s) ||
                    get_uint(c, o, "oidc", "throttle_lockout_s", 1, 86400, &cfg->oidc.throttle_lockout_s)
                ? -1
@@ -335,6 +346,7 @@ static void set_defaults(gw_config_t *cfg)
     cfg->oidc.argon2_m_kib = 19 * 1024;
     cfg->oidc.argon2_p = 1;
     cfg->oidc.throttle_max_failures = 5;
+    cfg->oidc.throttle_addr_max_failures = 100;
     cfg->oidc.throttle_window_s = 900;
     cfg->oidc.throttle_lockout_s = 900;
     cfg->log.level = GW_LOG_INFO;

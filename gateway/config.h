@@ -55,7 +55,8 @@ typedef struct {
         unsigned argon2_m_kib;
         unsigned argon2_p;
         /* Failed sign-ins per account and per address before a lockout. */
-        unsigned throttle_max_failures;
+        unsigned throttle_max_failures;      /* per account */
+        unsigned throttle_addr_max_failures; /* per client address */
         unsigned throttle_window_s;
         unsigned throttle_lockout_s;
     } oidc;

@@ -181,11 +181,12 @@ static void on_request_checked(gw_req_t *r, void *data, PGresult *res, const gw_
         fail(r, l, "failed: field too long");
         return;
     }
-    char num[3][16];
+    char num[4][16];
     snprintf(num[0], sizeof(num[0]), "%u", oidc_cfg->oidc.throttle_window_s);
     snprintf(num[1], sizeof(num[1]), "%u", oidc_cfg->oidc.throttle_max_failures);
     snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.throttle_lockout_s);
-    const char *params[5] = {l->username, l->peer, num[0], num[1], num[2]};
+    snprintf(num[3], sizeof(num[3]), "%u", oidc_cfg->oidc.throttle_addr_max_failures);
+    const char *params[6] = {l->username, l->peer, num[0], num[1], num[2], num[3]};
     gw_req_query(r, &oidc_stmt_throttle_attempt, params, on_throttle, l);
 }
 

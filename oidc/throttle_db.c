@@ -8,8 +8,12 @@
  * Cheat Sheet, "Protect Against Automated Attacks"). */
 #include "oidc/signin_internal.h"
 
+/* An address gets its own, higher limit ($6): many people share one address
+ * behind a NAT or proxy, and attempts are counted before the password check,
+ * so a burst of honest sign-ins must not lock the whole office out. */
+
 /* Per key: a fixed window of throttle_window_s seconds starting at the first
- * failure; the attempt that goes over throttle_max_failures locks the key for
+ * failure; the attempt that goes over the key's limit locks the key for
  * throttle_lockout_s; a lock that has passed starts a fresh window.
  * SET expressions see the old row, so the reset test is spelled out in each. */
 #define LOCKED "coalesce(t.locked_until > now(), false)"
@@ -25,9 +29,10 @@ store_stmt_t oidc_stmt_throttle_attempt = {
     "failures = CASE WHEN " RESET " THEN 1 ELSE t.failures + 1 END, "
     "window_start = CASE WHEN " RESET " THEN now() ELSE t.window_start END, "
     "locked_until = CASE WHEN " LOCKED " THEN t.locked_until WHEN " RESET " THEN NULL "
-    "WHEN t.failures + 1 > $4::integer THEN now() + $5::integer * interval '1 second' ELSE NULL END "
+    "WHEN t.failures + 1 > (CASE WHEN t.key LIKE 'addr:%' THEN $6::integer ELSE $4::integer END) "
+    "THEN now() + $5::integer * interval '1 second' ELSE NULL END "
     "RETURNING coalesce(locked_until > now(), false)",
-    5,
+    6,
     0,
 };
 

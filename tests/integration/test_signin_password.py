@@ -18,6 +18,7 @@ import urllib.parse
 from harness import SLOW, check, check_eq, psql, regain_bin, require, run, sh
 
 MAX_FAILURES = 5
+ADDR_MAX_FAILURES = 9  # an address gets a higher limit than an account
 SESSION_TTL = 3600
 # A higher time cost than the default makes "a verification on the loop"
 # visible as a /healthz stall (t=6: roughly 100 ms per check).
@@ -114,7 +115,8 @@ class Browser:
 
 
 def main(env):
-    srv = env.regain({"oidc": {"throttle_max_failures": MAX_FAILURES, "throttle_window_s": 600,
+    srv = env.regain({"oidc": {"throttle_max_failures": MAX_FAILURES,
+                               "throttle_addr_max_failures": ADDR_MAX_FAILURES, "throttle_window_s": 600,
                                "throttle_lockout_s": 600, "session_ttl_s": SESSION_TTL,
                                "argon2_t": ARGON2_T}})
     db = env.db_url
@@ -307,7 +309,12 @@ def main(env):
     for i in range(MAX_FAILURES):
         a.login(rid5, "someone-%d" % i, "guess")
     r = a.login(rid5, "erin", "erin pw 4")
-    check("after %d failures from one address it is throttled, even with the right password" % MAX_FAILURES,
+    check_eq("after %d failures (the account limit) one address is not yet throttled" % MAX_FAILURES, r.status, 303)
+    a = Browser(srv, "127.0.0.30")
+    for i in range(ADDR_MAX_FAILURES):
+        a.login(rid5, "other-%d" % i, "guess")
+    r = a.login(rid5, "erin", "erin pw 4")
+    check("after %d failures from one address it is throttled, even with the right password" % ADDR_MAX_FAILURES,
           r.status == w[0].status and "Sign-in failed" in r.text, r)
     rows = sql("select failures, locked_until > now() from login_throttle where key = 'addr:127.0.0.30'")
     check("... the address counter row exists and is locked", rows and rows[0][1] == "t", rows)
