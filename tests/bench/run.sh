@@ -246,3 +246,6 @@ printf 'regain after load RSS: %.1f MB\n' "$(awk -v r="$(rss_kb "$REGAIN_PID")" 
 
 # shellcheck source=tests/bench/oidc.sh
 . tests/bench/oidc.sh
+
+# shellcheck source=tests/bench/scim.sh
+. tests/bench/scim.sh
