@@ -80,6 +80,10 @@ void scim_endpoint_handle(gw_req_t *r, const scim_kind_t *k, const char *rest, s
  * `attr` or one of its sub-attributes, case-insensitively. */
 int scim_attr_list_has(const char *list, const char *attr);
 
+/* Rewrites meta.version of a stored document (a bare number from the
+ * database) as the weak entity tag W/"n" of RFC 7644 §3.14, in place. */
+void scim_doc_weak_version(yajl_val doc);
+
 /* Whether a Group representation needs its members loaded for the
  * `attributes`/`excludedAttributes` of the request (RFC 7644 §3.9). */
 bool scim_group_wants_members(const char *attributes, const char *excluded);

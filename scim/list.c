@@ -301,6 +301,7 @@ static void reply_list(gw_req_t *r, list_t *l, PGresult *res, int64_t total)
             scim_reply_fail(r, GW_E_INTERNAL, "stored resource unreadable");
             return;
         }
+        scim_doc_weak_version(doc);
         int rc = scim_project(l->k->rt, doc, l->attributes, l->excluded, base_url(), w, &err);
         yajl_tree_free(doc);
         if (rc != 0) {

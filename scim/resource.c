@@ -182,11 +182,18 @@ bool scim_group_wants_members(const char *attributes, const char *excluded)
 
 /* ---- entity tags (RFC 7644 §3.14, RFC 9110 §8.8.3) ----------------------------- */
 
-/* The decimal version in meta.version of a stored document (W/"12"). */
+/* The decimal version in meta.version of a stored document: a bare number
+ * from the database (schema/007_scim.sql), or W/"12" once written. */
 static int doc_version(yajl_val doc, char out[24])
 {
-    yajl_val meta = gw_json_get(doc, "meta");
-    const char *v = gw_json_str(meta, "version");
+    yajl_val mv = gw_json_get(gw_json_get(doc, "meta"), "version");
+    const char *v = NULL;
+    if (mv != NULL && YAJL_IS_INTEGER(mv)) {
+        snprintf(out, 24, "%lld", YAJL_GET_INTEGER(mv));
+        return 0;
+    }
+    if (mv != NULL && YAJL_IS_STRING(mv))
+        v = YAJL_GET_STRING(mv);
     if (v == NULL)
         return -1;
     if (strncmp(v, "W/", 2) == 0)
@@ -201,6 +208,25 @@ static int doc_version(yajl_val doc, char out[24])
     memcpy(out, v, n);
     out[n] = '\0';
     return 0;
+}
+
+void scim_doc_weak_version(yajl_val doc)
+{
+    yajl_val meta = gw_json_get(doc, "meta");
+    if (!YAJL_IS_OBJECT(meta))
+        return;
+    for (size_t i = 0; i < YAJL_GET_OBJECT(meta)->len; i++) {
+        yajl_val v = YAJL_GET_OBJECT(meta)->values[i];
+        if (strcmp(YAJL_GET_OBJECT(meta)->keys[i], "version") != 0 || !YAJL_IS_INTEGER(v))
+            continue;
+        char buf[32];
+        snprintf(buf, sizeof(buf), "W/\"%lld\"", YAJL_GET_INTEGER(v));
+        yajl_val s = gw_calloc(1, sizeof(*s));
+        s->type = yajl_t_string;
+        s->u.string = gw_strdup(buf);
+        yajl_tree_free(v); /* the tree's own node; the new one is freed with the tree */
+        YAJL_GET_OBJECT(meta)->values[i] = s;
+    }
 }
 
 /* 1 when an If-Match / If-None-Match list names `version`. Entity tags are
@@ -307,6 +333,7 @@ static void op_reply_tree(scim_op_t *op, int status, const char *version, yajl_v
     const char *etag = v[0] != '\0' ? etag_of(r, v) : NULL;
     const char *location = id != NULL ? location_of(r, rt, id) : NULL;
     bool bulk = op->cb != NULL;
+    scim_doc_weak_version(doc);
     gw_jw_t *w = gw_jw_new();
     if (scim_project(rt, doc, bulk ? NULL : op->attributes, bulk ? NULL : op->excluded, base_url(), w,
                      &err) != 0 ||
@@ -399,7 +426,9 @@ static void on_written(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
             }
         } else if (sqlstate_is(err, "RG400") || sqlstate_is(err, "22P02")) {
             op_failk(op, GW_E_SCIM_INVALID_VALUE,
-                     op->k->is_group ? "a member does not exist" : "invalid attribute value");
+                     op->k->is_group
+                         ? "a value is not acceptable (a member must be the id of a User or Group)"
+                         : "a value is not acceptable");
         } else if (sqlstate_is(err, "RG404")) {
             op_failk(op, GW_E_NOT_FOUND, "no such resource");
         } else {
