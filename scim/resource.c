@@ -939,5 +939,9 @@ void scim_op_execute(gw_req_t *r, const char *method, const char *path, yajl_val
     op->body = body;
     op->cb = cb;
     op->cb_data = data;
+    /* §3.7: an operation's "version" is its precondition; /Bulk passes it
+     * as the If-Match of the request, as for a request of its own. */
+    if (m != M_POST)
+        op->if_match = header_or_null(r, "if-match");
     op_start(op);
 }
