@@ -486,8 +486,16 @@ static int op_multi(patch_t *p, op_t op, const target_t *t, yajl_val h, yajl_val
                                a->name);
             yajl_val x = same_element(a, arr, e);
             if (x != NULL && YAJL_IS_OBJECT(x)) {
+                /* the same value again: only what it adds, never a
+                 * readOnly or an already set immutable sub-attribute */
                 for (size_t k = 0; k < e->u.object.len; k++) {
-                    scim_jt_set(x, e->u.object.keys[k], e->u.object.values[k]);
+                    const char *key = e->u.object.keys[k];
+                    const scim_attr_t *s = scim_jt_attr(a->sub_attrs, a->sub_count, key);
+                    if (s != NULL &&
+                        (s->mutability == SCIM_MUT_READ_ONLY ||
+                         (s->mutability == SCIM_MUT_IMMUTABLE && gw_json_find_ci(x, key) != NULL)))
+                        continue;
+                    scim_jt_set(x, key, e->u.object.values[k]);
                     e->u.object.values[k] = NULL;
                 }
                 yajl_tree_free(e);
