@@ -379,7 +379,8 @@ static yajl_val complex_value(const scim_attr_t *a, yajl_val value)
             scim_jt_set(o, sub_name(a, value->u.object.keys[i]), scim_jt_copy(value->u.object.values[i]));
         return o;
     }
-    if (YAJL_IS_STRING(value) && scim_jt_attr(a->sub_attrs, a->sub_count, "value") != NULL) {
+    if (YAJL_IS_STRING(value) && !a->multi_valued &&
+        scim_jt_attr(a->sub_attrs, a->sub_count, "value") != NULL) {
         yajl_val o = scim_jt_object();
         scim_jt_set(o, "value", scim_jt_copy(value));
         return o;

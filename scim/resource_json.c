@@ -177,7 +177,7 @@ static int check_complex(check_t *c, const char *where, const scim_attr_t *a, ya
     /* Leniency: Entra ID sends the enterprise manager as a plain id string;
      * a string for a complex attribute with a `value` sub-attribute means
      * {"value": ...}. */
-    if (YAJL_IS_STRING(v) && scim_jt_attr(a->sub_attrs, a->sub_count, "value") != NULL) {
+    if (YAJL_IS_STRING(v) && !a->multi_valued && scim_jt_attr(a->sub_attrs, a->sub_count, "value") != NULL) {
         if (v->u.string[0] == '\0')
             return 0;
         yajl_val o = scim_jt_object();
