@@ -594,8 +594,13 @@ static void op_prepare_write(scim_op_t *op)
         pw = NULL;
         op->has_member_ops = mops.add != NULL || mops.remove != NULL || mops.remove_all;
         op->remove_all = mops.remove_all;
-        if ((mops.add != NULL && (op->add = val_text(r, mops.add, &err)) == NULL) ||
-            (mops.remove != NULL && (op->remove = val_text(r, mops.remove, &err)) == NULL)) {
+        /* The member lists are ours now (patch.c hands them over): as text
+         * for the statement, then released. */
+        bool bad = (mops.add != NULL && (op->add = val_text(r, mops.add, &err)) == NULL) ||
+                   (mops.remove != NULL && (op->remove = val_text(r, mops.remove, &err)) == NULL);
+        yajl_tree_free(mops.add);
+        yajl_tree_free(mops.remove);
+        if (bad) {
             op_fail(op, &err);
             return;
         }
