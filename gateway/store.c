@@ -151,10 +151,13 @@ static void conn_complete_head(store_conn_t *c)
         query_answer(q, res, NULL);
     } else {
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-        /* 23505 unique_violation is a conflict the caller can explain; other
-         * SQL errors are ours and stay out of responses. */
+        /* 23505 unique_violation is a conflict the caller can explain, and
+         * class RG is raised on purpose by our own SQL functions (a stale
+         * version, a bad member id) for the caller to answer: neither is a
+         * fault to log. Other SQL errors are ours and stay out of responses. */
         int unique = state != NULL && strcmp(state, "23505") == 0;
-        if (!unique && q->cb != NULL)
+        int expected = unique || (state != NULL && strncmp(state, "RG", 2) == 0);
+        if (!expected && q->cb != NULL)
             gw_log_error("statement %s failed: %s", q->stmt->name ? q->stmt->name : "(ad hoc)",
                          res ? PQresultErrorMessage(res) : "no result");
         query_fail(q, unique ? GW_E_CONFLICT : GW_E_INTERNAL, unique ? "already exists" : "database error",

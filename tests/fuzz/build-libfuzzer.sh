@@ -31,7 +31,7 @@ mkdir -p "$OUT/obj" "$OUT/artifacts"
 # The library, instrumented for coverage. An archive, so a target links only
 # the objects it uses.
 objs=()
-for src in gateway/*.c oidc/*.c; do
+for src in gateway/*.c oidc/*.c scim/*.c; do
     [ -e "$src" ] || continue
     [ "$src" = gateway/main.c ] && continue
     obj="$OUT/obj/${src//\//_}.o"
