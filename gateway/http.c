@@ -245,6 +245,25 @@ void *gw_req_alloc(gw_req_t *r, size_t n)
     return h2o_mem_alloc_pool(&r->req->pool, n);
 }
 
+struct gw_req_state {
+    struct gw_req_state *next;
+    const void *tag;
+    _Alignas(16) unsigned char data[];
+};
+
+void *gw_req_state(gw_req_t *r, const void *tag, size_t size)
+{
+    for (struct gw_req_state *s = r->_states; s != NULL; s = s->next)
+        if (s->tag == tag)
+            return s->data;
+    struct gw_req_state *s = h2o_mem_alloc_pool(&r->req->pool, sizeof(*s) + size);
+    memset(s, 0, sizeof(*s) + size);
+    s->tag = tag;
+    s->next = r->_states;
+    r->_states = s;
+    return s->data;
+}
+
 h2o_iovec_t gw_req_strdup(gw_req_t *r, const char *s, size_t n)
 {
     return h2o_strdup(&r->req->pool, s, n);

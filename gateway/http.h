@@ -67,10 +67,17 @@ struct gw_req {
     uint8_t gone; /* the client went away before the reply */
     /* The handler's own state between its callbacks (pool memory, say). */
     void *data;
+    struct gw_req_state *_states; /* gw_req_state: owning file only */
     /* The asynchronous operation in flight, detached if the request dies first. */
     void *pending;
     gw_req_detach_fn detach;
 };
+
+/* The state a module keeps for this request between its callbacks: zeroed
+ * pool memory of `size` bytes, created on first use. `tag` is the address of
+ * a static object of the module, so modules nested in one request (an
+ * endpoint and the bearer check it calls) never see each other's state. */
+void *gw_req_state(gw_req_t *r, const void *tag, size_t size);
 
 /* Memory that lives as long as the request. Never NULL. */
 void *gw_req_alloc(gw_req_t *r, size_t n);

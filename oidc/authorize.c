@@ -16,6 +16,9 @@
 #include "gateway/log.h"
 #include "oidc/authorize_internal.h"
 
+/* Identifies this file's per-request state (gw_req_state). */
+static const char AZ_STATE_TAG = 0;
+
 typedef struct {
     oidc_az_request_t a;
     char request_id[37]; /* resume: the pending request being finished */
@@ -72,7 +75,7 @@ int oidc_az_read_params_or_page(gw_req_t *r, gw_kvs_t *out)
 
 static void on_code_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
 {
-    az_ctx_t *c = oidc_az_ctx_get(r);
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
     if (err != NULL) {
         gw_log_write(GW_LOG_ERROR, __func__, r->id, "code not stored: %s (%s)", err->public, err->detail);
         oidc_az_respond_error(r, &c->a,
@@ -102,7 +105,7 @@ static void issue(gw_req_t *r, az_ctx_t *c, const oidc_session_t *s)
 
 static void on_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
 {
-    az_ctx_t *c = oidc_az_ctx_get(r);
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
     char id[37];
     int64_t created;
     if (err != NULL || oidc_az_request_stored(res, id, &created) != 0) {
@@ -114,7 +117,7 @@ static void on_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
 
 static void on_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err)
 {
-    az_ctx_t *c = oidc_az_ctx_get(r);
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
     if (err != NULL) {
         oidc_az_respond_error(r, &c->a, OIDC_AZE_TEMPORARILY_UNAVAILABLE, "please try again");
         return;
@@ -179,7 +182,7 @@ static int client_checks_or_reply(gw_req_t *r, oidc_az_request_t *a, const oidc_
 
 static void on_client(gw_req_t *r, const oidc_client_t *client, const gw_err_t *err)
 {
-    az_ctx_t *c = oidc_az_ctx_get(r);
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
     if (client_checks_or_reply(r, &c->a, client, err) != 0)
         return;
     oidc_session_current(r, on_session);
@@ -191,7 +194,7 @@ static void on_authorize(gw_req_t *r)
     char fatal[160];
     if (oidc_az_read_params_or_page(r, &kvs) != 0)
         return;
-    az_ctx_t *c = oidc_az_ctx_new(r, sizeof(*c));
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
     if (oidc_az_parse(&r->req->pool, &kvs, &c->a, fatal, sizeof(fatal)) != 0) {
         oidc_az_error_page(r, 400, "Invalid request", fatal);
         return;
@@ -203,7 +206,7 @@ static void on_authorize(gw_req_t *r)
 
 static void on_resume_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err)
 {
-    az_ctx_t *c = oidc_az_ctx_get(r);
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
     if (err != NULL) {
         oidc_az_respond_error(r, &c->a, OIDC_AZE_TEMPORARILY_UNAVAILABLE, "please try again");
         return;
@@ -234,7 +237,7 @@ static void on_resume_session(gw_req_t *r, const oidc_session_t *s, const gw_err
 
 static void on_resume_client(gw_req_t *r, const oidc_client_t *client, const gw_err_t *err)
 {
-    az_ctx_t *c = oidc_az_ctx_get(r);
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
     /* The registration may have changed while the user signed in. */
     if (client_checks_or_reply(r, &c->a, client, err) != 0)
         return;
@@ -243,7 +246,7 @@ static void on_resume_client(gw_req_t *r, const oidc_client_t *client, const gw_
 
 static void on_loaded(gw_req_t *r, PGresult *res, const gw_err_t *err)
 {
-    az_ctx_t *c = oidc_az_ctx_get(r);
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
     const char *json;
     if (err != NULL) {
         page_db_error(r, err);
@@ -273,7 +276,7 @@ static void on_resume(gw_req_t *r)
         oidc_az_error_page(r, 400, "Invalid request", "The sign-in request is missing or malformed.");
         return;
     }
-    az_ctx_t *c = oidc_az_ctx_new(r, sizeof(*c));
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
     memcpy(c->request_id, id.base, 36);
     c->request_id[36] = '\0';
     oidc_az_request_load_or_reply(r, c->request_id, on_loaded);

@@ -140,12 +140,6 @@ void oidc_logout_register(void);
 
 /* ---- per-request context (authorize_ctx.c) -------------------------------- */
 
-/* Callbacks of the other areas receive only `r`; this keeps a handler's state
- * for the life of the request. New zeroed memory of `size` bytes tied to `r`;
- * oidc_az_ctx_get finds it again (NULL if none). Loop thread only. */
-void *oidc_az_ctx_new(gw_req_t *r, size_t size);
-void *oidc_az_ctx_get(gw_req_t *r);
-
 /* Reads the request's parameters: the query for GET, the form body for POST.
  * Returns -1 after rendering an error page. */
 int oidc_az_read_params_or_page(gw_req_t *r, gw_kvs_t *out);

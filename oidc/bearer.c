@@ -10,6 +10,9 @@
 #include "gateway/log.h"
 #include "oidc/tokens_internal.h"
 
+/* Identifies this file's per-request state (gw_req_state). */
+static const char STATE_TAG = 0;
+
 static int bad(gw_err_t *err, const char *why)
 {
     return GW_ERR(err, GW_E_INVALID_TOKEN, why);
@@ -156,7 +159,7 @@ static void reply_bearer_error(gw_req_t *r, gw_err_kind_t kind, const char *desc
 
 static void on_revoked(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
 {
-    bearer_state_t *st = oidc_req_state(r);
+    bearer_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     if (qerr != NULL) {
         gw_reply_error(r, qerr);
         return;
@@ -244,7 +247,7 @@ void oidc_bearer_authorize(gw_req_t *r, const char *required_scope, oidc_bearer_
         gw_reply_fail(r, GW_E_INVALID_TOKEN, "an access token is required");
         return;
     }
-    bearer_state_t *st = oidc_req_state_new(r, sizeof(*st));
+    bearer_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     st->cb = cb;
     st->scope = required_scope;
     if (oidc_access_verify(&r->req->pool, oidc_cfg->issuer, token.base, token.len, oidc_now(), &st->at,

@@ -13,6 +13,9 @@
 #include "gateway/secrets.h"
 #include "oidc/tokens_internal.h"
 
+/* Identifies this file's per-request state (gw_req_state). */
+static const char STATE_TAG = 0;
+
 #define TOKEN_MAX GW_JWS_MAX_LEN
 
 typedef struct {
@@ -32,7 +35,7 @@ static int may_see(const oidc_client_t *c, const char *token_client)
 
 static void on_access(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
 {
-    introspect_state_t *st = oidc_req_state(r);
+    introspect_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     if (qerr != NULL) {
         gw_reply_error(r, qerr);
         return;
@@ -65,7 +68,7 @@ static void on_access(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
 
 static void on_refresh(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
 {
-    introspect_state_t *st = oidc_req_state(r);
+    introspect_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     if (qerr != NULL) {
         gw_reply_error(r, qerr);
         return;
@@ -112,7 +115,7 @@ static void on_client(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)
         inactive(r);
         return;
     }
-    introspect_state_t *st = oidc_req_state_new(r, sizeof(*st));
+    introspect_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     st->client = c;
     size_t dots = 0;
     for (size_t i = 0; i < token.len; i++)

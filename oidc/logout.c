@@ -20,6 +20,9 @@
 #include "gateway/log.h"
 #include "oidc/authorize_internal.h"
 
+/* Identifies this file's per-request state (gw_req_state). */
+static const char LOGOUT_STATE_TAG = 0;
+
 typedef struct {
     h2o_iovec_t client_id; /* from client_id or the hint's audience */
     h2o_iovec_t post_logout_uri;
@@ -118,7 +121,7 @@ static int hint_verify(h2o_mem_pool_t *pool, h2o_iovec_t hint, lo_ctx_t *c, cons
 
 static void finish(gw_req_t *r)
 {
-    lo_ctx_t *c = oidc_az_ctx_get(r);
+    lo_ctx_t *c = gw_req_state(r, &LOGOUT_STATE_TAG, sizeof(*c));
     if (c->redirect_ok) {
         oidc_param_t p[] = {{"state", c->state.base}};
         h2o_iovec_t url =
@@ -140,7 +143,7 @@ static void hidden(char *buf, size_t *o, h2o_mem_pool_t *pool, const char *name,
 
 static void confirm_page(gw_req_t *r)
 {
-    lo_ctx_t *c = oidc_az_ctx_get(r);
+    lo_ctx_t *c = gw_req_state(r, &LOGOUT_STATE_TAG, sizeof(*c));
     h2o_mem_pool_t *pool = &r->req->pool;
     size_t room = 1024 + 6 * (c->client_id.len + c->post_logout_uri.len + c->state.len);
     char *buf = h2o_mem_alloc_pool(pool, room);
@@ -171,7 +174,7 @@ static void on_ended(gw_req_t *r, const gw_err_t *err)
 
 static void on_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err)
 {
-    lo_ctx_t *c = oidc_az_ctx_get(r);
+    lo_ctx_t *c = gw_req_state(r, &LOGOUT_STATE_TAG, sizeof(*c));
     if (err != NULL) {
         on_ended(r, err);
         return;
@@ -203,7 +206,7 @@ static void on_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err
 
 static void on_client(gw_req_t *r, const oidc_client_t *client, const gw_err_t *err)
 {
-    lo_ctx_t *c = oidc_az_ctx_get(r);
+    lo_ctx_t *c = gw_req_state(r, &LOGOUT_STATE_TAG, sizeof(*c));
     if (err != NULL) {
         on_ended(r, err);
         return;
@@ -235,7 +238,7 @@ static void on_logout(gw_req_t *r)
     h2o_iovec_t hint, ignored, confirm;
     if (oidc_az_read_params_or_page(r, &kvs) != 0)
         return;
-    lo_ctx_t *c = oidc_az_ctx_new(r, sizeof(*c));
+    lo_ctx_t *c = gw_req_state(r, &LOGOUT_STATE_TAG, sizeof(*c));
     if (get(&kvs, "id_token_hint", GW_JWS_MAX_LEN, &hint) != 0 ||
         get(&kvs, "client_id", OIDC_AZ_CLIENT_ID_MAX, &c->client_id) != 0 ||
         get(&kvs, "post_logout_redirect_uri", OIDC_AZ_URI_MAX, &c->post_logout_uri) != 0 ||

@@ -23,56 +23,6 @@ int oidc_iov_is(h2o_iovec_t v, const char *lit)
     return v.base != NULL && v.len == n && memcmp(v.base, lit, n) == 0;
 }
 
-/* ---- per-request state ------------------------------------------------------ */
-
-/* A per-thread table from request to state; entries leave it when the
- * request's pool is released (so a client that hangs up leaves nothing). */
-#define STATE_BUCKETS 256
-
-typedef struct state_node {
-    gw_req_t *r;
-    struct state_node *next;
-    _Alignas(16) unsigned char data[];
-} state_node_t;
-
-static _Thread_local state_node_t *g_state[STATE_BUCKETS];
-
-static size_t state_bucket(const gw_req_t *r)
-{
-    uintptr_t p = (uintptr_t)r;
-    return (size_t)((p >> 4) ^ (p >> 12)) % STATE_BUCKETS;
-}
-
-static void state_dispose(void *p)
-{
-    state_node_t *n = p;
-    for (state_node_t **pp = &g_state[state_bucket(n->r)]; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == n) {
-            *pp = n->next;
-            return;
-        }
-    }
-}
-
-void *oidc_req_state_new(gw_req_t *r, size_t size)
-{
-    state_node_t *n = h2o_mem_alloc_shared(&r->req->pool, sizeof(*n) + size, state_dispose);
-    memset(n, 0, sizeof(*n) + size);
-    n->r = r;
-    size_t b = state_bucket(r);
-    n->next = g_state[b];
-    g_state[b] = n;
-    return n->data;
-}
-
-void *oidc_req_state(gw_req_t *r)
-{
-    for (state_node_t *n = g_state[state_bucket(r)]; n != NULL; n = n->next)
-        if (n->r == r)
-            return n->data;
-    return NULL;
-}
-
 /* ---- replies ----------------------------------------------------------------- */
 
 void oidc_token_reply(gw_req_t *r, const char *access_token, int64_t expires_in, const char *scope,

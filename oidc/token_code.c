@@ -10,6 +10,9 @@
 #include "gateway/secrets.h"
 #include "oidc/tokens_internal.h"
 
+/* Identifies this file's per-request state (gw_req_state). */
+static const char STATE_TAG = 0;
+
 #define CODE_MAX 512
 
 typedef struct {
@@ -20,7 +23,7 @@ typedef struct {
 
 static void on_redeemed(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
 {
-    code_state_t *st = oidc_req_state(r);
+    code_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     if (qerr != NULL) {
         gw_reply_error(r, qerr);
         return;
@@ -103,7 +106,7 @@ void oidc_token_code(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)
         gw_reply_fail(r, GW_E_INVALID_REQUEST, "code_verifier must be 43 to 128 unreserved characters");
         return;
     }
-    code_state_t *st = oidc_req_state_new(r, sizeof(*st));
+    code_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     st->client = c;
     st->verifier = verifier;
     char code_hash[GW_SECRET_HASH_HEX_LEN + 1], refresh_hash[GW_SECRET_HASH_HEX_LEN + 1];

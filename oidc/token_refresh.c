@@ -8,6 +8,9 @@
 #include "gateway/secrets.h"
 #include "oidc/tokens_internal.h"
 
+/* Identifies this file's per-request state (gw_req_state). */
+static const char STATE_TAG = 0;
+
 #define REFRESH_MAX 512
 
 typedef struct {
@@ -17,7 +20,7 @@ typedef struct {
 
 static void on_rotated(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
 {
-    refresh_state_t *st = oidc_req_state(r);
+    refresh_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     if (qerr != NULL) {
         gw_reply_error(r, qerr);
         return;
@@ -79,7 +82,7 @@ void oidc_token_refresh(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *for
         gw_reply_fail(r, GW_E_INVALID_SCOPE, "scope is malformed");
         return;
     }
-    refresh_state_t *st = oidc_req_state_new(r, sizeof(*st));
+    refresh_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     st->client = c;
     gw_secret_new(st->refresh);
     char old_hash[GW_SECRET_HASH_HEX_LEN + 1], new_hash[GW_SECRET_HASH_HEX_LEN + 1], ttl[16];

@@ -126,12 +126,6 @@ const char *oidc_access_gid(const oidc_access_t *at);
 
 /* ---- per-request state (token.c) ------------------------------------------ */
 
-/* gw_req_query_cb has no user pointer: a handler that needs state across a
- * query registers it here; it is found again by the request and released with
- * the request's pool. */
-void *oidc_req_state_new(gw_req_t *r, size_t size);
-void *oidc_req_state(gw_req_t *r);
-
 /* ---- replies (token.c) ---------------------------------------------------- */
 
 /* Successful token response (RFC 6749 §5.1); optional members NULL. */

@@ -7,6 +7,9 @@
 
 #include "oidc/tokens_internal.h"
 
+/* Identifies this file's per-request state (gw_req_state). */
+static const char STATE_TAG = 0;
+
 typedef struct {
     const oidc_access_t *at;
 } userinfo_state_t;
@@ -38,7 +41,7 @@ static int requested(yajl_val uic, const char *name)
 
 static void on_user(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
 {
-    userinfo_state_t *st = oidc_req_state(r);
+    userinfo_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     if (qerr != NULL) {
         gw_reply_error(r, qerr);
         return;
@@ -83,7 +86,7 @@ static void on_authorized(gw_req_t *r, const oidc_access_t *at)
         gw_reply_fail(r, GW_E_INSUFFICIENT_SCOPE, "the token was not issued for a user");
         return;
     }
-    userinfo_state_t *st = oidc_req_state_new(r, sizeof(*st));
+    userinfo_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     st->at = at;
     const char *params[1] = {at->sub};
     gw_req_query_or_reply(r, &OIDC_STMT_USERINFO, params, on_user);
