@@ -142,6 +142,55 @@ CREATE TRIGGER users_memberships_gone AFTER DELETE ON users
 CREATE TRIGGER groups_memberships_gone AFTER DELETE ON groups
     FOR EACH ROW EXECUTE FUNCTION scim_member_gone();
 
+-- ---- counts -----------------------------------------------------------------
+
+-- totalResults of an unfiltered list (RFC 7644 §3.4.2): count(*) over a
+-- million users reads the whole table on every page, so each resource table
+-- keeps its exact row count here, maintained per statement (transition
+-- tables: one UPDATE per statement, however many rows it wrote). The row of
+-- a resource type is locked until the writing transaction ends, which
+-- orders concurrent creations briefly; every write of ours is one short
+-- statement. Filtered lists count with their own query, which uses the
+-- filter's indexes.
+CREATE TABLE scim_counts (
+    resource  text PRIMARY KEY CHECK (resource IN ('User', 'Group')),
+    n         bigint NOT NULL
+);
+INSERT INTO scim_counts (resource, n)
+SELECT 'User', count(*) FROM users UNION ALL SELECT 'Group', count(*) FROM groups;
+
+CREATE FUNCTION scim_count_rows() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    d bigint;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT count(*) INTO d FROM new_rows;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT -count(*) INTO d FROM old_rows;
+    ELSE -- TRUNCATE
+        UPDATE scim_counts SET n = 0 WHERE resource = TG_ARGV[0];
+        RETURN NULL;
+    END IF;
+    IF d <> 0 THEN
+        UPDATE scim_counts SET n = n + d WHERE resource = TG_ARGV[0];
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_count_insert AFTER INSERT ON users REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION scim_count_rows('User');
+CREATE TRIGGER users_count_delete AFTER DELETE ON users REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION scim_count_rows('User');
+CREATE TRIGGER users_count_truncate AFTER TRUNCATE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION scim_count_rows('User');
+CREATE TRIGGER groups_count_insert AFTER INSERT ON groups REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION scim_count_rows('Group');
+CREATE TRIGGER groups_count_delete AFTER DELETE ON groups REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION scim_count_rows('Group');
+CREATE TRIGGER groups_count_truncate AFTER TRUNCATE ON groups
+    FOR EACH STATEMENT EXECUTE FUNCTION scim_count_rows('Group');
+
 -- ---- documents --------------------------------------------------------------
 
 CREATE FUNCTION scim_time(t timestamptz) RETURNS text
@@ -152,9 +201,13 @@ $$;
 -- The user's canonical document (NULL when there is no such user); never the
 -- password. `groups` lists direct memberships ("direct") and those through
 -- nested groups ("indirect"), RFC 7643 §4.1.2.
+-- plpgsql, not sql: PostgreSQL 15 plans a non-inlinable SQL function's body
+-- on every call (0.7 ms here, most of a write), while plpgsql keeps the plan
+-- of its query for the session.
 CREATE FUNCTION scim_user_doc(p_id uuid) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_strip_nulls(
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT jsonb_strip_nulls(
         jsonb_build_object(
             'schemas', jsonb_build_array('urn:ietf:params:scim:schemas:core:2.0:User')
                 || CASE WHEN ent IS NULL THEN '[]'::jsonb
@@ -214,15 +267,17 @@ LANGUAGE sql STABLE AS $$
            LATERAL (SELECT nullif(jsonb_strip_nulls(jsonb_build_object(
                         'birthdate', u.birthdate, 'legalGivenName', u.legal_given_name,
                         'legalFamilyName', u.legal_family_name)), '{}') AS rec) r
-     WHERE u.id = p_id
+     WHERE u.id = p_id);
+END
 $$;
 
 -- The group's canonical document (NULL when there is no such group). members
 -- only when p_with_members: a group may have 100,000 of them, so listing and
 -- PATCH responses leave them out unless asked.
 CREATE FUNCTION scim_group_doc(p_id uuid, p_with_members boolean) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_strip_nulls(jsonb_build_object(
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
         'schemas', '["urn:ietf:params:scim:schemas:core:2.0:Group"]'::jsonb,
         'id', g.id,
         'externalId', g.external_id,
@@ -237,7 +292,8 @@ LANGUAGE sql STABLE AS $$
              WHERE gm.group_id = g.id) END,
         'meta', jsonb_build_object('resourceType', 'Group', 'created', scim_time(g.created_at),
                                    'lastModified', scim_time(g.updated_at), 'version', g.version)))
-      FROM groups g WHERE g.id = p_id
+      FROM groups g WHERE g.id = p_id);
+END
 $$;
 
 -- ---- user writes ------------------------------------------------------------
@@ -272,6 +328,96 @@ BEGIN
 END
 $$;
 
+-- Why the document `p_doc` cannot be a user, or NULL when it can: every
+-- string short enough for the indexes (btree entries are limited to about
+-- 2.7 kB), userName present, active a boolean, birthdate a full-date, the
+-- multi-valued attributes arrays of objects whose value, type and display
+-- are strings and whose primary is a boolean (RFC 7643 §2.4). The messages
+-- are safe to show a client. One query per check instead of a function call
+-- per attribute: scim_user_write and scim_users_create_many run it for
+-- every user they write.
+CREATE FUNCTION scim_user_problem(p_doc jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    ent jsonb := p_doc -> 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+    rec jsonb := p_doc -> 'urn:regain:scim:schemas:extension:recovery:2.0:User';
+    msg text;
+    a text;
+BEGIN
+    IF jsonb_typeof(p_doc) IS DISTINCT FROM 'object' THEN
+        RETURN 'the resource must be a JSON object';
+    END IF;
+    SELECT format(CASE WHEN jsonb_typeof(s.v) <> 'string' THEN '%s must be a string' ELSE '%s is too long' END,
+                  s.name)
+      INTO msg
+      FROM (VALUES (1, 'userName', p_doc -> 'userName', 256),
+                   (2, 'birthdate', rec -> 'birthdate', 10),
+                   (3, 'externalId', p_doc -> 'externalId', 1024),
+                   (4, 'name.formatted', p_doc #> '{name,formatted}', 65536),
+                   (5, 'name.familyName', p_doc #> '{name,familyName}', 65536),
+                   (6, 'name.givenName', p_doc #> '{name,givenName}', 65536),
+                   (7, 'name.middleName', p_doc #> '{name,middleName}', 65536),
+                   (8, 'name.honorificPrefix', p_doc #> '{name,honorificPrefix}', 65536),
+                   (9, 'name.honorificSuffix', p_doc #> '{name,honorificSuffix}', 65536),
+                   (10, 'displayName', p_doc -> 'displayName', 1024),
+                   (11, 'nickName', p_doc -> 'nickName', 65536),
+                   (12, 'profileUrl', p_doc -> 'profileUrl', 65536),
+                   (13, 'title', p_doc -> 'title', 65536),
+                   (14, 'userType', p_doc -> 'userType', 65536),
+                   (15, 'preferredLanguage', p_doc -> 'preferredLanguage', 65536),
+                   (16, 'locale', p_doc -> 'locale', 65536),
+                   (17, 'timezone', p_doc -> 'timezone', 65536),
+                   (18, 'employeeNumber', ent -> 'employeeNumber', 65536),
+                   (19, 'costCenter', ent -> 'costCenter', 65536),
+                   (20, 'organization', ent -> 'organization', 65536),
+                   (21, 'division', ent -> 'division', 65536),
+                   (22, 'department', ent -> 'department', 65536),
+                   (23, 'manager.value', ent #> '{manager,value}', 1024),
+                   (24, 'legalGivenName', rec -> 'legalGivenName', 65536),
+                   (25, 'legalFamilyName', rec -> 'legalFamilyName', 65536)) s (k, name, v, mx)
+     WHERE s.v IS NOT NULL AND s.v <> 'null'::jsonb
+       AND (jsonb_typeof(s.v) <> 'string' OR octet_length(s.v #>> '{}') > s.mx)
+     ORDER BY s.k LIMIT 1;
+    IF msg IS NOT NULL THEN
+        RETURN msg;
+    END IF;
+    IF p_doc ->> 'userName' IS NULL OR length(p_doc ->> 'userName') < 1 THEN
+        RETURN 'userName is required (1 to 256 characters)';
+    END IF;
+    IF jsonb_typeof(p_doc -> 'active') NOT IN ('boolean', 'null') THEN
+        RETURN 'active must be a boolean';
+    END IF;
+    IF rec ->> 'birthdate' IS NOT NULL AND NOT scim_full_date_ok(rec ->> 'birthdate') THEN
+        RETURN 'birthdate must be a full-date, YYYY-MM-DD, of a day that exists';
+    END IF;
+    FOREACH a IN ARRAY ARRAY['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles',
+                             'x509Certificates'] LOOP
+        IF jsonb_typeof(p_doc -> a) NOT IN ('array', 'null') THEN
+            RETURN format('%s must be an array', a);
+        END IF;
+    END LOOP;
+    SELECT format(CASE WHEN jsonb_typeof(x.e) <> 'object'
+                            OR jsonb_typeof(x.e -> 'value') NOT IN ('string', 'null')
+                            OR jsonb_typeof(x.e -> 'type') NOT IN ('string', 'null')
+                            OR jsonb_typeof(x.e -> 'display') NOT IN ('string', 'null')
+                            OR jsonb_typeof(x.e -> 'primary') NOT IN ('boolean', 'null')
+                       THEN '%s: a value has the wrong shape' ELSE '%s: a value is too long' END, t.attr)
+      INTO msg
+      FROM unnest(ARRAY['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles'])
+               WITH ORDINALITY t (attr, k),
+           jsonb_array_elements(CASE WHEN jsonb_typeof(p_doc -> t.attr) = 'array' THEN p_doc -> t.attr
+                                     ELSE '[]' END) WITH ORDINALITY x (e, pos)
+     WHERE jsonb_typeof(x.e) <> 'object'
+        OR jsonb_typeof(x.e -> 'value') NOT IN ('string', 'null')
+        OR jsonb_typeof(x.e -> 'type') NOT IN ('string', 'null')
+        OR jsonb_typeof(x.e -> 'display') NOT IN ('string', 'null')
+        OR jsonb_typeof(x.e -> 'primary') NOT IN ('boolean', 'null')
+        OR octet_length(x.e ->> 'value') > 2000 OR octet_length(x.e ->> 'type') > 256
+     ORDER BY t.k, x.pos LIMIT 1;
+    RETURN msg;
+END
+$$;
+
 -- Creates (p_id NULL) or replaces a user from its canonical document; the
 -- attributes the document leaves out are cleared (RFC 7644 §3.5.1), except
 --   password_hash  NULL keeps the current one (password is writeOnly: a
@@ -281,8 +427,12 @@ $$;
 -- email / email_verified follow the primary email (or the first one);
 -- email_verified becomes false when the address changes: the directory said
 -- what the address is, not that its owner proved it (OIDC Core §5.1).
+-- `doc` is the stored document when p_return_doc, else NULL: building it
+-- costs as much as the write, and a caller that only needs id and version
+-- (/Bulk without a response body) should not pay for it.
 -- No row: no user with that id. Errors: RG412, RG400, 23505 (see the top).
-CREATE FUNCTION scim_user_write(p_id uuid, p_doc jsonb, p_password_hash text, p_if_version bigint)
+CREATE FUNCTION scim_user_write(p_id uuid, p_doc jsonb, p_password_hash text, p_if_version bigint,
+                                p_return_doc boolean DEFAULT true)
 RETURNS TABLE (id uuid, version bigint, doc jsonb)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -291,56 +441,19 @@ DECLARE
     was_active boolean;
     ent jsonb := coalesce(p_doc -> 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', '{}');
     rec jsonb := coalesce(p_doc -> 'urn:regain:scim:schemas:extension:recovery:2.0:User', '{}');
-    v_active boolean;
+    v_problem text;
     v_email text;
-    v_birthdate text;
     v_id uuid;
     v_version bigint;
-    a text;
-    e jsonb;
 BEGIN
-    IF jsonb_typeof(p_doc) IS DISTINCT FROM 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'RG400', MESSAGE = 'the resource must be a JSON object';
+    v_problem := scim_user_problem(p_doc);
+    IF v_problem IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'RG400', MESSAGE = v_problem;
     END IF;
-    IF scim_str(p_doc, '{userName}', 256) IS NULL OR length(p_doc ->> 'userName') < 1 THEN
-        RAISE EXCEPTION USING ERRCODE = 'RG400', MESSAGE = 'userName is required (1 to 256 characters)';
-    END IF;
-    IF jsonb_typeof(p_doc -> 'active') NOT IN ('boolean', 'null') THEN
-        RAISE EXCEPTION USING ERRCODE = 'RG400', MESSAGE = 'active must be a boolean';
-    END IF;
-    v_birthdate := scim_str(rec, '{birthdate}', 10);
-    IF v_birthdate IS NOT NULL AND NOT scim_full_date_ok(v_birthdate) THEN
-        RAISE EXCEPTION USING ERRCODE = 'RG400',
-            MESSAGE = 'birthdate must be a full-date, YYYY-MM-DD, of a day that exists';
-    END IF;
-    FOREACH a IN ARRAY ARRAY['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles',
-                             'x509Certificates'] LOOP
-        IF jsonb_typeof(p_doc -> a) NOT IN ('array', 'null') THEN
-            RAISE EXCEPTION USING ERRCODE = 'RG400', MESSAGE = format('%s must be an array', a);
-        END IF;
-    END LOOP;
-    -- Each value: an object whose value, type and display are strings short
-    -- enough for the indexes and whose primary is a boolean (RFC 7643 §2.4).
-    FOR a, e IN SELECT t.attr, x.e
-                  FROM unnest(ARRAY['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements',
-                                    'roles']) t (attr),
-                       jsonb_array_elements(coalesce(nullif(p_doc -> t.attr, 'null'), '[]')) x (e) LOOP
-        IF jsonb_typeof(e) <> 'object'
-           OR jsonb_typeof(e -> 'value') NOT IN ('string', 'null')
-           OR jsonb_typeof(e -> 'type') NOT IN ('string', 'null')
-           OR jsonb_typeof(e -> 'display') NOT IN ('string', 'null')
-           OR jsonb_typeof(e -> 'primary') NOT IN ('boolean', 'null') THEN
-            RAISE EXCEPTION USING ERRCODE = 'RG400', MESSAGE = format('%s: a value has the wrong shape', a);
-        END IF;
-        IF octet_length(e ->> 'value') > 2000 OR octet_length(e ->> 'type') > 256 THEN
-            RAISE EXCEPTION USING ERRCODE = 'RG400', MESSAGE = format('%s: a value is too long', a);
-        END IF;
-    END LOOP;
     -- The OpenID Connect email claim: the primary email, else the first.
     SELECT x.em ->> 'value' INTO v_email
       FROM jsonb_array_elements(coalesce(nullif(p_doc -> 'emails', 'null'), '[]')) WITH ORDINALITY AS x (em, pos)
      ORDER BY (x.em -> 'primary' = 'true'::jsonb) IS TRUE DESC, x.pos LIMIT 1;
-    v_active := (p_doc ->> 'active')::boolean;
 
     IF p_id IS NULL THEN
         n.id := gen_random_uuid();
@@ -358,33 +471,34 @@ BEGIN
         END IF;
     END IF;
     was_active := n.active;
+    -- scim_user_problem checked that each of these is a string or absent.
     n.user_name := p_doc ->> 'userName';
-    n.external_id := scim_str(p_doc, '{externalId}', 1024);
-    n.name_formatted := scim_str(p_doc, '{name,formatted}', 65536);
-    n.family_name := scim_str(p_doc, '{name,familyName}', 65536);
-    n.given_name := scim_str(p_doc, '{name,givenName}', 65536);
-    n.name_middle_name := scim_str(p_doc, '{name,middleName}', 65536);
-    n.name_honorific_prefix := scim_str(p_doc, '{name,honorificPrefix}', 65536);
-    n.name_honorific_suffix := scim_str(p_doc, '{name,honorificSuffix}', 65536);
-    n.display_name := scim_str(p_doc, '{displayName}', 1024);
-    n.nick_name := scim_str(p_doc, '{nickName}', 65536);
-    n.profile_url := scim_str(p_doc, '{profileUrl}', 65536);
-    n.title := scim_str(p_doc, '{title}', 65536);
-    n.user_type := scim_str(p_doc, '{userType}', 65536);
-    n.preferred_language := scim_str(p_doc, '{preferredLanguage}', 65536);
-    n.locale := scim_str(p_doc, '{locale}', 65536);
-    n.timezone := scim_str(p_doc, '{timezone}', 65536);
-    n.active := coalesce(v_active, n.active);
+    n.external_id := p_doc ->> 'externalId';
+    n.name_formatted := p_doc #>> '{name,formatted}';
+    n.family_name := p_doc #>> '{name,familyName}';
+    n.given_name := p_doc #>> '{name,givenName}';
+    n.name_middle_name := p_doc #>> '{name,middleName}';
+    n.name_honorific_prefix := p_doc #>> '{name,honorificPrefix}';
+    n.name_honorific_suffix := p_doc #>> '{name,honorificSuffix}';
+    n.display_name := p_doc ->> 'displayName';
+    n.nick_name := p_doc ->> 'nickName';
+    n.profile_url := p_doc ->> 'profileUrl';
+    n.title := p_doc ->> 'title';
+    n.user_type := p_doc ->> 'userType';
+    n.preferred_language := p_doc ->> 'preferredLanguage';
+    n.locale := p_doc ->> 'locale';
+    n.timezone := p_doc ->> 'timezone';
+    n.active := coalesce((p_doc ->> 'active')::boolean, n.active);
     n.x509_certificates := nullif(p_doc -> 'x509Certificates', 'null');
-    n.employee_number := scim_str(ent, '{employeeNumber}', 65536);
-    n.cost_center := scim_str(ent, '{costCenter}', 65536);
-    n.organization := scim_str(ent, '{organization}', 65536);
-    n.division := scim_str(ent, '{division}', 65536);
-    n.department := scim_str(ent, '{department}', 65536);
-    n.manager_id := scim_str(ent, '{manager,value}', 1024);
-    n.birthdate := v_birthdate;
-    n.legal_given_name := scim_str(rec, '{legalGivenName}', 65536);
-    n.legal_family_name := scim_str(rec, '{legalFamilyName}', 65536);
+    n.employee_number := ent ->> 'employeeNumber';
+    n.cost_center := ent ->> 'costCenter';
+    n.organization := ent ->> 'organization';
+    n.division := ent ->> 'division';
+    n.department := ent ->> 'department';
+    n.manager_id := ent #>> '{manager,value}';
+    n.birthdate := rec ->> 'birthdate';
+    n.legal_given_name := rec ->> 'legalGivenName';
+    n.legal_family_name := rec ->> 'legalFamilyName';
     n.email_verified := n.email_verified AND v_email IS NOT DISTINCT FROM n.email;
     n.email := v_email;
     n.password_hash := coalesce(p_password_hash, n.password_hash);
@@ -423,7 +537,124 @@ BEGIN
     IF was_active AND NOT n.active THEN
         PERFORM scim_user_sign_out(v_id);
     END IF;
-    RETURN QUERY SELECT v_id, v_version, scim_user_doc(v_id);
+    RETURN QUERY SELECT v_id, v_version, CASE WHEN p_return_doc THEN scim_user_doc(v_id) END;
+END
+$$;
+
+-- Creates many users in one statement (runs of POST /Users in /Bulk).
+-- p_items is a JSON array of {"doc": <canonical user document>,
+-- "password_hash": text or null}; each is created as by
+-- scim_user_write(NULL, doc, password_hash, NULL, false). One row per item,
+-- in order (ord counts from 1): id and version of the new user, or sqlstate
+-- and message of why not ('RG400' with scim_user_problem's message, '23505'
+-- when the userName is taken, also by an earlier item of the same call). A
+-- failing item leaves the others alone.
+-- Set-based: one INSERT into users (ON CONFLICT on lower(user_name), so a
+-- taken name skips its row instead of failing the statement) and one into
+-- user_values, about 5 times cheaper per user than a call per user. Should
+-- that statement fail for a reason checked nowhere above, the items are
+-- written again one at a time, each in its own subtransaction, so the
+-- failure lands on its own item only.
+CREATE FUNCTION scim_users_create_many(p_items jsonb)
+RETURNS TABLE (ord integer, id uuid, version bigint, sqlstate text, message text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    r_ord integer[];
+    r_id uuid[];
+    r_state text[];
+    r_msg text[];
+    it record;
+    v_id uuid;
+    v_version bigint;
+    v_state text;
+    v_msg text;
+BEGIN
+    IF jsonb_typeof(p_items) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'RG400', MESSAGE = 'the items must be a JSON array';
+    END IF;
+    BEGIN
+        WITH items AS MATERIALIZED (
+            SELECT x.pos::integer AS ord, x.e -> 'doc' AS doc,
+                   CASE WHEN jsonb_typeof(x.e -> 'password_hash') = 'string' THEN x.e ->> 'password_hash' END AS ph,
+                   scim_user_problem(x.e -> 'doc') AS problem, gen_random_uuid() AS nid
+              FROM jsonb_array_elements(p_items) WITH ORDINALITY x (e, pos)),
+        ins AS (
+            INSERT INTO users AS u (
+                id, user_name, external_id, name_formatted, family_name, given_name, name_middle_name,
+                name_honorific_prefix, name_honorific_suffix, display_name, nick_name, profile_url, title,
+                user_type, preferred_language, locale, timezone, active, x509_certificates, employee_number,
+                cost_center, organization, division, department, manager_id, birthdate, legal_given_name,
+                legal_family_name, email, email_verified, password_hash, version, created_at, updated_at)
+            SELECT i.nid, d ->> 'userName', d ->> 'externalId', d #>> '{name,formatted}', d #>> '{name,familyName}',
+                   d #>> '{name,givenName}', d #>> '{name,middleName}', d #>> '{name,honorificPrefix}',
+                   d #>> '{name,honorificSuffix}', d ->> 'displayName', d ->> 'nickName', d ->> 'profileUrl',
+                   d ->> 'title', d ->> 'userType', d ->> 'preferredLanguage', d ->> 'locale', d ->> 'timezone',
+                   coalesce((d ->> 'active')::boolean, true), nullif(d -> 'x509Certificates', 'null'),
+                   e ->> 'employeeNumber', e ->> 'costCenter', e ->> 'organization', e ->> 'division',
+                   e ->> 'department', e #>> '{manager,value}', r ->> 'birthdate', r ->> 'legalGivenName',
+                   r ->> 'legalFamilyName',
+                   (SELECT x.em ->> 'value'
+                      FROM jsonb_array_elements(coalesce(nullif(d -> 'emails', 'null'), '[]'))
+                           WITH ORDINALITY AS x (em, pos)
+                     ORDER BY (x.em -> 'primary' = 'true'::jsonb) IS TRUE DESC, x.pos LIMIT 1),
+                   false, i.ph, 1, now(), now()
+              FROM items i,
+                   LATERAL (SELECT i.doc AS d,
+                                   i.doc -> 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User' AS e,
+                                   i.doc -> 'urn:regain:scim:schemas:extension:recovery:2.0:User' AS r) j
+             WHERE i.problem IS NULL
+             ORDER BY i.ord
+            ON CONFLICT ((lower(user_name))) DO NOTHING
+            RETURNING u.id),
+        vals AS (
+            INSERT INTO user_values (user_id, attr, ord, value, type, "primary", display, data)
+            SELECT i.nid, a.attr, x.pos, x.val ->> 'value', x.val ->> 'type', (x.val ->> 'primary')::boolean,
+                   x.val ->> 'display', nullif(x.val - 'value' - 'type' - 'primary' - 'display', '{}')
+              FROM items i
+              JOIN ins ON ins.id = i.nid,
+                   unnest(ARRAY['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles'])
+                       a (attr),
+                   jsonb_array_elements(coalesce(nullif(i.doc -> a.attr, 'null'), '[]')) WITH ORDINALITY x (val, pos))
+        SELECT array_agg(i.ord ORDER BY i.ord), array_agg(ins.id ORDER BY i.ord),
+               array_agg(CASE WHEN i.problem IS NOT NULL THEN 'RG400' WHEN ins.id IS NULL THEN '23505' END
+                         ORDER BY i.ord),
+               array_agg(coalesce(i.problem, CASE WHEN ins.id IS NULL THEN 'userName is already taken' END)
+                         ORDER BY i.ord)
+          INTO r_ord, r_id, r_state, r_msg
+          FROM items i
+          LEFT JOIN ins ON ins.id = i.nid;
+    EXCEPTION WHEN OTHERS THEN
+        r_ord := NULL; -- the fallback below
+    END;
+    IF r_ord IS NOT NULL OR jsonb_array_length(p_items) = 0 THEN
+        RETURN QUERY SELECT t.o, t.i, CASE WHEN t.i IS NOT NULL THEN 1::bigint END, t.s, t.m
+                       FROM unnest(r_ord, r_id, r_state, r_msg) t (o, i, s, m);
+        RETURN;
+    END IF;
+    FOR it IN SELECT x.pos::integer AS o, x.e -> 'doc' AS d,
+                     CASE WHEN jsonb_typeof(x.e -> 'password_hash') = 'string' THEN x.e ->> 'password_hash' END AS ph
+                FROM jsonb_array_elements(p_items) WITH ORDINALITY x (e, pos) LOOP
+        v_id := NULL;
+        v_version := NULL;
+        v_state := NULL;
+        v_msg := NULL;
+        BEGIN
+            SELECT w.id, w.version INTO v_id, v_version FROM scim_user_write(NULL, it.d, it.ph, NULL, false) w;
+        EXCEPTION WHEN OTHERS THEN
+            v_state := SQLSTATE;
+            -- Only our own messages are safe to show a client.
+            v_msg := CASE WHEN SQLSTATE = '23505' THEN 'userName is already taken'
+                          WHEN SQLSTATE = 'RG400' THEN SQLERRM END;
+        END;
+        -- (the handler's SQLSTATE hides the output column `sqlstate`)
+        ord := it.o;
+        id := v_id;
+        version := v_version;
+        sqlstate := v_state;
+        message := v_msg;
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
 
@@ -514,9 +745,10 @@ $$;
 -- Creates (p_id NULL) or replaces a group: displayName and externalId from
 -- the document; members from the document only when p_replace_members (then
 -- only the difference is written, and the returned doc includes members:
--- the client just sent them), otherwise untouched. No row: no such group.
--- Errors: RG412, RG400.
-CREATE FUNCTION scim_group_write(p_id uuid, p_doc jsonb, p_if_version bigint, p_replace_members boolean)
+-- the client just sent them), otherwise untouched. doc is NULL unless
+-- p_return_doc. No row: no such group. Errors: RG412, RG400.
+CREATE FUNCTION scim_group_write(p_id uuid, p_doc jsonb, p_if_version bigint, p_replace_members boolean,
+                                 p_return_doc boolean DEFAULT true)
 RETURNS TABLE (id uuid, version bigint, doc jsonb)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -567,7 +799,7 @@ BEGIN
             PERFORM scim_members_no_cycle(v_id);
         END IF;
     END IF;
-    RETURN QUERY SELECT v_id, v_version, scim_group_doc(v_id, p_replace_members);
+    RETURN QUERY SELECT v_id, v_version, CASE WHEN p_return_doc THEN scim_group_doc(v_id, p_replace_members) END;
 END
 $$;
 

@@ -37,8 +37,11 @@ void scim_groups_route(gw_route_t **route);
 
 /* SELECT scim_user_doc($1::uuid)::text */
 extern store_stmt_t scim_stmt_user_doc;
-/* scim_user_write($1 id, $2 doc, $3 password hash, $4 if_version): id, version, doc */
+/* scim_user_write($1 id, $2 doc, $3 password hash, $4 if_version, true): id, version, doc */
 extern store_stmt_t scim_stmt_user_write;
+/* scim_users_create_many($1 items jsonb): ord, id, version, sqlstate,
+ * message, one row per item in order (storage contract in internal.h). */
+extern store_stmt_t scim_stmt_users_create_many;
 /* SELECT scim_user_delete($1::uuid) */
 extern store_stmt_t scim_stmt_user_delete;
 /* SELECT scim_group_doc($1::uuid, $2::boolean)::text */
