@@ -320,6 +320,8 @@ void gw_reply(gw_req_t *r, int status, const char *content_type, const char *bod
     /* h2o 2.2.5 closes HTTP/1.1 connections on non-200 replies without a
      * length (DEPENDENCIES.md §3), so always set it. */
     req->res.content_length = len;
+    /* One allocation for the headers below instead of a doubling series. */
+    h2o_vector_reserve(&req->pool, &req->res.headers, req->res.headers.size + 10);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
                    strlen(content_type));
     ADD_STR(req, "x-request-id", r->id, strlen(r->id));
