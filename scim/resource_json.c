@@ -6,13 +6,26 @@
  *                  ("did not conform to the request schema"), the same
  *                  attribute twice under names differing in case;
  *   invalidValue   a value of the wrong type or form, a required attribute
- *                  missing, `schemas` missing or naming an unknown schema
- *                  or not naming an extension whose attributes are present,
- *                  more than one primary value;
+ *                  missing, `schemas` missing, holding something other than
+ *                  URIs, naming an unknown schema under which the body
+ *                  carries attributes, or not naming an extension whose
+ *                  attributes are present; more than one primary value;
  *   mutability     an immutable attribute changed on replacement.
  * readOnly attributes (id, meta, groups, members.display...) are ignored, as
  * RFC 7644 §3.5.1 asks for PUT; on POST RFC 7643 §3.1 says `id` and `meta`
- * given by the client SHALL be ignored too. */
+ * given by the client SHALL be ignored too.
+ *
+ * A schema URI in `schemas` that is neither the core schema nor one of our
+ * extensions, and under which the body carries no attribute, is ignored:
+ * RFC 7643 §3 makes `schemas` the list of the URIs "that define the
+ * attributes present", so such a URI defines nothing here, and RFC 7644
+ * §3.3 leaves the server "free to alter and/or ignore POSTed content" (the
+ * stored and returned `schemas` list only what we know). Microsoft Entra ID
+ * sends its own "http://schemas.microsoft.com/2006/11/ResourceManagement/
+ * ADSCIM/2.0/Group" with every Create Group, and provisioning must work.
+ * Attributes under such a URI (the URI as a key, or "uri:attr") stay an
+ * error: we cannot store what we do not know, and dropping data silently
+ * would leave the directory wrong. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,6 +363,32 @@ static void reorder(yajl_val dst, yajl_val src, const scim_attr_t *attrs, size_t
     }
 }
 
+/* RFC 3986 §3.1: scheme ":" ...; the scheme a letter then letters, digits,
+ * "+", "-" or ".". Enough to tell a schema URI from a stray word. */
+static bool uri_like(const char *s)
+{
+    if (!isalpha((unsigned char)s[0]))
+        return false;
+    size_t i = 1;
+    while (isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.')
+        i++;
+    return s[i] == ':' && s[i + 1] != '\0';
+}
+
+/* Whether `in` carries an attribute under schema `uri`: a key that is the
+ * URI (an extension's object) or starts with it and ":" (an attribute named
+ * with its URI, RFC 7644 §3.10). */
+static bool under_schema(yajl_val in, const char *uri)
+{
+    size_t n = strlen(uri);
+    for (size_t i = 0; i < in->u.object.len; i++) {
+        const char *k = in->u.object.keys[i];
+        if (strncasecmp(k, uri, n) == 0 && (k[n] == '\0' || k[n] == ':'))
+            return true;
+    }
+    return false;
+}
+
 static bool listed(yajl_val schemas, const char *urn)
 {
     for (size_t i = 0; i < schemas->u.array.len; i++)
@@ -384,9 +423,14 @@ int scim_resource_check(const scim_resource_type_t *rt, yajl_val in, scim_write_
         yajl_val s = schemas->u.array.values[i];
         if (!YAJL_IS_STRING(s))
             return GW_ERR(err, GW_E_SCIM_INVALID_VALUE, "'schemas' must hold strings");
-        if (strcasecmp(s->u.string, rt->core->id) != 0 && scim_jt_extension(rt, s->u.string) == NULL)
+        if (strcasecmp(s->u.string, rt->core->id) == 0 || scim_jt_extension(rt, s->u.string) != NULL)
+            continue;
+        if (!uri_like(s->u.string))
+            return GW_ERRF(err, GW_E_SCIM_INVALID_VALUE, "schema \"%.100s\" is not a URI", s->u.string);
+        if (under_schema(in, s->u.string))
             return GW_ERRF(err, GW_E_SCIM_INVALID_VALUE, "schema \"%.100s\" is not one of %s", s->u.string,
                            rt->name);
+        /* A schema we do not know, naming no attribute present: ignored. */
     }
     if (!listed(schemas, rt->core->id))
         return GW_ERRF(err, GW_E_SCIM_INVALID_VALUE, "'schemas' must include \"%s\"", rt->core->id);

@@ -142,6 +142,43 @@ static void bad(const char *in, gw_err_kind_t kind)
     bad_as(&SCIM_RT_USER, SCIM_WRITE_CREATE, NULL, in, kind);
 }
 
+/* A schema URI we do not know (RFC 7643 §3, RFC 7644 §3.3): ignored when no
+ * attribute is under it, as Entra ID's Create Group needs; an error when
+ * one is, or when it is no URI at all. */
+#define MS_GROUP "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
+#define GROUP    "urn:ietf:params:scim:schemas:core:2.0:Group"
+static void unknown_schema(void **state)
+{
+    (void)state;
+    /* Entra ID's documented Create Group */
+    ok_as(&SCIM_RT_GROUP, SCIM_WRITE_CREATE, NULL,
+          "{'schemas':['" GROUP "','" MS_GROUP "'],'externalId':'8aa1a0c0','displayName':'displayName',"
+          "'meta':{'resourceType':'Group'}}",
+          "{'schemas':['" GROUP "'],'externalId':'8aa1a0c0','displayName':'displayName'}", NULL);
+    ok("{'schemas':['urn:example:unknown:1.0','urn:ietf:params:scim:schemas:core:2.0:User'],'userName':'b'}",
+       "{" CORE ",'userName':'b'}");
+    ok_as(&SCIM_RT_USER, SCIM_WRITE_REPLACE, "{" CORE ",'userName':'b'}",
+          "{'schemas':['urn:ietf:params:scim:schemas:core:2.0:User','urn:example:x'],'userName':'c'}",
+          "{" CORE ",'userName':'c'}", NULL);
+    /* twins: attributes under the unknown URI, or no URI */
+    bad_as(&SCIM_RT_GROUP, SCIM_WRITE_CREATE, NULL,
+           "{'schemas':['" GROUP "','" MS_GROUP "'],'displayName':'d','" MS_GROUP "':{'x':1}}",
+           GW_E_SCIM_INVALID_VALUE);
+    bad_as(&SCIM_RT_GROUP, SCIM_WRITE_CREATE, NULL,
+           "{'schemas':['" GROUP "','" MS_GROUP "'],'displayName':'d','" MS_GROUP ":x':1}",
+           GW_E_SCIM_INVALID_VALUE);
+    bad("{'schemas':['urn:ietf:params:scim:schemas:core:2.0:User','unknown'],'userName':'b'}",
+        GW_E_SCIM_INVALID_VALUE);
+    bad("{'schemas':['urn:ietf:params:scim:schemas:core:2.0:User','urn:'],'userName':'b'}",
+        GW_E_SCIM_INVALID_VALUE);
+    /* an unknown URI never stands in for the core one */
+    bad_as(&SCIM_RT_GROUP, SCIM_WRITE_CREATE, NULL, "{'schemas':['" MS_GROUP "'],'displayName':'d'}",
+           GW_E_SCIM_INVALID_VALUE);
+    /* attributes under an unknown URI not listed in schemas stay unknown */
+    bad_as(&SCIM_RT_GROUP, SCIM_WRITE_CREATE, NULL,
+           "{'schemas':['" GROUP "'],'displayName':'d','" MS_GROUP "':{}}", GW_E_SCIM_INVALID_SYNTAX);
+}
+
 /* RFC 7643 §8.1 minimal user, and its twins */
 static void minimal(void **state)
 {
@@ -353,10 +390,10 @@ static void immutable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(minimal),  cmocka_unit_test(names),        cmocka_unit_test(read_only),
-        cmocka_unit_test(types),    cmocka_unit_test(multi_valued), cmocka_unit_test(extensions),
-        cmocka_unit_test(password), cmocka_unit_test(put_replace),  cmocka_unit_test(datetime),
-        cmocka_unit_test(numbers),  cmocka_unit_test(immutable),
+        cmocka_unit_test(minimal),    cmocka_unit_test(unknown_schema), cmocka_unit_test(names),
+        cmocka_unit_test(read_only),  cmocka_unit_test(types),          cmocka_unit_test(multi_valued),
+        cmocka_unit_test(extensions), cmocka_unit_test(password),       cmocka_unit_test(put_replace),
+        cmocka_unit_test(datetime),   cmocka_unit_test(numbers),        cmocka_unit_test(immutable),
     };
     cmocka_set_message_output(CM_OUTPUT_TAP);
     return cmocka_run_group_tests(tests, NULL, NULL);
