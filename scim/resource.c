@@ -30,6 +30,7 @@
 #include "gateway/workers.h"
 #include "oidc/internal.h"
 #include "oidc/signin_internal.h"
+#include "scim/bulk.h"
 #include "scim/endpoints.h"
 
 #define OP_MAX_ATTEMPTS 3
@@ -949,4 +950,256 @@ void scim_op_execute(gw_req_t *r, const char *method, const char *path, yajl_val
     if (m != M_POST)
         op->if_match = header_or_null(r, "if-match");
     op_start(op);
+}
+
+/* ---- POST /Users in one statement (RFC 7644 §3.7, for /Bulk) ------------------------- */
+
+typedef struct users_batch users_batch_t;
+
+/* The password hashes of a batch in flight on the worker pool: malloc'ed,
+ * because the jobs may finish after the request (and its pool) is gone. */
+typedef struct {
+    users_batch_t *batch; /* NULL once the request has gone */
+    size_t outstanding;
+} batch_hashes_t;
+
+typedef struct {
+    batch_hashes_t *hs;
+    size_t slot; /* the item */
+    oidc_argon2_params_t prm;
+    char *pwd;
+    size_t len;
+    char *hash;
+    gw_err_t err;
+    int rc;
+} batch_hash_job_t;
+
+struct users_batch {
+    gw_req_t *r;
+    scim_user_create_t *items;
+    size_t n;
+    const char **docs;   /* an item's canonical document as JSON text; NULL once it failed */
+    const char **hashes; /* its password's Argon2id PHC string, or NULL */
+    size_t *rows;        /* the item of each row sent */
+    size_t nrows;
+    scim_users_create_cb cb;
+    void *cb_data;
+};
+
+/* Item `i`'s outcome is the error `err`, as op_fail gives it to /Bulk. */
+static void batch_fail(users_batch_t *b, size_t i, const gw_err_t *err)
+{
+    scim_user_create_t *it = &b->items[i];
+    int status = gw_err_status(err->kind);
+    if (status >= 500)
+        gw_log_write(GW_LOG_ERROR, __func__, b->r->id, "%s (%s) at %s:%d", err->public, err->detail,
+                     err->file ? err->file : "?", err->line);
+    gw_jw_t *w = gw_jw_new();
+    scim_error_write(w, status, gw_err_scim_type(err->kind), err->public);
+    size_t len = 0;
+    const char *json = gw_jw_buf(w, &len);
+    it->status = status;
+    it->json = json != NULL ? gw_req_strdup(b->r, json, len).base : "{}";
+    it->len = json != NULL ? len : 2;
+    it->location = it->version = it->id = NULL;
+    gw_jw_free(w);
+    b->docs[i] = NULL;
+}
+
+static void batch_failk(users_batch_t *b, size_t i, gw_err_kind_t kind, const char *msg)
+{
+    gw_err_t err;
+    GW_ERR(&err, kind, msg);
+    batch_fail(b, i, &err);
+}
+
+static void batch_finish(users_batch_t *b)
+{
+    b->cb(b->r, b->cb_data);
+}
+
+static void on_batch_created(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    users_batch_t *b = data;
+    if (res == NULL) {
+        /* The statement as a whole failed (database down, deadline): each
+         * of its users fails as its own POST would have. */
+        for (size_t k = 0; k < b->nrows; k++)
+            batch_fail(b, b->rows[k], err);
+        batch_finish(b);
+        return;
+    }
+    size_t created = 0;
+    for (int t = 0; t < PQntuples(res); t++) {
+        const char *ord = store_value(res, t, 0);
+        long k = ord != NULL ? strtol(ord, NULL, 10) - 1 : -1;
+        if (k < 0 || (size_t)k >= b->nrows || b->items[b->rows[k]].status != 0)
+            continue; /* not ours to answer; the item is failed below */
+        size_t i = b->rows[k];
+        scim_user_create_t *it = &b->items[i];
+        const char *state = store_value(res, t, 3), *id = store_value(res, t, 1),
+                   *version = store_value(res, t, 2);
+        if (state == NULL && id != NULL && version != NULL) {
+            it->status = 201;
+            it->id = gw_req_strdup(r, id, strlen(id)).base;
+            it->location = location_of(r, &SCIM_RT_USER, id);
+            it->version = etag_of(r, version);
+            created++;
+        } else if (state != NULL && strcmp(state, "23505") == 0) {
+            /* RFC 7644 §3.3: 409 uniqueness for a duplicate, as on_written. */
+            batch_failk(b, i, GW_E_SCIM_UNIQUENESS, "userName is already taken");
+        } else if (state != NULL && (strcmp(state, "RG400") == 0 || strcmp(state, "22P02") == 0)) {
+            batch_failk(b, i, GW_E_SCIM_INVALID_VALUE, "a value is not acceptable");
+        } else {
+            gw_err_t e;
+            GW_ERR(&e, GW_E_INTERNAL, "the user could not be created");
+            gw_err_detail(&e, "scim_users_create_many: %s", state != NULL ? state : "no outcome");
+            batch_fail(b, i, &e);
+        }
+    }
+    for (size_t k = 0; k < b->nrows; k++)
+        if (b->items[b->rows[k]].status == 0)
+            batch_failk(b, b->rows[k], GW_E_INTERNAL, "the user could not be created");
+    gw_log_write(GW_LOG_INFO, __func__, r->id, "created %zu of %zu Users in one statement", created,
+                 b->nrows);
+    batch_finish(b);
+}
+
+/* The items still standing, as one scim_users_create_many call. */
+static void batch_send(users_batch_t *b)
+{
+    gw_jw_t *w = gw_jw_new();
+    gw_jw_arr_open(w);
+    b->nrows = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->docs[i] == NULL)
+            continue;
+        gw_jw_obj_open(w);
+        gw_jw_kv_raw(w, "doc", b->docs[i], strlen(b->docs[i]));
+        gw_jw_key(w, "password_hash");
+        if (b->hashes[i] != NULL)
+            gw_jw_str(w, b->hashes[i]);
+        else
+            gw_jw_null(w);
+        gw_jw_obj_close(w);
+        b->rows[b->nrows++] = i;
+    }
+    gw_jw_arr_close(w);
+    size_t len = 0;
+    const char *json = gw_jw_buf(w, &len);
+    if (b->nrows == 0 || json == NULL) {
+        gw_err_t err;
+        if (json == NULL && gw_jw_error(w, &err) != 0)
+            for (size_t k = 0; k < b->nrows; k++)
+                batch_fail(b, b->rows[k], &err);
+        gw_jw_free(w);
+        batch_finish(b);
+        return;
+    }
+    const char *params[1] = {gw_req_strdup(b->r, json, len).base};
+    gw_jw_free(w);
+    gw_req_query(b->r, &scim_stmt_users_create_many, params, on_batch_created, b);
+}
+
+static void batch_hash_work(void *arg)
+{
+    batch_hash_job_t *j = arg;
+    j->rc = oidc_password_hash(&j->prm, j->pwd, j->len, &j->hash, &j->err);
+    gw_wipe(j->pwd, j->len);
+}
+
+static void batch_hashes_detach(void *pending)
+{
+    ((batch_hashes_t *)pending)->batch = NULL;
+}
+
+static void batch_hash_done(void *arg)
+{
+    batch_hash_job_t *j = arg;
+    batch_hashes_t *hs = j->hs;
+    users_batch_t *b = hs->batch;
+    free(j->pwd);
+    if (b != NULL) {
+        if (j->rc == 0)
+            b->hashes[j->slot] = gw_req_strdup(b->r, j->hash, strlen(j->hash)).base;
+        else
+            batch_fail(b, j->slot, &j->err);
+    }
+    free(j->hash);
+    free(j);
+    if (--hs->outstanding > 0)
+        return;
+    free(hs);
+    if (b == NULL)
+        return; /* the client went away while the workers ran */
+    gw_req_clear_pending(b->r);
+    batch_send(b);
+}
+
+void scim_users_create_batch(gw_req_t *r, scim_user_create_t *items, size_t n, scim_users_create_cb cb,
+                             void *data)
+{
+    users_batch_t *b = gw_req_alloc(r, sizeof(*b));
+    size_t cap = n ? n : 1;
+    *b = (users_batch_t){.r = r, .items = items, .n = n, .cb = cb, .cb_data = data};
+    b->docs = gw_req_alloc(r, sizeof(*b->docs) * cap);
+    b->hashes = gw_req_alloc(r, sizeof(*b->hashes) * cap);
+    b->rows = gw_req_alloc(r, sizeof(*b->rows) * cap);
+    batch_hash_job_t **jobs = gw_req_alloc(r, sizeof(*jobs) * cap);
+    size_t njobs = 0;
+    const gw_config_t *cfg = scim_cfg;
+    for (size_t i = 0; i < n; i++) {
+        scim_user_create_t *it = &items[i];
+        it->status = 0;
+        b->docs[i] = b->hashes[i] = NULL;
+        /* The checks of op_prepare_write, in its order. */
+        gw_err_t err;
+        yajl_val doc = NULL;
+        char *pw = NULL;
+        if (scim_resource_check(&SCIM_RT_USER, it->body, SCIM_WRITE_CREATE, NULL, &doc, &pw, &err) != 0) {
+            batch_fail(b, i, &err);
+            continue;
+        }
+        size_t pwlen = pw != NULL ? strlen(pw) : 0;
+        if (pw != NULL && (pwlen == 0 || pwlen > OIDC_PASSWORD_MAX)) {
+            gw_wipe(pw, pwlen);
+            free(pw);
+            yajl_tree_free(doc);
+            batch_failk(b, i, GW_E_SCIM_INVALID_VALUE, "password must have 1 to 1024 bytes");
+            continue;
+        }
+        b->docs[i] = val_text(r, doc, &err);
+        yajl_tree_free(doc);
+        if (b->docs[i] == NULL) {
+            if (pw != NULL) {
+                gw_wipe(pw, pwlen);
+                free(pw);
+            }
+            batch_fail(b, i, &err);
+            continue;
+        }
+        if (pw != NULL) {
+            batch_hash_job_t *j = gw_calloc(1, sizeof(*j));
+            j->slot = i;
+            j->prm = (oidc_argon2_params_t){cfg->oidc.argon2_t, cfg->oidc.argon2_m_kib, cfg->oidc.argon2_p};
+            j->pwd = pw; /* ours now: wiped by the worker, freed when done */
+            j->len = pwlen;
+            jobs[njobs++] = j;
+        }
+    }
+    if (njobs == 0) {
+        batch_send(b);
+        return;
+    }
+    /* Every password at once across the worker pool: Argon2id at the
+     * configured cost takes tens of milliseconds per password on one core,
+     * so a batch with passwords takes about n / workers of those. */
+    batch_hashes_t *hs = gw_calloc(1, sizeof(*hs));
+    hs->batch = b;
+    hs->outstanding = njobs;
+    for (size_t k = 0; k < njobs; k++)
+        jobs[k]->hs = hs;
+    gw_req_set_pending(r, hs, batch_hashes_detach);
+    for (size_t k = 0; k < njobs; k++)
+        gw_work_submit(r->thread, batch_hash_work, batch_hash_done, jobs[k]);
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "scim/internal.h"
+#include "scim/bulk.h"
 
 #define URN_SPC         "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 #define URN_RESOURCE_TY "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
@@ -173,7 +173,10 @@ static void write_service_provider_config(gw_jw_t *w)
     gw_jw_obj_open(w);
     gw_jw_kv_bool(w, "supported", true);
     gw_jw_kv_int64(w, "maxOperations", SCIM_BULK_MAX_OPERATIONS);
-    gw_jw_kv_int64(w, "maxPayloadSize", SCIM_BULK_MAX_PAYLOAD);
+    /* What /Bulk really reads: its own limit, or the server's request body
+     * limit when smaller, since h2o refuses a bigger body with a 413 of its
+     * own (not a SCIM error) before /Bulk sees it. */
+    gw_jw_kv_int64(w, "maxPayloadSize", (int64_t)scim_bulk_max_payload());
     gw_jw_obj_close(w);
     gw_jw_key(w, "filter");
     gw_jw_obj_open(w);

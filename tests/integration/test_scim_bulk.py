@@ -3,16 +3,25 @@ references in `data` (a group whose members are users created in the same
 request) and in `path`, forward references, circular and unresolvable ones
 (409 / 400 for that operation only), failOnErrors, no atomicity (a failed
 operation undoes nothing), maxOperations and maxPayloadSize (413, the limit
-named in the body), malformed requests and operations, `version` as
-If-Match, and bearer-token access (scope `scim`; `scim.read` may not)."""
+named in the body; the advertised maxPayloadSize is what the server really
+reads, never more than server.max_request_body_bytes), malformed requests
+and operations, `version` as If-Match, and bearer-token access (scope
+`scim`; `scim.read` may not).
+
+Runs of POST /Users without references are created by one statement: their
+BulkResponse entries must be those of the one-by-one path (a userName taken
+by an earlier user of the same run is 409 uniqueness in its place, a bad
+password 400 in its place), failOnErrors must stop exactly where one by one
+would (nothing after the Nth error is created), and references to users of
+a run, before and after it, must still resolve."""
 
 import json
 import os
 import tempfile
 
-from harness import check, check_eq, require, run
-from scim_provisioning import (BULK_RESPONSE, ERROR, GROUP, USER, Scim, add_scim_client, bearer, media_type,
-                               members_of, scim_error, start)
+from harness import check, check_eq, psql, require, run
+from scim_provisioning import (BULK_RESPONSE, ENTERPRISE as ENTERPRISE_URN, ERROR, GROUP, USER, Scim,
+                               add_scim_client, bearer, media_type, members_of, scim_error, start)
 
 
 def user_op(bulk_id, user_name, **extra):
@@ -53,6 +62,16 @@ def op_error(name, op, status, scim_type=None):
           and resp.get("scimType") == scim_type)
     return check("%s: status \"%d\"%s with a SCIM error response" % (name, status, " " + scim_type if scim_type else ""),
                  ok, json.dumps(op)[:600])
+
+
+def db_rows(env, text):
+    rc, rows, err = psql(env.db_url, text)
+    require("psql: %s" % text[:60], rc == 0, err)
+    return rows
+
+
+def statuses(ops):
+    return [o.get("status") for o in ops]
 
 
 def exists(scim, user_name):
@@ -166,6 +185,100 @@ def main(env):
         scim_error("failOnErrors %r" % (bad,), r, 400, "invalidValue")
     check("... nothing created", scim.find_user("bulk.bad.foe") == [], scim.find_user("bulk.bad.foe"))
 
+
+    # ---- a run of POST /Users in one statement: the same entries as one by one ----------------
+    # #17 takes the userName of #3, an earlier user of the same run.
+    ops = [user_op("r%d" % i, "run.u%d" % i) for i in range(50)]
+    ops[17] = user_op("r17", "RUN.U3")
+    r = scim.bulk(ops)
+    res = ops_of("a run of 50 creations", r, 50)
+    check_eq("... 49 x 201 and one 409 at #17", statuses(res), ["201"] * 17 + ["409"] + ["201"] * 32)
+    for i in (0, 3, 16, 18, 49):
+        created("run #%d" % i, scim, res[i], "r%d" % i)
+    op_error("run #17 (userName of #3)", res[17], 409, "uniqueness")
+    check_eq("... its bulkId and method echoed", (res[17].get("bulkId"), res[17].get("method")), ("r17", "POST"))
+    check("... no location or version for the failed POST", "location" not in res[17] and "version" not in res[17],
+          res[17])
+    check_eq("... 50 distinct locations less one", len({o.get("location") for o in res if o.get("location")}), 49)
+    check("... #3 exists once, #49 exists", exists(scim, "run.u3") and exists(scim, "run.u49"))
+    g = scim.get("/Users/" + id_of(res[18]))
+    check_eq("... GET at a location: the user, its ETag the version reported",
+             ((g.json() or {}).get("userName"), g.header("etag")), ("run.u18", res[18].get("version")))
+    check_eq("... and its work email stored", [e.get("value") for e in (g.json() or {}).get("emails", [])],
+             ["run.u18@x.example"])
+    # The same two outcomes through the one-by-one path (a POST naming a bulkId
+    # is never part of a run): entries of the same shape.
+    mgr = {ENTERPRISE_URN: {"manager": {"value": "bulkId:r0"}}}
+    r = scim.bulk([user_op("r0", "run.single.ok"),
+                   dict(user_op("s1", "run.single.new", **mgr), data=dict(user_op("s1", "run.single.new")["data"],
+                                                                        schemas=[USER, ENTERPRISE_URN], **mgr)),
+                   dict(user_op("s2", "run.u3"), data=dict(user_op("s2", "run.u3")["data"],
+                                                          schemas=[USER, ENTERPRISE_URN], **mgr))])
+    first, single, single_dup = ops_of("one-by-one POSTs", r, 3)
+    created("one-by-one POST", scim, single, "s1")
+    check_eq("... the same keys as a batched 201", sorted(single), sorted(res[18]))
+    check_eq("... the same keys as a batched 409", sorted(single_dup), sorted(res[17]))
+    check_eq("... the same error response as a batched 409", single_dup.get("response"), res[17].get("response"))
+
+    # Passwords in a run: hashed (Argon2id) on the worker pool; a bad one fails in its place.
+    r = scim.bulk([user_op("pw1", "run.pw1", password="correct horse 1"),
+                   user_op("pw2", "run.pw2", password="p" * 1025),
+                   user_op("pw3", "run.pw3", password="correct horse 3"),
+                   user_op("pw4", "run.pw4")])
+    res = ops_of("a run with passwords", r, 4)
+    check_eq("... statuses", statuses(res), ["201", "400", "201", "201"])
+    op_error("a password over 1024 bytes", res[1], 400, "invalidValue")
+    check("... no password in any entry", "correct horse" not in r.body.decode(errors="replace"))
+    rows = db_rows(env, "SELECT user_name, coalesce(password_hash, '-') FROM users WHERE user_name LIKE 'run.pw%' "
+                        "ORDER BY user_name")
+    check_eq("... users with their hashes", [(u, h[:10]) for u, h in rows],
+             [("run.pw1", "$argon2id$"), ("run.pw3", "$argon2id$"), ("run.pw4", "-")])
+
+    # failOnErrors with runs: nothing after the Nth error is created, whatever
+    # the size of the run it falls in.
+    names = ["run.f%d" % i for i in range(10)]
+    names[3] = names[6] = "bulk.alice"
+    r = scim.bulk([user_op("rf%d" % i, n) for i, n in enumerate(names)], fail_on_errors=2)
+    res = ops_of("failOnErrors 2 over a run of 10", r, 7)
+    check_eq("... statuses up to the second error", statuses(res), ["201", "201", "201", "409", "201", "201", "409"])
+    check("... the three after it were not created",
+          all(scim.find_user("run.f%d" % i) == [] for i in (7, 8, 9)), [scim.find_user("run.f%d" % i) for i in (7, 8, 9)])
+    ops = [user_op("rg0", "run.g0"), user_op("rg1", "run.g1", userName=""), user_op("rg2", "run.g2"),
+           user_op("rg3", "bulk.bob"), user_op("rg4", "run.g4"), user_op("rg5", "run.g0"), user_op("rg6", "run.g6"),
+           user_op("rg7", "run.g7")]
+    r = scim.bulk(ops, fail_on_errors=3)
+    res = ops_of("failOnErrors 3: a check failure and database failures in a run", r, 6)
+    check_eq("... statuses", statuses(res), ["201", "400", "201", "409", "201", "409"])
+    check("... #6 and #7 were not created", scim.find_user("run.g6") == [] and scim.find_user("run.g7") == [])
+    r = scim.bulk([user_op("rh%d" % i, "run.h%d" % i) for i in range(5)], fail_on_errors=1)
+    res = ops_of("failOnErrors 1 and no error", r, 5)
+    check_eq("... all ran", statuses(res), ["201"] * 5)
+
+    # References into and out of runs: a group before the run naming a user of
+    # it (that user runs first, by itself), a PATCH and a user after the run
+    # naming users of it, a reference to a user of the run that failed.
+    ops = [user_op("x0", "run.x0"), user_op("x1", "run.x1"),
+           group_op("xg", "Run Group", ["bulkId:x1", "bulkId:x4"]),
+           user_op("x3", "run.x3"), user_op("x4", "run.x4"), user_op("x5", "run.x5"), user_op("x6", "run.x0"),
+           {"method": "PATCH", "path": "/Users/bulkId:x5",
+            "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                     "Operations": [{"op": "replace", "path": "displayName", "value": "X Five"}]}},
+           dict(user_op("x8", "run.x8"), data=dict(user_op("x8", "run.x8")["data"], schemas=[USER, ENTERPRISE_URN],
+                                                  **{ENTERPRISE_URN: {"manager": {"value": "bulkId:x3"}}})),
+           group_op("xf", "Run Group Failed", ["bulkId:x6"]),
+           user_op("x10", "run.x10")]
+    r = scim.bulk(ops)
+    res = ops_of("references mixed with runs", r, 11)
+    check_eq("... statuses", statuses(res), ["201", "201", "201", "201", "201", "201", "409", "200", "201", "409",
+                                             "201"])
+    check_eq("... the group before the run holds users of it", members_of(scim.get("/Groups/" + id_of(res[2])).json()),
+             sorted([id_of(res[1]), id_of(res[4])]))
+    check_eq("... PATCH /Users/bulkId:x5 names x5", res[7].get("location"), res[5].get("location"))
+    check_eq("... x5 patched", (scim.get("/Users/" + id_of(res[5])).json() or {}).get("displayName"), "X Five")
+    m = (scim.get("/Users/" + id_of(res[8])).json() or {}).get(ENTERPRISE_URN) or {}
+    check_eq("... x8's manager is x3", (m.get("manager") or {}).get("value"), id_of(res[3]))
+    op_error("a group naming a user of the run that failed", res[9], 409)
+
     # ---- limits (RFC 7644 §3.7.4): 413 and the limit in the body ------------------------------------
     cfg = scim.get("/ServiceProviderConfig").json() or {}
     bulk_cfg = cfg.get("bulk") or {}
@@ -240,6 +353,24 @@ def main(env):
     check("... a new version", fresh.get("version") and fresh.get("version") != ver, fresh)
     check_eq("... replaced", (scim.get("/Users/" + id_of(carol)).json() or {}).get("displayName"), "Carol Fresh")
 
+    srv.stop()
+
+    # ---- maxPayloadSize is what the server reads: a smaller server.max_request_body_bytes --------
+    limit = 2 * 1024 * 1024
+    srv = start(env, body_limit=limit)
+    scim = Scim(srv, bearer(srv, "prov2", add_scim_client(srv, "prov2", "scim")))
+    bulk_cfg = (scim.get("/ServiceProviderConfig").json() or {}).get("bulk") or {}
+    check_eq("body limit 2 MiB: maxPayloadSize 2 MiB", bulk_cfg.get("maxPayloadSize"), limit)
+    ops = [user_op("q%d" % i, "limit.q%d" % i, title="t" * 6000) for i in range(320)]
+    fd, path = tempfile.mkstemp(suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops}, f)
+    size = os.path.getsize(path)
+    require("a body just under 2 MiB", limit - 200000 < size < limit, size)
+    r = scim.request("POST", "/Bulk", raw=path)
+    os.unlink(path)
+    res = ops_of("a BulkRequest within the advertised maxPayloadSize", r, 320)
+    check("... all 201", all(o.get("status") == "201" for o in res), [o for o in res if o.get("status") != "201"][:2])
     srv.stop()
 
 

@@ -121,7 +121,11 @@ def main(env):
     bulk = spc.get("bulk") or {}
     check_eq("bulk supported", bulk.get("supported"), True)
     check_eq("bulk maxOperations", bulk.get("maxOperations"), 1000)
-    check_eq("bulk maxPayloadSize", bulk.get("maxPayloadSize"), 4 * 1024 * 1024)
+    # What /Bulk really reads: 4 MiB, or the server's request body limit when
+    # smaller (h2o refuses a bigger body first); this server runs with the
+    # default server.max_request_body_bytes, 1 MiB.
+    check_eq("bulk maxPayloadSize: server.max_request_body_bytes (1 MiB) when below 4 MiB",
+             bulk.get("maxPayloadSize"), 1024 * 1024)
     check_eq("filter supported", (spc.get("filter") or {}).get("supported"), True)
     check_eq("filter maxResults", (spc.get("filter") or {}).get("maxResults"), 1000)
     for f in ("changePassword", "sort", "etag"):
