@@ -600,3 +600,54 @@ int scim_sort_sql(const scim_resource_type_t *rt, const char *sort_by, bool desc
     scim_sql_add(q, id_dir);
     return 0;
 }
+
+/* Columns that are NOT NULL in schema/007_scim.sql (and 002_oidc.sql):
+ * keyset conditions on them need no IS NULL arm. */
+static bool column_not_null(const ctx_t *c, const char *column)
+{
+    static const char *const both[] = {"id", "created_at", "updated_at", "version", NULL};
+    for (int i = 0; both[i] != NULL; i++)
+        if (strcmp(column, both[i]) == 0)
+            return true;
+    return strcmp(c->alias, "u") == 0 ? strcmp(column, "user_name") == 0
+                                      : strcmp(column, "display_name") == 0;
+}
+
+int scim_sort_key(const scim_resource_type_t *rt, const char *sort_by, h2o_mem_pool_t *pool,
+                  const char **expr, bool *nullable, gw_err_t *err)
+{
+    scim_sql_t q;
+    ctx_t c;
+    scim_sql_init(&q, pool);
+    ctx_init(&c, rt, &q, err);
+    scim_attr_ref_t ref;
+    const scim_attr_t *def;
+    if (sort_by == NULL || sort_by[0] == '\0') {
+        if (scim_attr_resolve(rt, NULL, "meta", "created", GW_E_SCIM_INVALID_VALUE, &ref, err) != 0 ||
+            ref.sub == NULL || ref.sub->column == NULL)
+            return 0;
+        def = ref.sub;
+    } else {
+        scim_attr_path_t p;
+        if (scim_attr_path_parse(pool, sort_by, strlen(sort_by), &p) != 0)
+            return GW_ERR(err, GW_E_SCIM_INVALID_VALUE, "sortBy is not an attribute path");
+        if (scim_attr_resolve(rt, p.uri, p.attr, p.sub, GW_E_SCIM_INVALID_VALUE, &ref, err) != 0) {
+            err->kind = GW_E_SCIM_INVALID_VALUE;
+            return -1;
+        }
+        if (ref.attr->multi_valued)
+            return 0; /* a subquery per row: no index to seek in */
+        def = ref.sub != NULL ? ref.sub : ref.attr;
+        if (def->type == SCIM_T_COMPLEX && (def = find_sub(def, "value")) == NULL)
+            return 0;
+        if (def->column == NULL)
+            return 0;
+    }
+    bool lower = is_textual(def) && def->type != SCIM_T_BINARY && !def->case_exact;
+    operand_t o;
+    table_operand(&c, def, &o);
+    add_expr(&c, &o, NULL, lower);
+    *expr = q.sql;
+    *nullable = extracts_text(def->column) || !column_not_null(&c, def->column);
+    return 1;
+}

@@ -237,6 +237,15 @@ int scim_filter_sql(const scim_resource_type_t *rt, const scim_filter_t *f, scim
 int scim_sort_sql(const scim_resource_type_t *rt, const char *sort_by, bool descending, scim_sql_t *q,
                   gw_err_t *err);
 
+/* The key `sortBy` orders by before the id tie-break, for keyset cursors
+ * (RFC 9865): an SQL expression over the resource table's alias, without
+ * parameters, into pool memory (*expr), and whether it can be NULL. 1 when
+ * the key is such an expression; 0 when it is not (a multi-valued attribute
+ * sorts by a subquery: cursors then carry offsets); -1 with invalidValue as
+ * scim_sort_sql. */
+int scim_sort_key(const scim_resource_type_t *rt, const char *sort_by, h2o_mem_pool_t *pool,
+                  const char **expr, bool *nullable, gw_err_t *err);
+
 /* ---- resources as JSON (resource_json.c, patch.c, project.c; all pure) ------- */
 
 typedef enum { SCIM_WRITE_CREATE, SCIM_WRITE_REPLACE } scim_write_mode_t;
