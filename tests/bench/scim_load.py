@@ -11,6 +11,12 @@
       Creates group "bench-big" and adds the first MEMBERS users with PATCH
       (CHUNK per request); prints "group ID seconds S".
 
+  scim_load.py walk PORT CLIENT SECRET SECONDS LAT_FILE
+      Follows nextCursor (RFC 9865) through sortBy=userName&count=100 pages
+      for SECONDS, one request at a time; writes each page's latency in
+      microseconds to LAT_FILE; prints "pages N depth D bad B first_ms F
+      last_ms L" (D: users paged through).
+
   scim_load.py patch PORT CLIENT SECRET IDS_FILE GROUP_ID ROUNDS LAT_FILE
       ROUNDS times: PATCH add one member (user MEMBERS+1, not in the group),
       then PATCH remove it; one connection, one request at a time; writes
@@ -186,6 +192,35 @@ def patch(port, client, secret, ids_file, gid, rounds, lat_file):
     print("ok %d bad %d" % (ok, bad))
 
 
+def walk(port, client, secret, seconds, lat_file):
+    """Follows nextCursor from the first page of sortBy=userName&count=100 for
+    SECONDS, one request at a time: every page is a keyset (cursor) page, so
+    the walk shows whether latency grows with depth."""
+    api = Api(port, client, secret)
+    cursor, pages, depth, bad = "", 0, 0, 0
+    deadline = time.time() + seconds
+    first = last = None
+    with open(lat_file, "w") as f:
+        while time.time() < deadline:
+            t0 = time.perf_counter()
+            status, out = api.call("GET", "/scim/v2/Users?sortBy=userName&count=100&cursor=" + quote(cursor, safe=""))
+            us = (time.perf_counter() - t0) * 1e6
+            if status != 200:
+                bad += 1
+                break
+            body = json.loads(out)
+            f.write("%d\n" % us)
+            pages += 1
+            depth += body.get("itemsPerPage", 0)
+            first = first if first is not None else us
+            last = us
+            cursor = body.get("nextCursor") or ""
+            if not cursor:
+                break
+    print("pages %d depth %d bad %d first_ms %.1f last_ms %.1f" % (
+        pages, depth, bad, (first or 0) / 1000, (last or 0) / 1000))
+
+
 def main():
     mode, port, client, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     a = sys.argv[5:]
@@ -195,6 +230,8 @@ def main():
         group(port, client, secret, a[0], int(a[1]), int(a[2]))
     elif mode == "patch":
         patch(port, client, secret, a[0], a[1], int(a[2]), a[3])
+    elif mode == "walk":
+        walk(port, client, secret, float(a[0]), a[1])
     else:
         raise SystemExit("unknown mode " + mode)
 

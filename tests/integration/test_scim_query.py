@@ -2,7 +2,11 @@
 on real data: every filter operator, and/or/not, grouping, value paths;
 sortBy/sortOrder; startIndex/count/totalResults (count=0: the total only;
 count capped at the advertised maximum); attributes on lists; POST /.search
-with a SearchRequest; cursors: next page, tampered, from another query."""
+with a SearchRequest; cursors: next page, tampered, from another query;
+keyset cursors forth and back (previousCursor), descending, over a sort key
+with unassigned values, with a filter, and the offset cursors of a
+multi-valued sort key; totalResults from the page, the kept count or a
+filtered count."""
 
 from harness import check, check_eq, require, run
 from scim_provisioning import GROUP, LIST, USER, Scim, scim_error, scim_token, start
@@ -137,6 +141,68 @@ def main(env):
     scim_error("a cursor of another query", r, 400, "invalidCursor")
     r = scim.get("/Users", [("startIndex", "2"), ("cursor", cur)])
     scim_error("startIndex with a cursor", r, 400, "invalidValue")
+
+    # ---- keyset cursors: back and forth, descending, NULL keys, filters ---------------------------------
+    def walk(params, back=False):
+        """Every page from the first, following nextCursor; then, when asked,
+        back to the first following previousCursor. The names page by page."""
+        seen, cursor, pages, totals = [], "", 0, set()
+        while pages < 10:
+            r = scim.get("/Users", params + [("cursor", cursor)])
+            b = r.json() or {}
+            if r.status != 200:
+                return None, r
+            seen.append(names(r))
+            totals.add(b.get("totalResults"))
+            pages += 1
+            cursor = b.get("nextCursor")
+            if not cursor:
+                break
+        if back:
+            prev = b.get("previousCursor")
+            while prev and pages < 20:
+                r = scim.get("/Users", params + [("cursor", prev)])
+                b = r.json() or {}
+                seen.append(names(r))
+                totals.add(b.get("totalResults"))
+                pages += 1
+                prev = b.get("previousCursor")
+        return (seen, totals), r
+
+    got, r = walk([("sortBy", "userName"), ("count", "2")], back=True)
+    check("cursors forth and back by userName", got is not None and got[0] == [
+        ["amy", "Ben"], ["carl", "dora"], ["eve"], ["carl", "dora"], ["amy", "Ben"]] and got[1] == {5},
+        repr(got) + " " + r.describe())
+    got, r = walk([("sortBy", "userName"), ("sortOrder", "descending"), ("count", "2")], back=True)
+    check("cursors forth and back, descending", got is not None and got[0] == [
+        ["eve", "dora"], ["carl", "Ben"], ["amy"], ["carl", "Ben"], ["eve", "dora"]], repr(got) + " " + r.describe())
+    # nickName is unassigned for Ben and dora: NULL keys last ascending, first descending (§3.4.2.3)
+    got, r = walk([("sortBy", "nickName"), ("count", "2")], back=True)
+    flat = [n for page in (got[0] if got else [])[:3] for n in page]
+    check("cursors over a sort key with unassigned values", got is not None and flat[:3] == ["amy", "carl", "eve"]
+          and sorted(flat[3:]) == ["Ben", "dora"] and len(got[0]) == 5 and got[0][3:] == got[0][1::-1],
+          repr(got) + " " + r.describe())
+    got, r = walk([("sortBy", "nickName"), ("sortOrder", "descending"), ("count", "1")])
+    flat = [n for page in (got[0] if got else []) for n in page]
+    check("descending: unassigned first, then by value", sorted(flat[:2]) == ["Ben", "dora"]
+          and flat[2:] == ["eve", "carl", "amy"], repr(got) + " " + r.describe())
+    got, r = walk([("filter", 'title eq "engineer"'), ("count", "1")])
+    check("cursors with a filter: default order, exact total", got is not None and
+          [n for page in got[0] for n in page] == ["amy", "carl", "eve"] and got[1] == {3},
+          repr(got) + " " + r.describe())
+    got, r = walk([("sortBy", "emails.value"), ("count", "2")])
+    check("cursors sorted by a multi-valued attribute (offsets)", got is not None and
+          len([n for page in got[0] for n in page]) == 5 and got[1] == {5}, repr(got) + " " + r.describe())
+
+    # ---- totalResults without count(*) OVER () ---------------------------------------------------------
+    for params, want in (([("count", "2")], 5), ([("count", "2"), ("startIndex", "5")], 5),
+                         ([("count", "2"), ("startIndex", "9")], 5),
+                         ([("filter", 'title eq "engineer"'), ("count", "2")], 3),
+                         ([("filter", 'title eq "engineer"'), ("count", "2"), ("startIndex", "3")], 3),
+                         ([("filter", 'title eq "engineer"'), ("count", "5")], 3),
+                         ([("count", "0")], 5)):
+        r = scim.get("/Users", params)
+        check_eq("totalResults with %r" % (params,), (r.json() or {}).get("totalResults"), want)
 
 
 run(main)

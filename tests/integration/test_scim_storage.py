@@ -4,7 +4,9 @@ create/replace/delete, version bumps, RG412 on a stale if_version, 23505 on
 a userName taken in another case, RG400 on a bad birthdate or an unknown
 member, deactivation ending a session and revoking a refresh token (and its
 grant family), deletion cascading, incremental member changes that leave the
-other members alone, and group documents without members."""
+other members alone, and group documents without members. Batch creation
+(scim_users_create_many: per-item results, 23505 within a batch), the kept
+row counts (scim_counts) and writes that do not build the document."""
 
 import json
 
@@ -259,6 +261,54 @@ def main(env):
           repr(group_doc(env, outer, True)))
     check_eq("unknown group doc is NULL", one(
         env, "SELECT scim_group_doc('00000000-0000-0000-0000-000000000000', true) IS NULL")[0], "t")
+
+
+    # ---- scim_users_create_many, scim_counts, p_return_doc ------------------------------------------
+    before = int(one(env, "SELECT n FROM scim_counts WHERE resource = 'User'")[0])
+    check_eq("scim_counts matches count(*)", before, int(one(env, "SELECT count(*) FROM users")[0]))
+    rc, rows, err = q(env, "SELECT ord, id IS NOT NULL, version, sqlstate, message FROM scim_users_create_many(%s)"
+                      % jlit([{"doc": {"userName": "many-1", "emails": [{"value": "m1@x.example", "type": "work"},
+                                                                        {"value": "m1@p.example", "primary": True}]},
+                               "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"},
+                              {"doc": {"userName": "MANY-1"}},
+                              {"doc": {"userName": 7}},
+                              {"doc": {"userName": "many-bd", "urn:regain:scim:schemas:extension:recovery:2.0:User":
+                                       {"birthdate": "2001-02-30"}}},
+                              {"doc": {"userName": "many-2", "active": False}},
+                              {"doc": {"userName": "x" * 300}}]))
+    require("scim_users_create_many runs", rc == 0, err)
+    check_eq("one row per item, in order", [r[0] for r in rows], ["1", "2", "3", "4", "5", "6"])
+    check("created: id and version 1", rows[0][1:4] == ["t", "1", ""] and rows[4][1:4] == ["t", "1", ""], repr(rows))
+    check("a userName taken by an earlier item, in another case: 23505", rows[1][3] == "23505", repr(rows))
+    check("bad values: RG400 with the reason", rows[2][3] == "RG400" and "userName" in rows[2][4]
+          and rows[3][3] == "RG400" and "full-date" in rows[3][4] and rows[5][3] == "RG400"
+          and "too long" in rows[5][4], repr(rows))
+    m1 = one(env, "SELECT id FROM users WHERE user_name = 'many-1'")[0]
+    d = user_doc(env, m1)
+    check("the created document", d.get("userName") == "many-1" and d["meta"]["version"] == 1
+          and [e["value"] for e in d.get("emails", [])] == ["m1@x.example", "m1@p.example"] and d.get("active") is True
+          and "password" not in json.dumps(d), repr(d))
+    check_eq("email is the primary one, unverified", one(
+        env, "SELECT email, email_verified, password_hash IS NOT NULL FROM users WHERE id = %s" % lit(m1)),
+        ["m1@p.example", "f", "t"])
+    check_eq("active false kept", one(env, "SELECT active FROM users WHERE user_name = 'many-2'")[0], "f")
+    check_eq("scim_counts follows inserts", int(one(env, "SELECT n FROM scim_counts WHERE resource = 'User'")[0]),
+             before + 2)
+    rc, rows, err = q(env, "SELECT * FROM scim_users_create_many(%s)" % jlit([{"doc": {"userName": "many-1"}}]))
+    check("a name taken before the call: 23505", rc == 0 and rows and rows[0][3] == "23505", err or repr(rows))
+    rc, rows, err = q(env, "SELECT count(*) FROM scim_users_create_many('[]')")
+    check("no items: no rows", rc == 0 and rows == [["0"]], err or repr(rows))
+    rc, _, err = q(env, "SELECT * FROM scim_users_create_many('{}')")
+    check("items not an array: RG400", rc != 0 and "array" in err, err)
+    rc, rows, err = q(env, "SELECT id IS NOT NULL, version, doc IS NULL FROM scim_user_write(NULL, %s, NULL, NULL, false)"
+                      % jlit({"userName": "nodoc"}))
+    check("p_return_doc false: id and version, no document", rc == 0 and rows == [["t", "1", "t"]],
+          err or repr(rows))
+    one(env, "SELECT scim_user_delete(%s)" % lit(m1))
+    check_eq("scim_counts follows deletes", int(one(env, "SELECT n FROM scim_counts WHERE resource = 'User'")[0]),
+             int(one(env, "SELECT count(*) FROM users")[0]))
+    check_eq("groups counted too", one(env, "SELECT n FROM scim_counts WHERE resource = 'Group'")[0],
+             one(env, "SELECT count(*) FROM groups")[0])
 
 
 run(main)
