@@ -8,7 +8,7 @@
  *             scim/project.c (attributes/excludedAttributes, pure),
  *             scim/errors.c, scim/users_db.c, scim/groups_db.c
  *   service   scim/service.c (ServiceProviderConfig, ResourceTypes, Schemas),
- *             scim/bulk.c
+ *             scim/bulk.c, scim/bulk_parse.c (pure; scim/bulk.h)
  *
  * RFC 7643 (schema), RFC 7644 (protocol), RFC 9865 (cursor pagination). */
 #ifndef REGAIN_SCIM_INTERNAL_H
