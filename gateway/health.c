@@ -7,6 +7,7 @@
 
 #include "gateway/alloc.h"
 #include "gateway/internal.h"
+#include "gateway/workers.h"
 
 static store_stmt_t STMT_PING = {"health_ping", "SELECT 1", 0, 0};
 
@@ -173,6 +174,10 @@ static void on_metrics(gw_req_t *r)
     emit_requests(&t, r->thread);
     emit_latency(&t, r->thread);
     emit_pool(&t, r->thread);
+    emit(&t,
+         "# HELP regain_worker_backlog Jobs (password hashing) queued or running on the worker pool.\n"
+         "# TYPE regain_worker_backlog gauge\nregain_worker_backlog %u\n",
+         gw_workers_backlog());
     gw_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", t.buf, t.len);
     free(t.buf);
 }

@@ -75,7 +75,8 @@ def main(env):
     check("/metrics: every sample line parses", not bad, "\n".join(bad[:10]))
     check("/metrics: # TYPE lines present", "# TYPE regain_http_requests_total counter" in r.text,
           r.text[:1500])
-    for name in ("regain_db_pool_size", "regain_db_pool_in_use", "regain_db_pool_waiting", "regain_db_errors_total"):
+    for name in ("regain_db_pool_size", "regain_db_pool_in_use", "regain_db_pool_waiting", "regain_db_errors_total",
+                 "regain_worker_backlog"):
         check("/metrics has %s" % name, bool(find(m1, name)), r.text[:2000])
     ps = find(m1, "regain_db_pool_size")
     check("regain_db_pool_size reflects pool_size (2 per thread or in total)",
