@@ -13,20 +13,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "scim/json_tree.h"
-
-static yajl_val J(const char *s)
-{
-    char *t = strdup(s);
-    for (char *c = t; *c; c++)
-        if (*c == '\'')
-            *c = '"';
-    gw_err_t err;
-    yajl_val v = gw_json_parse(t, strlen(t), NULL, &err);
-    if (v == NULL)
-        fail_msg("test JSON: %s: %s", err.public, t);
-    free(t);
-    return v;
-}
+#include "tests/unit/scim_json_fixture.h"
 
 /* Exact equality: key names exactly, any key order, array order kept. */
 #define ENT "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
