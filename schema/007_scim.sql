@@ -76,7 +76,15 @@ CREATE INDEX users_external_id ON users (external_id);
 CREATE INDEX users_created ON users (created_at, id);
 CREATE INDEX users_updated ON users (updated_at, id);
 CREATE INDEX users_display_name_ci ON users (lower(display_name));
--- userName sw "..." (the unique index users_user_name_ci serves eq and sort).
+-- userName eq and sortBy=userName: issue 3's unique index on lower(user_name),
+-- rebuilt to carry id and user_name, so a page in userName order is an
+-- index-only scan: startIndex (OFFSET) skips index entries without visiting
+-- the heap (100,000 entries: 10 ms instead of 42 ms at a million users),
+-- and the key and id a cursor needs come from the index. Same name, same
+-- key: the 23505 it raises and ON CONFLICT ((lower(user_name))) are unchanged.
+DROP INDEX users_user_name_ci;
+CREATE UNIQUE INDEX users_user_name_ci ON users (lower(user_name)) INCLUDE (id, user_name);
+-- userName sw "..." (LIKE 'x%' under any collation).
 CREATE INDEX users_user_name_prefix ON users (lower(user_name) text_pattern_ops);
 -- Deprovisioning: the rows that cascade from users need an index on user_id.
 CREATE INDEX sessions_user_all ON sessions (user_id);
@@ -198,21 +206,56 @@ LANGUAGE sql IMMUTABLE STRICT AS $$
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $$;
 
--- The user's canonical document (NULL when there is no such user); never the
--- password. `groups` lists direct memberships ("direct") and those through
--- nested groups ("indirect"), RFC 7643 §4.1.2.
+-- The canonical documents of users p_ids, in the order given (a repeated id
+-- once, at its first place; ids of no user left out); never the password.
+-- `groups` lists direct memberships ("direct") and those through nested
+-- groups ("indirect"), RFC 7643 §4.1.2.
+-- Set-based: a page of 100 users is one pass over user_values and
+-- group_members for all their ids (= ANY, the primary key and
+-- group_members_member), not 100 calls each running its own subqueries;
+-- that halves the database's part of a page (8.4 -> 4.3 ms at a million
+-- users). scim_user_doc below is this for one id, so there is one
+-- definition of the document.
 -- plpgsql, not sql: PostgreSQL 15 plans a non-inlinable SQL function's body
--- on every call (0.7 ms here, most of a write), while plpgsql keeps the plan
--- of its query for the session.
-CREATE FUNCTION scim_user_doc(p_id uuid) RETURNS jsonb
+-- on every call, while plpgsql keeps the plan of its query for the session.
+-- The timestamps are to_char() written out rather than scim_time(): an
+-- IMMUTABLE SQL function over STABLE to_char() is never inlined, a call
+-- per timestamp.
+CREATE FUNCTION scim_user_docs(p_ids uuid[]) RETURNS TABLE (id uuid, doc jsonb)
 LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
 BEGIN
-    RETURN (SELECT jsonb_strip_nulls(
+    RETURN QUERY
+    WITH RECURSIVE
+    ids AS (SELECT DISTINCT ON (t.id) t.id, t.pos FROM unnest(p_ids) WITH ORDINALITY t (id, pos)
+             ORDER BY t.id, t.pos),
+    vals AS (
+        SELECT s.user_id, jsonb_object_agg(s.attr, s.vals) AS o
+          FROM (SELECT v.user_id, v.attr,
+                       jsonb_agg(coalesce(v.data, '{}'::jsonb)
+                                 || jsonb_build_object('value', v.value, 'type', v.type,
+                                                       'primary', v."primary", 'display', v.display)
+                                 ORDER BY v.ord) AS vals
+                  FROM user_values v WHERE v.user_id = ANY (p_ids) GROUP BY v.user_id, v.attr) s
+         GROUP BY s.user_id),
+    m (user_id, group_id, direct) AS (
+        SELECT gm.member_id, gm.group_id, true FROM group_members gm WHERE gm.member_id = ANY (p_ids)
+        UNION
+        SELECT m.user_id, gm.group_id, false FROM group_members gm JOIN m ON gm.member_id = m.group_id),
+    grp AS (
+        SELECT d.user_id,
+               jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name,
+                                            'type', CASE WHEN d.direct THEN 'direct' ELSE 'indirect' END)
+                         ORDER BY g.display_name, g.id) AS groups
+          FROM (SELECT m.user_id, m.group_id, bool_or(m.direct) AS direct FROM m GROUP BY m.user_id, m.group_id) d
+          JOIN groups g ON g.id = d.group_id
+         GROUP BY d.user_id)
+    SELECT u.id, jsonb_strip_nulls(
         jsonb_build_object(
             'schemas', jsonb_build_array('urn:ietf:params:scim:schemas:core:2.0:User')
-                || CASE WHEN ent IS NULL THEN '[]'::jsonb
+                || CASE WHEN e.ent IS NULL THEN '[]'::jsonb
                         ELSE '["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]' END
-                || CASE WHEN rec IS NULL THEN '[]'::jsonb
+                || CASE WHEN r.rec IS NULL THEN '[]'::jsonb
                         ELSE '["urn:regain:scim:schemas:extension:recovery:2.0:User"]' END,
             'id', u.id,
             'externalId', u.external_id,
@@ -231,30 +274,19 @@ BEGIN
             'timezone', u.timezone,
             'active', u.active,
             'x509Certificates', u.x509_certificates,
-            'groups', (
-                WITH RECURSIVE m (group_id, direct) AS (
-                    SELECT gm.group_id, true FROM group_members gm WHERE gm.member_id = u.id
-                    UNION
-                    SELECT gm.group_id, false FROM group_members gm JOIN m ON gm.member_id = m.group_id
-                )
-                SELECT jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name,
-                                                    'type', CASE WHEN d.direct THEN 'direct' ELSE 'indirect' END)
-                                 ORDER BY g.display_name, g.id)
-                  FROM (SELECT group_id, bool_or(direct) AS direct FROM m GROUP BY group_id) d
-                  JOIN groups g ON g.id = d.group_id),
-            'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', ent,
-            'urn:regain:scim:schemas:extension:recovery:2.0:User', rec,
-            'meta', jsonb_build_object('resourceType', 'User', 'created', scim_time(u.created_at),
-                                       'lastModified', scim_time(u.updated_at), 'version', u.version))
-        || coalesce((
-            SELECT jsonb_object_agg(attr, vals)
-              FROM (SELECT v.attr,
-                           jsonb_agg(coalesce(v.data, '{}'::jsonb)
-                                     || jsonb_build_object('value', v.value, 'type', v.type,
-                                                           'primary', v."primary", 'display', v.display)
-                                     ORDER BY v.ord) AS vals
-                      FROM user_values v WHERE v.user_id = u.id GROUP BY v.attr) s), '{}'::jsonb))
-      FROM users u,
+            'groups', grp.groups,
+            'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', e.ent,
+            'urn:regain:scim:schemas:extension:recovery:2.0:User', r.rec,
+            'meta', jsonb_build_object(
+                'resourceType', 'User',
+                'created', to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                'lastModified', to_char(u.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                'version', u.version))
+        || coalesce(vals.o, '{}'::jsonb))
+      FROM ids
+      JOIN users u ON u.id = ids.id
+      LEFT JOIN vals ON vals.user_id = u.id
+      LEFT JOIN grp ON grp.user_id = u.id,
            LATERAL (SELECT nullif(jsonb_strip_nulls(jsonb_build_object(
                         'employeeNumber', u.employee_number, 'costCenter', u.cost_center,
                         'organization', u.organization, 'division', u.division, 'department', u.department,
@@ -267,7 +299,15 @@ BEGIN
            LATERAL (SELECT nullif(jsonb_strip_nulls(jsonb_build_object(
                         'birthdate', u.birthdate, 'legalGivenName', u.legal_given_name,
                         'legalFamilyName', u.legal_family_name)), '{}') AS rec) r
-     WHERE u.id = p_id);
+     ORDER BY ids.pos;
+END
+$$;
+
+-- The user's canonical document (NULL when there is no such user).
+CREATE FUNCTION scim_user_doc(p_id uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT d.doc FROM scim_user_docs(ARRAY[p_id]) d);
 END
 $$;
 

@@ -525,11 +525,40 @@ int scim_filter_sql(const scim_resource_type_t *rt, const scim_filter_t *f, scim
 
 /* ---- sortBy (RFC 7644 §3.4.2.3) ------------------------------------------------ */
 
+/* Columns that are NOT NULL in schema/007_scim.sql (and 002_oidc.sql):
+ * keyset conditions on them need no IS NULL arm. */
+static bool column_not_null(const ctx_t *c, const char *column)
+{
+    static const char *const both[] = {"id", "created_at", "updated_at", "version", NULL};
+    for (int i = 0; both[i] != NULL; i++)
+        if (strcmp(column, both[i]) == 0)
+            return true;
+    return strcmp(c->alias, "u") == 0 ? strcmp(column, "user_name") == 0
+                                      : strcmp(column, "display_name") == 0;
+}
+
+/* Sort keys that are unique and never NULL, so the resource id cannot break
+ * a tie and ORDER BY leaves it out: then the order is exactly a unique
+ * index's (users_user_name_ci on lower(user_name), the primary keys) and a
+ * page is a plain index scan under LIMIT, never a sort, not even an
+ * incremental one (schema/007_scim.sql). userName is unique without regard
+ * to case (RFC 7643 §4.1.1), and caseExact false makes its key
+ * lower(u.user_name). */
+static bool key_unique(const ctx_t *c, const scim_attr_t *def, bool lower)
+{
+    if (def->uniqueness == SCIM_UNIQ_NONE)
+        return false;
+    if (strcmp(def->column, "id") == 0)
+        return !lower;
+    return strcmp(c->alias, "u") == 0 && strcmp(def->column, "user_name") == 0 && lower;
+}
+
 /* RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its primary value, or
  * else the first (here: the least) value; resources without data come last
  * ascending and first descending; the resource id breaks ties so pages are
- * stable. An unknown sortBy is invalidValue: §3.12 "the value specified was
- * not compatible with the ... resource schema". */
+ * stable (a unique key has no ties: key_unique). An unknown sortBy is
+ * invalidValue: §3.12 "the value specified was not compatible with the ...
+ * resource schema". */
 int scim_sort_sql(const scim_resource_type_t *rt, const char *sort_by, bool descending, scim_sql_t *q,
                   gw_err_t *err)
 {
@@ -592,6 +621,10 @@ int scim_sort_sql(const scim_resource_type_t *rt, const char *sort_by, bool desc
         operand_t o;
         table_operand(&c, def, &o);
         add_expr(&c, &o, NULL, lower);
+        if (key_unique(&c, def, lower)) {
+            scim_sql_add(q, dir);
+            return 0;
+        }
     }
     scim_sql_add(q, dir);
     scim_sql_add(q, ", ");
@@ -599,18 +632,6 @@ int scim_sort_sql(const scim_resource_type_t *rt, const char *sort_by, bool desc
     scim_sql_add(q, ".id");
     scim_sql_add(q, id_dir);
     return 0;
-}
-
-/* Columns that are NOT NULL in schema/007_scim.sql (and 002_oidc.sql):
- * keyset conditions on them need no IS NULL arm. */
-static bool column_not_null(const ctx_t *c, const char *column)
-{
-    static const char *const both[] = {"id", "created_at", "updated_at", "version", NULL};
-    for (int i = 0; both[i] != NULL; i++)
-        if (strcmp(column, both[i]) == 0)
-            return true;
-    return strcmp(c->alias, "u") == 0 ? strcmp(column, "user_name") == 0
-                                      : strcmp(column, "display_name") == 0;
 }
 
 int scim_sort_key(const scim_resource_type_t *rt, const char *sort_by, h2o_mem_pool_t *pool,

@@ -4,14 +4,17 @@
  *
  * The filter becomes SQL with parameters (filter_sql.c), never a scan in C:
  *
- *   SELECT <doc of x.id>, <total>, x.id, x.k
- *   FROM (SELECT u.id, <sort key>::text AS k FROM users u
- *         WHERE (<filter>) [AND (<sort key>, u.id) > ($k, $id)]
- *         ORDER BY <sort> LIMIT <count + 1> OFFSET $m) x
+ *   WITH x AS MATERIALIZED (SELECT row_number() OVER () AS o, p.id, p.k
+ *     FROM (SELECT u.id, <sort key>::text AS k FROM users u
+ *           WHERE (<filter>) [AND (<sort key>, u.id) > ($k, $id)]
+ *           ORDER BY <sort> LIMIT <count + 1> OFFSET $m) p)
+ *   SELECT d.doc, <total>, x.id, x.k FROM x
+ *   LEFT JOIN scim_user_docs(ARRAY(<ids of x up to count, in order>)) d
+ *   ON d.id = x.id ORDER BY x.o
  *
- * The documents are built only for the rows of the page (the inner query
- * orders and cuts before the outer one calls the document function); the
- * one row past the page only says whether there is a next one.
+ * The documents are built only for the rows of the page, together (the
+ * inner query orders and cuts before the documents are built); the one row
+ * past the page has none and only says whether there is a next one.
  *
  * totalResults without counting the whole table for every page (count(*)
  * OVER () did, 300 ms at a million users): a page that ends before `count`
@@ -613,33 +616,37 @@ static int add_keyset(list_t *l, const char *alias, bool desc, scim_sql_t *q, gw
     return 0;
 }
 
-static int build_page(gw_req_t *r, list_t *l, gw_err_t *err)
+/* The total's column: the kept row count of an unfiltered list, else NULL
+ * (on_page then knows it from the page or counts). */
+static int add_total(list_t *l, scim_sql_t *q, gw_err_t *err)
+{
+    if (filtered(l)) {
+        scim_sql_add(q, "NULL::bigint");
+        return 0;
+    }
+    scim_sql_add(q, "(SELECT s.n FROM scim_counts s WHERE s.resource = ");
+    if (scim_sql_param(q, l->k->rt->id, err) != 0)
+        return -1;
+    scim_sql_add(q, ")");
+    return 0;
+}
+
+static int add_number(gw_req_t *r, scim_sql_t *q, int64_t v, gw_err_t *err)
+{
+    char num[24];
+    snprintf(num, sizeof(num), "%" PRId64, v);
+    if (scim_sql_param(q, gw_req_strdup(r, num, strlen(num)).base, err) != 0)
+        return -1;
+    scim_sql_add(q, "::bigint");
+    return 0;
+}
+
+/* The page's rows in order: id and (cursor mode) sort key, count + 1 of them. */
+static int add_rows(gw_req_t *r, list_t *l, const char *alias, bool keyset, bool desc, scim_sql_t *q,
+                    gw_err_t *err)
 {
     const scim_resource_type_t *rt = l->k->rt;
-    scim_sql_t *q = &l->q;
-    const char *alias = strrchr(rt->table, ' ');
-    alias = alias != NULL ? alias + 1 : rt->table;
-    bool keyset = l->dir != CUR_OFFSET;
-    /* Rows before a cursor: the reversed order, past the boundary in it. */
-    bool desc = l->descending != (l->dir == CUR_BEFORE);
-    scim_sql_init(q, &r->req->pool);
-    if (l->k->is_group) {
-        scim_sql_add(q, "SELECT scim_group_doc(x.id, ");
-        if (scim_sql_param(q, l->members ? "t" : "f", err) != 0)
-            return -1;
-        scim_sql_add(q, "::boolean)::text, ");
-    } else {
-        scim_sql_add(q, "SELECT scim_user_doc(x.id)::text, ");
-    }
-    if (!filtered(l)) {
-        scim_sql_add(q, "(SELECT s.n FROM scim_counts s WHERE s.resource = ");
-        if (scim_sql_param(q, rt->id, err) != 0)
-            return -1;
-        scim_sql_add(q, ")");
-    } else {
-        scim_sql_add(q, "NULL::bigint");
-    }
-    scim_sql_add(q, ", x.id::text, x.k FROM (SELECT ");
+    scim_sql_add(q, "SELECT ");
     scim_sql_add(q, alias);
     scim_sql_add(q, ".id, ");
     if (l->cursor_mode && l->key_expr != NULL) {
@@ -658,17 +665,55 @@ static int build_page(gw_req_t *r, list_t *l, gw_err_t *err)
     scim_sql_add(q, " ORDER BY ");
     if (scim_sort_sql(rt, l->sort_by, desc, q, err) != 0)
         return -1;
-    char num[2][24];
-    snprintf(num[0], sizeof(num[0]), "%" PRId64, l->count + 1);
-    snprintf(num[1], sizeof(num[1]), "%" PRId64, keyset ? 0 : l->offset);
     scim_sql_add(q, " LIMIT ");
-    if (scim_sql_param(q, gw_req_strdup(r, num[0], strlen(num[0])).base, err) != 0)
+    if (add_number(r, q, l->count + 1, err) != 0)
         return -1;
-    scim_sql_add(q, "::bigint OFFSET ");
-    if (scim_sql_param(q, gw_req_strdup(r, num[1], strlen(num[1])).base, err) != 0)
+    scim_sql_add(q, " OFFSET ");
+    return add_number(r, q, keyset ? 0 : l->offset, err);
+}
+
+/* Users: the rows first (materialised, numbered in the sort order), then
+ * the documents of the page's rows (not the one past it) in one call of
+ * scim_user_docs: one set-based pass for the page instead of a document
+ * function call per row, which was 9 of a cursor page's 10 ms in the
+ * database at a million users. Groups: a document call per row (their
+ * pages carry no value rows to aggregate; members only when asked). */
+static int build_page(gw_req_t *r, list_t *l, gw_err_t *err)
+{
+    const scim_resource_type_t *rt = l->k->rt;
+    scim_sql_t *q = &l->q;
+    const char *alias = strrchr(rt->table, ' ');
+    alias = alias != NULL ? alias + 1 : rt->table;
+    bool keyset = l->dir != CUR_OFFSET;
+    /* Rows before a cursor: the reversed order, past the boundary in it. */
+    bool desc = l->descending != (l->dir == CUR_BEFORE);
+    scim_sql_init(q, &r->req->pool);
+    if (l->k->is_group) {
+        scim_sql_add(q, "SELECT scim_group_doc(x.id, ");
+        if (scim_sql_param(q, l->members ? "t" : "f", err) != 0)
+            return -1;
+        scim_sql_add(q, "::boolean)::text, ");
+        if (add_total(l, q, err) != 0)
+            return -1;
+        scim_sql_add(q, ", x.id::text, x.k FROM (");
+        if (add_rows(r, l, alias, keyset, desc, q, err) != 0)
+            return -1;
+        /* The outer query keeps the inner one's order (a plain subquery scan). */
+        scim_sql_add(q, ") x");
+        return 0;
+    }
+    /* row_number() OVER () numbers the rows as the ordered subquery gives them. */
+    scim_sql_add(q, "WITH x AS MATERIALIZED (SELECT row_number() OVER () AS o, p.id, p.k FROM (");
+    if (add_rows(r, l, alias, keyset, desc, q, err) != 0)
         return -1;
-    /* The outer query keeps the inner one's order (a plain subquery scan). */
-    scim_sql_add(q, "::bigint) x");
+    scim_sql_add(q, ") p) SELECT d.doc::text, ");
+    if (add_total(l, q, err) != 0)
+        return -1;
+    scim_sql_add(q,
+                 ", x.id::text, x.k FROM x LEFT JOIN scim_user_docs(ARRAY(SELECT x.id FROM x WHERE x.o <= ");
+    if (add_number(r, q, l->count, err) != 0)
+        return -1;
+    scim_sql_add(q, " ORDER BY x.o)) d ON d.id = x.id ORDER BY x.o");
     return 0;
 }
 
