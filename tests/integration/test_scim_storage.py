@@ -310,5 +310,19 @@ def main(env):
     check_eq("groups counted too", one(env, "SELECT n FROM scim_counts WHERE resource = 'Group'")[0],
              one(env, "SELECT count(*) FROM groups")[0])
 
+    # ---- a page's documents together (list.c) ---------------------------------------
+    ids = [r[0] for r in q(env, "SELECT id FROM users ORDER BY lower(user_name) DESC")[1]]
+    require("users to list", len(ids) >= 3, repr(ids))
+    gone = "00000000-0000-4000-8000-000000000000"
+    asked = ids + [ids[0], gone]  # a repeated id, an id of no user
+    rc, rows, err = q(env, "SELECT d.id, d.doc FROM scim_user_docs(ARRAY[%s]::uuid[]) d" % ",".join(lit(x) for x in asked))
+    check_eq("scim_user_docs: each user once, in the order asked, none for an unknown id",
+             [r[0] for r in rows] if rc == 0 else err, ids)
+    check("scim_user_docs: the same documents as scim_user_doc",
+          rc == 0 and all(json.loads(r[1]) == user_doc(env, r[0]) for r in rows), err)
+    rc, rows, err = q(env, "SELECT count(*) FROM scim_user_docs('{}')")
+    check("scim_user_docs of no ids: no rows", rc == 0 and rows == [["0"]], err or repr(rows))
+    check("scim_user_doc of no user: NULL", one(env, "SELECT scim_user_doc(%s) IS NULL" % lit(gone))[0] == "t")
+
 
 run(main)
