@@ -64,7 +64,9 @@ struct store_conn {
     unsigned in_flight;
     uint64_t retry_at; /* loop time of the next connection attempt */
     unsigned backoff_ms;
-    int broken; /* a write failed; failed from the loop, never inside a caller */
+    int broken;       /* a write failed; failed from the loop, never inside a caller */
+    int write_armed;  /* a write-readiness callback is pending on `sock` */
+    int flush_needed; /* libpq holds output that did not fit the socket yet */
 };
 
 struct store_pool {
@@ -206,6 +208,8 @@ static void conn_on_readable(h2o_socket_t *sock, const char *err)
         return;
     }
     conn_read_results(c);
+    if (c->state == CONN_READY && c->flush_needed)
+        conn_flush(c);
     if (c->state == CONN_READY && (c->broken || PQstatus(c->pg) == CONNECTION_BAD))
         conn_fail(c, PQerrorMessage(c->pg));
     if (!h2o_linklist_is_empty(&c->pool->waiting))
@@ -215,6 +219,7 @@ static void conn_on_readable(h2o_socket_t *sock, const char *err)
 static void conn_on_writable(h2o_socket_t *sock, const char *err)
 {
     store_conn_t *c = sock->data;
+    c->write_armed = 0;
     if (err != NULL) {
         conn_fail(c, err);
         return;
@@ -228,15 +233,29 @@ static void conn_on_writable(h2o_socket_t *sock, const char *err)
         conn_fail(c, PQerrorMessage(c->pg));
 }
 
+/* Asks once for write readiness: h2o allows one pending write callback per
+ * socket, and both a flush and a connection step may want one. */
+static void conn_want_write(store_conn_t *c)
+{
+    if (!c->write_armed) {
+        c->write_armed = 1;
+        h2o_socket_notify_write(c->sock, conn_on_writable);
+    }
+}
+
 /* Never fails the connection itself: it may run inside store_query_send,
- * whose caller must not see its own callback run before the call returns. */
+ * whose caller must not see its own callback run before the call returns.
+ * A large query (a /Bulk batch) may not fit the socket at once: libpq keeps
+ * the rest, and we flush again when the socket can take more, or after
+ * reading (libpq: the server may be waiting for us to read first). */
 static void conn_flush(store_conn_t *c)
 {
     int r = PQflush(c->pg);
+    c->flush_needed = r == 1;
     if (r < 0)
         c->broken = 1;
     else if (r == 1)
-        h2o_socket_notify_write(c->sock, conn_on_writable);
+        conn_want_write(c);
 }
 
 static void conn_close_socket(store_conn_t *c)
@@ -247,6 +266,8 @@ static void conn_close_socket(store_conn_t *c)
         c->sock = NULL;
         c->sock_fd = -1;
     }
+    c->write_armed = 0;
+    c->flush_needed = 0;
 }
 
 /* Watches the connection's current socket; libpq may switch sockets while
@@ -407,7 +428,7 @@ static void conn_connect(store_conn_t *c)
         return;
     }
     if (st == PGRES_POLLING_WRITING)
-        h2o_socket_notify_write(c->sock, conn_on_writable);
+        conn_want_write(c);
 }
 
 static store_conn_t *pool_pick(store_pool_t *p)

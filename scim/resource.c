@@ -1060,7 +1060,7 @@ static void on_batch_created(gw_req_t *r, void *data, PGresult *res, const gw_er
     for (size_t k = 0; k < b->nrows; k++)
         if (b->items[b->rows[k]].status == 0)
             batch_failk(b, b->rows[k], GW_E_INTERNAL, "the user could not be created");
-    gw_log_write(GW_LOG_INFO, __func__, r->id, "created %zu of %zu Users in one statement", created,
+    gw_log_write(GW_LOG_DEBUG, __func__, r->id, "created %zu of %zu Users in one statement", created,
                  b->nrows);
     batch_finish(b);
 }
