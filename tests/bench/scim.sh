@@ -179,6 +179,10 @@ EOF
         awk -F'\t' '{ print $3 }' "$T/scim-h2load.log" >"$T/scim-h2load.lat"
         p=$(percentiles "$T/scim-h2load.lat")
         printf 'query\t%s\t%.0f\t%s\t%s\t%s\n' "$name" "${rps:-0}" "${p% *}" "${p#* }" "${bad:-?}" >>"$SCIM_RES"
+        if [ "${bad:-0}" != 0 ]; then # say why, so a failed run can be understood afterwards
+            echo "   $name: $(grep -m1 '^status codes:' "$T/scim-h2load.out")" >&2
+            grep -v '"type":"access"' "$T/regain.err" | grep -E '"level":"(error|warn)"' | tail -n 3 | cut -c1-300 >&2 || true
+        fi
     done
 
     # ---- cursor paging ----------------------------------------------------------------------
