@@ -16,7 +16,8 @@
 # complete sign-in flows, Node's oidc-provider for comparison; see there).
 # Stops everything it started.
 #
-# Env: BENCH_DURATION seconds per run (default 5; the whole run stays under
+# Env: BENCH_PARTS which parts to run (default "http oidc scim"),
+# BENCH_DURATION seconds per run (default 5; the whole run stays under
 # 3 minutes with the default), BENCH_ACCESS_LOG=0 turns regain's access log
 # off (on by default, as deployed; it goes to a file here).
 #
@@ -201,6 +202,9 @@ measure() { # PROTO NAME PORT TLS PATH
     esac
 }
 
+want() { case " ${BENCH_PARTS:-http oidc scim} " in *" $1 "*) return 0 ;; esac; return 1; }
+
+if want http; then
 # The machine is shared and noisy: per protocol, the baseline runs before and
 # after regain's routes and the ratio uses the mean of the two.
 echo "== measure (${D}s per run, h2load -c 16 -m 10 -t 1, wrk -t1 -c64)"
@@ -243,9 +247,14 @@ awk -v r="$REGAIN_RSS" -v h="$HELLO_RSS" -v t="$TARGET_RSS_MB" 'BEGIN {
     printf "regain idle RSS: %.1f MB (target <= %d MB): %s   [baseline bench_hello: %.1f MB]\n",
         r / 1024, t, (r / 1024 <= t ? "meets target" : "ABOVE target"), h / 1024 }'
 printf 'regain after load RSS: %.1f MB\n' "$(awk -v r="$(rss_kb "$REGAIN_PID")" 'BEGIN { print r / 1024 }')"
+fi
 
-# shellcheck source=tests/bench/oidc.sh
-. tests/bench/oidc.sh
+if want oidc; then
+    # shellcheck source=tests/bench/oidc.sh
+    . tests/bench/oidc.sh
+fi
 
-# shellcheck source=tests/bench/scim.sh
-. tests/bench/scim.sh
+if want scim; then
+    # shellcheck source=tests/bench/scim.sh
+    . tests/bench/scim.sh
+fi
