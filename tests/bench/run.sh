@@ -90,7 +90,7 @@ B_PORT=$(free_port) B_TLS=$(free_port) R_PORT=$(free_port) R_TLS=$(free_port)
 KEY=$(head -c 32 /dev/urandom | base64)
 cat >"$T/regain.json" <<EOF
 {"issuer": "https://localhost:$R_TLS", "dev_mode": false,
- "database": {"url": "$DB_URL", "pool_size": 2, "query_timeout_ms": 5000},
+ "database": {"url": "$DB_URL", "pool_size": ${BENCH_POOL_SIZE:-2}, "query_timeout_ms": 5000},
  "listen": [{"address": "127.0.0.1", "port": $R_TLS, "tls": {"certificate_file": "cert.pem", "key_file": "key.pem"}},
             {"address": "127.0.0.1", "port": $R_PORT}],
  "server": {"threads": $THREADS, "max_request_body_bytes": 1048576, "idle_timeout_ms": 10000,
