@@ -237,7 +237,8 @@ int scim_filter_sql(const scim_resource_type_t *rt, const scim_filter_t *f, scim
 int scim_sort_sql(const scim_resource_type_t *rt, const char *sort_by, bool descending, scim_sql_t *q,
                   gw_err_t *err);
 
-/* The key `sortBy` orders by before the id tie-break, for keyset cursors
+/* The key `sortBy` orders by (before the id tie-break, which a unique key
+ * such as userName does not need and does not get), for keyset cursors
  * (RFC 9865): an SQL expression over the resource table's alias, without
  * parameters, into pool memory (*expr), and whether it can be NULL. 1 when
  * the key is such an expression; 0 when it is not (a multi-valued attribute
@@ -317,8 +318,11 @@ int scim_project(const scim_resource_type_t *rt, yajl_val doc, const char *attri
  *                             if_version bigint) -> TABLE(version bigint)
  *   scim_group_delete(id uuid) -> boolean
  * Listing is a SELECT built by filter_sql.c/list.c over `users u` /
- * `groups g` returning scim_user_doc(u.id) / scim_group_doc(g.id, ...),
- * count(*) OVER () for totalResults.
+ * `groups g`: the page's ids first (one row past the page says whether more
+ * follow), then their documents built together by scim_user_docs(ids uuid[])
+ * (users; in the order given) or scim_group_doc per row (groups);
+ * totalResults from the page itself on the last page, from scim_counts for
+ * unfiltered lists, or from a separate filtered count(*).
  *
  * Appended for the write and read paths at a million users:
  *   scim_users_create_many(items jsonb)
