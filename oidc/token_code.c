@@ -52,24 +52,13 @@ static void on_redeemed(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
     }
     oidc_grant_t g = {0};
     oidc_user_info_t u = {0};
-    const char *claims_json = NULL;
-    oidc_token_db_grant(res, 1, &g, &u, &claims_json);
-    g.issuer = oidc_cfg->issuer;
-    g.client_id = st->client->id;
-    yajl_val claims = NULL;
-    char *uic = NULL;
-    if (claims_json != NULL) {
-        gw_err_t err;
-        claims = gw_json_parse_pool(&r->req->pool, claims_json, strlen(claims_json), NULL, &err);
-        uic = oidc_claims_names_json(claims, "userinfo");
-    }
-    g.uic_json = uic;
+    yajl_val claims = oidc_token_grant_load(r, res, st->client, &g, &u);
     const char *rt = store_value(res, 0, 17);
     int has_refresh = rt != NULL && rt[0] == 't';
     int with_id = oidc_scope_has(g.scope, strlen(g.scope), "openid");
     oidc_token_issue_reply(r, st->client, &g, &u, gw_json_get(claims, "id_token"), with_id,
                            has_refresh ? st->refresh : NULL);
-    free(uic);
+    free((char *)g.uic_json); /* malloc'd by oidc_token_grant_load */
 }
 
 void oidc_token_code(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)

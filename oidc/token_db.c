@@ -110,3 +110,18 @@ void oidc_token_db_grant(PGresult *res, int first, oidc_grant_t *g, oidc_user_in
     u->email_verified = ev == NULL ? -1 : ev[0] == 't';
     u->updated_at = col_int(res, first + 15);
 }
+
+yajl_val oidc_token_grant_load(gw_req_t *r, PGresult *res, const oidc_client_t *c, oidc_grant_t *g,
+                               oidc_user_info_t *u)
+{
+    const char *claims_json = NULL;
+    oidc_token_db_grant(res, 1, g, u, &claims_json);
+    g->issuer = oidc_cfg->issuer;
+    g->client_id = c->id;
+    if (claims_json == NULL)
+        return NULL;
+    gw_err_t err;
+    yajl_val claims = gw_json_parse_pool(&r->req->pool, claims_json, strlen(claims_json), NULL, &err);
+    g->uic_json = oidc_claims_names_json(claims, "userinfo");
+    return claims;
+}

@@ -38,23 +38,12 @@ static void on_rotated(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
     }
     oidc_grant_t g = {0};
     oidc_user_info_t u = {0};
-    const char *claims_json = NULL;
-    oidc_token_db_grant(res, 1, &g, &u, &claims_json);
-    g.issuer = oidc_cfg->issuer;
-    g.client_id = st->client->id;
-    yajl_val claims = NULL;
-    char *uic = NULL;
-    if (claims_json != NULL) {
-        gw_err_t err;
-        claims = gw_json_parse_pool(&r->req->pool, claims_json, strlen(claims_json), NULL, &err);
-        uic = oidc_claims_names_json(claims, "userinfo");
-    }
-    g.uic_json = uic;
+    yajl_val claims = oidc_token_grant_load(r, res, st->client, &g, &u);
     /* OIDC Core §12.2: an ID token may come with a refreshed access token;
      * sub, aud, auth_time stay those of the original authentication. */
     int with_id = oidc_scope_has(g.scope, strlen(g.scope), "openid");
     oidc_token_issue_reply(r, st->client, &g, &u, gw_json_get(claims, "id_token"), with_id, st->refresh);
-    free(uic);
+    free((char *)g.uic_json); /* malloc'd by oidc_token_grant_load */
 }
 
 void oidc_token_refresh(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)

@@ -171,6 +171,13 @@ void oidc_token_db_register(void);
 void oidc_token_db_grant(PGresult *res, int first, oidc_grant_t *g, oidc_user_info_t *u,
                          const char **claims_json);
 
+/* The grant in row 0 of a redeemed code or rotated refresh token, for client
+ * `c` (issuer, client id and the userinfo claims request filled in); returns
+ * the `claims` request it carries, parsed into the request's pool, or NULL.
+ * g->uic_json is malloc'd (NULL without a claims request): free it. */
+yajl_val oidc_token_grant_load(gw_req_t *r, PGresult *res, const oidc_client_t *c, oidc_grant_t *g,
+                               oidc_user_info_t *u);
+
 /* Current time in seconds since the epoch. */
 int64_t oidc_now(void);
 
