@@ -39,7 +39,7 @@ $(BUILD)/%.o: %.c
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # The SQL migrations are compiled into the binary so `regain` needs no data files.
-$(BUILD)/gen/schema.c: scripts/embed-schema.sh $(wildcard schema/*.sql)
+$(BUILD)/gen/schema.c: scripts/embed-schema.sh schema $(wildcard schema/*.sql)
 	@mkdir -p $(dir $@)
 	@bash scripts/embed-schema.sh schema > $@
 
