@@ -641,19 +641,7 @@ typedef struct {
 
 static void sb_addn(sbuf_t *sb, const char *s, size_t n)
 {
-    if (sb->len + n + 1 > sb->cap) {
-        size_t cap = sb->cap ? sb->cap : 64;
-        while (cap < sb->len + n + 1)
-            cap *= 2;
-        char *b = h2o_mem_alloc_pool(sb->pool, cap);
-        if (sb->len)
-            memcpy(b, sb->b, sb->len);
-        sb->b = b;
-        sb->cap = cap;
-    }
-    memcpy(sb->b + sb->len, s, n);
-    sb->len += n;
-    sb->b[sb->len] = '\0';
+    scim_text_append(sb->pool, &sb->b, &sb->len, &sb->cap, s, n);
 }
 
 static void sb_add(sbuf_t *sb, const char *s)

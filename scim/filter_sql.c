@@ -47,22 +47,26 @@ void scim_sql_init(scim_sql_t *q, h2o_mem_pool_t *pool)
     scim_sql_add(q, "");
 }
 
+void scim_text_append(h2o_mem_pool_t *pool, char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 256;
+        while (c < *len + n + 1)
+            c *= 2;
+        char *b = h2o_mem_alloc_pool(pool, c);
+        if (*len)
+            memcpy(b, *buf, *len);
+        *buf = b;
+        *cap = c;
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
 void scim_sql_add(scim_sql_t *q, const char *text)
 {
-    size_t n = strlen(text);
-    if (q->len + n + 1 > q->cap) {
-        size_t cap = q->cap ? q->cap : 256;
-        while (cap < q->len + n + 1)
-            cap *= 2;
-        char *sql = h2o_mem_alloc_pool(q->pool, cap);
-        if (q->len)
-            memcpy(sql, q->sql, q->len);
-        q->sql = sql;
-        q->cap = cap;
-    }
-    memcpy(q->sql + q->len, text, n);
-    q->len += n;
-    q->sql[q->len] = '\0';
+    scim_text_append(q->pool, &q->sql, &q->len, &q->cap, text, strlen(text));
 }
 
 int scim_sql_param(scim_sql_t *q, const char *value, gw_err_t *err)

@@ -213,6 +213,11 @@ char *scim_path_sexpr(h2o_mem_pool_t *pool, const scim_patch_path_t *path);
 
 /* ---- filter -> SQL (filter_sql.c) --------------------------------------------- */
 
+/* Appends n bytes of `s` to a NUL-terminated text growing in pool memory
+ * (*buf, *len, *cap start NULL/0/0). Shared by the SQL builder and the
+ * filter printers. */
+void scim_text_append(h2o_mem_pool_t *pool, char **buf, size_t *len, size_t *cap, const char *s, size_t n);
+
 /* A growing SQL text with its parameters ($1..$n, text format). */
 typedef struct {
     h2o_mem_pool_t *pool;
