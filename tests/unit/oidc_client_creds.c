@@ -6,27 +6,14 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include "tests/unit/pool_fixture.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway/crypto.h"
 #include "oidc/clients_internal.h"
-
-static int setup(void **state)
-{
-    h2o_mem_pool_t *pool = malloc(sizeof(*pool));
-    h2o_mem_init_pool(pool);
-    *state = pool;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    h2o_mem_clear_pool(*state);
-    free(*state);
-    return 0;
-}
 
 /* "Basic " + base64(raw). */
 static int decode_raw(void **state, const char *scheme, const char *raw, h2o_iovec_t *id, h2o_iovec_t *secret,

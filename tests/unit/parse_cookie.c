@@ -4,25 +4,12 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include "tests/unit/pool_fixture.h"
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway/parse.h"
-
-static int setup(void **state)
-{
-    h2o_mem_pool_t *pool = malloc(sizeof(*pool));
-    h2o_mem_init_pool(pool);
-    *state = pool;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    h2o_mem_clear_pool(*state);
-    free(*state);
-    return 0;
-}
 
 static void assert_found(const char *header, const char *name, const char *want)
 {

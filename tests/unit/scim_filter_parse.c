@@ -6,26 +6,13 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include "tests/unit/pool_fixture.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "scim/internal.h"
-
-static int setup(void **state)
-{
-    h2o_mem_pool_t *pool = malloc(sizeof(*pool));
-    h2o_mem_init_pool(pool);
-    *state = pool;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    h2o_mem_clear_pool(*state);
-    free(*state);
-    return 0;
-}
 
 #define ENT "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include "tests/unit/pool_fixture.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,21 +74,6 @@ static const scim_attr_t GCORE[] = {
 static const scim_schema_t S_GROUP = {"urn:test:core:2.0:Group", "Group", "", GCORE, 2};
 static const scim_schema_t *const NO_EXTS[] = {NULL};
 static const scim_resource_type_t GRT = {"Group", "Group", "/Groups", "", &S_GROUP, NO_EXTS, "groups g"};
-
-static int setup(void **state)
-{
-    h2o_mem_pool_t *pool = malloc(sizeof(*pool));
-    h2o_mem_init_pool(pool);
-    *state = pool;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    h2o_mem_clear_pool(*state);
-    free(*state);
-    return 0;
-}
 
 /* The SQL of `filter`, then its parameters, " | " between each. */
 static const char *translate(void **state, const scim_resource_type_t *rt, const char *filter, gw_err_t *err)
