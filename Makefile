@@ -2,7 +2,7 @@
 SHELL      := /bin/bash
 CC         ?= cc
 BUILD      ?= build
-PKGS       := libh2o-evloop libjwt openssl libpq yajl
+PKGS       := libh2o-evloop libjwt openssl libpq yajl libcbor libqrencode
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -13,7 +13,7 @@ OPT        ?= -O2 -g
 CFLAGS     ?= -std=c11 $(WARN) $(OPT) $(EXTRA_CFLAGS)
 LDLIBS     += $(PKG_LIBS) -largon2 -pthread -lm
 
-SRCDIRS    := gateway oidc scim
+SRCDIRS    := gateway oidc scim methods
 LIB_SRC    := $(filter-out gateway/main.c,$(wildcard $(addsuffix /*.c,$(SRCDIRS))))
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema.o
 UNIT_SRC   := $(wildcard tests/unit/*.c)

@@ -54,9 +54,9 @@ const char *mth_wa_reason(mth_wa_status_t s);
 
 /* What the relying party expects of a ceremony. */
 typedef struct {
-    const char *rp_id;            /* "login.example.com": the issuer's host */
-    const char *origin;           /* "https://login.example.com" (with ":port" when not 443) */
-    const uint8_t *challenge;     /* the challenge we issued, raw bytes */
+    const char *rp_id;        /* "login.example.com": the issuer's host */
+    const char *origin;       /* "https://login.example.com" (with ":port" when not 443) */
+    const uint8_t *challenge; /* the challenge we issued, raw bytes */
     size_t challenge_len;
     const uint8_t *client_data_json; /* the client's clientDataJSON, raw bytes */
     size_t client_data_json_len;
@@ -71,8 +71,8 @@ typedef struct {
     size_t public_key_der_len;
     uint8_t aaguid[16];
     uint32_t sign_count;
-    uint8_t flags;    /* authenticator data flags of the registration */
-    char fmt[16];     /* attestation format: "none" or "packed" */
+    uint8_t flags; /* authenticator data flags of the registration */
+    char fmt[16];  /* attestation format: "none" or "packed" */
 } mth_wa_credential_t;
 
 /* Frees what mth_wa_verify_registration allocated (safe on a zeroed struct). */
@@ -93,8 +93,8 @@ typedef struct {
     int alg;
     const uint8_t *public_key_der;
     size_t public_key_der_len;
-    uint32_t sign_count;      /* the last counter seen */
-    int backup_eligible;      /* BE at registration */
+    uint32_t sign_count; /* the last counter seen */
+    int backup_eligible; /* BE at registration */
 } mth_wa_stored_t;
 
 /* What a verified assertion reports, for the caller to store. */
@@ -123,7 +123,8 @@ mth_wa_status_t mth_wa_verify_assertion(const mth_wa_expect_t *e, const mth_wa_s
  * length, or 0 when `outsize` is too small. */
 size_t mth_base32_encode(const uint8_t *in, size_t n, char *out, size_t outsize);
 
-/* HOTP value (RFC 4226 §5.3) of `counter` with HMAC-SHA-1, `digits` 6..8. */
+/* HOTP value (RFC 4226 §5.3) of `counter` with HMAC-SHA-1, `digits` 6..8
+ * (0 for any other digit count). */
 uint32_t mth_hotp(const uint8_t *key, size_t keylen, uint64_t counter, unsigned digits);
 
 /* Checks a 6-digit code typed at time `now` against the steps now-1, now,
@@ -135,14 +136,19 @@ uint64_t mth_totp_verify(const uint8_t *key, size_t keylen, const char *code, si
 
 /* The otpauth://totp/ enrolment URI (the Key Uri Format that authenticator
  * apps read): label "issuer:account", secret in base32, issuer, SHA1, 6
- * digits, 30 s; components percent-encoded. malloc'd; NULL on failure. */
+ * digits, 30 s; components percent-encoded (RFC 3986 unreserved characters
+ * kept, everything else, ':' and UTF-8 included, as %XX). malloc'd; NULL for
+ * a NULL or empty issuer or account, either over 256 bytes, or a key of 0 or
+ * more than 64 bytes. */
 char *mth_totp_uri(const char *issuer, const char *account, const uint8_t *key, size_t keylen);
 
 /* ---- QR codes --------------------------------------------------------------- */
 
 /* `text` as a QR code (libqrencode, error correction M) drawn as a standalone
- * SVG document with a 4-module quiet zone and a <title> for screen readers;
- * malloc'd; NULL when the text does not fit a QR code. */
+ * SVG document with a 4-module quiet zone and a <title> for screen readers
+ * (`title` XML-escaped; NULL gives "QR code"); the same text always gives the
+ * same document. malloc'd; NULL when the text is empty or does not fit a QR
+ * code. */
 char *mth_qr_svg(const char *text, const char *title);
 
 #endif

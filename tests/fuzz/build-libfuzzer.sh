@@ -14,7 +14,7 @@ SECONDS_PER_TARGET=${1:-60}
 shift || true
 CLANG=${CLANG:-clang}
 OUT=${FUZZ_BUILD:-build/fuzz}
-PKGS="libh2o-evloop libjwt openssl libpq yajl"
+PKGS="libh2o-evloop libjwt openssl libpq yajl libcbor libqrencode"
 
 if ! command -v "$CLANG" >/dev/null; then
     echo "build-libfuzzer: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -31,7 +31,7 @@ mkdir -p "$OUT/obj" "$OUT/artifacts"
 # The library, instrumented for coverage. An archive, so a target links only
 # the objects it uses.
 objs=()
-for src in gateway/*.c oidc/*.c scim/*.c; do
+for src in gateway/*.c oidc/*.c scim/*.c methods/*.c; do
     [ -e "$src" ] || continue
     [ "$src" = gateway/main.c ] && continue
     obj="$OUT/obj/${src//\//_}.o"
