@@ -283,6 +283,8 @@ static int parse_oidc(ctx_t *c, gw_config_t *cfg, yajl_val root)
                                        "throttle_window_s",
                                        "throttle_lockout_s",
                                        "throttle_addr_max_failures",
+                                       "allow_remove_last_method",
+                                       "account_reauth_s",
                                        NULL};
     if (o == NULL)
         return 0;
@@ -301,7 +303,9 @@ static int parse_oidc(ctx_t *c, gw_config_t *cfg, yajl_val root)
                    get_uint(c, o, "oidc", "throttle_addr_max_failures", 1, 100000,
                             &cfg->oidc.throttle_addr_max_failures) ||
                    get_uint(c, o, "oidc", "throttle_window_s", 1, 86400, &cfg->oidc.throttle_window_s) ||
-                   get_uint(c, o, "oidc", "throttle_lockout_s", 1, 86400, &cfg->oidc.throttle_lockout_s)
+                   get_uint(c, o, "oidc", "throttle_lockout_s", 1, 86400, &cfg->oidc.throttle_lockout_s) ||
+                   get_bool(c, o, "oidc", "allow_remove_last_method", &cfg->oidc.allow_remove_last_method) ||
+                   get_uint(c, o, "oidc", "account_reauth_s", 30, 86400, &cfg->oidc.account_reauth_s)
                ? -1
                : 0;
 }
@@ -349,6 +353,7 @@ static void set_defaults(gw_config_t *cfg)
     cfg->oidc.throttle_addr_max_failures = 100;
     cfg->oidc.throttle_window_s = 900;
     cfg->oidc.throttle_lockout_s = 900;
+    cfg->oidc.account_reauth_s = 300;
     cfg->log.level = GW_LOG_INFO;
     cfg->log.access_log = 1;
 }

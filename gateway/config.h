@@ -59,6 +59,10 @@ typedef struct {
         unsigned throttle_addr_max_failures; /* per client address */
         unsigned throttle_window_s;
         unsigned throttle_lockout_s;
+        /* The account security page: may a user remove their last sign-in
+         * method (default no), and how old a sign-in may be to open it. */
+        int allow_remove_last_method;
+        unsigned account_reauth_s;
     } oidc;
     struct {
         gw_log_level_t level;

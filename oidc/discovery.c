@@ -56,7 +56,7 @@ int oidc_discovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
                                                       "private_key_jwt", NULL};
     static const char *const PKCE_METHODS[] = {"S256", NULL};
     static const char *const PROMPTS[] = {"none", "login", "consent", "select_account", NULL};
-    static const char *const ACRS[] = {OIDC_ACR_PASSWORD, NULL};
+    static const char *const ACRS[] = {OIDC_ACR_PASSWORD, OIDC_ACR_MFA, OIDC_ACR_PHISHING_RESISTANT, NULL};
     static const char *const CLAIMS[] = {"sub",
                                          "iss",
                                          "aud",

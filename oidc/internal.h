@@ -45,6 +45,34 @@ int oidc_uuid_ok(const char *s, size_t n);
 
 #define OIDC_SCOPES_SUPPORTED "openid profile email offline_access scim scim.read admin"
 #define OIDC_ACR_PASSWORD     "urn:regain:acr:password"
+/* Two factors (password and authenticator app code, or a passkey with user
+ * verification), and a phishing-resistant one (a passkey: bound to our
+ * origin by the browser, so a look-alike site cannot relay it). */
+#define OIDC_ACR_MFA                "urn:regain:acr:mfa"
+#define OIDC_ACR_PHISHING_RESISTANT "urn:regain:acr:phishing-resistant"
+
+/* What a request asks of the session's acr (oidc/acr.c): acr_values (space
+ * separated, may be NULL) and an essential "acr" claim of the claims
+ * parameter's id_token or userinfo member (JSON text, may be NULL). Only our
+ * own levels count (password < mfa < phishing-resistant); values we do not
+ * know are left to whoever knows them. Returns the level needed, 0 for none. */
+enum {
+    OIDC_ACR_LEVEL_NONE = 0,
+    OIDC_ACR_LEVEL_PASSWORD,
+    OIDC_ACR_LEVEL_MFA,
+    OIDC_ACR_LEVEL_PHISHING_RESISTANT
+};
+int oidc_acr_needed(const char *acr_values, size_t acr_len, const char *claims_json, size_t claims_len);
+
+/* The level a session's acr reaches (OIDC_ACR_LEVEL_*; NULL or unknown: 0). */
+int oidc_acr_level(const char *acr);
+
+/* 1 when a session with `session_acr` may answer the request; *assert gets
+ * the acr to put in the ID token: the first requested value of ours the
+ * session reaches, else the session's own. 0: the user must sign in again
+ * with a stronger method (step-up), never the weaker session accepted. */
+int oidc_acr_satisfied(const char *acr_values, size_t acr_len, const char *claims_json, size_t claims_len,
+                       const char *session_acr, const char **assert);
 
 /* ---- clients (clients area) ----------------------------------------------- */
 

@@ -20,7 +20,7 @@
 #include "gateway/alloc.h"
 #include "gateway/log.h"
 #include "gateway/secrets.h"
-#include "oidc/signin_internal.h"
+#include "oidc/methods_internal.h"
 
 #define MSG_FAILED                                                                                           \
     "Sign-in failed. Check your username and password and try again. After too many failed attempts, "       \
@@ -28,19 +28,28 @@
 #define MSG_MISSING "Enter your username and password."
 
 typedef struct {
-    char request_id[OIDC_UUID_LEN + 1];
-    char *username; /* NUL-terminated, request pool */
+    oidc_context_t request_id; /* a request id, or OIDC_CONTEXT_ACCOUNT */
+    char *username;            /* NUL-terminated, request pool */
     size_t username_len;
     char *password; /* request pool; wiped once handed to the worker */
     size_t password_len;
     char peer[64];
     char *user_id; /* NULL: no such user */
     int active;
+    int has_totp; /* an authenticator app: the code is a second step */
 } login_t;
 
 static void log_line(gw_req_t *r, gw_log_level_t level, const char *what)
 {
     gw_log_write(level, "signin", r->id, "%s", what);
+}
+
+static void signin_page(gw_req_t *r, login_t *l, const char *msg)
+{
+    if (OIDC_CONTEXT_IS_REQUEST(l->request_id))
+        oidc_signin_page(r, l->request_id, l->username, msg);
+    else
+        oidc_signin_page_account(r, l->username, msg);
 }
 
 static void page_expired(gw_req_t *r)
@@ -65,7 +74,7 @@ static void fail(gw_req_t *r, login_t *l, const char *why)
     log_line(r, GW_LOG_INFO, why);
     if (l->password != NULL)
         gw_wipe(l->password, l->password_len);
-    oidc_signin_page(r, l->request_id, l->username, MSG_FAILED);
+    signin_page(r, l, MSG_FAILED);
 }
 
 /* ---- step 6: session --------------------------------------------------------- */
@@ -79,11 +88,9 @@ static void on_session_created(gw_req_t *r, void *data, PGresult *res, const gw_
     }
     gw_log_write(GW_LOG_INFO, "signin", r->id, "signed in: user %s session %s", l->user_id,
                  store_value(res, 0, 0));
-    char location[sizeof(OIDC_RESUME_PATH "?request=") + OIDC_UUID_LEN];
-    int n = snprintf(location, sizeof(location), OIDC_RESUME_PATH "?request=%s", l->request_id);
     /* RFC 9110 §15.4.4: 303 makes the browser follow with a GET, so a reload
      * of the next page never re-posts the password. */
-    gw_reply_redirect(r, 303, location, (size_t)n);
+    oidc_signin_finished(r, l->request_id, 0);
 }
 
 static void create_session(gw_req_t *r, login_t *l)
@@ -111,6 +118,8 @@ static void on_password_checked(gw_req_t *r, void *data, int ok)
         fail(r, l, "failed: wrong password");
     else if (!l->active)
         fail(r, l, "failed: inactive user");
+    else if (l->has_totp)
+        oidc_totp_second_step(r, l->user_id, l->request_id);
     else
         create_session(r, l);
 }
@@ -130,6 +139,8 @@ static void on_user(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
         hash = store_value(res, 0, 1); /* NULL: no password set; verified against the dummy */
         const char *active = store_value(res, 0, 2);
         l->active = active != NULL && active[0] == 't';
+        const char *totp = store_value(res, 0, 3);
+        l->has_totp = totp != NULL && totp[0] == 't';
     }
     char *pwd = l->password;
     l->password = NULL; /* wiped by the call below; `l` may be gone after it */
@@ -162,17 +173,18 @@ static void on_throttle(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
 static void on_request_checked(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     login_t *l = data;
-    if (res == NULL) {
+    const int account = !OIDC_CONTEXT_IS_REQUEST(l->request_id); /* nothing was looked up */
+    if (res == NULL && !account) {
         page_unavailable(r, err);
         return;
     }
-    if (PQntuples(res) != 1) {
+    if (!account && PQntuples(res) != 1) {
         page_expired(r);
         return;
     }
     if (l->username_len == 0 || l->password_len == 0) {
         log_line(r, GW_LOG_INFO, "failed: empty field");
-        oidc_signin_page(r, l->request_id, l->username, MSG_MISSING);
+        signin_page(r, l, MSG_MISSING);
         return;
     }
     if (l->username_len > OIDC_USERNAME_MAX || l->password_len > OIDC_PASSWORD_MAX) {
@@ -213,14 +225,14 @@ static void on_post(gw_req_t *r)
     if (field(r, &form, "request", &request) || field(r, &form, OIDC_CSRF_FIELD, &csrf) ||
         field(r, &form, "username", &username) || field(r, &form, "password", &password))
         return;
-    if (!oidc_uuid_ok(request.base, request.len)) {
+    login_t *l = gw_req_alloc(r, sizeof(*l));
+    memset(l, 0, sizeof(*l));
+    /* No request: a sign-in for the account page itself. */
+    if (oidc_context_parse(request.base, request.len, l->request_id) != 0) {
         oidc_error_page(r, 400, "Sign-in request not found",
                         "This sign-in link is not valid. Go back to the application and start again.");
         return;
     }
-    login_t *l = gw_req_alloc(r, sizeof(*l));
-    memset(l, 0, sizeof(*l));
-    memcpy(l->request_id, request.base, OIDC_UUID_LEN);
     h2o_iovec_t cookie;
     if (!gw_req_cookie(r, OIDC_CSRF_COOKIE, &cookie) ||
         !oidc_csrf_ok(cookie.base, cookie.len, l->request_id, csrf.base, csrf.len)) {
@@ -236,26 +248,15 @@ static void on_post(gw_req_t *r)
     l->password = password.base;
     l->password_len = password.len;
     gw_req_peer(r, l->peer);
+    if (!OIDC_CONTEXT_IS_REQUEST(l->request_id)) {
+        on_request_checked(r, l, NULL, NULL);
+        return;
+    }
     const char *params[1] = {l->request_id};
     gw_req_query(r, &oidc_stmt_authz_request_live, params, on_request_checked, l);
 }
 
 /* ---- GET /login?request=<id> ------------------------------------------------------ */
-
-static void on_get_request(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
-{
-    const char *request_id = data;
-    if (res == NULL) {
-        page_unavailable(r, err);
-        return;
-    }
-    if (PQntuples(res) != 1) {
-        page_expired(r);
-        return;
-    }
-    const char *hint = store_value(res, 0, 0);
-    oidc_signin_page(r, request_id, hint ? gw_req_strdup(r, hint, strlen(hint)).base : NULL, NULL);
-}
 
 static void on_get(gw_req_t *r)
 {
@@ -264,13 +265,18 @@ static void on_get(gw_req_t *r)
     h2o_iovec_t request;
     if (gw_req_query_params_or_reply(r, &q) != 0)
         return;
-    if (gw_kvs_get_once(&q, "request", &request, &err) != 0 || !oidc_uuid_ok(request.base, request.len)) {
+    if (gw_kvs_get_once(&q, "request", &request, &err) != 0 ||
+        (request.base != NULL && !oidc_uuid_ok(request.base, request.len))) {
         oidc_error_page(r, 400, "Sign-in request not found",
                         "This sign-in link is not valid. Go back to the application and start again.");
         return;
     }
-    const char *params[1] = {request.base};
-    gw_req_query(r, &oidc_stmt_authz_request_live, params, on_get_request, request.base);
+    if (request.base == NULL) {
+        oidc_signin_page_account(r, NULL, NULL);
+        return;
+    }
+    /* The page loads the request itself: its login_hint and acr. */
+    oidc_signin_page(r, gw_req_strdup(r, request.base, request.len).base, NULL, NULL);
 }
 
 static void on_login(gw_req_t *r)
@@ -294,4 +300,5 @@ void oidc_signin_register(const gw_config_t *cfg)
     oidc_login_db_register();
     gw_route_register(&g_login);
     oidc_static_register();
+    oidc_methods_register(cfg);
 }

@@ -4,9 +4,11 @@
  * the look comes from /static/regain.css. */
 #include <string.h>
 
-#include "oidc/signin_internal.h"
+#include "gateway/log.h"
 
-static void head(oidc_html_t *h, const char *title)
+#include "oidc/methods_internal.h"
+
+static void head_with(oidc_html_t *h, const char *title, int script)
 {
     /* HTML Living Standard §4.2.5.4 (charset first, within 1024 bytes); the
      * viewport meta makes the form readable on a phone (CSS Device Adaptation). */
@@ -14,8 +16,17 @@ static void head(oidc_html_t *h, const char *title)
                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                      "<meta name=\"referrer\" content=\"no-referrer\">\n<title>");
     oidc_html_str(h, title);
-    oidc_html_raw(h, " \xe2\x80\x93 regain</title>\n<link rel=\"stylesheet\" href=\"/static/regain.css\">\n"
-                     "</head>\n<body>\n<main class=\"card\">\n");
+    oidc_html_raw(h, " \xe2\x80\x93 regain</title>\n<link rel=\"stylesheet\" href=\"/static/regain.css\">\n");
+    /* Passkeys need a script; it is a same-origin file (the page CSP allows
+     * no inline script), and every form works without it. */
+    if (script)
+        oidc_html_raw(h, "<script src=\"/static/passkey.js\" defer></script>\n");
+    oidc_html_raw(h, "</head>\n<body>\n<main class=\"card\">\n");
+}
+
+static void head(oidc_html_t *h, const char *title)
+{
+    head_with(h, title, 0);
 }
 
 static h2o_iovec_t finish(oidc_html_t *h)
@@ -24,45 +35,140 @@ static h2o_iovec_t finish(oidc_html_t *h)
     return h2o_iovec_init(h->buf, h->len);
 }
 
+static void hidden(oidc_html_t *h, const char *name, const char *value)
+{
+    oidc_html_raw(h, "<input type=\"hidden\" name=\"");
+    oidc_html_raw(h, name);
+    oidc_html_raw(h, "\" value=\"");
+    oidc_html_str(h, value ? value : "");
+    oidc_html_raw(h, "\">\n");
+}
+
+static void alert(oidc_html_t *h, const char *error)
+{
+    if (error == NULL || error[0] == '\0')
+        return;
+    /* WAI-ARIA role=alert: screen readers announce the message when the
+     * page loads; the fields point at it with aria-describedby. */
+    oidc_html_raw(h, "<p class=\"error\" id=\"signin-error\" role=\"alert\">");
+    oidc_html_str(h, error);
+    oidc_html_raw(h, "</p>\n");
+}
+
+/* The username field: `webauthn` in autocomplete lets the browser offer
+ * passkeys in its autofill list (WebAuthn §5.1.4.1 conditional mediation). */
+static void username_field(oidc_html_t *h, const char *id, const char *username, const char *describe,
+                           int focus, int required)
+{
+    oidc_html_raw(h, "<input id=\"");
+    oidc_html_raw(h, id);
+    oidc_html_raw(h, "\" name=\"username\" type=\"text\" autocomplete=\"username webauthn\" "
+                     "autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"256\"");
+    if (required)
+        oidc_html_raw(h, " required");
+    oidc_html_raw(h, describe);
+    if (username != NULL && username[0] != '\0') {
+        oidc_html_raw(h, " value=\"");
+        oidc_html_str(h, username);
+        oidc_html_raw(h, "\"");
+    } else if (focus) {
+        oidc_html_raw(h, " autofocus");
+    }
+    oidc_html_raw(h, ">\n");
+}
+
 h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
 {
     oidc_html_t h;
     oidc_html_init(&h, pool);
-    head(&h, "Sign in");
+    const char *request = v->request_id ? v->request_id : "";
+    const int passkey_only = v->need >= OIDC_ACR_LEVEL_PHISHING_RESISTANT;
+    head_with(&h, "Sign in", 1);
     oidc_html_raw(&h, "<h1>Sign in</h1>\n");
-    if (v->error != NULL && v->error[0] != '\0') {
-        /* WAI-ARIA role=alert: screen readers announce the message when the
-         * page loads; the fields point at it with aria-describedby. */
-        oidc_html_raw(&h, "<p class=\"error\" id=\"signin-error\" role=\"alert\">");
-        oidc_html_str(&h, v->error);
+    if (v->notice != NULL) {
+        oidc_html_raw(&h, "<p class=\"notice\">");
+        oidc_html_str(&h, v->notice);
         oidc_html_raw(&h, "</p>\n");
     }
-    oidc_html_raw(&h, "<form method=\"post\" action=\"/login\">\n"
-                      "<input type=\"hidden\" name=\"request\" value=\"");
-    oidc_html_str(&h, v->request_id);
-    oidc_html_raw(&h, "\">\n<input type=\"hidden\" name=\"" OIDC_CSRF_FIELD "\" value=\"");
-    oidc_html_str(&h, v->csrf);
-    oidc_html_raw(&h, "\">\n<label for=\"username\">Username</label>\n"
-                      "<input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" "
-                      "autocapitalize=\"none\" spellcheck=\"false\" required maxlength=\"256\"");
+    alert(&h, v->error);
     const int has_user = v->username != NULL && v->username[0] != '\0';
     const char *describe =
         v->error != NULL && v->error[0] != '\0' ? " aria-describedby=\"signin-error\"" : "";
-    oidc_html_raw(&h, describe);
-    if (has_user) {
-        oidc_html_raw(&h, " value=\"");
-        oidc_html_str(&h, v->username);
-        oidc_html_raw(&h, "\"");
+    if (!passkey_only) {
+        oidc_html_raw(&h, "<form method=\"post\" action=\"/login\">\n");
+        hidden(&h, "request", request);
+        hidden(&h, OIDC_CSRF_FIELD, v->csrf);
+        oidc_html_raw(&h, "<label for=\"username\">Username</label>\n");
+        username_field(&h, "username", v->username, describe, 1, 1);
+        oidc_html_raw(&h, "<label for=\"password\">Password</label>\n"
+                          "<input id=\"password\" name=\"password\" type=\"password\" "
+                          "autocomplete=\"current-password\" required maxlength=\"1024\"");
+        oidc_html_raw(&h, describe);
+        if (has_user)
+            oidc_html_raw(&h, " autofocus");
+        oidc_html_raw(&h, ">\n<button type=\"submit\">Sign in</button>\n</form>\n");
     } else {
-        oidc_html_raw(&h, " autofocus");
+        oidc_html_raw(&h, "<label for=\"username\">Username (optional with a passkey)</label>\n");
+        username_field(&h, "username", v->username, describe, 1, 0);
     }
-    oidc_html_raw(&h, ">\n<label for=\"password\">Password</label>\n"
-                      "<input id=\"password\" name=\"password\" type=\"password\" "
-                      "autocomplete=\"current-password\" required maxlength=\"1024\"");
-    oidc_html_raw(&h, describe);
-    if (has_user)
-        oidc_html_raw(&h, " autofocus");
-    oidc_html_raw(&h, ">\n<button type=\"submit\">Sign in</button>\n</form>\n");
+    /* Shown by /static/passkey.js when the browser supports passkeys. */
+    oidc_html_raw(&h, "<div id=\"passkey\" class=\"alt\" data-request=\"");
+    oidc_html_str(&h, request);
+    oidc_html_raw(&h, "\" data-csrf=\"");
+    oidc_html_str(&h, v->csrf);
+    oidc_html_raw(&h, "\" hidden>\n<button type=\"button\" id=\"passkey-signin\" class=\"secondary\">"
+                      "Sign in with a passkey</button>\n"
+                      "<p id=\"passkey-status\" class=\"status\" role=\"status\"></p>\n</div>\n");
+    if (passkey_only)
+        oidc_html_raw(&h, "<noscript><p class=\"error\">Signing in with a passkey needs JavaScript.</p>"
+                          "</noscript>\n");
+    if (!passkey_only) {
+        oidc_html_raw(&h, "<details>\n<summary>Use a code from an authenticator app</summary>\n"
+                          "<p>For accounts without a password.</p>\n"
+                          "<form method=\"post\" action=\"/login/code\">\n");
+        hidden(&h, "request", request);
+        hidden(&h, OIDC_CSRF_FIELD, v->csrf);
+        oidc_html_raw(&h, "<label for=\"code-username\">Username</label>\n");
+        username_field(&h, "code-username", v->username, "", 0, 1);
+        oidc_html_raw(&h, "<label for=\"code-only\">Code</label>\n"
+                          "<input id=\"code-only\" name=\"code\" type=\"text\" inputmode=\"numeric\" "
+                          "autocomplete=\"one-time-code\" pattern=\"[0-9 ]*\" maxlength=\"16\" required>\n"
+                          "<button type=\"submit\">Sign in with a code</button>\n</form>\n</details>\n");
+    }
+    /* A Temporary Access Pass: its own form, handled by POST /login/tap. */
+    oidc_html_raw(&h, "<details>\n<summary>Sign in with a temporary access pass</summary>\n"
+                      "<form method=\"post\" action=\"/login/tap\">\n");
+    hidden(&h, "request", request);
+    hidden(&h, OIDC_CSRF_FIELD, v->csrf);
+    oidc_html_raw(&h, "<label for=\"tap\">Temporary access pass</label>\n"
+                      "<input id=\"tap\" name=\"tap\" type=\"text\" autocomplete=\"off\" "
+                      "autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"128\" required>\n"
+                      "<button type=\"submit\">Continue</button>\n</form>\n</details>\n");
+    return finish(&h);
+}
+
+h2o_iovec_t oidc_page_code(h2o_mem_pool_t *pool, const oidc_code_view_t *v)
+{
+    oidc_html_t h;
+    oidc_html_init(&h, pool);
+    head(&h, "Enter your code");
+    oidc_html_raw(&h, "<h1>Enter your code</h1>\n<p>Open your authenticator app and enter the 6-digit code "
+                      "it shows for this account.</p>\n");
+    alert(&h, v->error);
+    oidc_html_raw(&h, "<form method=\"post\" action=\"/login/code\">\n");
+    hidden(&h, "request", OIDC_CONTEXT_IS_REQUEST(v->context) ? v->context : "");
+    hidden(&h, OIDC_CSRF_FIELD, v->csrf);
+    if (v->step != NULL)
+        hidden(&h, "step", v->step);
+    if (v->username != NULL)
+        hidden(&h, "username", v->username);
+    oidc_html_raw(&h,
+                  "<label for=\"code\">Code</label>\n"
+                  "<input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" "
+                  "autocomplete=\"one-time-code\" pattern=\"[0-9 ]*\" maxlength=\"16\" required autofocus");
+    if (v->error != NULL && v->error[0] != '\0')
+        oidc_html_raw(&h, " aria-describedby=\"signin-error\"");
+    oidc_html_raw(&h, ">\n<button type=\"submit\">Continue</button>\n</form>\n");
     return finish(&h);
 }
 
@@ -95,6 +201,62 @@ void oidc_error_page(gw_req_t *r, int status, const char *title, const char *mes
     gw_reply_html(r, status, page.base, page.len);
 }
 
+static void render_signin(gw_req_t *r, const char *context, const char *login_hint, const char *error,
+                          int need, const char *notice)
+{
+    h2o_iovec_t cookie = oidc_csrf_cookie_get_or_set(r);
+    char token[OIDC_CSRF_TOKEN_LEN + 1];
+    oidc_csrf_token(cookie.base, cookie.len, context, token);
+    /* A login_hint is a hint (OIDC Core §3.1.2.1): shown, never trusted. */
+    const char *user = login_hint;
+    if (user != NULL && strlen(user) > OIDC_USERNAME_MAX)
+        user = NULL;
+    oidc_signin_view_t v = {
+        OIDC_CONTEXT_IS_REQUEST(context) ? context : NULL, token, user, error, need, notice};
+    h2o_iovec_t page = oidc_page_signin(&r->req->pool, &v);
+    no_store(r);
+    gw_reply_html(r, 200, page.base, page.len);
+}
+
+typedef struct {
+    char request_id[OIDC_UUID_LEN + 1];
+    const char *hint;
+    const char *error;
+} signin_page_t;
+
+static void on_request_loaded(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    signin_page_t *p = data;
+    if (res == NULL) {
+        gw_log_write(GW_LOG_ERROR, "signin", r->id, "database: %s (%s)", err ? err->public : "?",
+                     err ? err->detail : "");
+        gw_reply_header(r, "retry-after", H2O_STRLIT("5"));
+        oidc_error_page(r, 503, "Sign-in unavailable",
+                        "Sign-in is unavailable right now. Try again in a moment.");
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        oidc_error_page(
+            r, 400, "Sign-in request expired",
+            "This sign-in request has expired or is not known. Go back to the application and start "
+            "again.");
+        return;
+    }
+    const char *hint = p->hint;
+    if (hint == NULL && store_value(res, 0, 0) != NULL)
+        hint = gw_req_strdup(r, store_value(res, 0, 0), strlen(store_value(res, 0, 0))).base;
+    const char *acr = store_value(res, 0, 1), *claims = store_value(res, 0, 2);
+    int need = oidc_acr_needed(acr, acr ? strlen(acr) : 0, claims, claims ? strlen(claims) : 0);
+    /* A step-up says why the user is asked again and what will do. */
+    const char *notice = NULL;
+    if (need >= OIDC_ACR_LEVEL_PHISHING_RESISTANT)
+        notice = "This application asks you to sign in with a passkey.";
+    else if (need == OIDC_ACR_LEVEL_MFA)
+        notice = "This application asks for two-step sign-in: a passkey, or your password and a code from "
+                 "your authenticator app.";
+    render_signin(r, p->request_id, hint, p->error, need, notice);
+}
+
 void oidc_signin_page(gw_req_t *r, const char *request_id, const char *login_hint, const char *error)
 {
     if (r->req == NULL)
@@ -104,15 +266,32 @@ void oidc_signin_page(gw_req_t *r, const char *request_id, const char *login_hin
                         "This sign-in link is not valid. Go back to the application and start again.");
         return;
     }
+    /* The pending request says what the relying party asks for (acr). */
+    signin_page_t *p = gw_req_alloc(r, sizeof(*p));
+    oidc_context_parse(request_id, OIDC_UUID_LEN, p->request_id);
+    p->hint = login_hint ? gw_req_strdup(r, login_hint, strlen(login_hint)).base : NULL;
+    p->error = error ? gw_req_strdup(r, error, strlen(error)).base : NULL;
+    const char *params[1] = {p->request_id};
+    gw_req_query(r, &oidc_stmt_authz_request_live, params, on_request_loaded, p);
+}
+
+void oidc_signin_page_account(gw_req_t *r, const char *username, const char *error)
+{
+    if (r->req == NULL)
+        return;
+    render_signin(r, OIDC_CONTEXT_ACCOUNT, username, error, 0, "Sign in to manage how you sign in.");
+}
+
+void oidc_code_page(gw_req_t *r, const char *context, const char *step, const char *username,
+                    const char *error)
+{
+    if (r->req == NULL)
+        return;
     h2o_iovec_t cookie = oidc_csrf_cookie_get_or_set(r);
     char token[OIDC_CSRF_TOKEN_LEN + 1];
-    oidc_csrf_token(cookie.base, cookie.len, request_id, token);
-    /* A login_hint is a hint (OIDC Core §3.1.2.1): shown, never trusted. */
-    const char *user = login_hint;
-    if (user != NULL && strlen(user) > OIDC_USERNAME_MAX)
-        user = NULL;
-    oidc_signin_view_t v = {request_id, token, user, error};
-    h2o_iovec_t page = oidc_page_signin(&r->req->pool, &v);
+    oidc_csrf_token(cookie.base, cookie.len, context, token);
+    oidc_code_view_t v = {context, token, step, username, error};
+    h2o_iovec_t page = oidc_page_code(&r->req->pool, &v);
     no_store(r);
     gw_reply_html(r, 200, page.base, page.len);
 }

@@ -44,10 +44,12 @@ void oidc_html_text(oidc_html_t *h, const char *s, size_t n);
 /* ---- pages (pages.c): pure builders, tested without a server ---------------- */
 
 typedef struct {
-    const char *request_id; /* trusted uuid */
+    const char *request_id; /* trusted uuid, or NULL: a sign-in for the account page */
     const char *csrf;       /* the form token (base64url) */
     const char *username;   /* to fill in again, or NULL (escaped) */
     const char *error;      /* message, or NULL (escaped) */
+    int need;               /* OIDC_ACR_LEVEL_* the relying party asks for */
+    const char *notice;     /* why we ask (a step-up), or NULL (escaped) */
 } oidc_signin_view_t;
 
 /* The sign-in page as a NUL-terminated string in `pool`. */
@@ -111,9 +113,11 @@ void oidc_session_db_register(void);
 void oidc_throttle_db_register(void);
 void oidc_login_db_register(void);
 
-/* SELECT id, password_hash, active FROM users by userName (case-insensitive). */
+/* SELECT id, password_hash, active, has a confirmed authenticator app, FROM
+ * users by userName (case-insensitive). */
 extern store_stmt_t oidc_stmt_user_by_name;
-/* SELECT params->>'login_hint' of a live authorization request by id. */
+/* SELECT params->>'login_hint', ->>'acr_values', ->>'claims' of a live
+ * authorization request by id. */
 extern store_stmt_t oidc_stmt_authz_request_live;
 
 /* Counts one attempt against ('user:' || lower($1)) and ('addr:' || $2)

@@ -9,7 +9,8 @@
  * lookup uses it. */
 store_stmt_t oidc_stmt_user_by_name = {
     "signin_user_by_name",
-    "SELECT id, password_hash, active FROM users WHERE lower(user_name) = lower($1)",
+    "SELECT u.id, u.password_hash, u.active, EXISTS (SELECT 1 FROM totp_authenticators t "
+    "WHERE t.user_id = u.id AND t.confirmed) FROM users u WHERE lower(u.user_name) = lower($1)",
     1,
     0,
 };

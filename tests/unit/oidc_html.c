@@ -63,8 +63,8 @@ static void test_escape_grows(void **state)
 static void test_signin_page(void **state)
 {
     h2o_mem_pool_t *pool = *state;
-    oidc_signin_view_t v = {"0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11", "tok_EN-123", "<b>eve</b>",
-                            "Wrong & \"bad\""};
+    oidc_signin_view_t v = {
+        "0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11", "tok_EN-123", "<b>eve</b>", "Wrong & \"bad\"", 0, NULL};
     h2o_iovec_t p = oidc_page_signin(pool, &v);
     const char *s = p.base;
     assert_int_equal(strlen(s), p.len);
@@ -74,7 +74,7 @@ static void test_signin_page(void **state)
     assert_non_null(strstr(s, "<link rel=\"stylesheet\" href=\"/static/regain.css\">"));
     assert_non_null(strstr(s, "<form method=\"post\" action=\"/login\">"));
     assert_non_null(strstr(s, "name=\"username\""));
-    assert_non_null(strstr(s, "autocomplete=\"username\""));
+    assert_non_null(strstr(s, "autocomplete=\"username webauthn\""));
     assert_non_null(strstr(s, "name=\"password\" type=\"password\" autocomplete=\"current-password\""));
     assert_non_null(strstr(s, "<label for=\"username\">"));
     assert_non_null(strstr(s, "<label for=\"password\">"));
@@ -83,8 +83,10 @@ static void test_signin_page(void **state)
     assert_non_null(strstr(s, "<input type=\"hidden\" name=\"csrf\" value=\"tok_EN-123\">"));
     assert_non_null(strstr(s, "role=\"alert\">Wrong &amp; &quot;bad&quot;</p>"));
     assert_non_null(strstr(s, "value=\"&lt;b&gt;eve&lt;/b&gt;\""));
-    /* The Content-Security-Policy forbids inline script and style. */
-    assert_null(strstr(s, "<script"));
+    /* The Content-Security-Policy forbids inline script and style: the one
+     * script is the same-origin file. */
+    assert_non_null(strstr(s, "<script src=\"/static/passkey.js\" defer></script>"));
+    assert_null(strstr(s, "<script>"));
     assert_null(strstr(s, "<style"));
     assert_null(strstr(s, "style="));
     assert_null(strstr(s, "<b>"));
@@ -92,7 +94,7 @@ static void test_signin_page(void **state)
 
 static void test_signin_page_without_error(void **state)
 {
-    oidc_signin_view_t v = {"0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11", "t", NULL, NULL};
+    oidc_signin_view_t v = {"0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11", "t", NULL, NULL, 0, NULL};
     h2o_iovec_t p = oidc_page_signin(*state, &v);
     assert_null(strstr(p.base, "role=\"alert\""));
     assert_null(strstr(p.base, "aria-describedby"));

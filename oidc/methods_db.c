@@ -1,0 +1,263 @@
+/* SQL of the sign-in methods: passkeys, their challenges, authenticator
+ * apps, half-finished sign-ins, and the account page.
+ *
+ * Every statement that adds, uses, renames or removes a method records its
+ * audit event in the same statement (a CTE calling audit_append, referenced
+ * by the final SELECT so that it runs: PostgreSQL evaluates a plain SELECT
+ * CTE only when something reads it), so no change lands without its event. */
+#include "oidc/methods_internal.h"
+
+/* ---- the account page ---------------------------------------------------------- */
+
+store_stmt_t oidc_stmt_account_session = {
+    "methods_account_session",
+    "SELECT s.id, s.user_id, extract(epoch FROM now() - s.auth_time)::bigint, s.purpose, u.user_name, "
+    "coalesce(u.display_name, ''), u.password_hash IS NOT NULL "
+    "FROM sessions s JOIN users u ON u.id = s.user_id "
+    "WHERE s.token_hash = $1::bytea AND s.ended_at IS NULL AND s.expires_at > now() AND u.active",
+    1,
+    0,
+};
+
+#define DISPLAY_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC'"
+
+store_stmt_t oidc_stmt_account_methods = {
+    "methods_account_methods",
+    "SELECT 'passkey', id, name, " DISPLAY_TIME("created_at") ", " DISPLAY_TIME(
+        "last_used_at") ", "
+                        "backup_eligible, true, created_at FROM webauthn_credentials WHERE user_id = "
+                        "$1::uuid "
+                        "UNION ALL "
+                        "SELECT 'totp', id, name, " DISPLAY_TIME("created_at") ", " DISPLAY_TIME(
+                            "last_used_at") ", "
+                                            "false, confirmed, created_at FROM totp_authenticators WHERE "
+                                            "user_id = $1::uuid "
+                                            "AND (confirmed OR created_at > now() - interval '30 minutes') "
+                                            "ORDER BY 8, 2",
+    1,
+    0,
+};
+
+store_stmt_t oidc_stmt_method_remove = {
+    "methods_remove",
+    "SELECT user_method_remove($1::uuid, $2, $3::uuid, $4::boolean, $5, $6, $7)",
+    7,
+    0,
+};
+
+store_stmt_t oidc_stmt_method_rename = {
+    "methods_rename",
+    "WITH p AS (UPDATE webauthn_credentials SET name = $4 "
+    "  WHERE $2 = 'passkey' AND id = $3::uuid AND user_id = $1::uuid RETURNING id), "
+    "t AS (UPDATE totp_authenticators SET name = $4 "
+    "  WHERE $2 = 'totp' AND id = $3::uuid AND user_id = $1::uuid RETURNING id), "
+    "ev AS (SELECT audit_append('method.renamed', $5, $1::uuid, $6, $7, 'success', NULL, "
+    "  jsonb_build_object('kind', $2::text, 'method_id', x.id, 'name', $4::text)) AS e "
+    "  FROM (SELECT id FROM p UNION ALL SELECT id FROM t) x) "
+    "SELECT count(*) FROM ev",
+    7,
+    0,
+};
+
+/* ---- authenticator apps --------------------------------------------------------- */
+
+/* An abandoned enrolment (never confirmed) goes after half an hour. */
+store_stmt_t oidc_stmt_totp_create = {
+    "methods_totp_create",
+    "WITH gc AS (DELETE FROM totp_authenticators WHERE user_id = $2::uuid AND NOT confirmed "
+    "  AND created_at < now() - interval '30 minutes') "
+    "INSERT INTO totp_authenticators (id, user_id, secret_sealed, name) "
+    "VALUES ($1::uuid, $2::uuid, $3::bytea, $4) RETURNING id",
+    4,
+    0,
+};
+
+/* Each confirmation attempt counts: an enrolment takes a bounded number of
+ * guesses, then it is gone. */
+store_stmt_t oidc_stmt_totp_enrol_load = {
+    "methods_totp_enrol_load",
+    "UPDATE totp_authenticators SET attempts = attempts + 1 "
+    "WHERE id = $1::uuid AND user_id = $2::uuid AND NOT confirmed AND attempts < 10 "
+    "AND created_at > now() - interval '30 minutes' RETURNING secret_sealed, name",
+    2,
+    0,
+};
+
+/* The confirming code's step is remembered, so it cannot sign in later. A
+ * TAP session that registers its first method becomes a full one
+ * (session_method_registered, schema/008_audit.sql). */
+store_stmt_t oidc_stmt_totp_confirm = {
+    "methods_totp_confirm",
+    "WITH up AS (UPDATE totp_authenticators SET confirmed = true, confirmed_at = now(), "
+    "  last_used_step = $3::bigint WHERE id = $1::uuid AND user_id = $2::uuid AND NOT confirmed "
+    "  RETURNING id, user_id, name), "
+    "ev AS (SELECT audit_append('method.added', $5, up.user_id, $6, $7, 'success', NULL, "
+    "  jsonb_build_object('kind', 'totp', 'method_id', up.id, 'name', up.name)) AS e FROM up) "
+    "SELECT up.id, session_method_registered($4::uuid) FROM up, ev",
+    7,
+    0,
+};
+
+/* ---- sign-in with a code ---------------------------------------------------------- */
+
+store_stmt_t oidc_stmt_pending_create = {
+    "methods_pending_create",
+    "WITH gc AS (DELETE FROM signin_pending WHERE token_hash IN "
+    "  (SELECT token_hash FROM signin_pending WHERE expires_at < now() LIMIT 10)) "
+    "INSERT INTO signin_pending (token_hash, user_id, context, amr, expires_at) "
+    "VALUES ($1::bytea, $2::uuid, $3, $4::text[], now() + $5::integer * interval '1 second')",
+    5,
+    0,
+};
+
+store_stmt_t oidc_stmt_pending_totps = {
+    "methods_pending_totps",
+    "WITH p AS (UPDATE signin_pending SET attempts = attempts + 1 "
+    "  WHERE token_hash = $1::bytea AND context = $2 AND expires_at > now() AND attempts < 5 "
+    "  RETURNING user_id) "
+    "SELECT p.user_id, t.id, t.secret_sealed, t.last_used_step "
+    "FROM p LEFT JOIN totp_authenticators t ON t.user_id = p.user_id AND t.confirmed",
+    2,
+    0,
+};
+
+/* A code alone signs in only an account without a password: where there is
+ * one, the code is a second factor and never replaces it. */
+store_stmt_t oidc_stmt_code_only_totps = {
+    "methods_code_only_totps",
+    "SELECT u.id, t.id, t.secret_sealed, t.last_used_step "
+    "FROM users u JOIN totp_authenticators t ON t.user_id = u.id AND t.confirmed "
+    "WHERE lower(u.user_name) = lower($1) AND u.active AND u.password_hash IS NULL",
+    1,
+    0,
+};
+
+/* Shared tail of the statements that turn a proven sign-in into a session:
+ * the browser's previous session ends, the account's failed attempts are
+ * forgiven and the address counter loses one (as oidc_stmt_session_create
+ * does), and the new row is created. `used` names the method row used. */
+#define SESSION_TAIL                                                                                         \
+    "old AS (UPDATE sessions SET ended_at = now() WHERE token_hash = $5::bytea AND ended_at IS NULL "        \
+    "  AND EXISTS (SELECT 1 FROM used)), "                                                                   \
+    "fu AS (DELETE FROM login_throttle WHERE key = "                                                         \
+    "  (SELECT 'user:' || lower(u.user_name) FROM users u JOIN used ON u.id = used.user_id)), "              \
+    "fa AS (UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = 'addr:' || $6 "       \
+    "  AND EXISTS (SELECT 1 FROM used)) "                                                                    \
+    "INSERT INTO sessions (token_hash, user_id, auth_time, amr, acr, expires_at) "                           \
+    "SELECT $1::bytea, used.user_id, now(), $4::text[], $3, now() + $2::integer * interval '1 second' "      \
+    "FROM used, ev RETURNING id"
+
+/* A code is accepted once: the step moves forward only if no other sign-in
+ * used this step (or a later one) first. */
+store_stmt_t oidc_stmt_totp_signin = {
+    "methods_totp_signin",
+    "WITH used AS (UPDATE totp_authenticators SET last_used_step = $9::bigint, last_used_at = now() "
+    "  WHERE id = $8::uuid AND confirmed AND last_used_step < $9::bigint RETURNING id, user_id), "
+    "ev AS (SELECT audit_append('method.used', 'user:' || used.user_id, used.user_id, $6, $7, 'success', "
+    "  NULL, jsonb_build_object('kind', 'totp', 'method_id', used.id)) AS e FROM used), "
+    "pend AS (DELETE FROM signin_pending WHERE token_hash = $10::bytea AND EXISTS (SELECT 1 FROM "
+    "used)), " SESSION_TAIL,
+    10,
+    0,
+};
+
+/* ---- passkeys ---------------------------------------------------------------------- */
+
+store_stmt_t oidc_stmt_challenge_create = {
+    "methods_challenge_create",
+    "WITH gc AS (DELETE FROM webauthn_challenges WHERE challenge IN "
+    "  (SELECT challenge FROM webauthn_challenges WHERE expires_at < now() LIMIT 10)) "
+    "INSERT INTO webauthn_challenges (challenge, ceremony, user_id, session_id, context, browser, "
+    "expires_at) "
+    "VALUES ($1::bytea, $2, $3::uuid, $4::uuid, $5, $6::bytea, now() + $7::integer * interval '1 second')",
+    7,
+    0,
+};
+
+store_stmt_t oidc_stmt_register_options = {
+    "methods_register_options",
+    "SELECT u.user_name, coalesce(nullif(u.display_name, ''), u.user_name), "
+    "(SELECT string_agg(encode(c.credential_id, 'hex'), ',') FROM webauthn_credentials c "
+    " WHERE c.user_id = u.id) FROM users u WHERE u.id = $1::uuid",
+    1,
+    0,
+};
+
+/* The challenge is deleted whatever else matches: it answers one response
+ * at most, even a wrong one. One row always: whether the challenge was ours
+ * (ceremony, context, browser, not expired), then the credential if known. */
+store_stmt_t oidc_stmt_get_consume = {
+    "methods_get_consume",
+    "WITH ch AS (DELETE FROM webauthn_challenges WHERE challenge = $1::bytea AND ceremony = 'get' "
+    "  RETURNING context, browser, expires_at) "
+    "SELECT (SELECT count(*) FROM ch WHERE ch.context = $2 AND ch.browser = $3::bytea "
+    "  AND ch.expires_at > now()), c.id, c.user_id, c.public_key, c.alg, c.sign_count, "
+    "c.backup_eligible, u.user_name, u.active "
+    "FROM (SELECT 1) one LEFT JOIN (webauthn_credentials c JOIN users u ON u.id = c.user_id) "
+    "ON c.credential_id = $4::bytea",
+    4,
+    0,
+};
+
+store_stmt_t oidc_stmt_create_consume = {
+    "methods_create_consume",
+    "WITH ch AS (DELETE FROM webauthn_challenges WHERE challenge = $1::bytea AND ceremony = 'create' "
+    "  RETURNING user_id, session_id, browser, expires_at) "
+    "SELECT count(*) FROM ch WHERE ch.user_id = $2::uuid AND ch.session_id = $3::uuid "
+    "AND ch.browser = $4::bytea AND ch.expires_at > now()",
+    4,
+    0,
+};
+
+/* $1 user, $2 credential id, $3 public key DER, $4 alg, $5 counter, $6 BE,
+ * $7 BS, $8 aaguid, $9 transports, $10 attestation format, $11 name,
+ * $12 session, $13 actor, $14 address, $15 user agent. */
+store_stmt_t oidc_stmt_passkey_insert = {
+    "methods_passkey_insert",
+    "WITH ins AS (INSERT INTO webauthn_credentials (user_id, credential_id, public_key, alg, sign_count, "
+    "  backup_eligible, backed_up, aaguid, transports, attestation_fmt, name) "
+    "  VALUES ($1::uuid, $2::bytea, $3::bytea, $4::integer, $5::bigint, $6::boolean, $7::boolean, "
+    "  $8::uuid, $9::text[], $10, $11) RETURNING id, user_id), "
+    "ev AS (SELECT audit_append('method.added', $13, ins.user_id, $14, $15, 'success', NULL, "
+    "  jsonb_build_object('kind', 'passkey', 'method_id', ins.id, 'name', $11::text)) AS e FROM ins) "
+    "SELECT ins.id, session_method_registered($12::uuid) FROM ins, ev",
+    15,
+    0,
+};
+
+/* $1..$7 as SESSION_TAIL, $8 credential row, $9 the counter read, $10 the new
+ * counter, $11 BS. The counter moves only from the value that was checked,
+ * so two assertions racing with one counter value cannot both pass. */
+store_stmt_t oidc_stmt_passkey_signin = {
+    "methods_passkey_signin",
+    "WITH used AS (UPDATE webauthn_credentials SET sign_count = $10::bigint, backed_up = $11::boolean, "
+    "  last_used_at = now() WHERE id = $8::uuid AND sign_count = $9::bigint RETURNING id, user_id), "
+    "ev AS (SELECT audit_append('method.used', 'user:' || used.user_id, used.user_id, $6, $7, 'success', "
+    "  NULL, jsonb_build_object('kind', 'passkey', 'method_id', used.id)) AS e FROM used), " SESSION_TAIL,
+    11,
+    0,
+};
+
+/* A refused assertion of a known credential: $1 type (method.used or
+ * method.counter_rollback), $2 user, $3 address, $4 user agent, $5 reason,
+ * $6 credential row, $7 the counter presented. */
+store_stmt_t oidc_stmt_passkey_refused = {
+    "methods_passkey_refused",
+    "SELECT audit_append($1, 'anonymous', $2::uuid, $3, $4, 'failure', $5, "
+    "jsonb_build_object('kind', 'passkey', 'method_id', $6::uuid, 'sign_count', $7::bigint))",
+    7,
+    0,
+};
+
+void oidc_methods_db_register(void)
+{
+    store_stmt_t *all[] = {
+        &oidc_stmt_account_session,  &oidc_stmt_account_methods, &oidc_stmt_method_remove,
+        &oidc_stmt_method_rename,    &oidc_stmt_totp_create,     &oidc_stmt_totp_enrol_load,
+        &oidc_stmt_totp_confirm,     &oidc_stmt_pending_create,  &oidc_stmt_pending_totps,
+        &oidc_stmt_code_only_totps,  &oidc_stmt_totp_signin,     &oidc_stmt_challenge_create,
+        &oidc_stmt_register_options, &oidc_stmt_get_consume,     &oidc_stmt_create_consume,
+        &oidc_stmt_passkey_insert,   &oidc_stmt_passkey_signin,  &oidc_stmt_passkey_refused};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        store_stmt_register(all[i]);
+}

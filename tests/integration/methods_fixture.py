@@ -1,0 +1,93 @@
+"""Shared by test_methods_*.py: TOTP codes (RFC 6238, computed here from the
+otpauth:// link the page shows), sessions planted for users who have no
+method yet, and small readers of the pages.  Standard library only."""
+
+import base64
+import hashlib
+import hmac
+import html
+import re
+import struct
+import time
+import urllib.parse
+
+from harness import SLOW, psql, regain_bin, require, sh
+
+
+def hotp(key, counter, digits=6):
+    """RFC 4226 §5.3."""
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    off = mac[-1] & 15
+    value = struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF
+    return "%0*d" % (digits, value % 10 ** digits)
+
+
+def step_now():
+    return int(time.time()) // 30
+
+
+def totp(key, step=None):
+    return hotp(key, step_now() if step is None else step)
+
+
+def secret_from_uri(uri):
+    """The key of an otpauth://totp/ URI (base32 `secret`)."""
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(uri).query))
+    s = q["secret"].upper()
+    return base64.b32decode(s + "=" * (-len(s) % 8))
+
+
+def otpauth_uri(page_text):
+    m = re.search(r'<code id="totp-uri"[^>]*>([^<]*)</code>', page_text)
+    return html.unescape(m.group(1)) if m else None
+
+
+def form_fields(text, action):
+    """The hidden and filled fields of the first form posting to `action`."""
+    m = re.search(r'<form method="post" action="%s"[^>]*>(.*?)</form>' % re.escape(action), text, re.S)
+    if not m:
+        return None
+    out = {}
+    for inp in re.finditer(r"<input([^>]*)>", m.group(1)):
+        attrs = dict(re.findall(r'(\w[\w-]*)="([^"]*)"', inp.group(1)))
+        if "name" in attrs:
+            out[attrs["name"]] = html.unescape(attrs.get("value", ""))
+    return out
+
+
+def secret_hash_hex(kek_b64, token):
+    """What regain stores for a cookie token: HMAC-SHA-256 under the key
+    derived from the key-encryption key (gateway/secrets.c)."""
+    kek = base64.b64decode(kek_b64)
+    key = hmac.new(kek, b"regain/secret-hash/v1", hashlib.sha256).digest()
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def plant_session(browser, env, db, user_id, purpose="full", age_s=0):
+    """A session row for `user_id` and its cookie in `browser`'s jar."""
+    token = base64.urlsafe_b64encode(__import__("os").urandom(32)).rstrip(b"=").decode()
+    h = secret_hash_hex(env.encryption_key, token)
+    rc, _, err = psql(db, "insert into sessions (token_hash, user_id, auth_time, amr, acr, expires_at, purpose) "
+                          "values ('\\x%s', '%s', now() - interval '%d seconds', '{tap}', null, "
+                          "now() + interval '1 hour', '%s')" % (h, user_id, age_s, purpose))
+    require("session planted", rc == 0, err)
+    browser.jar["__Host-regain-session"] = token
+    return token
+
+
+def add_user(srv, username, password=None):
+    args = [regain_bin(), "user", "add", "--username", username, "--config", srv.config_path]
+    if password is not None:
+        args.append("--password-stdin")
+    p = sh(args, input=(password + "\n") if password is not None else None, timeout=60 * SLOW)
+    require("user add %s" % username, p.returncode == 0, p.stderr)
+    rc, rows, err = psql(srv.env.db_url, "select id from users where user_name = '%s'" % username)
+    require("user %s has an id" % username, rc == 0 and rows, err)
+    return rows[0][0]
+
+
+def audit(db, where):
+    rc, rows, err = psql(db, "select type, outcome, coalesce(reason, ''), detail->>'kind', actor "
+                             "from audit_events where %s order by id" % where)
+    require("audit query", rc == 0, err)
+    return rows
