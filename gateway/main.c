@@ -301,7 +301,7 @@ static int run_db_tool(int argc, char **argv, const command_t *cmd,
     return rc;
 }
 
-static const command_t CMD_CLIENT, CMD_USER;
+static const command_t CMD_CLIENT, CMD_USER, CMD_TAP;
 
 static int cmd_client(int argc, char **argv)
 {
@@ -311,6 +311,11 @@ static int cmd_client(int argc, char **argv)
 static int cmd_user(int argc, char **argv)
 {
     return run_db_tool(argc, argv, &CMD_USER, oidc_cli_user);
+}
+
+static int cmd_tap(int argc, char **argv)
+{
+    return run_db_tool(argc, argv, &CMD_TAP, oidc_cli_tap);
 }
 
 static int cmd_version(int argc, char **argv)
@@ -334,10 +339,12 @@ static const command_t CMD_CLIENT = {"client", "Register, list or remove OpenID 
                                      "client add|list|remove [options] --config FILE", cmd_client};
 static const command_t CMD_USER = {"user", "Add a user (with an optional password) for sign-in.",
                                    "user add [options] --config FILE", cmd_user};
+static const command_t CMD_TAP = {"tap", "Issue, list or revoke a user's Temporary Access Pass.",
+                                  "tap issue|list|revoke USER [options] --config FILE", cmd_tap};
 static const command_t CMD_VERSION = {"version", "Print the version.", "version", cmd_version};
 
 static const command_t *const COMMANDS[] = {&CMD_SERVE,  &CMD_MIGRATE, &CMD_KEYS_ROTATE, &CMD_CONFIG_CHECK,
-                                            &CMD_CLIENT, &CMD_USER,    &CMD_VERSION,     NULL};
+                                            &CMD_CLIENT, &CMD_USER,    &CMD_TAP,         &CMD_VERSION, NULL};
 
 static void usage(FILE *out)
 {

@@ -9,6 +9,7 @@
  *
  * Until the client and its redirect URI are verified, nothing is redirected
  * (RFC 6749 §4.1.2.1, RFC 9700 §4.1): those errors are pages. */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -115,6 +116,31 @@ static void issue(gw_req_t *r, az_ctx_t *c, const oidc_session_t *s)
     oidc_code_issue_or_reply(r, &c->a, s, c->request_id[0] ? c->request_id : NULL, c->code, on_code_stored);
 }
 
+/* ---- sessions that must register a method first --------------------------- */
+
+/* A session from a Temporary Access Pass serves the account security page
+ * only until its holder registers a method (issue 6): the pending request
+ * waits, and the page continues it at OIDC_RESUME_PATH afterwards. */
+static void to_account_security(gw_req_t *r, const char *request_id)
+{
+    char location[sizeof(OIDC_ACCOUNT_SECURITY_PATH "?request=") + 36];
+    int n = snprintf(location, sizeof(location), OIDC_ACCOUNT_SECURITY_PATH "?request=%s", request_id);
+    gw_log_write(GW_LOG_INFO, __func__, r->id, "session must register a method first: request %s", request_id);
+    gw_reply_redirect(r, 303, location, (size_t)n);
+}
+
+static void on_stored_for_security(gw_req_t *r, PGresult *res, const gw_err_t *err)
+{
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
+    char id[37];
+    int64_t created;
+    if (err != NULL || oidc_az_request_stored(res, id, &created) != 0) {
+        oidc_az_respond_error(r, &c->a, OIDC_AZE_TEMPORARILY_UNAVAILABLE, "the request could not be stored");
+        return;
+    }
+    to_account_security(r, id);
+}
+
 /* ---- GET|POST /authorize ------------------------------------------------- */
 
 static void on_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
@@ -136,8 +162,18 @@ static void on_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err
         oidc_az_respond_error(r, &c->a, OIDC_AZE_TEMPORARILY_UNAVAILABLE, "please try again");
         return;
     }
+    int fits = s != NULL && oidc_az_session_fits(&c->a, s->auth_time, now_s());
+    if (fits && s->register_only) {
+        if (c->a.prompt & OIDC_PROMPT_NONE)
+            /* OIDC Core §3.1.2.6: the user must act (register a method). */
+            oidc_az_respond_error(r, &c->a, OIDC_AZE_INTERACTION_REQUIRED,
+                                  "the user must register a sign-in method first");
+        else
+            oidc_az_request_store_or_reply(r, &c->a, on_stored_for_security);
+        return;
+    }
     oidc_session_t *fit;
-    if (s != NULL && oidc_az_session_fits(&c->a, s->auth_time, now_s()) && acr_fits(r, &c->a, s, &fit)) {
+    if (fits && acr_fits(r, &c->a, s, &fit)) {
         issue(r, c, fit);
         return;
     }
@@ -242,6 +278,10 @@ static void on_resume_session(gw_req_t *r, const oidc_session_t *s, const gw_err
         } else {
             fits = oidc_az_session_fits(&c->a, s->auth_time, now_s());
         }
+    }
+    if (fits && s->register_only) {
+        to_account_security(r, c->request_id);
+        return;
     }
     /* A sign-in weaker than the acr asked for is stepped up, never accepted. */
     oidc_session_t *fit = NULL;

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <libpq-fe.h>
 #include <yajl/yajl_tree.h>
 
 #include "gateway/config.h"
@@ -28,6 +29,7 @@ void oidc_clients_register(const gw_config_t *cfg);   /* clients area: admin API
 void oidc_signin_register(const gw_config_t *cfg);    /* sign-in area: /login, static files */
 void oidc_authorize_register(const gw_config_t *cfg); /* authorize area: /authorize, /logout */
 void oidc_tokens_register(const gw_config_t *cfg); /* tokens area: /token, /userinfo, /revoke, /introspect */
+void oidc_tap_register(const gw_config_t *cfg);    /* TAP area: /login/tap, TAP, policy and audit admin API */
 
 /* The running configuration, set by oidc_register. */
 extern const gw_config_t *oidc_cfg;
@@ -73,6 +75,8 @@ int oidc_acr_level(const char *acr);
  * with a stronger method (step-up), never the weaker session accepted. */
 int oidc_acr_satisfied(const char *acr_values, size_t acr_len, const char *claims_json, size_t claims_len,
                        const char *session_acr, const char **assert);
+/* A session from a Temporary Access Pass an administrator issued. */
+#define OIDC_ACR_TAP "urn:regain:acr:tap"
 
 /* ---- clients (clients area) ----------------------------------------------- */
 
@@ -136,6 +140,12 @@ typedef struct {
     int64_t auth_time;
     char *amr_json; /* JSON array text, e.g. ["pwd"] */
     char *acr;      /* may be NULL */
+    /* 1 for purpose 'register_method' (schema/008_audit.sql): a session from
+     * a TAP whose holder has not registered a method yet. It opens the
+     * account security page only; /authorize sends it there
+     * (OIDC_ACCOUNT_SECURITY_PATH) and issues no code. */
+    int register_only;
+    char tap_id[37]; /* the TAP it came from, or "" */
 } oidc_session_t;
 
 /* The browser's current session from its cookie, or NULL (no cookie,
@@ -162,6 +172,12 @@ void oidc_error_page(gw_req_t *r, int status, const char *title, const char *mes
  * pending request: "/authorize/resume?request=<id>". */
 #define OIDC_RESUME_PATH "/authorize/resume"
 
+/* Where a session that must register a method goes: the account security
+ * page (sign-in methods area), with "?request=<id>" when an authorization
+ * request waits; once a method is registered (session_method_registered) the
+ * page continues at OIDC_RESUME_PATH. */
+#define OIDC_ACCOUNT_SECURITY_PATH "/account/security"
+
 /* ---- tokens (tokens area) -------------------------------------------------- */
 
 /* A verified access token (RFC 9068 JWT issued by us). */
@@ -179,6 +195,53 @@ typedef struct {
  * Replies 401/403 with WWW-Authenticate on failure. */
 typedef void (*oidc_bearer_cb)(gw_req_t *r, const oidc_access_t *at);
 void oidc_bearer_authorize(gw_req_t *r, const char *required_scope, oidc_bearer_cb cb);
+
+/* ---- Temporary Access Passes (TAP area: oidc/tap*.c) ----------------------- */
+
+/* Sign-in with a TAP: POST /login/tap, form fields `tap` (what the person
+ * typed: any case, separators ignored), `csrf` (oidc_csrf_token for the
+ * `request` value, or for "" when there is none), optional `request` (the
+ * pending authorization request id) and optional `username` (whom wrong
+ * TAPs are counted against; else the request's login_hint). Success: a
+ * session with amr ["tap"], purpose 'register_method' and tap_id, and 303 to
+ * OIDC_ACCOUNT_SECURITY_PATH[?request=ID]. */
+#define OIDC_TAP_SIGNIN_PATH "/login/tap"
+
+/* What to mint (oidc_tap_mint). Bounds are the hard ones (lifetime 10..43200
+ * minutes, length 8..48); the caller applies its own policy (the admin API
+ * the TAP policy, recovery the recovery policy's `tap` member). */
+typedef struct {
+    const char *user_id;             /* uuid of an active user */
+    int lifetime_minutes;            /* 10..43200 */
+    int once;                        /* one-time */
+    int length;                      /* characters, 8..48 */
+    int64_t start;                   /* epoch seconds; 0: now */
+    const char *actor;               /* audit actor: "admin:<client>", "system", "user:<uuid>" */
+    const char *addr;                /* client address for the audit event, or NULL */
+    const char *user_agent;          /* or NULL */
+    const char *acr;                 /* acr of the sessions it gives; NULL: OIDC_ACR_TAP */
+    const char *recovery_attempt_id; /* uuid, copied into its sessions; or NULL */
+} oidc_tap_mint_t;
+
+/* The minted TAP, valid during the callback only: `tap` is the secret,
+ * grouped for display (e.g. "ABCD-EFGH-JKMN-PQRS"), shown once and never
+ * stored; it is wiped when the callback returns. */
+typedef struct {
+    char id[37];
+    char tap[64];
+    char expires[32]; /* RFC 3339 */
+    const PGresult *res; /* row 0 from column 1: the TAP as the admin API shows it */
+} oidc_tap_minted_t;
+
+/* `tap` NULL and `err` set on failure: GW_E_INVALID_REQUEST (bounds),
+ * GW_E_NOT_FOUND (no such active user), database errors. */
+typedef void (*oidc_tap_minted_cb)(gw_req_t *r, void *data, const oidc_tap_minted_t *tap, const gw_err_t *err);
+
+/* Mints a TAP for a user: replaces the user's active TAP, stores only the
+ * keyed hash, and records tap.issued (and tap.replaced) in the same statement
+ * (SQL: tap_issue in schema/010_tap.sql). A TAP is usable only while the TAP
+ * policy's state is "enabled". */
+void oidc_tap_mint(gw_req_t *r, const oidc_tap_mint_t *m, oidc_tap_minted_cb cb, void *data);
 
 /* 1 when space-separated `scopes` contains `scope`. */
 int oidc_scope_has(const char *scopes, size_t len, const char *scope);

@@ -16,6 +16,7 @@ int oidc_register(const gw_config_t *cfg, char *msg, size_t msgsize)
     oidc_signin_register(cfg);
     oidc_authorize_register(cfg);
     oidc_tokens_register(cfg);
+    oidc_tap_register(cfg);
     return 0;
 }
 

@@ -15,5 +15,7 @@ int oidc_register(const gw_config_t *cfg, char *msg, size_t msgsize);
  * Return a process exit code (0 done, 1 failed, 2 usage). */
 int oidc_cli_client(const gw_config_t *cfg, PGconn *conn, int argc, char **argv);
 int oidc_cli_user(const gw_config_t *cfg, PGconn *conn, int argc, char **argv);
+/* `regain tap issue|list|revoke USER ...` (oidc/cli_tap.c). */
+int oidc_cli_tap(const gw_config_t *cfg, PGconn *conn, int argc, char **argv);
 
 #endif

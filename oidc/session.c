@@ -49,6 +49,9 @@ static void on_session_row(gw_req_t *r, void *data, PGresult *res, const gw_err_
     s->auth_time = strtoll(store_value(res, 0, 2), NULL, 10);
     s->amr_json = pool_strdup(r, store_value(res, 0, 3));
     s->acr = pool_strdup(r, store_value(res, 0, 4));
+    const char *purpose = store_value(res, 0, 5), *tap = store_value(res, 0, 6);
+    s->register_only = purpose != NULL && strcmp(purpose, "register_method") == 0;
+    snprintf(s->tap_id, sizeof(s->tap_id), "%s", tap ? tap : "");
     c->cb(r, s, NULL);
 }
 

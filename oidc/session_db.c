@@ -21,7 +21,8 @@ store_stmt_t oidc_stmt_session_create = {
 store_stmt_t oidc_stmt_session_by_token = {
     "signin_session_by_token",
     /* A user deactivated (over SCIM) loses the sessions it had. */
-    "SELECT s.id, s.user_id, extract(epoch FROM s.auth_time)::bigint, array_to_json(s.amr)::text, s.acr "
+    "SELECT s.id, s.user_id, extract(epoch FROM s.auth_time)::bigint, array_to_json(s.amr)::text, s.acr, "
+    "s.purpose, s.tap_id "
     "FROM sessions s JOIN users u ON u.id = s.user_id "
     "WHERE s.token_hash = $1::bytea AND s.ended_at IS NULL AND s.expires_at > now() AND u.active",
     1,

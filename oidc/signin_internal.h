@@ -129,7 +129,8 @@ extern store_stmt_t oidc_stmt_throttle_attempt;
  * and forgives the attempt: deletes the account counter ('user:' || lower($5))
  * and takes one from the address counter ('addr:' || $6). Returns id. */
 extern store_stmt_t oidc_stmt_session_create;
-/* The live session of token hash $1: id, user_id, auth_time (epoch s), amr (JSON), acr. */
+/* The live session of token hash $1: id, user_id, auth_time (epoch s), amr (JSON), acr,
+ * purpose, tap_id. */
 extern store_stmt_t oidc_stmt_session_by_token;
 /* Ends session $1. */
 extern store_stmt_t oidc_stmt_session_end;

@@ -52,9 +52,18 @@ void oidc_token_issue_reply(gw_req_t *r, const oidc_client_t *c, const oidc_gran
     char jti[OIDC_JTI_LEN + 1], *payload = NULL, *at = NULL, *idt = NULL;
     size_t plen = 0;
     gw_err_t err;
+    int64_t at_exp = now + cfg->oidc.access_token_ttl_s, id_exp = now + cfg->oidc.id_token_ttl_s;
+    /* Nothing obtained through a TAP outlives the TAP (issue 6). */
+    if (g->exp_cap != 0) {
+        if (g->exp_cap <= now) {
+            gw_reply_fail(r, GW_E_INVALID_GRANT, "the Temporary Access Pass of this grant has expired");
+            return;
+        }
+        at_exp = at_exp < g->exp_cap ? at_exp : g->exp_cap;
+        id_exp = id_exp < g->exp_cap ? id_exp : g->exp_cap;
+    }
     oidc_jti_new(jti);
-    if (oidc_jwt_access_payload(g, jti, now, now + cfg->oidc.access_token_ttl_s, &payload, &plen, &err) !=
-            0 ||
+    if (oidc_jwt_access_payload(g, jti, now, at_exp, &payload, &plen, &err) != 0 ||
         oidc_jwt_sign("ES256", "at+jwt", payload, plen, &at, &err) != 0)
         goto fail;
     free(payload);
@@ -63,12 +72,11 @@ void oidc_token_issue_reply(gw_req_t *r, const oidc_client_t *c, const oidc_gran
         char at_hash[OIDC_AT_HASH_LEN + 1];
         const char *alg = c->id_token_alg[0] ? c->id_token_alg : "ES256";
         oidc_at_hash(at, strlen(at), at_hash);
-        if (oidc_jwt_id_payload(g, u, id_token_claims, at_hash, now, now + cfg->oidc.id_token_ttl_s, &payload,
-                                &plen, &err) != 0 ||
+        if (oidc_jwt_id_payload(g, u, id_token_claims, at_hash, now, id_exp, &payload, &plen, &err) != 0 ||
             oidc_jwt_sign(alg, NULL, payload, plen, &idt, &err) != 0)
             goto fail;
     }
-    oidc_token_reply(r, at, cfg->oidc.access_token_ttl_s, g->scope, idt, refresh_token);
+    oidc_token_reply(r, at, at_exp - now, g->scope, idt, refresh_token);
     free(payload);
     free(at);
     free(idt);

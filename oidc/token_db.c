@@ -12,18 +12,23 @@
     "o_updated_at, o_refresh"
 
 /* $1 code hash, $2 client id, $3 redirect_uri, $4 S256(verifier), $5 refresh
- * token hash or NULL, $6 refresh token lifetime (s). */
+ * token hash or NULL, $6 refresh token lifetime (s). The last column is the
+ * expiry of the TAP the session came from (epoch s, or NULL): no token of a
+ * TAP session outlives the TAP (schema/010_tap.sql). */
 store_stmt_t OIDC_STMT_CODE_REDEEM = {
     "oidc_code_redeem",
     "SELECT " GRANT_COLUMNS
-    ", o_challenge FROM regain_code_redeem($1::bytea, $2, $3, $4, $5::bytea, $6::integer)",
+    ", o_challenge, tap_session_cap(o_session_id) FROM regain_code_redeem($1::bytea, $2, $3, $4, $5::bytea, "
+    "$6::integer)",
     6, 0};
 
 /* $1 presented hash, $2 client id, $3 new hash, $4 narrowed scope or NULL,
- * $5 lifetime (s). */
+ * $5 lifetime (s); the last column as for OIDC_STMT_CODE_REDEEM. */
 store_stmt_t OIDC_STMT_REFRESH_ROTATE = {
     "oidc_refresh_rotate",
-    "SELECT " GRANT_COLUMNS " FROM regain_refresh_rotate($1::bytea, $2, $3::bytea, $4, $5::integer)", 5, 0};
+    "SELECT " GRANT_COLUMNS ", tap_session_cap(o_session_id) "
+    "FROM regain_refresh_rotate($1::bytea, $2, $3::bytea, $4, $5::integer)",
+    5, 0};
 
 /* $1 hash, $2 client id -> 'revoked' | 'wrong_client' | 'unknown'. */
 store_stmt_t OIDC_STMT_REFRESH_REVOKE = {"oidc_refresh_revoke", "SELECT regain_refresh_revoke($1::bytea, $2)",

@@ -2,6 +2,7 @@
  * token is rotated in one statement; a token presented after it was rotated
  * revokes its whole family. The scope may be narrowed, never widened. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway/log.h"
@@ -39,6 +40,8 @@ static void on_rotated(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
     oidc_grant_t g = {0};
     oidc_user_info_t u = {0};
     yajl_val claims = oidc_token_grant_load(r, res, st->client, &g, &u);
+    const char *cap = store_value(res, 0, 18);
+    g.exp_cap = cap ? strtoll(cap, NULL, 10) : 0;
     /* OIDC Core §12.2: an ID token may come with a refreshed access token;
      * sub, aud, auth_time stay those of the original authentication. */
     int with_id = oidc_scope_has(g.scope, strlen(g.scope), "openid");

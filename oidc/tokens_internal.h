@@ -73,6 +73,7 @@ typedef struct {
     const char *amr_json; /* JSON array text from the database, e.g. ["pwd"] */
     int64_t auth_time;    /* 0: no user */
     const char *uic_json; /* JSON array of claim names for /userinfo (claims request) */
+    int64_t exp_cap;      /* 0, or the epoch second no token of the grant may outlive (its TAP's expiry) */
 } oidc_grant_t;
 
 /* Writes one user claim (`name`, e.g. "email") into an open object when we

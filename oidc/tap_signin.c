@@ -1,0 +1,217 @@
+/* POST /login/tap: sign-in with a Temporary Access Pass.
+ *
+ * In order: form and CSRF token (csrf.c; bound to the `request` field, or to
+ * "" without one) -> the pending authorization request, when named, is still
+ * live (its login_hint names whom a wrong TAP counts against, unless the form
+ * has `username`) -> the TAP is normalised and hashed -> one statement
+ * (tap_redeem, schema/010_tap.sql) checks the address lock, redeems the TAP
+ * atomically, creates the session and records the audit event -> cookie and
+ * 303 to the account security page.
+ *
+ * The session's purpose is 'register_method': it opens the account security
+ * page only, and /authorize sends it back there until a method is
+ * registered. It never outlives the TAP; from a one-time TAP it lasts at most
+ * OIDC_TAP_ONCE_SESSION_S.
+ *
+ * The TAP is never logged; a log line names the outcome and, on success, the
+ * user and session ids. Every failure shows the same message. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/alloc.h"
+#include "gateway/log.h"
+#include "oidc/signin_internal.h"
+#include "oidc/tap_internal.h"
+
+#define MSG_FAILED                                                                                           \
+    "That Temporary Access Pass is not valid: it may be mistyped, expired or already used. Check it and try " \
+    "again, or ask for a new one. After too many wrong attempts, sign-in with a pass is paused."
+#define MSG_MISSING "Enter your Temporary Access Pass."
+
+typedef struct {
+    char request_id[OIDC_UUID_LEN + 1]; /* "" without a request */
+    const char *username;               /* may be NULL */
+    char hash[GW_SECRET_HASH_HEX_LEN + 1];
+    char token[GW_SECRET_LEN + 1]; /* the new session's cookie; wiped once set */
+    char peer[64];
+    const char *user_agent;
+} tap_login_t;
+
+static void log_line(gw_req_t *r, gw_log_level_t level, const char *what)
+{
+    gw_log_write(level, "signin_tap", r->id, "%s", what);
+}
+
+static void page_unavailable(gw_req_t *r, const gw_err_t *err)
+{
+    gw_log_write(GW_LOG_ERROR, "signin_tap", r->id, "database: %s (%s)", err ? err->public : "?",
+                 err ? err->detail : "");
+    gw_reply_header(r, "retry-after", H2O_STRLIT("5"));
+    oidc_error_page(r, 503, "Sign-in unavailable", "Sign-in is unavailable right now. Try again in a moment.");
+}
+
+/* The sign-in page again with a message, or a plain page without a request. */
+static void page_failed(gw_req_t *r, tap_login_t *t, const char *msg)
+{
+    if (t->request_id[0])
+        oidc_signin_page(r, t->request_id, NULL, msg);
+    else
+        oidc_error_page(r, 200, "Sign-in failed", msg);
+}
+
+/* ---- step 3: redeemed ------------------------------------------------------------------------ */
+
+static void on_redeemed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    tap_login_t *t = data;
+    if (res == NULL || PQntuples(res) != 1) {
+        page_unavailable(r, err);
+        return;
+    }
+    const char *status = store_value(res, 0, 0);
+    if (status == NULL || strcmp(status, "ok") != 0) {
+        gw_wipe(t->token, sizeof(t->token));
+        gw_log_write(GW_LOG_INFO, "signin_tap", r->id, "refused: %s", status ? status : "no status");
+        page_failed(r, t, MSG_FAILED);
+        return;
+    }
+    /* The cookie lives as long as the row (at most the TAP). A fresh token
+     * at every sign-in defeats session fixation. */
+    const char *ttl = store_value(res, 0, 4);
+    long long max_age = ttl ? strtoll(ttl, NULL, 10) : 0;
+    oidc_session_cookie_set(r, t->token, max_age > 0 ? max_age : 1);
+    gw_wipe(t->token, sizeof(t->token));
+    gw_log_write(GW_LOG_INFO, "signin_tap", r->id, "signed in with a TAP: user %s session %s tap %s",
+                 store_value(res, 0, 2), store_value(res, 0, 1), store_value(res, 0, 3));
+    char location[sizeof(OIDC_ACCOUNT_SECURITY_PATH "?request=") + OIDC_UUID_LEN];
+    int n = t->request_id[0]
+                ? snprintf(location, sizeof(location), OIDC_ACCOUNT_SECURITY_PATH "?request=%s", t->request_id)
+                : snprintf(location, sizeof(location), OIDC_ACCOUNT_SECURITY_PATH);
+    /* 303: the next page is fetched with GET, so a reload never re-posts. */
+    gw_reply_redirect(r, 303, location, (size_t)n);
+}
+
+static void redeem(gw_req_t *r, tap_login_t *t)
+{
+    char session_hash[GW_SECRET_HASH_HEX_LEN + 1];
+    char num[5][16];
+    gw_secret_new(t->token);
+    gw_secret_hash_hex(t->token, GW_SECRET_LEN, session_hash);
+    snprintf(num[0], sizeof(num[0]), "%u", oidc_cfg->oidc.session_ttl_s);
+    snprintf(num[1], sizeof(num[1]), "%d", OIDC_TAP_ONCE_SESSION_S);
+    snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.throttle_window_s);
+    snprintf(num[3], sizeof(num[3]), "%u", oidc_cfg->oidc.throttle_addr_max_failures);
+    snprintf(num[4], sizeof(num[4]), "%u", oidc_cfg->oidc.throttle_lockout_s);
+    const char *params[10] = {t->hash, t->username, t->peer, t->user_agent, session_hash,
+                              num[0],  num[1],      num[2],  num[3],        num[4]};
+    gw_req_query(r, &OIDC_STMT_TAP_REDEEM, params, on_redeemed, t);
+}
+
+/* ---- step 2: the authorization request --------------------------------------------------- */
+
+static void on_request_checked(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    tap_login_t *t = data;
+    if (res == NULL) {
+        page_unavailable(r, err);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        /* Checked before the TAP is spent, so an expired request costs no pass. */
+        oidc_error_page(r, 400, "Sign-in request expired",
+                        "This sign-in request has expired or is not known. Go back to the application and start "
+                        "again.");
+        return;
+    }
+    const char *hint = store_value(res, 0, 0);
+    if (t->username == NULL && hint != NULL)
+        t->username = gw_req_strdup(r, hint, strlen(hint)).base;
+    redeem(r, t);
+}
+
+/* ---- step 1: the form ------------------------------------------------------------------------ */
+
+static int field(gw_req_t *r, const gw_kvs_t *form, const char *name, h2o_iovec_t *out)
+{
+    gw_err_t err;
+    if (gw_kvs_get_once(form, name, out, &err) != 0) {
+        oidc_error_page(r, 400, "Bad request", "The sign-in form was sent with a repeated field.");
+        return -1;
+    }
+    return 0;
+}
+
+static void on_post(gw_req_t *r)
+{
+    gw_kvs_t form;
+    if (gw_req_form_or_reply(r, &form) != 0)
+        return;
+    h2o_iovec_t request, csrf, tap, username;
+    if (field(r, &form, "request", &request) || field(r, &form, OIDC_CSRF_FIELD, &csrf) ||
+        field(r, &form, "tap", &tap) || field(r, &form, "username", &username))
+        return;
+    tap_login_t *t = gw_req_alloc(r, sizeof(*t));
+    memset(t, 0, sizeof(*t));
+    if (request.base != NULL) {
+        if (!oidc_uuid_ok(request.base, request.len)) {
+            oidc_error_page(r, 400, "Sign-in request not found",
+                            "This sign-in link is not valid. Go back to the application and start again.");
+            return;
+        }
+        memcpy(t->request_id, request.base, OIDC_UUID_LEN);
+    }
+    h2o_iovec_t cookie;
+    if (!gw_req_cookie(r, OIDC_CSRF_COOKIE, &cookie) ||
+        !oidc_csrf_ok(cookie.base, cookie.len, t->request_id, csrf.base, csrf.len)) {
+        if (tap.base != NULL)
+            gw_wipe(tap.base, tap.len);
+        log_line(r, GW_LOG_WARN, "refused: CSRF token missing or wrong");
+        oidc_error_page(r, 403, "Sign-in form expired",
+                        "This sign-in form has expired or did not come from this site. Go back and start again.");
+        return;
+    }
+    if (tap.base == NULL) {
+        page_failed(r, t, MSG_MISSING);
+        return;
+    }
+    /* Whatever was typed is hashed: a malformed entry is a wrong TAP like
+     * any other and is counted the same way; its hash matches nothing. */
+    char norm[OIDC_TAP_LENGTH_MAX + 1];
+    int n = oidc_tap_normalise(tap.base, tap.len, norm);
+    if (n > 0)
+        oidc_tap_hash_hex(norm, (size_t)n, t->hash);
+    else
+        gw_secret_hash_hex(tap.base, tap.len < OIDC_TAP_INPUT_MAX ? tap.len : OIDC_TAP_INPUT_MAX, t->hash);
+    gw_wipe(norm, sizeof(norm));
+    gw_wipe(tap.base, tap.len);
+    if (username.base != NULL && username.len <= OIDC_USERNAME_MAX)
+        t->username = username.base;
+    gw_req_peer(r, t->peer);
+    h2o_iovec_t ua = gw_req_header(r, "user-agent");
+    t->user_agent = ua.base ? gw_req_strdup(r, ua.base, ua.len < 512 ? ua.len : 512).base : NULL;
+    if (t->request_id[0]) {
+        const char *params[1] = {t->request_id};
+        gw_req_query(r, &oidc_stmt_authz_request_live, params, on_request_checked, t);
+    } else {
+        redeem(r, t);
+    }
+}
+
+static gw_route_t ROUTE_TAP_SIGNIN = {
+    OIDC_TAP_SIGNIN_PATH, GW_POST, GW_ROUTE_HTML | GW_ROUTE_NO_STORE, on_post, NULL, NULL, 0};
+
+void oidc_tap_signin_register(void)
+{
+    gw_route_register(&ROUTE_TAP_SIGNIN);
+}
+
+void oidc_tap_register(const gw_config_t *cfg)
+{
+    (void)cfg;
+    oidc_tap_db_register();
+    oidc_tap_signin_register();
+    oidc_admin_tap_register();
+    oidc_admin_policy_register();
+    oidc_admin_audit_register();
+}

@@ -1,0 +1,217 @@
+"""Shared set-up for the TAP, policy and audit tests (test_tap_*.py).
+
+An admin bearer token from our own /token (client_credentials, scope admin),
+the admin API over HTTP/2 with curl, and a small browser over TLS
+(http.client: one cookie jar, one source address) for the sign-in form.
+
+The CSRF token of the TAP form is HMAC(server key, label || cookie || request)
+(oidc/csrf.c); the test wrote the config, so it knows the key-encryption key
+and computes the token for a form without an authorization request itself,
+as the sign-in page would render it."""
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import ssl
+import time
+import urllib.parse
+
+from harness import SLOW, b64url, check, curl, psql, require
+
+CTX = ssl.create_default_context()
+CTX.check_hostname = False
+CTX.verify_mode = ssl.CERT_NONE
+REDIRECT = "https://rp.example/cb"
+UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def sql(env, text):
+    rc, rows, err = psql(env.db_url, text)
+    require("psql: %s" % text[:70], rc == 0, err)
+    return rows
+
+
+def lit(s):
+    return "NULL" if s is None else "'" + str(s).replace("'", "''") + "'"
+
+
+def hash_key(env):
+    kek = base64.b64decode(env.encryption_key)
+    return hmac.new(kek, b"regain/secret-hash/v1", hashlib.sha256).digest()
+
+
+def csrf_token(env, cookie, request_id=""):
+    msg = b"regain/csrf/v1\0" + cookie.encode() + b"\0" + request_id.lower().encode()
+    return b64url(hmac.new(hash_key(env), msg, hashlib.sha256).digest())
+
+
+# ---- admin API ----------------------------------------------------------------
+
+
+class Admin:
+    def __init__(self, srv):
+        self.srv = srv
+        p = srv.cli("client", "add", "--id", "admin-cli", "--grant-types", "client_credentials",
+                    "--scopes", "admin scim", "--json")
+        require("admin client registered", p.returncode == 0, p.stderr)
+        secret = json.loads(p.stdout)["client_secret"]
+        raw = "admin-cli:%s" % urllib.parse.quote(secret, safe="")
+        r = curl("--http2", "-k", "-X", "POST", "-H", "content-type: application/x-www-form-urlencoded",
+                 "-H", "authorization: Basic " + base64.b64encode(raw.encode()).decode(),
+                 "--data-binary", "grant_type=client_credentials&scope=admin", srv.https("/token"))
+        require("admin token issued", r.status == 200, r.describe())
+        self.token = r.json()["access_token"]
+
+    def call(self, method, path, body=None, headers=(), token=None):
+        args = ["--http2", "-k", "-X", method, "-H", "authorization: Bearer " + (token or self.token),
+                "-H", "user-agent: tap-tests/1"]
+        for h in headers:
+            args += ["-H", h]
+        if body is not None:
+            args += ["-H", "content-type: application/json",
+                     "--data-binary", body if isinstance(body, str) else json.dumps(body)]
+        return curl(*(args + [self.srv.https(path)]))
+
+    def taps_path(self, user, tap_id=None):
+        p = "/admin/v1/users/%s/authentication/temporaryAccessPassMethods" % urllib.parse.quote(user, safe="")
+        return p + ("/" + tap_id if tap_id else "")
+
+    def issue(self, user, body=None):
+        return self.call("POST", self.taps_path(user), body if body is not None else {})
+
+    def audit(self, **q):
+        return self.call("GET", "/admin/v1/audit?" + urllib.parse.urlencode(q))
+
+    def events(self, **q):
+        r = self.audit(**q)
+        require("GET /admin/v1/audit %r" % q, r.status == 200, r.describe())
+        return r.json()["value"]
+
+
+def add_user(env, name, active=True):
+    rows = sql(env, "INSERT INTO users (user_name, given_name, family_name, active) VALUES (%s, 'Given', 'Family', %s) "
+                    "RETURNING id" % (lit(name), "true" if active else "false"))
+    return rows[0][0]
+
+
+def add_client(env, client_id, scopes="{openid,offline_access}", grants="{authorization_code,refresh_token}"):
+    sql(env, "INSERT INTO clients (id, name, token_endpoint_auth_method, grant_types, scopes, redirect_uris) "
+             "VALUES (%s, %s, 'none', %s, %s, %s)" % (lit(client_id), lit(client_id), lit(grants), lit(scopes),
+                                                     lit("{%s}" % REDIRECT)))
+
+
+# ---- a browser --------------------------------------------------------------------
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.text = body.decode("utf-8", "replace")
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return None
+
+    def set_cookies(self):
+        out = {}
+        for k, v in self.headers:
+            if k == "set-cookie":
+                parts = [p.strip() for p in v.split(";")]
+                name, _, value = parts[0].partition("=")
+                out[name] = (value, parts[1:])
+        return out
+
+    def __repr__(self):
+        return "<%d %r %s>" % (self.status, self.headers, self.text[:500])
+
+
+def request(srv, method, path, src, body=None, cookies=None, timeout=30, headers=None):
+    conn = http.client.HTTPSConnection("127.0.0.1", srv.tls_port, context=CTX, timeout=timeout * SLOW,
+                                       source_address=(src, 0))
+    h = dict(headers or {})
+    h.setdefault("User-Agent", "tap-browser/1")
+    if cookies:
+        h["Cookie"] = "; ".join("%s=%s" % kv for kv in cookies.items())
+    if body is not None:
+        body = urllib.parse.urlencode(body)
+        h["Content-Type"] = "application/x-www-form-urlencoded"
+    try:
+        conn.request(method, path, body=body, headers=h)
+        resp = conn.getresponse()
+        return Reply(resp.status, [(k.lower(), v) for k, v in resp.getheaders()], resp.read())
+    finally:
+        conn.close()
+
+
+class Browser:
+    def __init__(self, env, srv, src):
+        self.env = env
+        self.srv = srv
+        self.src = src
+        self.jar = {"__Host-regain-csrf": b64url(os.urandom(32))}
+
+    def get(self, path):
+        r = request(self.srv, "GET", path, self.src, cookies=self.jar)
+        self.keep(r)
+        return r
+
+    def post(self, path, form):
+        r = request(self.srv, "POST", path, self.src, body=form, cookies=self.jar)
+        self.keep(r)
+        return r
+
+    def keep(self, r):
+        for name, (value, attrs) in r.set_cookies().items():
+            if any(a.lower() == "max-age=0" for a in attrs):
+                self.jar.pop(name, None)
+            else:
+                self.jar[name] = value
+
+    def tap_form(self, tap, request_id="", username=None):
+        form = {"tap": tap, "csrf": csrf_token(self.env, self.jar["__Host-regain-csrf"], request_id)}
+        if request_id:
+            form["request"] = request_id
+        if username:
+            form["username"] = username
+        return form
+
+    def sign_in_tap(self, tap, request_id="", username=None):
+        return self.post("/login/tap", self.tap_form(tap, request_id, username))
+
+    def session(self):
+        return self.jar.get("__Host-regain-session")
+
+
+def pkce():
+    verifier = b64url(os.urandom(32))
+    return verifier, b64url(hashlib.sha256(verifier.encode()).digest())
+
+
+def authorize_path(client_id, challenge, extra=None):
+    q = {"client_id": client_id, "redirect_uri": REDIRECT, "response_type": "code", "scope": "openid offline_access",
+         "state": "st-" + b64url(os.urandom(6)), "nonce": "n-" + b64url(os.urandom(6)), "code_challenge": challenge,
+         "code_challenge_method": "S256"}
+    q.update(extra or {})
+    return "/authorize?" + urllib.parse.urlencode(q)
+
+
+def hidden(html, name):
+    m = re.search(r'<input[^>]*name="%s"[^>]*value="([^"]*)"' % re.escape(name), html)
+    return m.group(1) if m else None
+
+
+def jwt_claims(tok):
+    p = tok.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+
+
+def now():
+    return int(time.time())
