@@ -20,24 +20,28 @@ typedef struct {
 static void on_issued(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     mint_t *m = data;
+    /* Everything the callback needs is copied out of `m` first: it replies,
+     * and a reply may free the request's pool (and `m`) before it returns. */
+    oidc_tap_minted_cb cb = m->cb;
+    void *cb_data = m->data;
     oidc_tap_minted_t out;
     memset(&out, 0, sizeof(out));
+    oidc_tap_format(m->tap, m->len, out.tap);
+    gw_wipe(m->tap, sizeof(m->tap));
     gw_err_t e;
     const char *status = res != NULL && PQntuples(res) == 1 ? store_value(res, 0, 0) : NULL;
     if (res == NULL) {
-        m->cb(r, m->data, NULL, err);
+        cb(r, cb_data, NULL, err);
     } else if (status == NULL || strcmp(status, "ok") != 0) {
         GW_ERR(&e, GW_E_NOT_FOUND, "no such active user");
-        m->cb(r, m->data, NULL, &e);
+        cb(r, cb_data, NULL, &e);
     } else {
         snprintf(out.id, sizeof(out.id), "%s", store_value(res, 0, 1 + OIDC_TAP_COL_ID));
         snprintf(out.expires, sizeof(out.expires), "%s", store_value(res, 0, 1 + OIDC_TAP_COL_EXPIRES));
-        oidc_tap_format(m->tap, m->len, out.tap);
         out.res = res;
-        m->cb(r, m->data, &out, NULL);
+        cb(r, cb_data, &out, NULL);
     }
     gw_wipe(out.tap, sizeof(out.tap));
-    gw_wipe(m->tap, sizeof(m->tap));
 }
 
 void oidc_tap_mint(gw_req_t *r, const oidc_tap_mint_t *req, oidc_tap_minted_cb cb, void *data)
