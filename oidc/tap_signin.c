@@ -1,7 +1,7 @@
 /* POST /login/tap: sign-in with a Temporary Access Pass.
  *
- * In order: form and CSRF token (csrf.c; bound to the `request` field, or to
- * "" without one) -> the pending authorization request, when named, is still
+ * In order: form and CSRF token (csrf.c; bound to the sign-in context: the
+ * `request` field, or OIDC_CONTEXT_ACCOUNT without one) -> the pending authorization request, when named, is still
  * live (its login_hint names whom a wrong TAP counts against, unless the form
  * has `username`) -> the TAP is normalised and hashed -> one statement
  * (tap_redeem, schema/010_tap.sql) checks the address lock, redeems the TAP
@@ -21,7 +21,7 @@
 
 #include "gateway/alloc.h"
 #include "gateway/log.h"
-#include "oidc/signin_internal.h"
+#include "oidc/methods_internal.h"
 #include "oidc/tap_internal.h"
 
 #define MSG_FAILED                                                                                           \
@@ -30,7 +30,7 @@
 #define MSG_MISSING "Enter your Temporary Access Pass."
 
 typedef struct {
-    char request_id[OIDC_UUID_LEN + 1]; /* "" without a request */
+    oidc_context_t context; /* the request id, or OIDC_CONTEXT_ACCOUNT */
     const char *username;               /* may be NULL */
     char hash[GW_SECRET_HASH_HEX_LEN + 1];
     char token[GW_SECRET_LEN + 1]; /* the new session's cookie; wiped once set */
@@ -51,13 +51,13 @@ static void page_unavailable(gw_req_t *r, const gw_err_t *err)
     oidc_error_page(r, 503, "Sign-in unavailable", "Sign-in is unavailable right now. Try again in a moment.");
 }
 
-/* The sign-in page again with a message, or a plain page without a request. */
+/* The sign-in page again with a message, for the request or the account page. */
 static void page_failed(gw_req_t *r, tap_login_t *t, const char *msg)
 {
-    if (t->request_id[0])
-        oidc_signin_page(r, t->request_id, NULL, msg);
+    if (OIDC_CONTEXT_IS_REQUEST(t->context))
+        oidc_signin_page(r, t->context, NULL, msg);
     else
-        oidc_error_page(r, 200, "Sign-in failed", msg);
+        oidc_signin_page_account(r, NULL, msg);
 }
 
 /* ---- step 3: redeemed ------------------------------------------------------------------------ */
@@ -85,8 +85,8 @@ static void on_redeemed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
     gw_log_write(GW_LOG_INFO, "signin_tap", r->id, "signed in with a TAP: user %s session %s tap %s",
                  store_value(res, 0, 2), store_value(res, 0, 1), store_value(res, 0, 3));
     char location[sizeof(OIDC_ACCOUNT_SECURITY_PATH "?request=") + OIDC_UUID_LEN];
-    int n = t->request_id[0]
-                ? snprintf(location, sizeof(location), OIDC_ACCOUNT_SECURITY_PATH "?request=%s", t->request_id)
+    int n = OIDC_CONTEXT_IS_REQUEST(t->context)
+                ? snprintf(location, sizeof(location), OIDC_ACCOUNT_SECURITY_PATH "?request=%s", t->context)
                 : snprintf(location, sizeof(location), OIDC_ACCOUNT_SECURITY_PATH);
     /* 303: the next page is fetched with GET, so a reload never re-posts. */
     gw_reply_redirect(r, 303, location, (size_t)n);
@@ -153,17 +153,14 @@ static void on_post(gw_req_t *r)
         return;
     tap_login_t *t = gw_req_alloc(r, sizeof(*t));
     memset(t, 0, sizeof(*t));
-    if (request.base != NULL) {
-        if (!oidc_uuid_ok(request.base, request.len)) {
-            oidc_error_page(r, 400, "Sign-in request not found",
-                            "This sign-in link is not valid. Go back to the application and start again.");
-            return;
-        }
-        memcpy(t->request_id, request.base, OIDC_UUID_LEN);
+    if (oidc_context_parse(request.base, request.len, t->context) != 0) {
+        oidc_error_page(r, 400, "Sign-in request not found",
+                        "This sign-in link is not valid. Go back to the application and start again.");
+        return;
     }
     h2o_iovec_t cookie;
     if (!gw_req_cookie(r, OIDC_CSRF_COOKIE, &cookie) ||
-        !oidc_csrf_ok(cookie.base, cookie.len, t->request_id, csrf.base, csrf.len)) {
+        !oidc_csrf_ok(cookie.base, cookie.len, t->context, csrf.base, csrf.len)) {
         if (tap.base != NULL)
             gw_wipe(tap.base, tap.len);
         log_line(r, GW_LOG_WARN, "refused: CSRF token missing or wrong");
@@ -190,8 +187,8 @@ static void on_post(gw_req_t *r)
     gw_req_peer(r, t->peer);
     h2o_iovec_t ua = gw_req_header(r, "user-agent");
     t->user_agent = ua.base ? gw_req_strdup(r, ua.base, ua.len < 512 ? ua.len : 512).base : NULL;
-    if (t->request_id[0]) {
-        const char *params[1] = {t->request_id};
+    if (OIDC_CONTEXT_IS_REQUEST(t->context)) {
+        const char *params[1] = {t->context};
         gw_req_query(r, &oidc_stmt_authz_request_live, params, on_request_checked, t);
     } else {
         redeem(r, t);

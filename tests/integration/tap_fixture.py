@@ -45,7 +45,8 @@ def hash_key(env):
 
 
 def csrf_token(env, cookie, request_id=""):
-    msg = b"regain/csrf/v1\0" + cookie.encode() + b"\0" + request_id.lower().encode()
+    """The form token for a request, or for the account page's context."""
+    msg = b"regain/csrf/v1\0" + cookie.encode() + b"\0" + (request_id.lower() or "account").encode()
     return b64url(hmac.new(hash_key(env), msg, hashlib.sha256).digest())
 
 
