@@ -7,6 +7,8 @@
  *   authorize oidc/authorize*.c, oidc/code*.c, oidc/logout.c
  *   tokens    oidc/token*.c, oidc/jwt_issue.c, oidc/bearer.c, oidc/userinfo.c,
  *             oidc/revoke.c, oidc/introspect.c
+ *   TAP       oidc/tap*.c, oidc/admin_tap.c, oidc/admin_policy.c,
+ *             oidc/admin_audit.c, oidc/recovery_policy.c, oidc/cli_tap.c
  * This header is the contract between them. */
 #ifndef REGAIN_OIDC_INTERNAL_H
 #define REGAIN_OIDC_INTERNAL_H
