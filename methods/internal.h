@@ -80,7 +80,8 @@ typedef struct {
  * MTH_WA_CRED_ID_MAX bytes, then one COSE key item); 0 (an assertion): AT
  * must be clear. With ED, one CBOR map of extensions follows. Nothing may
  * follow the last part. MTH_WA_OK or MTH_WA_MALFORMED. */
-mth_wa_status_t mth_wa_authdata_parse(const uint8_t *buf, size_t len, int registration, mth_wa_authdata_t *out);
+mth_wa_status_t mth_wa_authdata_parse(const uint8_t *buf, size_t len, int registration,
+                                      mth_wa_authdata_t *out);
 
 /* The flag checks shared by both ceremonies: UP (§7.1 step 14, §7.2 step
  * 16), UV (we always require it), and BS only with BE (§7.1 step 16, §7.2
@@ -129,7 +130,8 @@ mth_wa_status_t mth_wa_client_data_check(const mth_wa_expect_t *e, const char *t
  * credential key `cred_key` of `cred_alg`) over auth_data || client_hash.
  * MTH_WA_UNSUPPORTED_ATTESTATION for another format. */
 mth_wa_status_t mth_wa_attestation_verify(const char *fmt, size_t fmt_len, const cbor_item_t *att_stmt,
-                                          const uint8_t *auth_data, size_t ad_len, const uint8_t client_hash[32],
-                                          EVP_PKEY *cred_key, int cred_alg, const uint8_t aaguid[16]);
+                                          const uint8_t *auth_data, size_t ad_len,
+                                          const uint8_t client_hash[32], EVP_PKEY *cred_key, int cred_alg,
+                                          const uint8_t aaguid[16]);
 
 #endif

@@ -84,7 +84,11 @@ void mth_wa_credential_free(mth_wa_credential_t *c);
  * a supported algorithm, attestation "none" (empty statement) or "packed"
  * (self attestation: signed by the credential key itself; or with x5c: the
  * signature checked with the leaf certificate, which we do not chain to a
- * root). On MTH_WA_OK fills `out`. */
+ * root). On MTH_WA_OK fills `out`; on any other status `out` holds nothing
+ * to free. Left to the caller (it needs the database): that the credential
+ * id is not registered yet and equals the response's rawId (§7.1 step 26).
+ * An attestation object over 32 KiB, or client data over 4 KiB, is
+ * MTH_WA_MALFORMED. */
 mth_wa_status_t mth_wa_verify_registration(const mth_wa_expect_t *e, const uint8_t *attestation_object,
                                            size_t len, mth_wa_credential_t *out);
 

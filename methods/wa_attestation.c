@@ -115,8 +115,9 @@ static mth_wa_status_t packed(const cbor_item_t *stmt, const uint8_t *auth_data,
 }
 
 mth_wa_status_t mth_wa_attestation_verify(const char *fmt, size_t fmt_len, const cbor_item_t *att_stmt,
-                                          const uint8_t *auth_data, size_t ad_len, const uint8_t client_hash[32],
-                                          EVP_PKEY *cred_key, int cred_alg, const uint8_t aaguid[16])
+                                          const uint8_t *auth_data, size_t ad_len,
+                                          const uint8_t client_hash[32], EVP_PKEY *cred_key, int cred_alg,
+                                          const uint8_t aaguid[16])
 {
     /* §7.1 step 21: formats are matched case-sensitively. */
     if (fmt_len == 4 && memcmp(fmt, "none", 4) == 0)

@@ -6,14 +6,16 @@
 #define HEADER_LEN     37 /* rpIdHash, flags, signCount */
 #define AAGUID_LEN     16
 
-mth_wa_status_t mth_wa_authdata_parse(const uint8_t *buf, size_t len, int registration, mth_wa_authdata_t *out)
+mth_wa_status_t mth_wa_authdata_parse(const uint8_t *buf, size_t len, int registration,
+                                      mth_wa_authdata_t *out)
 {
     *out = (mth_wa_authdata_t){0};
     if (buf == NULL || len < HEADER_LEN || len > MTH_WA_AUTHDATA_MAX)
         return MTH_WA_MALFORMED;
     out->rp_id_hash = buf;
     out->flags = buf[32];
-    out->sign_count = ((uint32_t)buf[33] << 24) | ((uint32_t)buf[34] << 16) | ((uint32_t)buf[35] << 8) | buf[36];
+    out->sign_count =
+        ((uint32_t)buf[33] << 24) | ((uint32_t)buf[34] << 16) | ((uint32_t)buf[35] << 8) | buf[36];
     size_t pos = HEADER_LEN;
 
     int at = (out->flags & MTH_WA_FLAG_AT) != 0;

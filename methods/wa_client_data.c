@@ -37,7 +37,8 @@ mth_wa_status_t mth_wa_client_data_check(const mth_wa_expect_t *e, const char *t
     if (c == NULL)
         return MTH_WA_MALFORMED;
     mth_wa_status_t st;
-    const char *t = gw_json_str(c, "type"), *ch = gw_json_str(c, "challenge"), *origin = gw_json_str(c, "origin");
+    const char *t = gw_json_str(c, "type"), *ch = gw_json_str(c, "challenge"),
+               *origin = gw_json_str(c, "origin");
     bool cross = false;
     if (t == NULL || ch == NULL || origin == NULL ||
         gw_json_get_bool(c, "crossOrigin", &cross) == GW_JSON_WRONG_TYPE) {

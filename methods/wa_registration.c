@@ -36,7 +36,8 @@ static int spki_der(EVP_PKEY *key, uint8_t **out, size_t *len)
     return 0;
 }
 
-static mth_wa_status_t verify(const mth_wa_expect_t *e, const uint8_t *obj, size_t len, mth_wa_credential_t *out)
+static mth_wa_status_t verify(const mth_wa_expect_t *e, const uint8_t *obj, size_t len,
+                              mth_wa_credential_t *out)
 {
     uint8_t client_hash[32], rp_hash[32];
     if (e == NULL || e->rp_id == NULL || obj == NULL || len == 0 || len > MTH_WA_ATTESTATION_OBJECT_MAX)

@@ -61,8 +61,8 @@ static void test_captured_verify(void **state)
             mth_wa_expect_t e = wa_expect_get(w, j);
             mth_wa_stored_t s = stored(i, count);
             mth_wa_assertion_t out;
-            mth_wa_status_t st = check(&e, &s, &w->assertions[j].authenticator_data, &w->assertions[j].signature,
-                                       &out);
+            mth_wa_status_t st =
+                check(&e, &s, &w->assertions[j].authenticator_data, &w->assertions[j].signature, &out);
             if (st != MTH_WA_OK)
                 fail_msg("%s assertion %d: %s", w->name, j, mth_wa_reason(st));
             assert_true(out.sign_count > count);
@@ -86,15 +86,16 @@ static void test_counter_rollback(void **state)
         for (size_t k = 0; k < sizeof(stored_counts) / sizeof(stored_counts[0]); k++) {
             mth_wa_stored_t s = stored(i, stored_counts[k]);
             mth_wa_status_t want = stored_counts[k] < seen ? MTH_WA_OK : MTH_WA_COUNTER_ROLLBACK;
-            assert_int_equal(check(&e, &s, &w->assertions[0].authenticator_data, &w->assertions[0].signature, &out),
-                             want);
+            assert_int_equal(
+                check(&e, &s, &w->assertions[0].authenticator_data, &w->assertions[0].signature, &out), want);
             assert_int_equal(out.sign_count, seen);
         }
         /* A rolled-back counter with a bad signature is a bad signature. */
         wa_bytes_t sig = wa_copy(w->assertions[0].signature.p, w->assertions[0].signature.n);
         sig.p[sig.n / 2] ^= 0x01;
         mth_wa_stored_t s = stored(i, 1000);
-        assert_int_equal(check(&e, &s, &w->assertions[0].authenticator_data, &sig, &out), MTH_WA_BAD_SIGNATURE);
+        assert_int_equal(check(&e, &s, &w->assertions[0].authenticator_data, &sig, &out),
+                         MTH_WA_BAD_SIGNATURE);
         wa_bytes_free(&sig);
     }
 }

@@ -18,7 +18,7 @@
 #include "methods/internal.h"
 #include "methods/methods.h"
 
-#define WA_DATA "tests/unit/data/webauthn/chromium.json"
+#define WA_DATA      "tests/unit/data/webauthn/chromium.json"
 #define WA_MAX_CASES 8
 
 typedef struct {
@@ -159,15 +159,15 @@ static inline const wa_case_t *wa_find(const char *name)
 /* What the relying party expected in the captured registration. */
 static inline mth_wa_expect_t wa_expect_reg(const wa_case_t *w)
 {
-    return (mth_wa_expect_t){w->rp_id,         w->origin, w->challenge.p, w->challenge.n, w->client_data_json.p,
-                             w->client_data_json.n};
+    return (mth_wa_expect_t){
+        w->rp_id, w->origin, w->challenge.p, w->challenge.n, w->client_data_json.p, w->client_data_json.n};
 }
 
 static inline mth_wa_expect_t wa_expect_get(const wa_case_t *w, int i)
 {
     const wa_assertion_case_t *a = &w->assertions[i];
-    return (mth_wa_expect_t){w->rp_id, w->origin, a->challenge.p, a->challenge.n, a->client_data_json.p,
-                             a->client_data_json.n};
+    return (mth_wa_expect_t){
+        w->rp_id, w->origin, a->challenge.p, a->challenge.n, a->client_data_json.p, a->client_data_json.n};
 }
 
 /* `s` with the first `from` replaced by `to`, as new bytes. */
@@ -206,7 +206,8 @@ static inline wa_bytes_t wa_sign(const wa_case_t *w, const uint8_t *a, size_t an
     memcpy(msg + an, b, bn);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     size_t n = 0;
-    if (EVP_DigestSignInit_ex(ctx, NULL, w->alg == MTH_COSE_EDDSA ? NULL : "SHA256", NULL, NULL, k, NULL) != 1 ||
+    if (EVP_DigestSignInit_ex(ctx, NULL, w->alg == MTH_COSE_EDDSA ? NULL : "SHA256", NULL, NULL, k, NULL) !=
+            1 ||
         EVP_DigestSign(ctx, NULL, &n, msg, an + bn) != 1)
         abort();
     wa_bytes_t sig = {malloc(n), n};
@@ -221,7 +222,7 @@ static inline wa_bytes_t wa_sign(const wa_case_t *w, const uint8_t *a, size_t an
 /* Assertion authenticator data of case `w`, re-signed: flags and counter as
  * given, over the captured assertion's client data. */
 static inline wa_bytes_t wa_resign_assertion(const wa_case_t *w, int i, uint8_t flags, uint32_t counter,
-                                      wa_bytes_t *ad_out)
+                                             wa_bytes_t *ad_out)
 {
     const wa_assertion_case_t *a = &w->assertions[i];
     *ad_out = wa_copy(a->authenticator_data.p, a->authenticator_data.n);

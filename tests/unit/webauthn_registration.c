@@ -7,6 +7,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <openssl/objects.h>
+#include <openssl/x509v3.h>
+
 #include "webauthn_fixture.h"
 
 static mth_wa_status_t reg(const mth_wa_expect_t *e, const wa_bytes_t *obj)
@@ -29,7 +32,8 @@ static void test_captured_verify(void **state)
         const wa_case_t *w = &wa_cases[i];
         mth_wa_expect_t e = wa_expect_reg(w);
         mth_wa_credential_t c;
-        mth_wa_status_t st = mth_wa_verify_registration(&e, w->attestation_object.p, w->attestation_object.n, &c);
+        mth_wa_status_t st =
+            mth_wa_verify_registration(&e, w->attestation_object.p, w->attestation_object.n, &c);
         if (st != MTH_WA_OK)
             fail_msg("%s: %s", w->name, mth_wa_reason(st));
         assert_int_equal(c.alg, w->alg);
@@ -357,14 +361,14 @@ static void test_cose_keys(void **state)
         mth_wa_status_t want;
     } v[] = {
         {2, -7, 1, 32, 0, MTH_WA_OK},
-        {2, -35, 2, 32, 0, MTH_WA_UNSUPPORTED_ALG},  /* ES384 */
-        {3, -37, 1, 32, 0, MTH_WA_UNSUPPORTED_ALG},  /* PS256 */
-        {2, -257, 1, 32, 0, MTH_WA_MALFORMED},       /* RS256 alg on an EC key */
-        {2, -7, 2, 32, 0, MTH_WA_MALFORMED},         /* ES256 on P-384 */
-        {1, -7, 1, 32, 0, MTH_WA_MALFORMED},         /* kty OKP */
-        {2, -7, 1, 31, 0, MTH_WA_MALFORMED},         /* short y */
-        {2, -7, 1, 32, 1, MTH_WA_MALFORMED},         /* a private key inside */
-        {2, 0, 1, 32, 0, MTH_WA_MALFORMED},          /* no alg (0 means leave out) */
+        {2, -35, 2, 32, 0, MTH_WA_UNSUPPORTED_ALG}, /* ES384 */
+        {3, -37, 1, 32, 0, MTH_WA_UNSUPPORTED_ALG}, /* PS256 */
+        {2, -257, 1, 32, 0, MTH_WA_MALFORMED},      /* RS256 alg on an EC key */
+        {2, -7, 2, 32, 0, MTH_WA_MALFORMED},        /* ES256 on P-384 */
+        {1, -7, 1, 32, 0, MTH_WA_MALFORMED},        /* kty OKP */
+        {2, -7, 1, 31, 0, MTH_WA_MALFORMED},        /* short y */
+        {2, -7, 1, 32, 1, MTH_WA_MALFORMED},        /* a private key inside */
+        {2, 0, 1, 32, 0, MTH_WA_MALFORMED},         /* no alg (0 means leave out) */
     };
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         cbor_item_t *k = cbor_new_definite_map(6);
@@ -407,6 +411,117 @@ static void test_cose_keys(void **state)
     wa_bytes_free(&ad);
 }
 
+/* A packed attestation over `ad` with an x5c leaf made here: subject OU
+ * `ou`, a CA or not, version 3 or 1, with the AAGUID extension when `aaguid`
+ * is not NULL; signed by the certificate's key, or another with `wrong_key`. */
+static wa_bytes_t packed_with_cert(const wa_case_t *w, const wa_bytes_t *ad, const char *ou, int ca, int v3,
+                                   const uint8_t *aaguid, int wrong_key)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256"), *other = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    assert_non_null(k);
+    X509_set_version(x, v3 ? 2 : 0);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, k);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "C", MBSTRING_ASC, (const uint8_t *)"DE", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const uint8_t *)"Test Vendor", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_ASC, (const uint8_t *)ou, -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const uint8_t *)"Test Batch", -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    if (v3) {
+        X509_EXTENSION *bc = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints,
+                                                 ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+        X509_add_ext(x, bc, -1);
+        X509_EXTENSION_free(bc);
+    }
+    if (aaguid != NULL) {
+        uint8_t val[18] = {0x04, 16};
+        memcpy(val + 2, aaguid, 16);
+        ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+        ASN1_OCTET_STRING_set(os, val, sizeof(val));
+        ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.45724.1.1.4", 1);
+        X509_EXTENSION *ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, os);
+        X509_add_ext(x, ext, -1);
+        X509_EXTENSION_free(ext);
+        ASN1_OBJECT_free(oid);
+        ASN1_OCTET_STRING_free(os);
+    }
+    assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+    uint8_t *der = NULL;
+    int der_len = i2d_X509(x, &der);
+    assert_true(der_len > 0);
+
+    uint8_t hash[32], *msg = malloc(ad->n + 32);
+    gw_sha256(w->client_data_json.p, w->client_data_json.n, hash);
+    memcpy(msg, ad->p, ad->n);
+    memcpy(msg + ad->n, hash, 32);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    uint8_t sig[128];
+    size_t sig_len = sizeof(sig);
+    assert_int_equal(EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, wrong_key ? other : k, NULL), 1);
+    assert_int_equal(EVP_DigestSign(ctx, sig, &sig_len, msg, ad->n + 32), 1);
+    EVP_MD_CTX_free(ctx);
+    free(msg);
+
+    cbor_item_t *stmt = cbor_new_definite_map(3), *x5c = cbor_new_definite_array(1);
+    wa_map_put(stmt, cbor_build_string("alg"), wa_cint(MTH_COSE_ES256));
+    wa_map_put(stmt, cbor_build_string("sig"), cbor_build_bytestring(sig, sig_len));
+    cbor_array_push(x5c, cbor_move(cbor_build_bytestring(der, (size_t)der_len)));
+    wa_map_put(stmt, cbor_build_string("x5c"), x5c);
+    OPENSSL_free(der);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(other);
+    return wa_att_object("packed", stmt, ad);
+}
+
+/* §8.2.1 certificate requirements on an x5c leaf. */
+static void test_packed_certificate(void **state)
+{
+    (void)state;
+    const wa_case_t *w = wa_find("eddsa-none");
+    mth_wa_expect_t e = wa_expect_reg(w);
+    wa_bytes_t ad = wa_reg_authdata(w);
+    mth_wa_authdata_t a;
+    assert_int_equal(mth_wa_authdata_parse(ad.p, ad.n, 1, &a), MTH_WA_OK);
+    uint8_t other_aaguid[16];
+    memcpy(other_aaguid, a.aaguid, 16);
+    other_aaguid[0] ^= 0x80;
+    static const char OU[] = "Authenticator Attestation";
+    static const struct {
+        const char *ou;
+        int ca, v3, aaguid, wrong_key;
+        mth_wa_status_t want;
+    } v[] = {
+        {OU, 0, 1, 0, 0, MTH_WA_OK},
+        {OU, 0, 1, 1, 0, MTH_WA_OK},                      /* AAGUID extension that matches */
+        {OU, 0, 1, 2, 0, MTH_WA_UNSUPPORTED_ATTESTATION}, /* ... that does not */
+        {"Authenticator", 0, 1, 0, 0, MTH_WA_UNSUPPORTED_ATTESTATION},
+        {OU, 1, 1, 0, 0, MTH_WA_UNSUPPORTED_ATTESTATION}, /* a CA */
+        {OU, 0, 0, 0, 0, MTH_WA_UNSUPPORTED_ATTESTATION}, /* version 1 */
+        {OU, 0, 1, 0, 1, MTH_WA_BAD_SIGNATURE},           /* signed by another key */
+    };
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        const uint8_t *g = v[i].aaguid == 1 ? a.aaguid : v[i].aaguid == 2 ? other_aaguid : NULL;
+        wa_bytes_t obj = packed_with_cert(w, &ad, v[i].ou, v[i].ca, v[i].v3, g, v[i].wrong_key);
+        mth_wa_credential_t c;
+        mth_wa_status_t st = mth_wa_verify_registration(&e, obj.p, obj.n, &c);
+        if (st != v[i].want)
+            fail_msg("certificate %zu: %s", i, mth_wa_reason(st));
+        if (st == MTH_WA_OK) {
+            /* The credential is still the captured EdDSA one. */
+            assert_int_equal(c.alg, MTH_COSE_EDDSA);
+            assert_memory_equal(c.public_key_der, w->spki.p, w->spki.n);
+        }
+        mth_wa_credential_free(&c);
+        wa_bytes_free(&obj);
+    }
+    wa_bytes_free(&ad);
+}
+
 /* Every truncation, a trailing byte, and hostile CBOR headers. */
 static void test_cbor_garbage(void **state)
 {
@@ -434,10 +549,10 @@ static void test_cbor_garbage(void **state)
         {"\x9b\xff\xff\xff\xff\xff\xff\xff\xff", 9}, /* array of 2^64-1 entries */
         {"\xbb\x00\x00\x00\x01\x00\x00\x00\x00", 9}, /* map of 2^32 pairs */
         {"\xba\x7f\xff\xff\xff\x00", 6},
-        {"\x5b\x00\x00\x00\x01\x00\x00\x00\x00\x00", 10}, /* byte string longer than the input */
+        {"\x5b\x00\x00\x00\x01\x00\x00\x00\x00\x00", 10},     /* byte string longer than the input */
         {"\xbf\x63\x66\x6d\x74\x64\x6e\x6f\x6e\x65\xff", 11}, /* indefinite map */
         {"\xd8\x18\xa0", 3},                                  /* a tag */
-        {"\xa1\x63\x66\x6d\x74\xf8\x20", 7},                 /* one-byte simple value */
+        {"\xa1\x63\x66\x6d\x74\xf8\x20", 7},                  /* one-byte simple value */
         {"\x1c", 1},                                          /* reserved additional information */
         {"\xa0", 1},
         {"\x80", 1},
@@ -507,12 +622,19 @@ static void test_authdata_lengths(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_captured_verify),  cmocka_unit_test(test_wrong_rp_id),
-        cmocka_unit_test(test_wrong_origin),     cmocka_unit_test(test_wrong_challenge),
-        cmocka_unit_test(test_wrong_type),       cmocka_unit_test(test_client_data_malformed),
-        cmocka_unit_test(test_flags),            cmocka_unit_test(test_tampered_packed),
-        cmocka_unit_test(test_packed_self),      cmocka_unit_test(test_statement_shapes),
-        cmocka_unit_test(test_cose_keys),        cmocka_unit_test(test_cbor_garbage),
+        cmocka_unit_test(test_captured_verify),
+        cmocka_unit_test(test_wrong_rp_id),
+        cmocka_unit_test(test_wrong_origin),
+        cmocka_unit_test(test_wrong_challenge),
+        cmocka_unit_test(test_wrong_type),
+        cmocka_unit_test(test_client_data_malformed),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_tampered_packed),
+        cmocka_unit_test(test_packed_self),
+        cmocka_unit_test(test_packed_certificate),
+        cmocka_unit_test(test_statement_shapes),
+        cmocka_unit_test(test_cose_keys),
+        cmocka_unit_test(test_cbor_garbage),
         cmocka_unit_test(test_authdata_lengths),
     };
     return cmocka_run_group_tests(tests, wa_load, wa_unload);
