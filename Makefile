@@ -11,9 +11,9 @@ CPPFLAGS   += -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -I. $(PKG_CFLAGS)
 WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes
 OPT        ?= -O2 -g
 CFLAGS     ?= -std=c11 $(WARN) $(OPT) $(EXTRA_CFLAGS)
-LDLIBS     += $(PKG_LIBS) -largon2 -pthread -lm
+LDLIBS     += $(PKG_LIBS) -largon2 -lutf8proc -pthread -lm
 
-SRCDIRS    := gateway oidc scim methods
+SRCDIRS    := gateway oidc scim methods providers recovery
 LIB_SRC    := $(filter-out gateway/main.c,$(wildcard $(addsuffix /*.c,$(SRCDIRS))))
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema.o
 UNIT_SRC   := $(wildcard tests/unit/*.c)

@@ -1,0 +1,268 @@
+/* The recovery policy as recovery reads it: the JSON document the admin API
+ * stores (GET /admin/v1/recovery/policy), over safe defaults. */
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway/json.h"
+#include "recovery/recovery.h"
+
+static const char *const g_attr_names[RCV_ATTR__COUNT] = {
+    [RCV_ATTR_NONE] = "",
+    [RCV_ATTR_GIVEN_NAME] = "name.givenName",
+    [RCV_ATTR_FAMILY_NAME] = "name.familyName",
+    [RCV_ATTR_LEGAL_GIVEN_NAME] = "urn:regain:scim:schemas:extension:recovery:2.0:User:legalGivenName",
+    [RCV_ATTR_LEGAL_FAMILY_NAME] = "urn:regain:scim:schemas:extension:recovery:2.0:User:legalFamilyName",
+    [RCV_ATTR_BIRTHDATE] = "urn:regain:scim:schemas:extension:recovery:2.0:User:birthdate",
+    [RCV_ATTR_EMPLOYEE_NUMBER] = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+};
+
+/* Short forms an administrator may also write. */
+static const struct {
+    const char *alias;
+    rcv_attr_t attr;
+} g_aliases[] = {
+    {"givenName", RCV_ATTR_GIVEN_NAME},
+    {"familyName", RCV_ATTR_FAMILY_NAME},
+    {"legalGivenName", RCV_ATTR_LEGAL_GIVEN_NAME},
+    {"legalFamilyName", RCV_ATTR_LEGAL_FAMILY_NAME},
+    {"birthdate", RCV_ATTR_BIRTHDATE},
+    {"employeeNumber", RCV_ATTR_EMPLOYEE_NUMBER},
+};
+
+rcv_attr_t rcv_attr_from_name(const char *name)
+{
+    if (name == NULL)
+        return RCV_ATTR_NONE;
+    for (int a = 1; a < RCV_ATTR__COUNT; a++)
+        if (strcasecmp(name, g_attr_names[a]) == 0)
+            return (rcv_attr_t)a;
+    for (size_t i = 0; i < sizeof(g_aliases) / sizeof(g_aliases[0]); i++)
+        if (strcasecmp(name, g_aliases[i].alias) == 0)
+            return g_aliases[i].attr;
+    return RCV_ATTR_NONE;
+}
+
+const char *rcv_attr_name(rcv_attr_t a)
+{
+    return a > RCV_ATTR_NONE && a < RCV_ATTR__COUNT ? g_attr_names[a] : "";
+}
+
+static void copy(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src);
+}
+
+static void rule_set(rcv_rule_t *r, const char *claim, rcv_attr_t attr, rcv_mode_t mode)
+{
+    copy(r->claim, sizeof(r->claim), claim);
+    r->attr = attr;
+    r->mode = mode;
+}
+
+void rcv_policy_defaults(rcv_policy_t *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->mode = RCV_POLICY_DISABLED;
+    rule_set(&p->rules[0], "given_name", RCV_ATTR_GIVEN_NAME, RCV_MODE_RELAXED);
+    rule_set(&p->rules[1], "family_name", RCV_ATTR_FAMILY_NAME, RCV_MODE_RELAXED);
+    rule_set(&p->rules[2], "birthdate", RCV_ATTR_BIRTHDATE, RCV_MODE_EXACT);
+    p->rule_count = 3;
+    p->max_verification_age_s = 3600;
+    p->attempt_lifetime_s = 900;
+    p->tap_lifetime_minutes = 60;
+    p->tap_usable_once = 1;
+    p->end_sessions = 1;
+    p->remove_methods = 0;
+    p->max_attempts_per_account = 5;
+    p->max_attempts_per_address = 20;
+    p->rate_window_s = 3600;
+}
+
+/* The first present member of `names` (the policy's spellings differ between
+ * versions of the admin API; accept both camelCase and snake_case). */
+static yajl_val member(yajl_val obj, const char *const *names)
+{
+    for (; *names != NULL; names++) {
+        yajl_val v = gw_json_get(obj, *names);
+        if (v != NULL)
+            return v;
+    }
+    return NULL;
+}
+#define MEMBER(obj, ...) member((obj), (const char *const[]){__VA_ARGS__, NULL})
+
+static void read_int(yajl_val v, int64_t *out)
+{
+    if (v != NULL && YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) >= 0)
+        *out = YAJL_GET_INTEGER(v);
+}
+
+static void read_bool(yajl_val v, int *out)
+{
+    if (v != NULL && YAJL_IS_TRUE(v))
+        *out = 1;
+    else if (v != NULL && YAJL_IS_FALSE(v))
+        *out = 0;
+}
+
+/* An array of strings (or of objects with a `value`/`id` member, as SCIM
+ * group references are written). */
+static void read_list(yajl_val v, char (*out)[RCV_NAME_MAX], size_t width, size_t *count)
+{
+    (void)width;
+    if (v == NULL || !YAJL_IS_ARRAY(v))
+        return;
+    *count = 0;
+    for (size_t i = 0; i < v->u.array.len && *count < RCV_MAX_LIST; i++) {
+        yajl_val e = v->u.array.values[i];
+        const char *s = YAJL_IS_STRING(e) ? YAJL_GET_STRING(e) : NULL;
+        if (s == NULL)
+            s = gw_json_str(e, "value");
+        if (s == NULL)
+            s = gw_json_str(e, "id");
+        if (s != NULL && strlen(s) < RCV_NAME_MAX)
+            copy(out[(*count)++], RCV_NAME_MAX, s);
+    }
+}
+
+static int read_rule(yajl_val o, rcv_rule_t *r, rcv_mode_t default_mode, char *msg, size_t msgsize)
+{
+    const char *claim = gw_json_str(o, "claim");
+    const char *attr = gw_json_str(o, "attribute");
+    const char *mode = gw_json_str(o, "mode");
+    if (mode == NULL)
+        mode = gw_json_str(o, "normalization");
+    if (claim == NULL || attr == NULL || strlen(claim) >= RCV_NAME_MAX) {
+        snprintf(msg, msgsize, "a matching rule needs \"claim\" and \"attribute\"");
+        return -1;
+    }
+    rcv_attr_t a = rcv_attr_from_name(attr);
+    if (a == RCV_ATTR_NONE) {
+        snprintf(msg, msgsize, "matching rule attribute \"%.100s\" is not one recovery can compare", attr);
+        return -1;
+    }
+    rcv_mode_t m = default_mode;
+    if (mode != NULL)
+        m = strcmp(mode, "relaxed") == 0 ? RCV_MODE_RELAXED : RCV_MODE_EXACT;
+    /* Dates and numbers have no words to relax. */
+    if (a == RCV_ATTR_BIRTHDATE || a == RCV_ATTR_EMPLOYEE_NUMBER)
+        m = RCV_MODE_EXACT;
+    rule_set(r, claim, a, m);
+    return 0;
+}
+
+int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, size_t msgsize)
+{
+    rcv_policy_defaults(p);
+    gw_err_t err;
+    gw_json_limits_t lim = {.max_bytes = 256 * 1024, .require_object = true};
+    yajl_val root = gw_json_parse(json, len, &lim, &err);
+    if (root == NULL) {
+        snprintf(msg, msgsize, "the recovery policy is not a JSON object");
+        return -1;
+    }
+    int rc = -1;
+    const char *mode = gw_json_str(root, "mode");
+    if (mode != NULL && strcmp(mode, "enabled") == 0)
+        p->mode = RCV_POLICY_ENABLED;
+    else if (mode != NULL && strcmp(mode, "evaluation") == 0)
+        p->mode = RCV_POLICY_EVALUATION;
+    else
+        p->mode = RCV_POLICY_DISABLED;
+
+    char groups[RCV_MAX_LIST][RCV_NAME_MAX];
+    size_t ngroups = 0;
+    read_list(MEMBER(root, "eligibleGroups", "eligible_groups"), groups, RCV_NAME_MAX, &ngroups);
+    p->eligible_group_count = 0;
+    for (size_t i = 0; i < ngroups; i++)
+        if (strlen(groups[i]) == 36)
+            copy(p->eligible_groups[p->eligible_group_count++], 37, groups[i]);
+    read_list(MEMBER(root, "providers", "allowedProviders", "allowed_providers"), p->providers, RCV_NAME_MAX,
+              &p->provider_count);
+
+    yajl_val matching = MEMBER(root, "matching");
+    rcv_mode_t default_mode = RCV_MODE_EXACT;
+    const char *mm = gw_json_str(matching, "mode");
+    if (mm != NULL && strcmp(mm, "relaxed") == 0)
+        default_mode = RCV_MODE_RELAXED;
+    yajl_val rules = MEMBER(matching, "rules");
+    if (rules == NULL)
+        rules = MEMBER(root, "matchingRules", "matching_rules");
+    if (rules != NULL && YAJL_IS_ARRAY(rules)) {
+        if (rules->u.array.len == 0 || rules->u.array.len > RCV_MAX_RULES) {
+            snprintf(msg, msgsize, "matching needs 1 to %d rules", RCV_MAX_RULES);
+            goto out;
+        }
+        p->rule_count = 0;
+        for (size_t i = 0; i < rules->u.array.len; i++)
+            if (read_rule(rules->u.array.values[i], &p->rules[p->rule_count++], default_mode, msg, msgsize))
+                goto out;
+    } else if (mm != NULL) {
+        for (size_t i = 0; i < p->rule_count; i++)
+            if (p->rules[i].attr != RCV_ATTR_BIRTHDATE)
+                p->rules[i].mode = default_mode;
+    }
+    yajl_val dis = MEMBER(matching, "disambiguation");
+    if (dis == NULL)
+        dis = MEMBER(root, "disambiguation");
+    if (dis != NULL && YAJL_IS_OBJECT(dis) && read_rule(dis, &p->disambiguation, RCV_MODE_EXACT, msg, msgsize))
+        goto out;
+
+    yajl_val ev = MEMBER(root, "evidence", "requiredEvidence", "required_evidence");
+    read_list(MEMBER(ev, "trustFrameworks", "trust_frameworks"), p->trust_frameworks, RCV_NAME_MAX,
+              &p->trust_framework_count);
+    read_list(MEMBER(ev, "assuranceLevels", "assurance_levels"), p->assurance_levels, RCV_NAME_MAX,
+              &p->assurance_level_count);
+    const char *one = gw_json_str(ev, "assuranceLevel");
+    if (one != NULL && p->assurance_level_count == 0 && strlen(one) < RCV_NAME_MAX)
+        copy(p->assurance_levels[p->assurance_level_count++], RCV_NAME_MAX, one);
+    read_int(MEMBER(ev, "maxAgeSeconds", "max_age_seconds", "maxVerificationAgeSeconds"),
+             &p->max_verification_age_s);
+
+    read_int(MEMBER(root, "attemptLifetimeSeconds", "attempt_lifetime_seconds"), &p->attempt_lifetime_s);
+    yajl_val tap = MEMBER(root, "tap", "tapSettings");
+    read_int(MEMBER(tap, "lifetimeInMinutes", "lifetime_minutes"), &p->tap_lifetime_minutes);
+    read_bool(MEMBER(tap, "isUsableOnce", "usable_once"), &p->tap_usable_once);
+    yajl_val after = MEMBER(root, "afterRecovery", "after_recovery", "postRecovery");
+    read_bool(MEMBER(after, "endSessions", "end_sessions"), &p->end_sessions);
+    read_bool(MEMBER(after, "removeOldMethods", "removeMethods", "remove_methods"), &p->remove_methods);
+    yajl_val rl = MEMBER(root, "rateLimits", "rate_limits");
+    read_int(MEMBER(rl, "perAccount", "maxAttemptsPerAccount", "per_account"), &p->max_attempts_per_account);
+    read_int(MEMBER(rl, "perAddress", "maxAttemptsPerAddress", "per_address"), &p->max_attempts_per_address);
+    read_int(MEMBER(rl, "windowSeconds", "window_seconds"), &p->rate_window_s);
+    if (p->attempt_lifetime_s < 60)
+        p->attempt_lifetime_s = 60;
+    if (p->rate_window_s < 1)
+        p->rate_window_s = 1;
+    rc = 0;
+out:
+    yajl_tree_free(root);
+    return rc;
+}
+
+static int in_list(char (*list)[RCV_NAME_MAX], size_t n, const char *v)
+{
+    if (n == 0)
+        return 1;
+    if (v == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], v) == 0)
+            return 1;
+    return 0;
+}
+
+int rcv_policy_allows_provider(const rcv_policy_t *p, const char *provider_id)
+{
+    return in_list((char (*)[RCV_NAME_MAX])p->providers, p->provider_count, provider_id);
+}
+
+int rcv_policy_allows_framework(const rcv_policy_t *p, const char *trust_framework)
+{
+    return in_list((char (*)[RCV_NAME_MAX])p->trust_frameworks, p->trust_framework_count, trust_framework);
+}
+
+int rcv_policy_allows_level(const rcv_policy_t *p, const char *assurance_level)
+{
+    return in_list((char (*)[RCV_NAME_MAX])p->assurance_levels, p->assurance_level_count, assurance_level);
+}

@@ -1,0 +1,176 @@
+/* Verified recovery: comparing a verified identity with directory accounts.
+ *
+ * Pure functions (no I/O, no database, no global state, safe on any thread):
+ * normalisation of names, the `exact` and `relaxed` comparison modes, the
+ * recovery policy read from its JSON form, and the decision over a set of
+ * candidate accounts. The oidc/ recovery flow fetches the candidates from the
+ * SCIM directory tables (in SQL, with parameters) and stores the decision;
+ * this folder only answers "which account, and which rule said so?". */
+#ifndef REGAIN_RECOVERY_H
+#define REGAIN_RECOVERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- normalisation (normalize.c) ------------------------------------------ */
+
+/* Longest value compared, in bytes (names and dates; a longer one never
+ * matches). */
+#define RCV_VALUE_MAX 512
+
+/* `s` (n bytes of UTF-8) normalised for comparison with libutf8proc:
+ * compatibility-lumped punctuation and spaces (UTF8PROC_LUMP), case folded
+ * (Unicode default case folding: "ß" becomes "ss"), diacritics removed
+ * (decomposed, combining marks dropped, recomposed to NFC), control
+ * characters removed, runs of white space collapsed to one ASCII space and
+ * trimmed at both ends. Returns a malloc'd NUL-terminated string (free()),
+ * or NULL for invalid UTF-8 or an input longer than RCV_VALUE_MAX. */
+char *rcv_normalize(const char *s, size_t n);
+
+/* ---- comparison (match.c) -------------------------------------------------- */
+
+typedef enum {
+    RCV_MODE_EXACT = 0, /* the normalised values are equal */
+    /* Every word of the directory value is one of the verified value's words
+     * (each verified word used at most once, order ignored; words are split
+     * at spaces and hyphens). An identity document carries the full legal
+     * name and directories often a shorter one: the verified "Anna Maria
+     * Smith" matches the directory's "Anna Smith", and "Smith-Jones" matches
+     * "Jones"; the verified "Anna Smith" does not match the directory's "Anna
+     * Maria Smith" (the verification says nothing about "Maria"). An empty
+     * directory value never matches. */
+    RCV_MODE_RELAXED = 1,
+} rcv_mode_t;
+
+/* 1 when `verified` matches `directory` under `mode` after normalisation of
+ * both; 0 otherwise (also when either is NULL, empty or invalid). */
+int rcv_value_match(const char *verified, const char *directory, rcv_mode_t mode);
+
+/* ---- policy (policy.c) ----------------------------------------------------- */
+
+#define RCV_MAX_RULES     8
+#define RCV_MAX_LIST      16
+#define RCV_NAME_MAX      64
+
+/* Directory attributes a rule can compare (SCIM names). */
+typedef enum {
+    RCV_ATTR_NONE = 0,
+    RCV_ATTR_GIVEN_NAME,        /* name.givenName -> users.given_name */
+    RCV_ATTR_FAMILY_NAME,       /* name.familyName -> users.family_name */
+    RCV_ATTR_LEGAL_GIVEN_NAME,  /* recovery extension legalGivenName */
+    RCV_ATTR_LEGAL_FAMILY_NAME, /* recovery extension legalFamilyName */
+    RCV_ATTR_BIRTHDATE,         /* recovery extension birthdate (YYYY-MM-DD) */
+    RCV_ATTR_EMPLOYEE_NUMBER,   /* enterprise extension employeeNumber */
+    RCV_ATTR__COUNT
+} rcv_attr_t;
+
+/* "name.givenName" ... as the policy writes them; RCV_ATTR_NONE if unknown. */
+rcv_attr_t rcv_attr_from_name(const char *name);
+const char *rcv_attr_name(rcv_attr_t a);
+
+typedef struct {
+    char claim[RCV_NAME_MAX]; /* verified claim: "given_name", "birthdate", ... */
+    rcv_attr_t attr;
+    rcv_mode_t mode; /* dates and numbers are always compared exactly */
+} rcv_rule_t;
+
+typedef enum { RCV_POLICY_DISABLED = 0, RCV_POLICY_EVALUATION, RCV_POLICY_ENABLED } rcv_policy_mode_t;
+
+typedef struct {
+    rcv_policy_mode_t mode;
+    char eligible_groups[RCV_MAX_LIST][37]; /* SCIM group ids; none: nobody is eligible */
+    size_t eligible_group_count;
+    char providers[RCV_MAX_LIST][RCV_NAME_MAX]; /* allowed provider ids; none: all configured */
+    size_t provider_count;
+    rcv_rule_t rules[RCV_MAX_RULES];
+    size_t rule_count;
+    rcv_rule_t disambiguation; /* attr RCV_ATTR_NONE when not configured */
+    char trust_frameworks[RCV_MAX_LIST][RCV_NAME_MAX]; /* none: any */
+    size_t trust_framework_count;
+    char assurance_levels[RCV_MAX_LIST][RCV_NAME_MAX]; /* none: any */
+    size_t assurance_level_count;
+    int64_t max_verification_age_s; /* the verification's time must be this recent */
+    int64_t attempt_lifetime_s;     /* default 900 */
+    int64_t tap_lifetime_minutes;   /* default 60 */
+    int tap_usable_once;            /* default 1 */
+    int end_sessions;               /* default 1 */
+    int remove_methods;             /* default 0 */
+    int64_t max_attempts_per_account; /* per rate window; default 5 */
+    int64_t max_attempts_per_address; /* default 20 */
+    int64_t rate_window_s;            /* default 3600 */
+} rcv_policy_t;
+
+/* The defaults above: disabled, given_name/family_name (relaxed) and
+ * birthdate rules, 15-minute attempts. */
+void rcv_policy_defaults(rcv_policy_t *p);
+
+/* Reads the policy's JSON document (the one GET /admin/v1/recovery/policy
+ * shows) over the defaults. Unknown members are ignored (the admin API
+ * validates the document; this reader only takes what recovery uses).
+ * Returns 0, or -1 with a one-line reason in `msg` for a document that
+ * recovery cannot run with (a rule naming an unknown attribute). */
+int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, size_t msgsize);
+
+/* 1 when `provider_id` is allowed by the policy. */
+int rcv_policy_allows_provider(const rcv_policy_t *p, const char *provider_id);
+
+/* 1 when `value` is in the policy's list (an empty list allows everything). */
+int rcv_policy_allows_framework(const rcv_policy_t *p, const char *trust_framework);
+int rcv_policy_allows_level(const rcv_policy_t *p, const char *assurance_level);
+
+/* ---- decision (decide.c) ------------------------------------------------------ */
+
+/* A directory account as the candidate query returns it. */
+typedef struct {
+    const char *id; /* uuid */
+    const char *user_name;
+    int active;
+    int eligible; /* member of an eligible group */
+    const char *attrs[RCV_ATTR__COUNT]; /* NULL when unset */
+} rcv_candidate_t;
+
+/* A verified claim by name, as the provider normalised them. */
+typedef struct {
+    const char *name;
+    const char *value;
+} rcv_claim_t;
+
+typedef enum {
+    RCV_OK = 0,
+    RCV_NO_MATCH,         /* "no_match": no account matches every rule */
+    RCV_AMBIGUOUS,        /* "ambiguous": more than one, even after disambiguation */
+    RCV_NOT_NAMED,        /* "not_named_account": the match is not the account named */
+    RCV_INACTIVE,         /* "account_inactive" */
+    RCV_NOT_ELIGIBLE,     /* "not_eligible": not in an eligible group */
+    RCV_CLAIM_MISSING,    /* "claim_missing": a rule's claim is not verified */
+} rcv_status_t;
+
+const char *rcv_status_reason(rcv_status_t s);
+
+/* The outcome of matching, with one line per rule for the audit detail. */
+typedef struct {
+    rcv_status_t status;
+    int matched; /* index into the candidates, -1 if none */
+    size_t candidates_matching; /* accounts that matched every rule */
+    int disambiguated; /* 1 when the disambiguation rule chose the one */
+    /* For the matched account (or the first candidate examined when none
+     * matched): each rule's claim and whether it passed. */
+    struct {
+        char claim[RCV_NAME_MAX];
+        const char *attr;
+        int passed;
+    } rules[RCV_MAX_RULES + 1];
+    size_t rule_count;
+} rcv_decision_t;
+
+/* Decides which account the verified claims belong to: the candidates that
+ * pass every rule; when several do and the policy has a disambiguation rule
+ * whose claim was verified, those that also pass it. Exactly one must remain;
+ * with `named_user_id` (a login_hint or a typed username, resolved to an id;
+ * NULL when none) it must be that account. Then it must be active and
+ * eligible. Claims are looked up by exact name. */
+void rcv_decide(const rcv_policy_t *p, const rcv_claim_t *claims, size_t claim_count,
+                const rcv_candidate_t *cands, size_t cand_count, const char *named_user_id,
+                rcv_decision_t *out);
+
+#endif

@@ -1,0 +1,195 @@
+/* recovery/: normalisation, exact and relaxed comparison, the policy reader
+ * and the decision over candidate accounts. Each valid case has a twin that
+ * must fail. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recovery/recovery.h"
+
+static void expect_norm(const char *in, const char *want)
+{
+    char *got = rcv_normalize(in, strlen(in));
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_normalize(void **state)
+{
+    (void)state;
+    expect_norm("  Anna   Maria\tSmith ", "anna maria smith");
+    expect_norm("Ren\xc3\xa9", "rene");               /* é precomposed */
+    expect_norm("Rene\xcc\x81", "rene");              /* e + combining acute */
+    expect_norm("Stra\xc3\x9f" "e", "strasse");       /* ß case-folds to ss */
+    expect_norm("\xc3\x85ngstr\xc3\xb6m", "angstrom"); /* Å, ö */
+    expect_norm("Jean\xe2\x80\x90Paul", "jean-paul");  /* U+2010 hyphen lumped */
+    expect_norm("Anna\xc2\xa0Smith", "anna smith");    /* no-break space */
+    expect_norm("", "");
+    /* Twins: invalid UTF-8 and over-long input are refused. */
+    assert_null(rcv_normalize("\xc3", 1));
+    char big[RCV_VALUE_MAX + 2];
+    memset(big, 'a', sizeof(big));
+    assert_null(rcv_normalize(big, sizeof(big)));
+}
+
+static void test_exact(void **state)
+{
+    (void)state;
+    assert_true(rcv_value_match("M\xc3\xbcller", "MULLER", RCV_MODE_EXACT));
+    assert_true(rcv_value_match(" anna  smith", "Anna Smith", RCV_MODE_EXACT));
+    assert_false(rcv_value_match("Anna Maria Smith", "Anna Smith", RCV_MODE_EXACT));
+    assert_false(rcv_value_match("Anna", "Anne", RCV_MODE_EXACT));
+    assert_false(rcv_value_match("", "", RCV_MODE_EXACT));
+    assert_false(rcv_value_match(NULL, "x", RCV_MODE_EXACT));
+}
+
+static void test_relaxed(void **state)
+{
+    (void)state;
+    /* The example: the document's longer name matches the directory's. */
+    assert_true(rcv_value_match("Anna Maria Smith", "Anna Smith", RCV_MODE_RELAXED));
+    assert_true(rcv_value_match("Smith-Jones", "Jones", RCV_MODE_RELAXED));
+    assert_true(rcv_value_match("Smith Anna", "Anna Smith", RCV_MODE_RELAXED));
+    assert_true(rcv_value_match("Jos\xc3\xa9 Luis", "jose", RCV_MODE_RELAXED));
+    /* Twins: the directory says more than was verified; a repeated word
+     * needs two verified words; a different word. */
+    assert_false(rcv_value_match("Anna Smith", "Anna Maria Smith", RCV_MODE_RELAXED));
+    assert_false(rcv_value_match("Anna", "Anna Anna", RCV_MODE_RELAXED));
+    assert_false(rcv_value_match("Anna Maria", "Anne", RCV_MODE_RELAXED));
+    assert_false(rcv_value_match("Anna", "", RCV_MODE_RELAXED));
+    assert_false(rcv_value_match("Anna", "  - ", RCV_MODE_RELAXED));
+}
+
+static void test_policy_parse(void **state)
+{
+    (void)state;
+    rcv_policy_t p;
+    char msg[200];
+    const char *doc =
+        "{\"mode\":\"evaluation\",\"eligibleGroups\":[\"11111111-2222-3333-4444-555555555555\"],"
+        "\"providers\":[\"dev\"],\"matching\":{\"mode\":\"exact\",\"rules\":["
+        "{\"claim\":\"given_name\",\"attribute\":\"name.givenName\",\"mode\":\"relaxed\"},"
+        "{\"claim\":\"birthdate\",\"attribute\":\"birthdate\",\"mode\":\"relaxed\"}],"
+        "\"disambiguation\":{\"claim\":\"employee_number\",\"attribute\":\"employeeNumber\"}},"
+        "\"evidence\":{\"trustFrameworks\":[\"eidas\"],\"maxAgeSeconds\":600},"
+        "\"attemptLifetimeSeconds\":300,\"rateLimits\":{\"perAccount\":2}}";
+    assert_int_equal(rcv_policy_parse(doc, strlen(doc), &p, msg, sizeof(msg)), 0);
+    assert_int_equal(p.mode, RCV_POLICY_EVALUATION);
+    assert_int_equal(p.eligible_group_count, 1);
+    assert_int_equal(p.rule_count, 2);
+    assert_int_equal(p.rules[0].mode, RCV_MODE_RELAXED);
+    assert_int_equal(p.rules[1].attr, RCV_ATTR_BIRTHDATE);
+    assert_int_equal(p.rules[1].mode, RCV_MODE_EXACT); /* dates are never relaxed */
+    assert_int_equal(p.disambiguation.attr, RCV_ATTR_EMPLOYEE_NUMBER);
+    assert_true(rcv_policy_allows_provider(&p, "dev"));
+    assert_false(rcv_policy_allows_provider(&p, "other"));
+    assert_true(rcv_policy_allows_framework(&p, "eidas"));
+    assert_false(rcv_policy_allows_framework(&p, "de_aml"));
+    assert_true(rcv_policy_allows_level(&p, "anything")); /* no list: any */
+    assert_int_equal(p.max_verification_age_s, 600);
+    assert_int_equal(p.attempt_lifetime_s, 300);
+    assert_int_equal(p.max_attempts_per_account, 2);
+    /* Twins: an unknown attribute, a rule without claim, not JSON. */
+    const char *bad1 = "{\"matching\":{\"rules\":[{\"claim\":\"x\",\"attribute\":\"password\"}]}}";
+    assert_int_equal(rcv_policy_parse(bad1, strlen(bad1), &p, msg, sizeof(msg)), -1);
+    const char *bad2 = "{\"matching\":{\"rules\":[{\"attribute\":\"name.givenName\"}]}}";
+    assert_int_equal(rcv_policy_parse(bad2, strlen(bad2), &p, msg, sizeof(msg)), -1);
+    assert_int_equal(rcv_policy_parse("[1]", 3, &p, msg, sizeof(msg)), -1);
+    /* Unknown or missing mode is disabled, never enabled. */
+    assert_int_equal(rcv_policy_parse("{\"mode\":\"on\"}", 13, &p, msg, sizeof(msg)), 0);
+    assert_int_equal(p.mode, RCV_POLICY_DISABLED);
+}
+
+static rcv_candidate_t cand(const char *id, const char *given, const char *family, const char *birth,
+                            const char *emp, int active, int eligible)
+{
+    rcv_candidate_t c;
+    memset(&c, 0, sizeof(c));
+    c.id = id;
+    c.user_name = id;
+    c.active = active;
+    c.eligible = eligible;
+    c.attrs[RCV_ATTR_GIVEN_NAME] = given;
+    c.attrs[RCV_ATTR_FAMILY_NAME] = family;
+    c.attrs[RCV_ATTR_BIRTHDATE] = birth;
+    c.attrs[RCV_ATTR_EMPLOYEE_NUMBER] = emp;
+    return c;
+}
+
+static void test_decide(void **state)
+{
+    (void)state;
+    rcv_policy_t p;
+    rcv_policy_defaults(&p);
+    rcv_claim_t claims[] = {{"given_name", "Anna Maria"},
+                            {"family_name", "Sm\xc3\xaft" "h"},
+                            {"birthdate", "1990-04-01"},
+                            {"employee_number", "E2"}};
+    rcv_decision_t d;
+
+    rcv_candidate_t one[] = {cand("a", "Anna", "Smith", "1990-04-01", "E1", 1, 1),
+                             cand("b", "Anna", "Smith", "1991-04-01", "E2", 1, 1)};
+    rcv_decide(&p, claims, 3, one, 2, NULL, &d);
+    assert_int_equal(d.status, RCV_OK);
+    assert_int_equal(d.matched, 0);
+    assert_int_equal(d.rule_count, 3);
+    assert_true(d.rules[0].passed && d.rules[1].passed && d.rules[2].passed);
+    /* Named account: must be the one that matched. */
+    rcv_decide(&p, claims, 3, one, 2, "a", &d);
+    assert_int_equal(d.status, RCV_OK);
+    rcv_decide(&p, claims, 3, one, 2, "b", &d);
+    assert_int_equal(d.status, RCV_NOT_NAMED);
+
+    /* No match: a different birthdate; the failing rule is recorded. */
+    rcv_candidate_t none[] = {cand("a", "Anna", "Smith", "1990-04-02", NULL, 1, 1)};
+    rcv_decide(&p, claims, 3, none, 1, NULL, &d);
+    assert_int_equal(d.status, RCV_NO_MATCH);
+    assert_int_equal(d.matched, -1);
+
+    /* Two matches: ambiguous; the disambiguation attribute resolves it. */
+    rcv_candidate_t two[] = {cand("a", "Anna", "Smith", "1990-04-01", "E1", 1, 1),
+                             cand("b", "Anna", "Smith", "1990-04-01", "E2", 1, 1)};
+    rcv_decide(&p, claims, 4, two, 2, NULL, &d);
+    assert_int_equal(d.status, RCV_AMBIGUOUS);
+    assert_int_equal(d.candidates_matching, 2);
+    p.disambiguation.attr = RCV_ATTR_EMPLOYEE_NUMBER;
+    strcpy(p.disambiguation.claim, "employee_number");
+    rcv_decide(&p, claims, 4, two, 2, NULL, &d);
+    assert_int_equal(d.status, RCV_OK);
+    assert_int_equal(d.matched, 1);
+    assert_true(d.disambiguated);
+    assert_int_equal(d.rule_count, 4);
+    /* ... but not when the disambiguating claim was not verified. */
+    rcv_decide(&p, claims, 3, two, 2, NULL, &d);
+    assert_int_equal(d.status, RCV_AMBIGUOUS);
+
+    /* Inactive and not eligible. */
+    rcv_candidate_t inactive[] = {cand("a", "Anna", "Smith", "1990-04-01", NULL, 0, 1)};
+    rcv_decide(&p, claims, 3, inactive, 1, NULL, &d);
+    assert_int_equal(d.status, RCV_INACTIVE);
+    rcv_candidate_t inel[] = {cand("a", "Anna", "Smith", "1990-04-01", NULL, 1, 0)};
+    rcv_decide(&p, claims, 3, inel, 1, NULL, &d);
+    assert_int_equal(d.status, RCV_NOT_ELIGIBLE);
+
+    /* A rule's claim not verified at all. */
+    rcv_decide(&p, claims, 2, one, 2, NULL, &d);
+    assert_int_equal(d.status, RCV_CLAIM_MISSING);
+    assert_string_equal(rcv_status_reason(RCV_CLAIM_MISSING), "claim_missing");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_exact),
+        cmocka_unit_test(test_relaxed),
+        cmocka_unit_test(test_policy_parse),
+        cmocka_unit_test(test_decide),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
