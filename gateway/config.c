@@ -363,7 +363,7 @@ int gw_config_parse(gw_config_t *cfg, const char *json, const char *base_dir, ch
     ctx_t c = {msg, msgsize, base_dir};
     char errbuf[256];
     static const char *const KEYS[] = {"issuer", "dev_mode", "database", "listen", "server",
-                                       "keys",   "oidc",     "log",      NULL};
+                                       "keys",   "oidc",     "log",      "providers", "recovery", NULL};
     set_defaults(cfg);
     yajl_val root = yajl_tree_parse(json, errbuf, sizeof(errbuf));
     if (root == NULL) {
@@ -379,7 +379,8 @@ int gw_config_parse(gw_config_t *cfg, const char *json, const char *base_dir, ch
     if (check_keys(&c, root, "", KEYS) || parse_issuer(&c, cfg, root) ||
         get_bool(&c, root, "", "dev_mode", &cfg->dev_mode) || parse_database(&c, cfg, root) ||
         parse_listen(&c, cfg, root) || parse_server(&c, cfg, root) || parse_keys(&c, cfg, root) ||
-        parse_oidc(&c, cfg, root) || parse_log(&c, cfg, root))
+        parse_oidc(&c, cfg, root) || parse_log(&c, cfg, root) ||
+        gw_config_parse_recovery(cfg, member(root, "providers"), member(root, "recovery"), base_dir, msg, msgsize))
         goto out;
     rc = 0;
 out:
@@ -439,5 +440,6 @@ void gw_config_dispose(gw_config_t *cfg)
         free(cfg->listen[i].key_file);
     }
     gw_wipe(cfg->keys.encryption_key, sizeof(cfg->keys.encryption_key));
+    gw_config_dispose_recovery(cfg);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -12,6 +12,31 @@
 #include "gateway/log.h"
 
 #define GW_CONFIG_MAX_LISTENERS 8
+#define GW_CONFIG_MAX_PROVIDERS 8
+
+/* An identity-verification provider (issue 7; providers/provider.h). */
+typedef struct {
+    char *id;           /* [a-z0-9_-]{1,32}: in URLs, attempts and the policy */
+    char *type;         /* "oidc-ida" or "dev" ("dev" only with dev_mode) */
+    char *display_name; /* shown on the provider choice page */
+    /* oidc-ida only: */
+    char *issuer;           /* the provider's issuer; discovery at issuer + /.well-known/openid-configuration */
+    char *client_id;
+    char *client_secret;    /* client_secret_basic; or: */
+    char *private_key_file; /* private_key_jwt (PEM, ES256 or RS256) */
+    char *scopes;           /* default "openid identity_assurance" */
+    char *ca_file;          /* trust anchors for the provider's TLS (default: the system's) */
+    int use_par;            /* 1: when the provider advertises PAR (default) */
+    unsigned timeout_ms;    /* each outbound call (default 5000) */
+} gw_provider_config_t;
+
+/* An outbound webhook (issue 7). */
+typedef struct {
+    char *url; /* NULL: not configured */
+    unsigned timeout_ms;
+    int pass_on_error; /* claim validation: 1 treats a failed call as a pass */
+    char *ca_file;
+} gw_webhook_config_t;
 
 typedef struct {
     char *address; /* numeric IPv4 or IPv6 address */
@@ -64,6 +89,12 @@ typedef struct {
         int allow_remove_last_method;
         unsigned account_reauth_s;
     } oidc;
+    gw_provider_config_t providers[GW_CONFIG_MAX_PROVIDERS];
+    size_t provider_count;
+    struct {
+        gw_webhook_config_t notification;     /* signed JSON event after each recovery */
+        gw_webhook_config_t claim_validation; /* the organisation's own pass/fail check */
+    } recovery;
     struct {
         gw_log_level_t level;
         int access_log;
@@ -79,5 +110,11 @@ int gw_config_load(gw_config_t *cfg, const char *path, char *msg, size_t msgsize
 int gw_config_parse(gw_config_t *cfg, const char *json, const char *base_dir, char *msg, size_t msgsize);
 
 void gw_config_dispose(gw_config_t *cfg);
+
+/* The "providers" list and the "recovery" object (gateway/config_recovery.c;
+ * either may be NULL when absent). Returns -1 with one line in `msg`. */
+int gw_config_parse_recovery(gw_config_t *cfg, const void *providers, const void *recovery, const char *base_dir,
+                             char *msg, size_t msgsize);
+void gw_config_dispose_recovery(gw_config_t *cfg);
 
 #endif

@@ -17,6 +17,8 @@ int oidc_register(const gw_config_t *cfg, char *msg, size_t msgsize)
     oidc_authorize_register(cfg);
     oidc_tokens_register(cfg);
     oidc_tap_register(cfg);
+    if (oidc_recovery_register(cfg, msg, msgsize) != 0)
+        return -1;
     return 0;
 }
 

@@ -71,6 +71,7 @@ void rcv_policy_defaults(rcv_policy_t *p)
     p->attempt_lifetime_s = 900;
     p->tap_lifetime_minutes = 60;
     p->tap_usable_once = 1;
+    p->tap_length = 16;
     p->end_sessions = 1;
     p->remove_methods = 0;
     p->max_attempts_per_account = 5;
@@ -202,9 +203,12 @@ int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, s
             if (p->rules[i].attr != RCV_ATTR_BIRTHDATE)
                 p->rules[i].mode = default_mode;
     }
-    yajl_val dis = MEMBER(matching, "disambiguation");
+    yajl_val dis = MEMBER(matching, "disambiguate", "disambiguation");
     if (dis == NULL)
         dis = MEMBER(root, "disambiguation");
+    /* A list of rules in the admin API's document; recovery applies the first. */
+    if (dis != NULL && YAJL_IS_ARRAY(dis))
+        dis = dis->u.array.len > 0 ? dis->u.array.values[0] : NULL;
     if (dis != NULL && YAJL_IS_OBJECT(dis) && read_rule(dis, &p->disambiguation, RCV_MODE_EXACT, msg, msgsize))
         goto out;
 
@@ -223,13 +227,30 @@ int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, s
     yajl_val tap = MEMBER(root, "tap", "tapSettings");
     read_int(MEMBER(tap, "lifetimeInMinutes", "lifetime_minutes"), &p->tap_lifetime_minutes);
     read_bool(MEMBER(tap, "isUsableOnce", "usable_once"), &p->tap_usable_once);
+    read_int(MEMBER(tap, "length"), &p->tap_length);
     yajl_val after = MEMBER(root, "afterRecovery", "after_recovery", "postRecovery");
     read_bool(MEMBER(after, "endSessions", "end_sessions"), &p->end_sessions);
     read_bool(MEMBER(after, "removeOldMethods", "removeMethods", "remove_methods"), &p->remove_methods);
+    /* {"perAccount": {"max": 5, "windowSeconds": 3600}, "perAddress": {...}};
+     * one window serves both (the longer one, so neither limit loosens). */
     yajl_val rl = MEMBER(root, "rateLimits", "rate_limits");
-    read_int(MEMBER(rl, "perAccount", "maxAttemptsPerAccount", "per_account"), &p->max_attempts_per_account);
-    read_int(MEMBER(rl, "perAddress", "maxAttemptsPerAddress", "per_address"), &p->max_attempts_per_address);
+    yajl_val acct = MEMBER(rl, "perAccount", "per_account"), addr = MEMBER(rl, "perAddress", "per_address");
+    int64_t w1 = 0, w2 = 0;
+    if (acct != NULL && YAJL_IS_OBJECT(acct)) {
+        read_int(MEMBER(acct, "max"), &p->max_attempts_per_account);
+        read_int(MEMBER(acct, "windowSeconds"), &w1);
+    } else {
+        read_int(acct, &p->max_attempts_per_account);
+    }
+    if (addr != NULL && YAJL_IS_OBJECT(addr)) {
+        read_int(MEMBER(addr, "max"), &p->max_attempts_per_address);
+        read_int(MEMBER(addr, "windowSeconds"), &w2);
+    } else {
+        read_int(addr, &p->max_attempts_per_address);
+    }
     read_int(MEMBER(rl, "windowSeconds", "window_seconds"), &p->rate_window_s);
+    if (w1 > 0 || w2 > 0)
+        p->rate_window_s = w1 > w2 ? w1 : w2;
     if (p->attempt_lifetime_s < 60)
         p->attempt_lifetime_s = 60;
     if (p->rate_window_s < 1)

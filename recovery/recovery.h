@@ -93,6 +93,7 @@ typedef struct {
     int64_t attempt_lifetime_s;     /* default 900 */
     int64_t tap_lifetime_minutes;   /* default 60 */
     int tap_usable_once;            /* default 1 */
+    int64_t tap_length;             /* default 16 */
     int end_sessions;               /* default 1 */
     int remove_methods;             /* default 0 */
     int64_t max_attempts_per_account; /* per rate window; default 5 */

@@ -77,7 +77,8 @@ static void test_policy_parse(void **state)
         "{\"claim\":\"birthdate\",\"attribute\":\"birthdate\",\"mode\":\"relaxed\"}],"
         "\"disambiguation\":{\"claim\":\"employee_number\",\"attribute\":\"employeeNumber\"}},"
         "\"evidence\":{\"trustFrameworks\":[\"eidas\"],\"maxAgeSeconds\":600},"
-        "\"attemptLifetimeSeconds\":300,\"rateLimits\":{\"perAccount\":2}}";
+        "\"attemptLifetimeSeconds\":300,\"rateLimits\":{\"perAccount\":{\"max\":2,\"windowSeconds\":60},"
+        "\"perAddress\":{\"max\":9,\"windowSeconds\":120}}}";
     assert_int_equal(rcv_policy_parse(doc, strlen(doc), &p, msg, sizeof(msg)), 0);
     assert_int_equal(p.mode, RCV_POLICY_EVALUATION);
     assert_int_equal(p.eligible_group_count, 1);
@@ -94,6 +95,14 @@ static void test_policy_parse(void **state)
     assert_int_equal(p.max_verification_age_s, 600);
     assert_int_equal(p.attempt_lifetime_s, 300);
     assert_int_equal(p.max_attempts_per_account, 2);
+    assert_int_equal(p.max_attempts_per_address, 9);
+    assert_int_equal(p.rate_window_s, 120);
+    /* The admin API's shape: "disambiguate" is a list. */
+    const char *doc2 = "{\"matching\":{\"disambiguate\":[{\"claim\":\"employee_number\","
+                       "\"attribute\":\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber\"}]}}";
+    assert_int_equal(rcv_policy_parse(doc2, strlen(doc2), &p, msg, sizeof(msg)), 0);
+    assert_int_equal(p.disambiguation.attr, RCV_ATTR_EMPLOYEE_NUMBER);
+    assert_int_equal(p.rule_count, 3);
     /* Twins: an unknown attribute, a rule without claim, not JSON. */
     const char *bad1 = "{\"matching\":{\"rules\":[{\"claim\":\"x\",\"attribute\":\"password\"}]}}";
     assert_int_equal(rcv_policy_parse(bad1, strlen(bad1), &p, msg, sizeof(msg)), -1);

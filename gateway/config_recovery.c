@@ -1,0 +1,259 @@
+/* The configuration of verified recovery (issue 7): identity-verification
+ * providers and the outbound webhooks. Parsed with gateway/config.c's rules:
+ * unknown keys are errors, every bound is named in the message. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#include "gateway/alloc.h"
+#include "gateway/config.h"
+
+typedef struct {
+    char *msg;
+    size_t msgsize;
+    const char *base_dir;
+} rctx_t;
+
+static int fail(rctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(rctx_t *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->msg, c->msgsize, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static yajl_val member(yajl_val obj, const char *key)
+{
+    for (size_t i = 0; obj && YAJL_IS_OBJECT(obj) && i < obj->u.object.len; i++)
+        if (strcmp(obj->u.object.keys[i], key) == 0)
+            return obj->u.object.values[i];
+    return NULL;
+}
+
+static int check_keys(rctx_t *c, yajl_val obj, const char *where, const char *const *allowed)
+{
+    if (!YAJL_IS_OBJECT(obj))
+        return fail(c, "%s: expected an object", where);
+    for (size_t i = 0; i < obj->u.object.len; i++) {
+        const char *k = obj->u.object.keys[i];
+        int known = 0;
+        for (const char *const *a = allowed; *a; a++)
+            known |= strcmp(*a, k) == 0;
+        if (!known)
+            return fail(c, "%s.%s: unknown key", where, k);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(obj->u.object.keys[j], k) == 0)
+                return fail(c, "%s.%s: key given twice", where, k);
+    }
+    return 0;
+}
+
+static int get_string(rctx_t *c, yajl_val obj, const char *where, const char *key, char **out)
+{
+    yajl_val v = member(obj, key);
+    if (v == NULL)
+        return 0;
+    if (!YAJL_IS_STRING(v) || v->u.string[0] == '\0' || strlen(v->u.string) > 2048)
+        return fail(c, "%s.%s: expected a non-empty string", where, key);
+    free(*out);
+    *out = gw_strdup(v->u.string);
+    return 0;
+}
+
+static int get_path(rctx_t *c, yajl_val obj, const char *where, const char *key, char **out)
+{
+    char *p = NULL;
+    if (get_string(c, obj, where, key, &p) != 0)
+        return -1;
+    if (p == NULL)
+        return 0;
+    if (p[0] == '/' || c->base_dir == NULL) {
+        *out = p;
+        return 0;
+    }
+    size_t n = strlen(c->base_dir) + strlen(p) + 2;
+    *out = gw_malloc(n);
+    snprintf(*out, n, "%s/%s", c->base_dir, p);
+    free(p);
+    return 0;
+}
+
+static int get_uint(rctx_t *c, yajl_val obj, const char *where, const char *key, unsigned min, unsigned max,
+                    unsigned *out)
+{
+    yajl_val v = member(obj, key);
+    if (v == NULL)
+        return 0;
+    if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < (long long)min || YAJL_GET_INTEGER(v) > (long long)max)
+        return fail(c, "%s.%s: expected an integer between %u and %u", where, key, min, max);
+    *out = (unsigned)YAJL_GET_INTEGER(v);
+    return 0;
+}
+
+static int get_bool(rctx_t *c, yajl_val obj, const char *where, const char *key, int *out)
+{
+    yajl_val v = member(obj, key);
+    if (v == NULL)
+        return 0;
+    if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
+        return fail(c, "%s.%s: expected true or false", where, key);
+    *out = YAJL_IS_TRUE(v);
+    return 0;
+}
+
+/* An https URL (http only to a loopback host: tests and local receivers). */
+static int url_ok(const char *u)
+{
+    if (strncmp(u, "https://", 8) == 0)
+        return strlen(u) > 8;
+    return strncmp(u, "http://127.0.0.1", 16) == 0 || strncmp(u, "http://localhost", 16) == 0 ||
+           strncmp(u, "http://[::1]", 12) == 0;
+}
+
+static int id_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-' || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+static int parse_provider(rctx_t *c, gw_config_t *cfg, gw_provider_config_t *p, yajl_val v, size_t index)
+{
+    static const char *const KEYS[] = {"id",       "type",          "display_name",     "issuer",
+                                       "client_id", "client_secret", "private_key_file", "scopes",
+                                       "ca_file",  "use_par",       "timeout_ms",       NULL};
+    char where[32];
+    snprintf(where, sizeof(where), "providers[%zu]", index);
+    p->use_par = 1;
+    p->timeout_ms = 5000;
+    if (check_keys(c, v, where, KEYS) || get_string(c, v, where, "id", &p->id) ||
+        get_string(c, v, where, "type", &p->type) || get_string(c, v, where, "display_name", &p->display_name) ||
+        get_string(c, v, where, "issuer", &p->issuer) || get_string(c, v, where, "client_id", &p->client_id) ||
+        get_string(c, v, where, "client_secret", &p->client_secret) ||
+        get_path(c, v, where, "private_key_file", &p->private_key_file) ||
+        get_string(c, v, where, "scopes", &p->scopes) || get_path(c, v, where, "ca_file", &p->ca_file) ||
+        get_bool(c, v, where, "use_par", &p->use_par) ||
+        get_uint(c, v, where, "timeout_ms", 100, 60000, &p->timeout_ms))
+        return -1;
+    if (p->id == NULL || !id_ok(p->id))
+        return fail(c, "%s.id: required, 1 to 32 of a-z 0-9 - _", where);
+    for (size_t i = 0; i < index; i++)
+        if (strcmp(cfg->providers[i].id, p->id) == 0)
+            return fail(c, "%s.id: \"%s\" is used twice", where, p->id);
+    if (p->type == NULL)
+        return fail(c, "%s.type: required (\"oidc-ida\" or \"dev\")", where);
+    if (p->display_name == NULL)
+        p->display_name = gw_strdup(p->id);
+    if (strcmp(p->type, "dev") == 0) {
+        /* A provider that "verifies" whatever is typed must never run in
+         * production by accident. */
+        if (!cfg->dev_mode)
+            return fail(c, "%s.type: \"dev\" is refused unless dev_mode is true", where);
+        return 0;
+    }
+    if (strcmp(p->type, "oidc-ida") != 0)
+        return fail(c, "%s.type: expected \"oidc-ida\" or \"dev\"", where);
+    if (p->issuer == NULL || !url_ok(p->issuer))
+        return fail(c, "%s.issuer: required, an https URL", where);
+    if (p->client_id == NULL)
+        return fail(c, "%s.client_id: required", where);
+    if ((p->client_secret == NULL) == (p->private_key_file == NULL))
+        return fail(c, "%s: give exactly one of client_secret and private_key_file", where);
+    if (p->scopes == NULL)
+        p->scopes = gw_strdup("openid identity_assurance");
+    else if (strstr(p->scopes, "openid") == NULL)
+        return fail(c, "%s.scopes: must include openid", where);
+    return 0;
+}
+
+static int parse_webhook(rctx_t *c, yajl_val v, const char *where, gw_webhook_config_t *w, int with_on_error)
+{
+    static const char *const KEYS[] = {"url", "timeout_ms", "on_error", "ca_file", NULL};
+    w->timeout_ms = 3000;
+    if (v == NULL)
+        return 0;
+    char *on_error = NULL;
+    if (check_keys(c, v, where, KEYS) || get_string(c, v, where, "url", &w->url) ||
+        get_uint(c, v, where, "timeout_ms", 100, 30000, &w->timeout_ms) ||
+        get_string(c, v, where, "on_error", &on_error) || get_path(c, v, where, "ca_file", &w->ca_file)) {
+        free(on_error);
+        return -1;
+    }
+    int rc = 0;
+    if (w->url == NULL || !url_ok(w->url))
+        rc = fail(c, "%s.url: required, an https URL", where);
+    else if (on_error != NULL && !with_on_error)
+        rc = fail(c, "%s.on_error: unknown key", where);
+    else if (on_error != NULL && strcmp(on_error, "pass") != 0 && strcmp(on_error, "fail") != 0)
+        rc = fail(c, "%s.on_error: expected \"pass\" or \"fail\"", where);
+    else
+        w->pass_on_error = on_error != NULL && strcmp(on_error, "pass") == 0;
+    free(on_error);
+    return rc;
+}
+
+int gw_config_parse_recovery(gw_config_t *cfg, const void *providers, const void *recovery, const char *base_dir,
+                             char *msg, size_t msgsize)
+{
+    rctx_t c = {msg, msgsize, base_dir};
+    yajl_val list = (yajl_val)providers;
+    if (list != NULL) {
+        if (!YAJL_IS_ARRAY(list))
+            return fail(&c, "providers: expected an array");
+        if (list->u.array.len > GW_CONFIG_MAX_PROVIDERS)
+            return fail(&c, "providers: at most %d providers", GW_CONFIG_MAX_PROVIDERS);
+        for (size_t i = 0; i < list->u.array.len; i++) {
+            cfg->provider_count = i + 1;
+            if (parse_provider(&c, cfg, &cfg->providers[i], list->u.array.values[i], i) != 0)
+                return -1;
+        }
+    }
+    yajl_val r = (yajl_val)recovery;
+    cfg->recovery.notification.timeout_ms = 3000;
+    cfg->recovery.claim_validation.timeout_ms = 3000;
+    if (r == NULL)
+        return 0;
+    static const char *const KEYS[] = {"notification_webhook", "claim_validation_webhook", NULL};
+    return check_keys(&c, r, "recovery", KEYS) ||
+                   parse_webhook(&c, member(r, "notification_webhook"), "recovery.notification_webhook",
+                                 &cfg->recovery.notification, 0) ||
+                   parse_webhook(&c, member(r, "claim_validation_webhook"), "recovery.claim_validation_webhook",
+                                 &cfg->recovery.claim_validation, 1)
+               ? -1
+               : 0;
+}
+
+static void webhook_dispose(gw_webhook_config_t *w)
+{
+    free(w->url);
+    free(w->ca_file);
+}
+
+void gw_config_dispose_recovery(gw_config_t *cfg)
+{
+    for (size_t i = 0; i < GW_CONFIG_MAX_PROVIDERS; i++) {
+        gw_provider_config_t *p = &cfg->providers[i];
+        free(p->id);
+        free(p->type);
+        free(p->display_name);
+        free(p->issuer);
+        free(p->client_id);
+        if (p->client_secret != NULL)
+            gw_wipe(p->client_secret, strlen(p->client_secret));
+        free(p->client_secret);
+        free(p->private_key_file);
+        free(p->scopes);
+        free(p->ca_file);
+    }
+    webhook_dispose(&cfg->recovery.notification);
+    webhook_dispose(&cfg->recovery.claim_validation);
+}
