@@ -144,6 +144,12 @@ h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
                       "<input id=\"tap\" name=\"tap\" type=\"text\" autocomplete=\"off\" "
                       "autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"128\" required>\n"
                       "<button type=\"submit\">Continue</button>\n</form>\n</details>\n");
+    /* Verified self-service recovery (oidc/recovery.c) for this request. */
+    if (request[0] != '\0') {
+        oidc_html_raw(&h, "<p class=\"recover\"><a href=\"/recover?request=");
+        oidc_html_str(&h, request);
+        oidc_html_raw(&h, "\">Can\xe2\x80\x99t sign in? Recover your account</a></p>\n");
+    }
     return finish(&h);
 }
 

@@ -1,0 +1,351 @@
+"""Verified recovery with the `dev` provider (issue 7): the whole flow from
+"can't sign in" to the TAP shown once, and every refusal (no match, two
+matches, not eligible, disabled, evaluation, stale verification, replayed
+result, expired attempt, rate limit, another browser, another account named,
+evidence not allowed). Each refusal must leave the account unchanged (no
+TAP), show the same neutral page, and leave an audit event with its reason.
+
+Real parts: regain over TLS, PostgreSQL, Python's http.client as the browser
+(cookies kept per browser, one loopback source address per scenario)."""
+
+import http.client
+import json
+import re
+import ssl
+import time
+import urllib.parse
+
+from harness import SLOW, check, check_eq, psql, require, run
+
+CTX = ssl.create_default_context()
+CTX.check_hostname = False
+CTX.verify_mode = ssl.CERT_NONE
+
+GROUP = "6f1c0b6e-5a2d-4c43-9b8e-0d6f3c1a2b70"
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.text = body.decode("utf-8", "replace")
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return None
+
+    def set_cookies(self):
+        out = {}
+        for k, v in self.headers:
+            if k == "set-cookie":
+                parts = [p.strip() for p in v.split(";")]
+                name, _, value = parts[0].partition("=")
+                out[name] = (value, parts[1:])
+        return out
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.text[:800])
+
+
+def field_value(html, name):
+    m = re.search(r'<input[^>]*name="%s"[^>]*value="([^"]*)"' % re.escape(name), html)
+    return m.group(1) if m else None
+
+
+class Browser:
+    def __init__(self, srv, src):
+        self.srv = srv
+        self.src = src
+        self.jar = {}
+
+    def req(self, method, path, form=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.srv.tls_port, context=CTX, timeout=30 * SLOW,
+                                           source_address=(self.src, 0))
+        headers = {"User-Agent": "recovery-test"}
+        if self.jar:
+            headers["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            r = Reply(resp.status, [(k.lower(), v) for k, v in resp.getheaders()], resp.read())
+        finally:
+            conn.close()
+        for name, (value, attrs) in r.set_cookies().items():
+            if any(a.lower() == "max-age=0" for a in attrs):
+                self.jar.pop(name, None)
+            else:
+                self.jar[name] = value
+        return r
+
+    def get(self, path):
+        return self.req("GET", path)
+
+    def post(self, path, form):
+        return self.req("POST", path, form)
+
+
+def main(env):
+    srv = env.regain({"providers": [{"id": "dev", "type": "dev", "display_name": "Simulated check"}]})
+    db = env.db_url
+
+    def sql(q):
+        rc, rows, err = psql(db, q)
+        require("SQL ok: %s" % q[:70], rc == 0, err)
+        return rows
+
+    def set_policy(**over):
+        doc = {
+            "mode": "enabled",
+            "eligibleGroups": [GROUP],
+            "providers": ["dev"],
+            "matching": {"mode": "relaxed", "rules": [
+                {"claim": "given_name", "attribute": "name.givenName"},
+                {"claim": "family_name", "attribute": "name.familyName"},
+                {"claim": "birthdate", "attribute": "urn:regain:scim:schemas:extension:recovery:2.0:User:birthdate"}],
+                "disambiguate": []},
+            "evidence": {"trustFrameworks": ["dev"], "assuranceLevels": [], "maxAgeSeconds": 600},
+            "tap": {"lifetimeInMinutes": 60, "isUsableOnce": True, "length": 16},
+            "afterRecovery": {"endSessions": True, "removeOldMethods": False},
+            "rateLimits": {"perAccount": {"max": 50, "windowSeconds": 3600},
+                           "perAddress": {"max": 50, "windowSeconds": 3600}},
+            "attemptLifetimeSeconds": 900,
+        }
+        doc.update(over)
+        sql("select o_status from policy_put('recovery', '%s'::jsonb, NULL, 'test', NULL, NULL)"
+            % json.dumps(doc).replace("'", "''"))
+
+    def add_user(name, given, family, birth, active=True, eligible=True, employee=None):
+        rows = sql("insert into users (user_name, given_name, family_name, birthdate, active, employee_number) "
+                   "values ('%s', '%s', '%s', '%s', %s, %s) returning id"
+                   % (name, given, family, birth, "true" if active else "false",
+                      "'%s'" % employee if employee else "NULL"))
+        uid = rows[0][0]
+        if eligible:
+            sql("insert into group_members (group_id, member_id, member_type) values ('%s', '%s', 'User')"
+                % (GROUP, uid))
+        return uid
+
+    sql("insert into groups (id, display_name) values ('%s', 'recovery-eligible')" % GROUP)
+    anna = add_user("anna", "Anna", "Sm\u00edth", "1990-04-01")
+    add_user("ben", "Ben", "Jones", "1985-01-02")
+    add_user("carl1", "Carl", "Twin", "1970-07-07")
+    add_user("carl2", "Carl", "Twin", "1970-07-07")
+    add_user("dora", "Dora", "Outside", "1980-08-08", eligible=False)
+    add_user("emil", "Emil", "Gone", "1981-09-09", active=False)
+    sql("insert into clients (id, name, token_endpoint_auth_method, grant_types, scopes, redirect_uris) "
+        "values ('rp1', 'RP one', 'none', '{authorization_code}', '{openid}', '{https://rp.example/cb}')")
+    set_policy()
+
+    def new_request(hint=None):
+        params = '{"login_hint": "%s"}' % hint if hint else "{}"
+        return sql("insert into authorization_requests (client_id, params, expires_at) values "
+                   "('rp1', '%s', now() + interval '10 minutes') returning id" % params)[0][0]
+
+    addr = [20]
+
+    def browser():
+        addr[0] += 1
+        return Browser(srv, "127.0.0.%d" % addr[0])
+
+    def start(b, username, hint=None, provider="dev"):
+        rid = new_request(hint)
+        page = b.get("/recover?request=" + rid)
+        require("GET /recover is 200", page.status == 200, page)
+        form = {"request": rid, "csrf": field_value(page.text, "csrf") or "", "username": username,
+                "provider": provider}
+        return rid, page, b.post("/recover", form)
+
+    def verify(b, started, claims):
+        loc = started.header("location") or ""
+        m = re.search(r"handle=([A-Za-z0-9_-]+)", loc)
+        require("the start redirects to the dev provider", started.status == 303 and m, started)
+        dev = b.get(loc)
+        require("the dev page is 200", dev.status == 200, dev)
+        form = {"state": field_value(dev.text, "state") or ""}
+        form.update(claims)
+        return b.post("/recover/callback", form)
+
+    def last_attempt():
+        rows = sql("select id, state, coalesce(reason, ''), coalesce(matched_user::text, '') "
+                   "from recovery_attempts order by created_at desc, id limit 1")
+        return rows[0]
+
+    def events(attempt):
+        return sql("select type, outcome, coalesce(reason, '') from audit_events "
+                   "where detail->>'attemptId' = '%s' order by id" % attempt)
+
+    def taps_of(uid):
+        return int(sql("select count(*) from taps where user_id = '%s'" % uid)[0][0])
+
+    ANNA = {"given_name": "Anna Maria", "family_name": "SMITH", "birthdate": "1990-04-01"}
+
+    # ---- the sign-in page links here ----------------------------------------------
+    b = browser()
+    rid = new_request()
+    signin = b.get("/login?request=" + rid)
+    check("the sign-in page links to recovery for its request",
+          ('href="/recover?request=%s"' % rid) in signin.text, signin)
+
+    # ---- success ---------------------------------------------------------------------
+    b = browser()
+    rid, page, started = start(b, "anna")
+    check("the recovery page has a username field and the dev provider",
+          'name="username"' in page.text and 'value="dev"' in page.text, page)
+    check("no evaluation notice in enabled mode", "evaluation-notice" not in page.text, page)
+    check_eq("POST /recover answers 303", started.status, 303)
+    check("... and sets the __Host- recovery cookie",
+          "__Host-regain-recovery" in started.set_cookies(), started.set_cookies())
+    done = verify(b, started, ANNA)
+    check_eq("the callback answers 200", done.status, 200)
+    tap = re.search(r'<output id="tap">([^<]+)</output>', done.text)
+    check("the TAP is shown once", tap, done)
+    check("... with a form that signs in with it", 'action="/login/tap"' in done.text, done)
+    aid, state, reason, matched = last_attempt()
+    check_eq("the attempt ends tap_issued", state, "tap_issued")
+    check_eq("... matched to anna", matched, anna)
+    check_eq("the transitions are audited in order", [e[0] for e in events(aid)],
+             ["recovery.started", "recovery.verifying", "recovery.verified", "recovery.matched",
+              "recovery.tap_issued"])
+    rows = sql("select acr, recovery_attempt_id::text, is_usable_once from taps where user_id = '%s' "
+               "and revoked_at is null" % anna)
+    check_eq("a TAP exists for anna with the recovery acr and attempt", rows,
+             [["urn:regain:acr:verified-recovery", aid, "t"]])
+    stored = sql("select verified_claims::text, provider_txn is not null, result_hash is not null, "
+                 "nonce is null, handle_hash is null from recovery_attempts where id = '%s'" % aid)[0]
+    vc = json.loads(stored[0])
+    check_eq("stored verified_claims has the matched claims only", sorted(vc.get("claims", {}).keys()),
+             ["birthdate", "family_name", "given_name"])
+    check_eq("... and the trust framework", vc.get("verification", {}).get("trust_framework"), "dev")
+    check_eq("txn and result hash stored, nonce and handle spent", stored[1:], ["t", "t", "t", "t"])
+    matched_event = sql("select detail::text from audit_events where type = 'recovery.matched' and "
+                        "detail->>'attemptId' = '%s'" % aid)
+    check("the matched event records each rule's result",
+          matched_event and all(r["passed"] for r in json.loads(matched_event[0][0])["rules"]), matched_event)
+    again = b.post("/recover/callback", {"state": "x" * 43})
+    check("a spent or unknown handle gets the neutral page", "recovery-outcome" in again.text, again)
+    neutral = None
+
+    # ---- refusals ----------------------------------------------------------------------
+    def refused(name, reason_want, username, claims=None, uid=None, prepare=None, expect_state="rejected"):
+        nonlocal neutral
+        b = browser()
+        before = taps_of(uid) if uid else 0
+        rid, page, started = start(b, username)
+        if prepare:
+            prepare()
+        if claims is not None:
+            out = verify(b, started, claims)
+        else:
+            out = started
+        check_eq("%s: 200" % name, out.status, 200)
+        check("%s: the neutral outcome" % name, "recovery-outcome" in out.text and "<output" not in out.text, out)
+        body = re.sub(r"\s+", " ", out.text)
+        if neutral is None:
+            neutral = body
+        check("%s: the same page as every other refusal" % name, body == neutral, body)
+        aid, state, reason, matched = last_attempt()
+        check_eq("%s: attempt %s with reason" % (name, expect_state), (state, reason), (expect_state, reason_want))
+        evs = events(aid)
+        check("%s: an audit event with the reason" % name,
+              evs and evs[-1][1] == "failure" and evs[-1][2] == reason_want, evs)
+        if uid:
+            check_eq("%s: the account has no new TAP" % name, taps_of(uid), before)
+        return aid
+
+    ben = sql("select id from users where user_name = 'ben'")[0][0]
+    refused("no match", "no_match", "ben", {"given_name": "Ben", "family_name": "Jones", "birthdate": "1985-01-03"},
+            uid=ben)
+    refused("two matches", "ambiguous", "carl1", {"given_name": "Carl", "family_name": "Twin",
+                                                  "birthdate": "1970-07-07"})
+    dora = sql("select id from users where user_name = 'dora'")[0][0]
+    refused("not in an eligible group", "not_eligible", "dora",
+            {"given_name": "Dora", "family_name": "Outside", "birthdate": "1980-08-08"}, uid=dora)
+    refused("inactive account", "account_inactive", "emil",
+            {"given_name": "Emil", "family_name": "Gone", "birthdate": "1981-09-09"})
+    refused("another account named", "not_named_account", "ben", ANNA, uid=anna)
+    refused("stale verification", "verification_stale", "anna", dict(ANNA, verified_seconds_ago="4000"), uid=anna)
+    refused("trust framework not allowed", "evidence_trust_framework", "anna",
+            dict(ANNA, trust_framework="selfie"), uid=anna)
+
+    # replay: the same provider transaction twice
+    b1 = browser()
+    rid, page, started = start(b1, "ben")
+    verify(b1, started, {"given_name": "Ben", "family_name": "Jones", "birthdate": "1985-01-02", "txn": "txn-1"})
+    first = last_attempt()
+    check_eq("replay: the first use of txn-1 is matched and issued", first[1], "tap_issued")
+    taps_ben = taps_of(ben)
+    refused("replayed provider result", "replayed", "ben",
+            {"given_name": "Ben", "family_name": "Jones", "birthdate": "1985-01-02", "txn": "txn-1"}, uid=ben)
+    check_eq("replay: ben still has exactly the one TAP", taps_of(ben), taps_ben)
+
+    # expired attempt
+    def expire():
+        sql("update recovery_attempts set expires_at = now() - interval '1 second' "
+            "where id = (select id from recovery_attempts order by created_at desc limit 1)")
+    refused("expired attempt", "expired", "anna", ANNA, uid=anna, prepare=expire, expect_state="expired")
+
+    # the answer brought back by another browser
+    b1 = browser()
+    rid, page, started = start(b1, "anna")
+    before = taps_of(anna)
+    b2 = browser()
+    loc = started.header("location") or ""
+    handle = re.search(r"handle=([A-Za-z0-9_-]+)", loc)
+    out = b2.post("/recover/callback", dict(ANNA, state=handle.group(1) if handle else ""))
+    check("another browser: neutral outcome", "recovery-outcome" in out.text, out)
+    aid, state, reason, matched = last_attempt()
+    check_eq("another browser: failed browser_mismatch", (state, reason), ("failed", "browser_mismatch"))
+    check_eq("another browser: no TAP", taps_of(anna), before)
+
+    # disabled
+    set_policy(mode="disabled")
+    refused("recovery disabled", "recovery_disabled", "anna", None, uid=anna)
+
+    # evaluation: the flow runs, no TAP, the evaluation notice
+    set_policy(mode="evaluation")
+    b = browser()
+    before = taps_of(anna)
+    rid, page, started = start(b, "anna")
+    check("evaluation: the notice on the start page", "evaluation-notice" in page.text, page)
+    out = verify(b, started, ANNA)
+    check("evaluation: the notice, no TAP", "evaluation-notice" in out.text and "<output" not in out.text, out)
+    aid, state, reason, matched = last_attempt()
+    check_eq("evaluation: the attempt is matched (and audited)", (state, matched), ("matched", anna))
+    check("evaluation: recovery.matched recorded with evaluation true",
+          sql("select count(*) from audit_events where type = 'recovery.matched' and detail->>'attemptId' = '%s' "
+              "and (detail->>'evaluation')::boolean" % aid)[0][0] == "1")
+    check_eq("evaluation: no TAP", taps_of(anna), before)
+
+    # rate limit per address
+    set_policy(rateLimits={"perAccount": {"max": 50, "windowSeconds": 3600},
+                           "perAddress": {"max": 2, "windowSeconds": 3600}})
+    b = browser()
+    for i in range(2):
+        start(b, "ben")
+    before = taps_of(ben)
+    rid, page, started = start(b, "ben")
+    check("rate limit: the third attempt from one address gets the neutral page",
+          started.status == 200 and "recovery-outcome" in started.text, started)
+    aid, state, reason, matched = last_attempt()
+    check_eq("rate limit: rejected rate_limited", (state, reason), ("rejected", "rate_limited"))
+    check_eq("rate limit: no TAP", taps_of(ben), before)
+
+    # a provider the policy does not allow
+    set_policy(providers=["other"])
+    b = browser()
+    rid, page, started = start(b, "ben")
+    aid, state, reason, matched = last_attempt()
+    check_eq("provider not allowed: rejected", (state, reason), ("rejected", "provider_not_allowed"))
+
+    srv.stop()
+    log = open(srv.stderr_path, errors="replace").read()
+    check("no TAP text in the server log", tap is None or tap.group(1) not in log, "")
+
+
+run(main)
