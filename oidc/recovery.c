@@ -206,7 +206,13 @@ static void on_started(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
     size_t n = strlen(oidc_cfg->issuer) + sizeof(OIDC_RECOVERY_CALLBACK_PATH);
     char *redirect_uri = gw_req_alloc(r, n);
     snprintf(redirect_uri, n, "%s" OIDC_RECOVERY_CALLBACK_PATH, oidc_cfg->issuer);
-    prov_begin_t b = {a->id, s->handle, a->nonce, a->verifier, redirect_uri, a->named_username};
+    const char **claims = gw_req_alloc(r, sizeof(char *) * (RCV_MAX_RULES + 1));
+    size_t nclaims = 0;
+    for (size_t i = 0; i < a->policy.rule_count; i++)
+        claims[nclaims++] = a->policy.rules[i].claim;
+    if (a->policy.disambiguation.attr != RCV_ATTR_NONE)
+        claims[nclaims++] = a->policy.disambiguation.claim;
+    prov_begin_t b = {a->id, s->handle, a->nonce, a->verifier, redirect_uri, a->named_username, claims, nclaims};
     a->provider->ops->begin(a->provider, r, &b, on_begun, s);
 }
 

@@ -89,6 +89,8 @@ typedef struct {
     const char *code_verifier; /* PKCE (RFC 7636), S256 */
     const char *redirect_uri;  /* our callback: issuer + "/recover/callback" */
     const char *login_hint;    /* may be NULL */
+    const char *const *claims; /* claim names matching needs (beyond given_name, family_name, birthdate) */
+    size_t claim_count;
 } prov_begin_t;
 
 /* `location`: where to send the person (NULL on failure, with a reason). */

@@ -8,87 +8,11 @@ TAP), show the same neutral page, and leave an audit event with its reason.
 Real parts: regain over TLS, PostgreSQL, Python's http.client as the browser
 (cookies kept per browser, one loopback source address per scenario)."""
 
-import http.client
 import json
 import re
-import ssl
-import time
-import urllib.parse
 
-from harness import SLOW, check, check_eq, psql, require, run
-
-CTX = ssl.create_default_context()
-CTX.check_hostname = False
-CTX.verify_mode = ssl.CERT_NONE
-
-GROUP = "6f1c0b6e-5a2d-4c43-9b8e-0d6f3c1a2b70"
-
-
-class Reply:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.text = body.decode("utf-8", "replace")
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k == name:
-                return v
-        return None
-
-    def set_cookies(self):
-        out = {}
-        for k, v in self.headers:
-            if k == "set-cookie":
-                parts = [p.strip() for p in v.split(";")]
-                name, _, value = parts[0].partition("=")
-                out[name] = (value, parts[1:])
-        return out
-
-    def __repr__(self):
-        return "<%d %s>" % (self.status, self.text[:800])
-
-
-def field_value(html, name):
-    m = re.search(r'<input[^>]*name="%s"[^>]*value="([^"]*)"' % re.escape(name), html)
-    return m.group(1) if m else None
-
-
-class Browser:
-    def __init__(self, srv, src):
-        self.srv = srv
-        self.src = src
-        self.jar = {}
-
-    def req(self, method, path, form=None):
-        conn = http.client.HTTPSConnection("127.0.0.1", self.srv.tls_port, context=CTX, timeout=30 * SLOW,
-                                           source_address=(self.src, 0))
-        headers = {"User-Agent": "recovery-test"}
-        if self.jar:
-            headers["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
-        body = None
-        if form is not None:
-            body = urllib.parse.urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            r = Reply(resp.status, [(k.lower(), v) for k, v in resp.getheaders()], resp.read())
-        finally:
-            conn.close()
-        for name, (value, attrs) in r.set_cookies().items():
-            if any(a.lower() == "max-age=0" for a in attrs):
-                self.jar.pop(name, None)
-            else:
-                self.jar[name] = value
-        return r
-
-    def get(self, path):
-        return self.req("GET", path)
-
-    def post(self, path, form):
-        return self.req("POST", path, form)
-
+from harness import check, check_eq, psql, require, run
+from recovery_fixture import GROUP, Browser, field_value
 
 def main(env):
     srv = env.regain({"providers": [{"id": "dev", "type": "dev", "display_name": "Simulated check"}]})

@@ -1,0 +1,166 @@
+"""Verified recovery through an external identity-verification provider
+(issue 7, the `oidc-ida` provider): regain as the relying party of a real
+OpenID Provider over TLS (tests/integration/idv_provider.py) that returns
+OpenID Connect for Identity Assurance verified_claims in ES256-signed ID
+tokens. Checks what regain asks (PAR, PKCE S256, state, nonce, the claims
+request for verified_claims) and what it accepts: the good result gets a TAP;
+a wrong nonce, a forged signature, an unknown key, a wrong audience or
+issuer, an expired token, a token without verified_claims, a stale
+verification and a replayed result are each refused with their reason, the
+account unchanged. TLS to the provider is verified against the test CA."""
+
+import http.client
+import json
+import re
+import ssl
+import urllib.parse
+
+from harness import SLOW, check, check_eq, require, run
+from idv_provider import IdvProvider
+from recovery_fixture import Browser, Directory, default_policy, start
+
+CA = ssl.create_default_context()
+CA.check_hostname = False
+CA.verify_mode = ssl.CERT_NONE
+
+
+def follow_provider(location):
+    """The browser at the provider: GET the authorization URL, return its redirect."""
+    u = urllib.parse.urlsplit(location)
+    conn = http.client.HTTPSConnection(u.hostname, u.port, context=CA, timeout=20 * SLOW)
+    try:
+        conn.request("GET", u.path + "?" + u.query)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status, resp.getheader("Location") or ""
+    finally:
+        conn.close()
+
+
+def main(env):
+    idp = IdvProvider(env.cert, env.key).start()
+    try:
+        run_tests(env, idp)
+    finally:
+        idp.stop()
+
+
+def run_tests(env, idp):
+    srv = env.regain({"providers": [{"id": "idv", "type": "oidc-ida", "display_name": "Identity check",
+                                     "issuer": idp.issuer, "client_id": idp.client_id,
+                                     "client_secret": idp.client_secret, "ca_file": "../cert.pem",
+                                     "timeout_ms": 5000},
+                                    # the same provider without its CA: TLS must fail verification
+                                    {"id": "untrusted", "type": "oidc-ida", "issuer": idp.issuer,
+                                     "client_id": idp.client_id, "client_secret": idp.client_secret}]})
+    d = Directory(env.db_url)
+    d.add_group()
+    d.add_client()
+    anna = d.add_user("anna", "Anna", "Smith", "1990-04-01")
+    d.set_policy(default_policy(["idv", "untrusted"], evidence={"trustFrameworks": ["eidas"], "assuranceLevels": ["substantial"],
+                                                   "maxAgeSeconds": 600}))
+    ANNA = {"given_name": "Anna Maria", "family_name": "Smith", "birthdate": "1990-04-01"}
+    addr = [40]
+
+    def attempt(identity, tamper=None, username="anna"):
+        addr[0] += 1
+        b = Browser(srv, "127.0.0.%d" % addr[0])
+        idp.identity = identity
+        idp.tamper = tamper
+        rid, page, started = start(b, d, username, "idv")
+        require("POST /recover redirects to the provider", started.status == 303, started)
+        loc = started.header("location") or ""
+        status, back = follow_provider(loc)
+        require("the provider redirects back", status == 302 and back.startswith(srv.issuer), (status, back))
+        u = urllib.parse.urlsplit(back)
+        return b, loc, b.get(u.path + "?" + u.query)
+
+    # ---- the good path -------------------------------------------------------------
+    before = d.taps_of(anna)
+    b, loc, done = attempt({"claims": ANNA, "txn": "idv-txn-1"})
+    check("regain sends the browser to the provider's authorization endpoint",
+          loc.startswith(idp.issuer + "/authorize?"), loc)
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(loc).query))
+    check_eq("... with PAR: only client_id and request_uri in the URL", sorted(q.keys()), ["client_id", "request_uri"])
+    asked = idp.requests[-1]
+    check("the request was pushed (RFC 9126)", asked.get("_via_par") is True, asked)
+    check_eq("response_type code", asked.get("response_type"), "code")
+    check_eq("PKCE S256", asked.get("code_challenge_method"), "S256")
+    check("a state and a nonce of 43 characters", len(asked.get("state", "")) == 43 and len(asked.get("nonce", "")) == 43,
+          asked)
+    check_eq("redirect_uri is regain's callback", asked.get("redirect_uri"), srv.issuer + "/recover/callback")
+    check("scope openid identity_assurance", asked.get("scope") == "openid identity_assurance", asked)
+    claims_req = json.loads(asked.get("claims", "{}"))
+    vc = claims_req.get("id_token", {}).get("verified_claims", {})
+    check("the claims request asks for verified_claims with the matching claims",
+          set(["given_name", "family_name", "birthdate"]) <= set(vc.get("claims", {}).keys())
+          and "trust_framework" in vc.get("verification", {}), claims_req)
+    check_eq("the callback shows the TAP", done.status, 200)
+    check("... once", re.search(r'<output id="tap">[^<]+</output>', done.text), done)
+    aid, state, reason, matched = d.last_attempt()
+    check_eq("attempt tap_issued for anna", (state, matched), ("tap_issued", anna))
+    check_eq("one new TAP", d.taps_of(anna), before + 1)
+    row = d.sql("select verified_claims::text, provider_txn from recovery_attempts where id = '%s'" % aid)[0]
+    stored = json.loads(row[0])
+    check_eq("stored: the trust framework from the provider", stored["verification"]["trust_framework"], "eidas")
+    check_eq("stored: the provider's transaction id", row[1], "idv-txn-1")
+    check("stored: the evidence, no document images", "evidence" in stored["verification"]
+          and "image" not in row[0], row[0])
+
+    # ---- refusals ----------------------------------------------------------------------
+    def refused(name, reason_want, identity, tamper=None, expect_state="failed"):
+        before = d.taps_of(anna)
+        b, loc, out = attempt(identity, tamper)
+        check("%s: the neutral outcome" % name, out.status == 200 and "recovery-outcome" in out.text, out)
+        aid, state, reason, matched = d.last_attempt()
+        check_eq("%s: %s with reason %s" % (name, expect_state, reason_want), (state, reason),
+                 (expect_state, reason_want))
+        evs = d.events(aid)
+        check("%s: the audit event carries the reason" % name, evs and evs[-1][2] == reason_want, evs)
+        check_eq("%s: no TAP" % name, d.taps_of(anna), before)
+
+    refused("wrong nonce", "wrong_nonce", {"claims": ANNA}, "wrong_nonce")
+    refused("forged signature", "bad_signature", {"claims": ANNA}, "forged")
+    jwks_before = idp.jwks_calls
+    refused("unknown signing key", "bad_signature", {"claims": ANNA}, "unknown_kid")
+    check("an unknown kid refetches the JWKS at most once", idp.jwks_calls - jwks_before <= 1,
+          idp.jwks_calls - jwks_before)
+    refused("wrong audience", "wrong_audience", {"claims": ANNA}, "wrong_aud")
+    refused("wrong issuer", "wrong_issuer", {"claims": ANNA}, "wrong_iss")
+    refused("expired ID token", "token_expired", {"claims": ANNA}, "expired")
+    refused("no verified_claims", "no_verified_claims", {"claims": ANNA}, "no_verified_claims")
+    refused("stale verification", "verification_stale", {"claims": ANNA, "age": 4000}, expect_state="rejected")
+    refused("assurance level below the policy", "evidence_assurance_level",
+            {"claims": ANNA, "assurance_level": "low"}, expect_state="rejected")
+    refused("replayed provider result", "replayed", {"claims": ANNA, "txn": "idv-txn-1"}, expect_state="rejected")
+    refused("claims of nobody", "no_match",
+            {"claims": {"given_name": "Zed", "family_name": "Nobody", "birthdate": "1990-04-01"}},
+            expect_state="rejected")
+
+    # the person cancels at the provider: error=access_denied comes back
+    addr[0] += 1
+    b = Browser(srv, "127.0.0.%d" % addr[0])
+    rid, page, started = start(b, d, "anna", "idv")
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(started.header("location") or "").query))
+    pushed = idp.pushed.get(q.get("request_uri"), {})
+    out = b.get("/recover/callback?" + urllib.parse.urlencode({"error": "access_denied", "state": pushed.get("state", "")}))
+    aid, state, reason, matched = d.last_attempt()
+    check_eq("cancelled at the provider: failed cancelled", (state, reason), ("failed", "cancelled"))
+
+    # TLS is verified: a provider whose certificate the trust store does not know
+    addr[0] += 1
+    b = Browser(srv, "127.0.0.%d" % addr[0])
+    calls = len(idp.requests) + len(idp.pushed)
+    rid, page, started = start(b, d, "anna", "untrusted")
+    check("an unverifiable provider certificate: the neutral outcome, no redirect",
+          started.status == 200 and "recovery-outcome" in started.text, started)
+    aid, state, reason, matched = d.last_attempt()
+    check_eq("... failed provider_error", (state, reason), ("failed", "provider_error"))
+    check_eq("... and nothing reached the provider", len(idp.requests) + len(idp.pushed), calls)
+
+    srv.stop()
+    log = open(srv.stderr_path, errors="replace").read()
+    check("the provider's client secret is not in the log", idp.client_secret not in log, "")
+
+
+run(main)
