@@ -32,6 +32,8 @@ void oidc_signin_register(const gw_config_t *cfg);    /* sign-in area: /login, s
 void oidc_authorize_register(const gw_config_t *cfg); /* authorize area: /authorize, /logout */
 void oidc_tokens_register(const gw_config_t *cfg); /* tokens area: /token, /userinfo, /revoke, /introspect */
 void oidc_tap_register(const gw_config_t *cfg);    /* TAP area: /login/tap, TAP, policy and audit admin API */
+/* recovery area: /recover*, the IDV providers (oidc/recovery*.c) */
+int oidc_recovery_register(const gw_config_t *cfg, char *msg, size_t msgsize);
 
 /* The running configuration, set by oidc_register. */
 extern const gw_config_t *oidc_cfg;
@@ -79,6 +81,8 @@ int oidc_acr_satisfied(const char *acr_values, size_t acr_len, const char *claim
                        const char *session_acr, const char **assert);
 /* A session from a Temporary Access Pass an administrator issued. */
 #define OIDC_ACR_TAP "urn:regain:acr:tap"
+/* A session from a TAP that verified recovery minted (issue 7). */
+#define OIDC_ACR_VERIFIED_RECOVERY "urn:regain:acr:verified-recovery"
 
 /* ---- clients (clients area) ----------------------------------------------- */
 
