@@ -152,6 +152,15 @@ static void on_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
         oidc_az_respond_error(r, &c->a, OIDC_AZE_TEMPORARILY_UNAVAILABLE, "the request could not be stored");
         return;
     }
+    /* A relying party that asks for verified recovery (issue 7) sends the
+     * person straight to it; the sign-in page links there too. */
+    if (c->a.acr_values.base != NULL &&
+        oidc_scope_has(c->a.acr_values.base, c->a.acr_values.len, OIDC_ACR_VERIFIED_RECOVERY)) {
+        char location[sizeof("/recover?request=") + 36];
+        int n = snprintf(location, sizeof(location), "/recover?request=%s", id);
+        gw_reply_redirect(r, 303, location, (size_t)n);
+        return;
+    }
     oidc_signin_page(r, id, c->a.login_hint.base, NULL);
 }
 

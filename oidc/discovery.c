@@ -56,7 +56,11 @@ int oidc_discovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
                                                       "private_key_jwt", NULL};
     static const char *const PKCE_METHODS[] = {"S256", NULL};
     static const char *const PROMPTS[] = {"none", "login", "consent", "select_account", NULL};
-    static const char *const ACRS[] = {OIDC_ACR_PASSWORD, OIDC_ACR_MFA, OIDC_ACR_PHISHING_RESISTANT, NULL};
+    static const char *const ACRS[] = {OIDC_ACR_PASSWORD, OIDC_ACR_MFA, OIDC_ACR_PHISHING_RESISTANT,
+                                       OIDC_ACR_VERIFIED_RECOVERY, NULL};
+    /* OpenID Connect for Identity Assurance 1.0 §8: what verified recovery
+     * passes on (the claims it matched on). */
+    static const char *const IDA_CLAIMS[] = {"given_name", "family_name", "birthdate", NULL};
     static const char *const CLAIMS[] = {"sub",
                                          "iss",
                                          "aud",
@@ -76,6 +80,7 @@ int oidc_discovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
                                          "updated_at",
                                          "email",
                                          "email_verified",
+                                         "verified_claims",
                                          NULL};
     static const char *const CLAIM_TYPES[] = {"normal", NULL};
     gw_jw_t *w = gw_jw_new();
@@ -104,6 +109,8 @@ int oidc_discovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
     strings(w, "claims_supported", CLAIMS);
     strings(w, "claim_types_supported", CLAIM_TYPES);
     gw_jw_kv_bool(w, "claims_parameter_supported", true);
+    gw_jw_kv_bool(w, "verified_claims_supported", true);
+    strings(w, "claims_in_verified_claims_supported", IDA_CLAIMS);
     /* Discovery §3: request_uri_parameter_supported defaults to true, so
      * both are said explicitly. */
     gw_jw_kv_bool(w, "request_parameter_supported", false);
