@@ -151,6 +151,37 @@ def main(env):
                         "detail->>'attemptId' = '%s'" % aid)
     check("the matched event records each rule's result",
           matched_event and all(r["passed"] for r in json.loads(matched_event[0][0])["rules"]), matched_event)
+    # ---- signing in with the TAP: a recovery session --------------------------------
+    # an older session of anna, and a refresh token, that recovery must end
+    sql("insert into sessions (token_hash, user_id, auth_time, amr, acr, expires_at) values "
+        "('\\x01', '%s', now(), '{pwd}', 'urn:regain:acr:password', now() + interval '1 hour')" % anna)
+    sql("insert into refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time, amr, expires_at) "
+        "values ('\\x02', gen_random_uuid(), 'rp1', '%s', 'openid', now(), '{pwd}', now() + interval '1 day')"
+        % anna)
+    form = {k: field_value(done.text, k) for k in ("request", "csrf", "username", "tap")}
+    signed = b.post("/login/tap", form)
+    check_eq("signing in with the shown TAP answers 303", signed.status, 303)
+    check("... to the account security page", (signed.header("location") or "").startswith("/account/security"),
+          signed)
+    rows = sql("select acr, amr::text, purpose, recovery_attempt_id::text, verified_claims is not null, id "
+               "from sessions where user_id = '%s' and tap_id is not null" % anna)
+    check_eq("the session: acr verified-recovery, amr tap, register_method, the attempt, verified claims",
+             [r[:5] for r in rows],
+             [["urn:regain:acr:verified-recovery", "{tap}", "register_method", aid, "t"]])
+    sess = rows[0][5] if rows else None
+    # the holder registers a new method (the account page calls this in the same statement)
+    sql("select session_method_registered('%s')" % sess)
+    check_eq("after the new method: anna's other sessions are ended",
+             sql("select count(*) from sessions where user_id = '%s' and ended_at is null and id <> '%s'"
+                 % (anna, sess))[0][0], "0")
+    check_eq("... and her refresh tokens revoked",
+             sql("select count(*) from refresh_tokens where user_id = '%s' and revoked_at is null" % anna)[0][0], "0")
+    check_eq("... the recovery session itself lives on",
+             sql("select ended_at is null, purpose from sessions where id = '%s'" % sess), [["t", "full"]])
+    done_ev = sql("select detail->>'sessionsEnded', detail->>'refreshTokensRevoked' from audit_events "
+                  "where type = 'recovery.completed' and detail->>'attemptId' = '%s'" % aid)
+    check_eq("recovery.completed is audited with what it ended", done_ev, [["1", "1"]])
+
     again = b.post("/recover/callback", {"state": "x" * 43})
     check("a spent or unknown handle gets the neutral page", "recovery-outcome" in again.text, again)
     neutral = None
