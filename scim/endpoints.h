@@ -97,4 +97,21 @@ bool scim_group_wants_members(const char *attributes, const char *excluded);
  * SearchRequest `search`. Replies itself. */
 void scim_list_handle(gw_req_t *r, const scim_kind_t *k, yajl_val search);
 
+/* Users in list pages (user_doc.c): scim_user_rows (schema 012) returns a
+ * user's columns, and the canonical document is written here, equal to what
+ * scim_user_docs builds in SQL at a fraction of the cost. */
+#define SCIM_USER_ROW_FIELDS 34
+typedef struct {
+    int col[SCIM_USER_ROW_FIELDS];
+} scim_user_row_cols_t;
+
+/* Finds scim_user_rows' columns in `res` by name; -1 when one is missing. */
+int scim_user_row_cols(const PGresult *res, scim_user_row_cols_t *c);
+
+/* The document of row `row` as JSON text allocated from `pool` (NUL-terminated
+ * too), or {NULL, 0} when the row has no user (deleted meanwhile). -1 with
+ * GW_E_INTERNAL when the row cannot be written. */
+int scim_user_row_doc(h2o_mem_pool_t *pool, const PGresult *res, int row, const scim_user_row_cols_t *c,
+                      h2o_iovec_t *out, gw_err_t *err);
+
 #endif
