@@ -1,6 +1,7 @@
 /* Admin API for the two versioned policies (bearer token with scope `admin`):
- *   GET|PUT /admin/v1/policies/temporaryAccessPass   the TAP policy, shaped
- *           like Microsoft Graph's temporaryAccessPassAuthenticationMethodConfiguration
+ *   GET|PUT|PATCH /admin/v1/policies/temporaryAccessPass   the TAP policy,
+ *           shaped like Microsoft Graph's temporaryAccessPassAuthenticationMethodConfiguration
+ *           (PATCH, as Graph updates it: the members given change, the rest stay; 204)
  *   GET|PUT /admin/v1/recovery/policy                the recovery policy
  *
  * PUT replaces the whole document: absent members take their defaults, and
@@ -25,6 +26,9 @@ static const char *const KIND_NAMES[] = {"temporaryAccessPass", "recovery"};
 
 typedef struct {
     int kind;
+    int patch;          /* PATCH: 204 without a body */
+    yajl_val body;      /* PATCH: the members to change */
+    const oidc_access_t *at;
 } policy_req_t;
 
 /* ---- helpers shared with the other admin files ------------------------------------- */
@@ -150,6 +154,11 @@ static void on_put(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
     }
     gw_log_write(GW_LOG_INFO, __func__, r->id, "%s policy version %s stored", KIND_NAMES[p->kind],
                  store_value(res, 0, 1));
+    if (p->patch) {
+        set_etag(r, store_value(res, 0, 1));
+        gw_reply(r, 204, "application/json", "", 0);
+        return;
+    }
     reply_policy(r, p, res, 1);
 }
 
@@ -227,10 +236,58 @@ static void put_policy(gw_req_t *r, policy_req_t *p, const oidc_access_t *at)
     gw_req_query(r, &OIDC_STMT_POLICY_PUT, params, on_put, p);
 }
 
+/* PATCH: the current version read; the members given are applied to it and
+ * stored as the next version, on condition that the current one still is
+ * (or the client's own If-Match), so a concurrent change is never lost. */
+static void on_patch_current(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    policy_req_t *p = data;
+    if (res == NULL) {
+        gw_reply_error(r, err);
+        return;
+    }
+    const char *version = PQntuples(res) == 1 ? store_value(res, 0, 0) : NULL;
+    const char *doc = PQntuples(res) == 1 ? store_value(res, 0, 1) : NULL;
+    gw_err_t perr;
+    oidc_field_err_t fe;
+    oidc_tap_policy_t cur, next;
+    yajl_val tree = doc ? gw_json_parse_pool(&r->req->pool, doc, strlen(doc), NULL, &perr) : NULL;
+    if (tree == NULL || oidc_tap_policy_from_json(tree, &cur, &fe) != 0) {
+        gw_reply_fail(r, GW_E_INTERNAL, "the policy could not be read");
+        return;
+    }
+    if (oidc_tap_policy_apply(p->body, &cur, &next, &fe) != 0) {
+        oidc_reply_field_error(r, &fe);
+        return;
+    }
+    gw_jw_t *w = gw_jw_new();
+    gw_jw_obj_open(w);
+    oidc_tap_policy_write_members(w, &next);
+    gw_jw_obj_close(w);
+    size_t len;
+    const char *out = gw_jw_buf(w, &len);
+    if (out == NULL) {
+        gw_jw_free(w);
+        gw_reply_fail(r, GW_E_INTERNAL, "the policy could not be written");
+        return;
+    }
+    h2o_iovec_t text = gw_req_strdup(r, out, len);
+    gw_jw_free(w);
+    char own[16];
+    int cond = if_match(r, own);
+    oidc_audit_who_t who;
+    oidc_audit_who(r, p->at, &who);
+    const char *params[6] = {KIND_NAMES[p->kind], text.base, cond == 1 ? own : cond < 0 ? "-1" : version,
+                             who.actor, who.addr, who.user_agent};
+    gw_req_query(r, &OIDC_STMT_POLICY_PUT, params, on_put, p);
+}
+
 static void on_authorized(gw_req_t *r, const oidc_access_t *at)
 {
     policy_req_t *p = gw_req_alloc(r, sizeof(*p));
+    memset(p, 0, sizeof(*p));
     p->kind = (int)(intptr_t)r->route->data;
+    p->at = at;
     h2o_req_t *req = r->req;
     if (req->path_normalized.len != strlen(r->route->path)) {
         gw_reply_fail(r, GW_E_NOT_FOUND, "no such resource");
@@ -241,6 +298,17 @@ static void on_authorized(gw_req_t *r, const oidc_access_t *at)
         return;
     }
     const char *params[1] = {KIND_NAMES[p->kind]};
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PATCH"))) {
+        if (p->kind != KIND_TAP) {
+            gw_reply_fail(r, GW_E_METHOD_NOT_ALLOWED, "use PUT with the whole policy");
+            return;
+        }
+        if ((p->body = oidc_admin_json_body_or_reply(r, POLICY_BODY_MAX)) == NULL)
+            return;
+        p->patch = 1;
+        gw_req_query(r, &OIDC_STMT_POLICY_GET, params, on_patch_current, p);
+        return;
+    }
     gw_req_query(r, &OIDC_STMT_POLICY_GET, params, on_got, p);
 }
 
@@ -249,9 +317,9 @@ static void on_policy(gw_req_t *r)
     oidc_bearer_authorize(r, "admin", on_authorized);
 }
 
-static gw_route_t ROUTE_TAP_POLICY = {TAP_POLICY_PATH,  GW_GET | GW_PUT, GW_ROUTE_NO_STORE, on_policy,
+static gw_route_t ROUTE_TAP_POLICY = {TAP_POLICY_PATH,  GW_GET | GW_PUT | GW_PATCH, GW_ROUTE_NO_STORE, on_policy,
                                       TAP_POLICY_PATH,  (void *)(intptr_t)KIND_TAP,         0};
-static gw_route_t ROUTE_RECOVERY_POLICY = {RECOVERY_POLICY_PATH, GW_GET | GW_PUT, GW_ROUTE_NO_STORE, on_policy,
+static gw_route_t ROUTE_RECOVERY_POLICY = {RECOVERY_POLICY_PATH, GW_GET | GW_PUT | GW_PATCH, GW_ROUTE_NO_STORE, on_policy,
                                            RECOVERY_POLICY_PATH, (void *)(intptr_t)KIND_RECOVERY, 0};
 
 void oidc_admin_policy_register(void)

@@ -216,6 +216,12 @@ static int only_known(yajl_val obj, const char *const *known, oidc_field_err_t *
 
 int oidc_tap_policy_from_json(yajl_val doc, oidc_tap_policy_t *out, oidc_field_err_t *e)
 {
+    return oidc_tap_policy_apply(doc, &POLICY_DEFAULTS, out, e);
+}
+
+int oidc_tap_policy_apply(yajl_val doc, const oidc_tap_policy_t *base, oidc_tap_policy_t *out,
+                          oidc_field_err_t *e)
+{
     static const char *const KNOWN[] = {"@odata.type",
                                         "id",
                                         "state",
@@ -228,7 +234,7 @@ int oidc_tap_policy_from_json(yajl_val doc, oidc_tap_policy_t *out, oidc_field_e
                                         "version",
                                         "updatedDateTime",
                                         NULL};
-    *out = POLICY_DEFAULTS;
+    *out = *base;
     if (!YAJL_IS_OBJECT(doc))
         return oidc_field_fail(e, "", "the policy must be a JSON object");
     if (only_known(doc, KNOWN, e) != 0)

@@ -94,6 +94,10 @@ typedef struct {
  * (what GET adds) are ignored; anything else unknown is an error. Returns 0,
  * or -1 with the field named. */
 int oidc_tap_policy_from_json(yajl_val doc, oidc_tap_policy_t *out, oidc_field_err_t *e);
+/* The same over `base` instead of the defaults (PATCH: absent members keep
+ * their current values); the bounds are checked on the result. */
+int oidc_tap_policy_apply(yajl_val doc, const oidc_tap_policy_t *base, oidc_tap_policy_t *out,
+                          oidc_field_err_t *e);
 /* The policy's members (Graph names) into an object the caller opened. */
 void oidc_tap_policy_write_members(gw_jw_t *w, const oidc_tap_policy_t *p);
 

@@ -17,6 +17,14 @@ typedef struct {
     size_t len;
 } mint_t;
 
+/* The request's pool is freed without the callback when the client goes
+ * away first: the TAP is wiped then too. */
+static void mint_dispose(void *p)
+{
+    mint_t *m = p;
+    gw_wipe(m->tap, sizeof(m->tap));
+}
+
 static void on_issued(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     mint_t *m = data;
@@ -56,7 +64,7 @@ void oidc_tap_mint(gw_req_t *r, const oidc_tap_mint_t *req, oidc_tap_minted_cb c
         cb(r, data, NULL, &e);
         return;
     }
-    mint_t *m = gw_req_alloc(r, sizeof(*m));
+    mint_t *m = h2o_mem_alloc_shared(&r->req->pool, sizeof(*m), mint_dispose);
     memset(m, 0, sizeof(*m));
     m->cb = cb;
     m->data = data;

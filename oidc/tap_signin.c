@@ -51,6 +51,14 @@ static void page_unavailable(gw_req_t *r, const gw_err_t *err)
     oidc_error_page(r, 503, "Sign-in unavailable", "Sign-in is unavailable right now. Try again in a moment.");
 }
 
+/* The request's pool may be freed without a callback (the client went
+ * away): the session token is wiped then too. */
+static void tap_login_dispose(void *p)
+{
+    tap_login_t *t = p;
+    gw_wipe(t->token, sizeof(t->token));
+}
+
 /* The sign-in page again with a message, for the request or the account page. */
 static void page_failed(gw_req_t *r, tap_login_t *t, const char *msg)
 {
@@ -151,7 +159,7 @@ static void on_post(gw_req_t *r)
     if (field(r, &form, "request", &request) || field(r, &form, OIDC_CSRF_FIELD, &csrf) ||
         field(r, &form, "tap", &tap) || field(r, &form, "username", &username))
         return;
-    tap_login_t *t = gw_req_alloc(r, sizeof(*t));
+    tap_login_t *t = h2o_mem_alloc_shared(&r->req->pool, sizeof(*t), tap_login_dispose);
     memset(t, 0, sizeof(*t));
     if (oidc_context_parse(request.base, request.len, t->context) != 0) {
         oidc_error_page(r, 400, "Sign-in request not found",
