@@ -115,7 +115,10 @@ typedef struct {
  * an otherwise valid assertion, so it can be audited as a cloned key). `out`
  * is filled on MTH_WA_OK and on MTH_WA_COUNTER_ROLLBACK (the counter seen,
  * for the audit record). MTH_WA_MALFORMED also when the stored key does not
- * load or is not of the stored algorithm's kind. */
+ * load or is not of the stored algorithm's kind. Left to the caller: that
+ * the credential id is one the ceremony allowed, and for a username-less
+ * sign-in that the response's userHandle names the credential's owner
+ * (§7.2 steps 5-6). */
 mth_wa_status_t mth_wa_verify_assertion(const mth_wa_expect_t *e, const mth_wa_stored_t *cred,
                                         const uint8_t *authenticator_data, size_t ad_len,
                                         const uint8_t *signature, size_t sig_len, mth_wa_assertion_t *out);
