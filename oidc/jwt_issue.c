@@ -242,6 +242,12 @@ int oidc_jwt_id_payload(const oidc_grant_t *g, const oidc_user_info_t *u, yajl_v
         for (size_t i = 0; i < requested->u.object.len; i++)
             if (!reserved_id_claim(requested->u.object.keys[i]))
                 oidc_claim_write(w, u, requested->u.object.keys[i]);
+    /* OpenID Connect for Identity Assurance 1.0 §5: the verified identity
+     * of a recovery session, when the relying party asked for it. It is the
+     * object recovery stored (the claims it matched on), from our own
+     * database, so it is written as it is. */
+    if (g->verified_claims_json != NULL && requested != NULL && gw_json_get(requested, "verified_claims") != NULL)
+        gw_jw_kv_raw(w, "verified_claims", g->verified_claims_json, strlen(g->verified_claims_json));
     gw_jw_obj_close(w);
     return finish(w, out, len, err);
 }

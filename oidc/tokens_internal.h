@@ -74,6 +74,10 @@ typedef struct {
     int64_t auth_time;    /* 0: no user */
     const char *uic_json; /* JSON array of claim names for /userinfo (claims request) */
     int64_t exp_cap;      /* 0, or the epoch second no token of the grant may outlive (its TAP's expiry) */
+    /* The OIDC IDA verified_claims object (JSON text from our database) of a
+     * session that verified recovery opened, or NULL; the ID token carries
+     * it when the claims request asks for verified_claims (issue 7). */
+    const char *verified_claims_json;
 } oidc_grant_t;
 
 /* Writes one user claim (`name`, e.g. "email") into an open object when we

@@ -280,3 +280,10 @@ BEGIN
 END $$;
 CREATE TRIGGER sessions_recovery_completed AFTER UPDATE OF purpose ON sessions
     FOR EACH ROW EXECUTE FUNCTION recovery_after_registration();
+
+-- The verified_claims of a session (issue 7), for the token endpoint: the ID
+-- token carries them when the relying party's claims request asks.
+CREATE FUNCTION recovery_session_verified_claims(p_session uuid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT verified_claims::text FROM sessions WHERE id = p_session
+$$;

@@ -166,3 +166,16 @@ def start(b, directory, username, provider, hint=None):
     form = {"request": rid, "csrf": field_value(page.text, "csrf") or "", "username": username,
             "provider": provider}
     return rid, page, b.post("/recover", form)
+
+
+def follow_provider(location):
+    """The browser at the provider: GET the authorization URL, return (status, Location)."""
+    u = urllib.parse.urlsplit(location)
+    conn = http.client.HTTPSConnection(u.hostname, u.port, context=CTX, timeout=20 * SLOW)
+    try:
+        conn.request("GET", u.path + "?" + u.query)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status, resp.getheader("Location") or ""
+    finally:
+        conn.close()

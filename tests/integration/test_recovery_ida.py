@@ -17,25 +17,7 @@ import urllib.parse
 
 from harness import SLOW, check, check_eq, require, run
 from idv_provider import IdvProvider
-from recovery_fixture import Browser, Directory, default_policy, start
-
-CA = ssl.create_default_context()
-CA.check_hostname = False
-CA.verify_mode = ssl.CERT_NONE
-
-
-def follow_provider(location):
-    """The browser at the provider: GET the authorization URL, return its redirect."""
-    u = urllib.parse.urlsplit(location)
-    conn = http.client.HTTPSConnection(u.hostname, u.port, context=CA, timeout=20 * SLOW)
-    try:
-        conn.request("GET", u.path + "?" + u.query)
-        resp = conn.getresponse()
-        resp.read()
-        return resp.status, resp.getheader("Location") or ""
-    finally:
-        conn.close()
-
+from recovery_fixture import Browser, Directory, default_policy, follow_provider, start
 
 def main(env):
     idp = IdvProvider(env.cert, env.key).start()
