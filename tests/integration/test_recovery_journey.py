@@ -20,7 +20,7 @@ import socketserver
 import threading
 import urllib.parse
 
-from harness import check, check_eq, curl, require, run
+from harness import SLOW, check, check_eq, curl, require, run, wait_until
 from idv_provider import IdvProvider
 from methods_fixture import form_fields, otpauth_uri, secret_from_uri, totp
 from recovery_fixture import Directory, default_policy, follow_provider
@@ -136,6 +136,8 @@ def journey(env, idp, hooks):
     check("the claim-validation webhook was asked, with the verified claims",
           validate and json.loads(validate[-1][2]).get("userId") == rita
           and "verified_claims" in json.loads(validate[-1][2]), validate)
+    # sent without waiting for the receiver: give it a moment
+    wait_until(lambda: any(p[0] == "/notify" for p in hooks.posts), 10 * SLOW)
     notify = [p for p in hooks.posts if p[0] == "/notify"]
     check("the owner is notified: a signed event (application/jwt)",
           notify and notify[-1][1] == "application/jwt", notify)
