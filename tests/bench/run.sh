@@ -16,7 +16,10 @@
 # complete sign-in flows, Node's oidc-provider for comparison; see there).
 # Stops everything it started.
 #
-# Env: BENCH_PARTS which parts to run (default "http oidc scim"),
+# Then tests/bench/recovery.sh measures complete verified recoveries with the
+# dev provider (attempt -> TAP -> first sign-in).
+#
+# Env: BENCH_PARTS which parts to run (default "http oidc scim recovery"),
 # BENCH_DURATION seconds per run (default 5; the whole run stays under
 # 3 minutes with the default), BENCH_ACCESS_LOG=0 turns regain's access log
 # off (on by default, as deployed; it goes to a file here).
@@ -41,12 +44,12 @@ done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/regain-bench.XXXXXX")
 chmod 711 "$T"
-REGAIN_PID="" HELLO_PID="" OP_PID="" PG_STARTED=0
+REGAIN_PID="" HELLO_PID="" OP_PID="" REC_PID="" PG_STARTED=0
 cleanup() {
-    for pid in $REGAIN_PID $HELLO_PID $OP_PID; do
+    for pid in $REGAIN_PID $HELLO_PID $OP_PID $REC_PID; do
         kill -TERM "$pid" 2>/dev/null || true
     done
-    for pid in $REGAIN_PID $HELLO_PID $OP_PID; do
+    for pid in $REGAIN_PID $HELLO_PID $OP_PID $REC_PID; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     done
@@ -202,7 +205,7 @@ measure() { # PROTO NAME PORT TLS PATH
     esac
 }
 
-want() { case " ${BENCH_PARTS:-http oidc scim} " in *" $1 "*) return 0 ;; esac; return 1; }
+want() { case " ${BENCH_PARTS:-http oidc scim recovery} " in *" $1 "*) return 0 ;; esac; return 1; }
 
 if want http; then
 # The machine is shared and noisy: per protocol, the baseline runs before and
@@ -257,4 +260,9 @@ fi
 if want scim; then
     # shellcheck source=tests/bench/scim.sh
     . tests/bench/scim.sh
+fi
+
+if want recovery; then
+    # shellcheck source=tests/bench/recovery.sh
+    . tests/bench/recovery.sh
 fi
