@@ -206,8 +206,8 @@ void oidc_bearer_authorize(gw_req_t *r, const char *required_scope, oidc_bearer_
 
 /* Sign-in with a TAP: POST /login/tap, form fields `tap` (what the person
  * typed: any case, separators ignored), `csrf` (oidc_csrf_token for the
- * sign-in context: the `request` value, or "account" when there is none,
- * as the sign-in page renders it), optional `request` (the
+ * sign-in context: the `request` value, or "account" (or "") when there is
+ * none), optional `request` (the
  * pending authorization request id) and optional `username` (whom wrong
  * TAPs are counted against; else the request's login_hint). Success: a
  * session with amr ["tap"], purpose 'register_method' and tap_id, and 303 to

@@ -166,9 +166,14 @@ static void on_post(gw_req_t *r)
                         "This sign-in link is not valid. Go back to the application and start again.");
         return;
     }
+    /* Without a request the token is bound to the account context, or (as
+     * oidc/internal.h first described it) to "": both are HMACs of this
+     * browser's cookie under the server key, equally unforgeable. */
     h2o_iovec_t cookie;
-    if (!gw_req_cookie(r, OIDC_CSRF_COOKIE, &cookie) ||
-        !oidc_csrf_ok(cookie.base, cookie.len, t->context, csrf.base, csrf.len)) {
+    int has_cookie = gw_req_cookie(r, OIDC_CSRF_COOKIE, &cookie);
+    if (!has_cookie || !(oidc_csrf_ok(cookie.base, cookie.len, t->context, csrf.base, csrf.len) ||
+                         (!OIDC_CONTEXT_IS_REQUEST(t->context) &&
+                          oidc_csrf_ok(cookie.base, cookie.len, "", csrf.base, csrf.len)))) {
         if (tap.base != NULL)
             gw_wipe(tap.base, tap.len);
         log_line(r, GW_LOG_WARN, "refused: CSRF token missing or wrong");

@@ -44,9 +44,10 @@ def hash_key(env):
     return hmac.new(kek, b"regain/secret-hash/v1", hashlib.sha256).digest()
 
 
-def csrf_token(env, cookie, request_id=""):
+def csrf_token(env, cookie, request_id="", context=None):
     """The form token for a request, or for the account page's context."""
-    msg = b"regain/csrf/v1\0" + cookie.encode() + b"\0" + (request_id.lower() or "account").encode()
+    ctx = context if context is not None else (request_id.lower() or "account")
+    msg = b"regain/csrf/v1\0" + cookie.encode() + b"\0" + ctx.encode()
     return b64url(hmac.new(hash_key(env), msg, hashlib.sha256).digest())
 
 

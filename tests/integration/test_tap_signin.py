@@ -13,10 +13,11 @@ every outcome is audited; the TAP never appears in the server's logs."""
 import os
 import re
 import urllib.parse
+import uuid
 
 from harness import b64url, check, check_eq, run
-from tap_fixture import (REDIRECT, Admin, Browser, add_client, add_user, authorize_path, hidden, jwt_claims, now,
-                         pkce, sql)
+from tap_fixture import (REDIRECT, Admin, Browser, add_client, add_user, authorize_path, csrf_token, hidden,
+                         jwt_claims, now, pkce, sql)
 
 ADDR_MAX = 8
 
@@ -55,6 +56,9 @@ def main(env):
     r = b1.post("/login/tap", {"tap": typed, "csrf": "x" * 43})
     check_eq("a wrong CSRF token: 403", r.status, 403)
     check("... and no session", b1.session() is None, r)
+    r = b1.post("/login/tap", {"tap": typed, "csrf": csrf_token(env, b1.jar["__Host-regain-csrf"],
+                                                             context=str(uuid.uuid4()))})
+    check_eq("a token bound to another request: 403", r.status, 403)
     r = b1.sign_in_tap(typed)
     check("lower case with spaces, no dashes: 303 to /account/security",
           r.status == 303 and r.header("location") == "/account/security", r)
@@ -157,7 +161,11 @@ def main(env):
     ok = 0
     for i in range(3):
         b = Browser(env, srv, "127.0.0.%d" % (30 + i))
-        r = b.sign_in_tap(t["temporaryAccessPass"])
+        if i == 2:  # a form token bound to "" (no request) is accepted as well as to the account context
+            r = b.post("/login/tap", {"tap": t["temporaryAccessPass"],
+                                      "csrf": csrf_token(env, b.jar["__Host-regain-csrf"], context="")})
+        else:
+            r = b.sign_in_tap(t["temporaryAccessPass"])
         ok += r.status == 303 and b.session() is not None
     check_eq("a multi-use TAP signs in three times", ok, 3)
     rows = sql(env, "SELECT max(extract(epoch FROM expires_at - now()))::int, count(*) FROM sessions "
