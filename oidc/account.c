@@ -297,4 +297,7 @@ void oidc_methods_register(const gw_config_t *cfg)
     oidc_account_register();
     oidc_totp_register();
     oidc_totp_enrol_register();
+    oidc_passkey_signin_register();
+    oidc_passkey_register_register();
+    oidc_static_js_register();
 }

@@ -111,6 +111,9 @@ int oidc_totp_seal(const char *id, const uint8_t *key, size_t keylen, char **hex
  * (MTH_TOTP_SECRET_LEN bytes); -1 when it does not open. Wipe `key` after. */
 int oidc_totp_open(const char *id, const char *bytea_text, uint8_t key[MTH_TOTP_SECRET_LEN]);
 
+/* The 16 bytes of a textual uuid (a passkey's user handle); -1 if malformed. */
+int oidc_uuid_bytes(const char *uuid, uint8_t out[16]);
+
 /* A fresh random uuid (version 4) as text. */
 void oidc_uuid_new(char out[OIDC_UUID_LEN + 1]);
 
@@ -220,9 +223,10 @@ h2o_iovec_t oidc_page_totp_enrol(h2o_mem_pool_t *pool, const oidc_totp_enrol_vie
 void oidc_methods_register(const gw_config_t *cfg);
 void oidc_methods_db_register(void);
 void oidc_account_register(void);
-void oidc_totp_register(void);       /* POST /login/code */
-void oidc_totp_enrol_register(void); /* the account page's app forms */
-void oidc_passkey_register(void);
+void oidc_totp_register(void);             /* POST /login/code */
+void oidc_totp_enrol_register(void);       /* the account page's app forms */
+void oidc_passkey_signin_register(void);   /* /login/passkey */
+void oidc_passkey_register_register(void); /* /account/security/passkey */
 void oidc_static_js_register(void);
 
 /* ---- statements (methods_db.c) -------------------------------------------------- */

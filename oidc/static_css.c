@@ -26,7 +26,31 @@ static const char CSS[] =
     "input:focus-visible,button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}\n"
     "button{font:inherit;font-weight:600;margin-top:1rem;min-height:2.75rem;padding:.625rem 1rem;border:0;"
     "border-radius:.5rem;background:var(--accent);color:var(--accent-fg);cursor:pointer}\n"
-    ".error{background:var(--err-bg);color:var(--err-fg);border-radius:.5rem;padding:.75rem}\n";
+    ".error{background:var(--err-bg);color:var(--err-fg);border-radius:.5rem;padding:.75rem}\n"
+    /* Sign-in methods: the account page is a little wider; secondary and
+     * destructive buttons; other ways to sign in folded in <details>. */
+    ".card.wide{max-width:36rem}\n"
+    "h2{font-size:1.125rem;margin:1.5rem 0 .5rem}\n"
+    "button.secondary{background:transparent;color:var(--accent);border:1px solid var(--accent)}\n"
+    "button.danger{background:transparent;color:var(--err-fg);border:1px solid "
+    "var(--err-fg);margin-top:.5rem}\n"
+    ".alt{display:flex;flex-direction:column;margin-top:1rem}\n"
+    ".alt[hidden]{display:none}\n"
+    ".notice{background:var(--bg);border-left:4px solid var(--accent);padding:.75rem}\n"
+    ".status{color:var(--muted);min-height:1.5rem;margin-top:.5rem}\n"
+    ".meta{color:var(--muted);font-size:.875rem}\n"
+    "ul.methods{list-style:none;margin:0 0 1rem;padding:0}\n"
+    "ul.methods li{border:1px solid var(--line);border-radius:.5rem;padding:.75rem;margin-bottom:.75rem}\n"
+    "ul.methods li p{margin:0 0 .5rem}\n"
+    "form.row{flex-direction:row;flex-wrap:wrap;align-items:flex-end;gap:.5rem}\n"
+    "form.row input{flex:1 1 10rem;width:auto}\n"
+    "form.row button{margin-top:0}\n"
+    "details{margin-top:1rem;border-top:1px solid var(--line);padding-top:.75rem}\n"
+    "summary{cursor:pointer;color:var(--accent);font-weight:600}\n"
+    "code.uri{display:block;word-break:break-all;font-size:.8125rem;color:var(--muted)}\n"
+    ".qr img{display:block;width:15rem;height:15rem;max-width:100%;background:#fff;border-radius:.5rem}\n"
+    ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);"
+    "white-space:nowrap}\n";
 
 static void on_css(gw_req_t *r)
 {

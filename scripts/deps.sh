@@ -16,6 +16,7 @@ PACKAGES="
   nghttp2-client wrk curl openssl ca-certificates jq python3 iproute2
   clang libclang-rt-14-dev clang-format
   nodejs npm python3-authlib python3-requests python3-cryptography
+  chromium
 "
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

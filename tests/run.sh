@@ -3,7 +3,8 @@
 #   1. builds the normal and the sanitizer (ASan + UBSan) builds;
 #   2. starts a private PostgreSQL in a fresh temporary directory;
 #   3. for each build: unit tests, fuzz corpus replays, integration tests,
-#      interop tests (tests/interop: openid-client + jose on Node, authlib);
+#      interop tests (tests/interop: openid-client + jose on Node, authlib),
+#      browser tests (tests/browser: headless Chromium, playwright-core);
 #   4. prints every failure again and the final `N passed, N failed` line.
 # Exits non-zero when anything failed.  Everything it starts (PostgreSQL, any
 # regain the integration tests left behind) is stopped on every exit path.
@@ -115,6 +116,31 @@ interop_prepare() {
 }
 [ -n "$PG_DIR" ] && interop_prepare
 
+# Browser tests (tests/browser): playwright-core from npm drives Debian's
+# chromium (scripts/deps.sh installs it); npm ci once, like the interop tests.
+BROWSER_NODE=0
+browser_prepare() {
+    local dir=tests/browser
+    [ -f "$dir/package-lock.json" ] || return 0
+    if [ "$INTEROP_NODE" != 1 ] || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+        echo "FAIL  node, npm or chromium is missing (scripts/deps.sh installs them): browser tests skipped"
+        printf 'fail\tbrowser: node, npm or chromium missing\n' >>"$RESULTS"
+        return 0
+    fi
+    if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+        [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        echo "   npm ci in $dir (once; needs the npm registry)"
+        if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$TAP_TMP/npm-ci-browser.log" 2>&1; then
+            tail -n 20 "$TAP_TMP/npm-ci-browser.log"
+            echo "FAIL  npm ci in $dir: browser tests skipped"
+            printf 'fail\tbrowser: npm ci failed (offline on first use?)\n' >>"$RESULTS"
+            return 0
+        fi
+    fi
+    BROWSER_NODE=1
+}
+[ -n "$PG_DIR" ] && browser_prepare
+
 for build in $BUILDS; do
     tag=$(basename "$build")
     [ "$tag" = build ] && tag=normal
@@ -163,6 +189,23 @@ for build in $BUILDS; do
             REGAIN_PIDS_FILE=$PIDS_FILE \
             REGAIN_SANITIZED=$([ "$tag" = asan ] && echo 1 || echo 0) \
             tap_run "[$tag] interop ${name%%.*}" 240 "$@"
+    done
+
+    # Browser: headless Chromium against this build; screenshots go to
+    # build/test-artifacts/browser/.
+    for t in tests/browser/*.test.mjs; do
+        [ -f "$t" ] && [ "$BROWSER_NODE" = 1 ] || continue
+        # shellcheck disable=SC2053
+        [[ $(basename "$t") == $ONLY ]] || continue
+        name=$(basename "$t")
+        REGAIN_BIN=$ROOT/$build/regain \
+            REGAIN_PG_DIR=$PG_DIR \
+            REGAIN_PG_URL_BASE=$PG_URL_BASE \
+            REGAIN_PG_SH=$PG_SH \
+            REGAIN_PIDS_FILE=$PIDS_FILE \
+            REGAIN_SANITIZED=$([ "$tag" = asan ] && echo 1 || echo 0) \
+            REGAIN_ARTIFACTS=$ROOT/build/test-artifacts/browser/$tag \
+            tap_run "[$tag] browser ${name%%.*}" 300 node $NODE_FLAGS "$t"
     done
 done
 
