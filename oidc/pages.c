@@ -217,8 +217,11 @@ static void render_signin(gw_req_t *r, const char *context, const char *login_hi
     const char *user = login_hint;
     if (user != NULL && strlen(user) > OIDC_USERNAME_MAX)
         user = NULL;
+    /* POST /login/tap binds its token to the request, or to "" without one. */
+    char tap_token[OIDC_CSRF_TOKEN_LEN + 1];
+    oidc_csrf_token(cookie.base, cookie.len, OIDC_CONTEXT_IS_REQUEST(context) ? context : "", tap_token);
     oidc_signin_view_t v = {
-        OIDC_CONTEXT_IS_REQUEST(context) ? context : NULL, token, user, error, need, notice};
+        OIDC_CONTEXT_IS_REQUEST(context) ? context : NULL, token, user, error, need, notice, tap_token};
     h2o_iovec_t page = oidc_page_signin(&r->req->pool, &v);
     no_store(r);
     gw_reply_html(r, 200, page.base, page.len);

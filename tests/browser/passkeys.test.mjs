@@ -204,9 +204,13 @@ await run('browser_passkeys', async ({ srv, fetch, psql }) => {
       && (await page.textContent('main')).includes('sign in with a passkey'));
     await shot(page, 'signin-step-up');
     // The relying party is not there: the request the browser makes to it is enough.
-    const toRp = page.waitForRequest((req) => req.url().startsWith(REDIRECT));
+    const toRp = page.waitForEvent('requestfailed', (req) => req.url().startsWith(REDIRECT));
     await page.click('#passkey-signin');
     const back = new URL((await toRp).url());
+    // Let the browser's error page for the unreachable host finish loading
+    // before the next navigation.
+    await page.waitForLoadState('load');
+    await page.waitForTimeout(200);
     check('after the passkey: back at the relying party with a code', back.searchParams.get('code'), back.href);
     const tok = await fetch(srv.https('/token'), { method: 'POST', body: new URLSearchParams({
       grant_type: 'authorization_code', code: back.searchParams.get('code') || '', redirect_uri: REDIRECT,
@@ -232,6 +236,9 @@ await run('browser_passkeys', async ({ srv, fetch, psql }) => {
       const answer = page.waitForResponse((r) => r.url().endsWith('/login/passkey'));
       await page.click('#passkey-signin');
       const res = await answer;
+      // A success navigates (the script follows the redirect): wait for it.
+      if (res.status() === 200)
+        await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Sign-in methods');
       await page.waitForLoadState();
       return { status: res.status(), body: await res.json().catch(() => ({})) };
     };

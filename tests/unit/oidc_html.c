@@ -64,7 +64,7 @@ static void test_signin_page(void **state)
 {
     h2o_mem_pool_t *pool = *state;
     oidc_signin_view_t v = {
-        "0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11", "tok_EN-123", "<b>eve</b>", "Wrong & \"bad\"", 0, NULL};
+        "0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11", "tok_EN-123", "<b>eve</b>", "Wrong & \"bad\"", 0, NULL, NULL};
     h2o_iovec_t p = oidc_page_signin(pool, &v);
     const char *s = p.base;
     assert_int_equal(strlen(s), p.len);
@@ -94,7 +94,7 @@ static void test_signin_page(void **state)
 
 static void test_signin_page_without_error(void **state)
 {
-    oidc_signin_view_t v = {"0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11", "t", NULL, NULL, 0, NULL};
+    oidc_signin_view_t v = {"0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11", "t", NULL, NULL, 0, NULL, NULL};
     h2o_iovec_t p = oidc_page_signin(*state, &v);
     assert_null(strstr(p.base, "role=\"alert\""));
     assert_null(strstr(p.base, "aria-describedby"));
