@@ -237,6 +237,9 @@ cat >&2 <<EOF
     curl -k -u "demo-web:\$(jq -r '.clients[] | select(.client_id == "demo-web") | .client_secret' $DEMO)" \\
       -d grant_type=authorization_code -d redirect_uri=$DEMO_WEB_REDIRECT \\
       -d code_verifier=$DEMO_VERIFIER -d code=CODE $HTTPS_BASE/token
+
+  Passkeys and authenticator apps: sign in as "demo" at $HTTPS_BASE/account/security
+  (passkeys need the https://localhost origin: accept the certificate warning first).
   Press Ctrl-C to stop regain and the database.
 
 EOF

@@ -1,0 +1,105 @@
+/* acr requirements (oidc/acr.c): which of our levels a request names through
+ * acr_values or an essential acr claim, and whether a session's acr answers
+ * it (with the acr to assert), each paired with the case that must not. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "oidc/internal.h"
+
+#define PWD OIDC_ACR_PASSWORD
+#define MFA OIDC_ACR_MFA
+#define PHR OIDC_ACR_PHISHING_RESISTANT
+
+static int needed(const char *values, const char *claims)
+{
+    return oidc_acr_needed(values, values ? strlen(values) : 0, claims, claims ? strlen(claims) : 0);
+}
+
+static int satisfied(const char *values, const char *claims, const char *session, const char **assert)
+{
+    return oidc_acr_satisfied(values, values ? strlen(values) : 0, claims, claims ? strlen(claims) : 0,
+                              session, assert);
+}
+
+static void levels(void **state)
+{
+    (void)state;
+    assert_int_equal(oidc_acr_level(PHR), OIDC_ACR_LEVEL_PHISHING_RESISTANT);
+    assert_int_equal(oidc_acr_level(MFA), OIDC_ACR_LEVEL_MFA);
+    assert_int_equal(oidc_acr_level(PWD), OIDC_ACR_LEVEL_PASSWORD);
+    assert_int_equal(oidc_acr_level(NULL), OIDC_ACR_LEVEL_NONE);
+    assert_int_equal(oidc_acr_level("urn:regain:acr:phishing-resistant-ish"), OIDC_ACR_LEVEL_NONE);
+}
+
+static void acr_values(void **state)
+{
+    (void)state;
+    assert_int_equal(needed(NULL, NULL), OIDC_ACR_LEVEL_NONE);
+    assert_int_equal(needed(PHR, NULL), OIDC_ACR_LEVEL_PHISHING_RESISTANT);
+    /* Alternatives: the lowest named is enough. */
+    assert_int_equal(needed(PHR " " MFA, NULL), OIDC_ACR_LEVEL_MFA);
+    /* Values of other areas are not ours to judge. */
+    assert_int_equal(needed("urn:regain:acr:verified-recovery", NULL), OIDC_ACR_LEVEL_NONE);
+    assert_int_equal(needed("urn:regain:acr:verified-recovery " PHR, NULL),
+                     OIDC_ACR_LEVEL_PHISHING_RESISTANT);
+}
+
+static void claims(void **state)
+{
+    (void)state;
+    assert_int_equal(needed(NULL, "{\"id_token\":{\"acr\":{\"essential\":true,\"value\":\"" PHR "\"}}}"),
+                     OIDC_ACR_LEVEL_PHISHING_RESISTANT);
+    assert_int_equal(needed(NULL, "{\"userinfo\":{\"acr\":{\"essential\":true,\"values\":[\"" MFA "\"]}}}"),
+                     OIDC_ACR_LEVEL_MFA);
+    /* Voluntary, or essential false: no requirement. */
+    assert_int_equal(needed(NULL, "{\"id_token\":{\"acr\":{\"values\":[\"" PHR "\"]}}}"),
+                     OIDC_ACR_LEVEL_NONE);
+    assert_int_equal(needed(NULL, "{\"id_token\":{\"acr\":{\"essential\":false,\"value\":\"" PHR "\"}}}"),
+                     OIDC_ACR_LEVEL_NONE);
+    assert_int_equal(needed(NULL, "{\"id_token\":{\"acr\":null}}"), OIDC_ACR_LEVEL_NONE);
+    assert_int_equal(needed(NULL, "not json"), OIDC_ACR_LEVEL_NONE);
+}
+
+static void step_up(void **state)
+{
+    (void)state;
+    const char *a = NULL;
+    /* A password session never answers phishing-resistant, nor mfa. */
+    assert_int_equal(satisfied(PHR, NULL, PWD, &a), 0);
+    assert_int_equal(satisfied(MFA, NULL, PWD, &a), 0);
+    assert_int_equal(satisfied(PHR, NULL, MFA, &a), 0);
+    assert_int_equal(satisfied(PHR, NULL, NULL, &a), 0);
+    assert_int_equal(
+        satisfied(NULL, "{\"id_token\":{\"acr\":{\"essential\":true,\"value\":\"" PHR "\"}}}", MFA, &a), 0);
+    /* A passkey session answers both, asserting what was asked. */
+    assert_int_equal(satisfied(PHR, NULL, PHR, &a), 1);
+    assert_string_equal(a, PHR);
+    assert_int_equal(satisfied(MFA, NULL, PHR, &a), 1);
+    assert_string_equal(a, MFA);
+    /* The relying party's order of preference. */
+    assert_int_equal(satisfied(PHR " " MFA, NULL, MFA, &a), 1);
+    assert_string_equal(a, MFA);
+    assert_int_equal(satisfied(MFA " " PHR, NULL, PHR, &a), 1);
+    assert_string_equal(a, MFA);
+    /* Nothing asked: the session's own acr. */
+    assert_int_equal(satisfied(NULL, NULL, PWD, &a), 1);
+    assert_string_equal(a, PWD);
+    assert_int_equal(satisfied("urn:example:other", NULL, PWD, &a), 1);
+    assert_string_equal(a, PWD);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(levels),
+        cmocka_unit_test(acr_values),
+        cmocka_unit_test(claims),
+        cmocka_unit_test(step_up),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
