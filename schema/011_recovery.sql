@@ -244,14 +244,16 @@ CREATE TRIGGER sessions_recovery_claims BEFORE INSERT ON sessions
 -- Post-recovery actions (NIST SP 800-63B §6.1.2.3): when the holder of a
 -- recovery session registers a new method (session_method_registered lifts
 -- it to 'full'), the account's other sessions end and its refresh tokens are
--- revoked (policy afterRecovery.endSessions, default on), once per attempt,
--- with the event recovery.completed.
+-- revoked (policy afterRecovery.endSessions, default on), the old methods
+-- are removed when the policy says so (afterRecovery.removeOldMethods,
+-- default off), once per attempt, with the event recovery.completed.
 CREATE FUNCTION recovery_after_registration() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     a recovery_attempts%ROWTYPE;
     v_sessions integer := 0;
     v_tokens integer := 0;
+    v_methods integer := 0;
 BEGIN
     IF NEW.recovery_attempt_id IS NULL OR OLD.purpose <> 'register_method' OR NEW.purpose <> 'full' THEN
         RETURN NULL;
@@ -272,10 +274,26 @@ BEGIN
         UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = NEW.user_id AND revoked_at IS NULL;
         GET DIAGNOSTICS v_tokens = ROW_COUNT;
     END IF;
+    -- afterRecovery.removeOldMethods: the passkeys and authenticator apps
+    -- registered before this recovery session began are the lost ones (the
+    -- new method was registered during it), each with its method.removed.
+    IF a.remove_methods THEN
+        WITH gone AS (
+            DELETE FROM webauthn_credentials WHERE user_id = NEW.user_id AND created_at < NEW.created_at
+            RETURNING id, 'passkey'::text AS kind
+        ), gone_totp AS (
+            DELETE FROM totp_authenticators WHERE user_id = NEW.user_id AND created_at < NEW.created_at
+            RETURNING id, 'totp'::text AS kind
+        )
+        SELECT count(audit_append('method.removed', 'system', NEW.user_id, NULL, NULL, 'success', 'recovery',
+                                  jsonb_build_object('methodId', g.id, 'kind', g.kind, 'attemptId', a.id)))
+        INTO v_methods
+        FROM (SELECT * FROM gone UNION ALL SELECT * FROM gone_totp) g;
+    END IF;
     PERFORM audit_append('recovery.completed', 'user:' || NEW.user_id, NEW.user_id, NULL, NULL, 'success', NULL,
                          jsonb_build_object('attemptId', a.id, 'sessionsEnded', v_sessions,
                                             'refreshTokensRevoked', v_tokens,
-                                            'removeOldMethods', a.remove_methods));
+                                            'removeOldMethods', a.remove_methods, 'methodsRemoved', v_methods));
     RETURN NULL;
 END $$;
 CREATE TRIGGER sessions_recovery_completed AFTER UPDATE OF purpose ON sessions

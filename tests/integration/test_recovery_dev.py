@@ -291,6 +291,17 @@ def main(env):
     check_eq("rate limit: rejected rate_limited", (state, reason), ("rejected", "rate_limited"))
     check_eq("rate limit: no TAP", taps_of(ben), before)
 
+    # rate limit per account: attempts naming ben from different addresses
+    set_policy(rateLimits={"perAccount": {"max": 1, "windowSeconds": 3600},
+                           "perAddress": {"max": 50, "windowSeconds": 3600}})
+    before = taps_of(ben)
+    rid, page, started = start(browser(), "ben")
+    check("rate limit per account: refused at start", started.status == 200 and "recovery-outcome" in started.text,
+          started)
+    aid, state, reason, matched = last_attempt()
+    check_eq("rate limit per account: rejected rate_limited", (state, reason), ("rejected", "rate_limited"))
+    check_eq("rate limit per account: no TAP", taps_of(ben), before)
+
     # a provider the policy does not allow
     set_policy(providers=["other"])
     b = browser()

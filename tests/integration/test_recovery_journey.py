@@ -90,7 +90,13 @@ def journey(env, idp, hooks):
     d.add_group()
     add_client(env, "rp1")
     rita = d.add_user("rita", "Rita", "Hayworth", "1918-10-17")
-    d.set_policy(default_policy(["idv"]))
+    d.set_policy(default_policy(["idv"], afterRecovery={"endSessions": True, "removeOldMethods": True}))
+    # the methods rita lost: an old passkey and an old authenticator app
+    d.sql("insert into webauthn_credentials (user_id, credential_id, public_key, alg, backup_eligible, backed_up, "
+          "attestation_fmt, name, created_at) values ('%s', '\\x00112233445566778899aabbccddeeff', '\\x00', -7, "
+          "false, false, 'none', 'Lost key', now() - interval '1 day')" % rita)
+    d.sql("insert into totp_authenticators (id, user_id, secret_sealed, name, confirmed, created_at) values "
+          "(gen_random_uuid(), '%s', '\\x00', 'Lost phone', true, now() - interval '1 day')" % rita)
     ident = {"claims": {"given_name": "Rita", "family_name": "Hayworth", "birthdate": "1918-10-17"}}
 
     claims_param = json.dumps({"id_token": {"acr": {"essential": True,
@@ -182,6 +188,13 @@ def journey(env, idp, hooks):
     check("ID token: verified_claims.verification.time present", "time" in vc.get("verification", {}), vc)
 
     # ---- post-recovery actions ran ----------------------------------------------------------
+    check_eq("removeOldMethods: the lost passkey and app are gone, the new app stays",
+             d.sql("select (select count(*) from webauthn_credentials where user_id = '{0}'), "
+                   "(select string_agg(name, ',') from totp_authenticators where user_id = '{0}')".format(rita)),
+             [["0", "New phone"]])
+    check_eq("... each with method.removed (reason recovery)",
+             d.sql("select count(*) from audit_events where type = 'method.removed' and subject_user = '%s' "
+                   "and reason = 'recovery'" % rita), [["2"]])
     done_events = d.sql("select count(*) from audit_events where type = 'recovery.completed' and subject_user = '%s'"
                         % rita)
     check_eq("recovery.completed after the new method", done_events, [["1"]])
