@@ -264,7 +264,8 @@ export class Regain {
     this.stderrPath = path.join(dir, 'stderr.log');
   }
 
-  async start() {
+  /** `overrides`: top-level config members to add or replace (e.g. providers). */
+  async start(overrides = {}) {
     this.tlsPort = await freePort();
     this.port = await freePort();
     this.issuer = `https://localhost:${this.tlsPort}`;
@@ -285,6 +286,7 @@ export class Regain {
       },
       keys: { encryption_key: this.kek, refresh_interval_ms: 10000 },
       log: { level: 'info', access_log: true },
+      ...overrides,
     };
     this.configPath = path.join(this.dir, 'regain.json');
     fs.writeFileSync(this.configPath, JSON.stringify(this.config, null, 2));
@@ -381,10 +383,10 @@ function cleanEnv() {
 
 /**
  * Runs main({srv, fetch, ca, psql}) with a fresh database, certificate and
- * server; stops and drops everything afterwards; prints the plan and exits
+ * server (its config with `overrides` merged at the top level); stops and drops everything afterwards; prints the plan and exits
  * 1 when anything failed.
  */
-export async function run(name, main) {
+export async function run(name, main, overrides = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `regain-interop.${name}.`));
   const admin = pgUrlBase();
   const db = `i_${name.replace(/\W/g, '_')}_${process.pid}`.toLowerCase().slice(0, 60);
@@ -401,7 +403,7 @@ export async function run(name, main) {
     psql(admin, `create database "${db}"`);
     created = true;
     const dbUrl = withDb(admin, db);
-    srv = await new Regain(dir, dbUrl, randomBytes(32).toString('base64')).start();
+    srv = await new Regain(dir, dbUrl, randomBytes(32).toString('base64')).start(overrides);
     check('regain serves GET /healthz', true);
     const ca = fs.readFileSync(path.join(dir, 'cert.pem'));
     await main({ srv, fetch: makeFetch(ca), ca, psql: (sql) => psql(dbUrl, sql) });
