@@ -74,7 +74,7 @@ h2o_iovec_t oidc_page_recovery_start(h2o_mem_pool_t *pool, const oidc_recovery_s
     }
     oidc_html_raw(&h, "<fieldset>\n<legend>Verify your identity with</legend>\n");
     for (size_t i = 0; i < v->provider_count; i++) {
-        oidc_html_raw(&h, "<label><input type=\"radio\" name=\"provider\" value=\"");
+        oidc_html_raw(&h, "<label class=\"choice\"><input type=\"radio\" name=\"provider\" value=\"");
         oidc_html_str(&h, v->provider_ids[i]);
         oidc_html_raw(&h, i == 0 ? "\" checked> " : "\"> ");
         oidc_html_str(&h, v->provider_names[i]);

@@ -48,6 +48,12 @@ static const char CSS[] =
     "details{margin-top:1rem;border-top:1px solid var(--line);padding-top:.75rem}\n"
     "summary{cursor:pointer;color:var(--accent);font-weight:600}\n"
     "code.uri{display:block;word-break:break-all;font-size:.8125rem;color:var(--muted)}\n"
+    /* recovery: the provider choice and the TAP shown once */
+    "label.choice{display:flex;align-items:center;gap:.5rem;font-weight:400}\n"
+    "label.choice input{width:auto;margin:0}\n"
+    "fieldset{border:1px solid var(--line);border-radius:.5rem;padding:.5rem .75rem}\n"
+    "p.tap output{display:block;font:600 1.375rem/1.4 ui-monospace,monospace;letter-spacing:.06em;"
+    "text-align:center;padding:.75rem;border:1px dashed var(--line);border-radius:.5rem}\n"
     ".qr img{display:block;width:15rem;height:15rem;max-width:100%;background:#fff;border-radius:.5rem}\n"
     ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);"
     "white-space:nowrap}\n";

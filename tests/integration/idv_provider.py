@@ -227,3 +227,15 @@ class IdvProvider:
                 return self.send(404, "{}")
 
         return H
+
+
+if __name__ == "__main__":
+    # Standalone, for the browser test: idv_provider.py CERT KEY IDENTITY_JSON
+    # prints the issuer on one line, then serves until stdin closes.
+    import sys
+
+    idp = IdvProvider(sys.argv[1], sys.argv[2]).start()
+    idp.identity = json.loads(sys.argv[3])
+    print(idp.issuer, flush=True)
+    sys.stdin.read()
+    idp.stop()
