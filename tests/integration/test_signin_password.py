@@ -236,6 +236,7 @@ def main(env):
         text = text.replace('value="%s"' % username, 'value=""')
         text = re.sub(r'name="request" value="[^"]*"', 'name="request" value=""', text)
         text = re.sub(r'data-(request|csrf)="[^"]*"', r'data-\1=""', text)
+        text = re.sub(r'\?request=[0-9a-f-]{36}', '?request=', text)
         return re.sub(r'name="csrf" value="[^"]*"', 'name="csrf" value=""', text)
 
     wrong = Browser(srv, "127.0.0.11")
