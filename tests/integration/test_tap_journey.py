@@ -6,7 +6,7 @@ yet, registers an authenticator app there (the sign-in methods' page lifts
 the session), and is sent on to the relying party with a code; the tokens
 expire with the TAP; each step is in the audit log, in order. The same
 from the account page alone (no relying party). The browser version with a
-passkey is tests/browser (when its harness is there)."""
+passkey is tests/browser/tap.test.mjs."""
 
 import re
 import urllib.parse
