@@ -493,5 +493,6 @@ int oidc_recovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
     gw_route_register(&g_dev);
     gw_route_register(&g_callback);
     gw_route_register(&g_recover);
+    oidc_recovery_admin_register();
     return 0;
 }

@@ -25,9 +25,9 @@ store_stmt_t oidc_stmt_recovery_by_handle = {
 store_stmt_t oidc_stmt_recovery_candidates = {
     "recovery_candidates",
     "SELECT o_id, o_user_name, o_active, o_eligible, o_given_name, o_family_name, o_legal_given_name, "
-    "o_legal_family_name, o_birthdate, o_employee_number FROM recovery_candidates($1, $2, $3::uuid[], "
-    "$4::integer)",
-    4, 0};
+    "o_legal_family_name, o_birthdate, o_employee_number, o_provider_ok FROM recovery_candidates($1, $2, "
+    "$3::uuid[], $4::integer, $5::uuid[])",
+    5, 0};
 
 void oidc_recovery_db_register(void)
 {

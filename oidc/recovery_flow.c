@@ -226,6 +226,17 @@ static void to_matched(gw_req_t *r, oidc_recovery_t *a, const char *extra_key, c
 
 /* ---- claim-validation webhook --------------------------------------------------------- */
 
+/* The policy's matching.webhook, else the config's claim_validation_webhook. */
+static void webhook_of(const oidc_recovery_t *a, gw_webhook_config_t *out)
+{
+    *out = oidc_cfg->recovery.claim_validation;
+    if (a->policy.webhook_url[0] != '\0') {
+        out->url = (char *)a->policy.webhook_url;
+        out->timeout_ms = (unsigned)(a->policy.webhook_timeout_ms > 0 ? a->policy.webhook_timeout_ms : 2000);
+        out->pass_on_error = a->policy.webhook_accept_on_error;
+    }
+}
+
 typedef struct {
     gw_req_t *r;
     oidc_recovery_t *a;
@@ -236,7 +247,9 @@ static void on_webhook(void *data, const prov_http_response_t *res)
     webhook_t *ctx = data;
     gw_req_t *r = ctx->r;
     oidc_recovery_t *a = ctx->a;
-    const gw_webhook_config_t *wh = &oidc_cfg->recovery.claim_validation;
+    gw_webhook_config_t whc;
+    webhook_of(a, &whc);
+    const gw_webhook_config_t *wh = &whc;
     int pass = -1; /* -1: the call failed */
     if (res->status >= 200 && res->status < 300) {
         gw_err_t err;
@@ -268,7 +281,9 @@ static void on_webhook(void *data, const prov_http_response_t *res)
 
 static void validate_or_match(gw_req_t *r, oidc_recovery_t *a)
 {
-    const gw_webhook_config_t *wh = &oidc_cfg->recovery.claim_validation;
+    gw_webhook_config_t whc;
+    webhook_of(a, &whc);
+    const gw_webhook_config_t *wh = &whc;
     if (wh->url == NULL) {
         to_matched(r, a, NULL, NULL);
         return;
@@ -327,6 +342,9 @@ static void on_candidates(gw_req_t *r, void *data, PGresult *res, const gw_err_t
                 c->attrs[k] = gw_req_strdup(r, c->attrs[k], strlen(c->attrs[k])).base;
     }
     a->ncands = n;
+    a->provider_ok = gw_req_alloc(r, n ? n : 1);
+    for (size_t i = 0; i < n; i++)
+        a->provider_ok[i] = store_value(res, (int)i, 10)[0] == 't';
     rcv_claim_t claims[PROV_MAX_CLAIMS];
     for (size_t i = 0; i < a->identity.claim_count; i++) {
         claims[i].name = a->identity.claims[i].name;
@@ -344,6 +362,12 @@ static void on_candidates(gw_req_t *r, void *data, PGresult *res, const gw_err_t
         return;
     }
     a->matched = &a->cands[a->decision.matched];
+    if (!a->provider_ok[a->decision.matched]) {
+        /* The policy allows this provider for other groups only. */
+        refuse_with_detail(r, a, "verified", "provider_not_allowed", decision_json(r, &a->decision, NULL, NULL),
+                           a->matched->id);
+        return;
+    }
     validate_or_match(r, a);
 }
 
@@ -376,7 +400,9 @@ static void find_candidates(gw_req_t *r, oidc_recovery_t *a)
     groups[o] = '\0';
     char limit[16];
     snprintf(limit, sizeof(limit), "%d", OIDC_RECOVERY_MAX_CANDIDATES);
-    const char *params[4] = {birthdate, employee, groups, gw_req_strdup(r, limit, strlen(limit)).base};
+    char *pgroups = gw_req_alloc(r, RCV_MAX_LIST * 37 + 3);
+    rcv_policy_provider_groups(&a->policy, a->provider_id, pgroups, RCV_MAX_LIST * 37 + 3);
+    const char *params[5] = {birthdate, employee, groups, gw_req_strdup(r, limit, strlen(limit)).base, pgroups};
     gw_req_query(r, &oidc_stmt_recovery_candidates, params, on_candidates, a);
 }
 

@@ -8,6 +8,7 @@
  *   recovery_flow.c   after the provider: evidence, matching, webhook, TAP
  *   recovery_pages.c  the pages (pure builders)
  *   recovery_notify.c the signed notification event
+ *   recovery_admin.c  GET /admin/v1/recovery/providers
  *   recovery_db.c     SQL (schema/011_recovery.sql)
  *
  * Matching itself is recovery/ (recovery/recovery.h); providers are
@@ -50,6 +51,7 @@ typedef struct {
     const rcv_candidate_t *matched;
     rcv_candidate_t *cands;
     size_t ncands;
+    char *provider_ok; /* per candidate: the provider is allowed for its groups */
 } oidc_recovery_t;
 
 /* ---- flow (recovery_flow.c) ------------------------------------------------- */
@@ -101,6 +103,11 @@ h2o_iovec_t oidc_page_recovery_tap(h2o_mem_pool_t *pool, const char *tap, const 
 /* Sends a page with no-store. */
 void oidc_recovery_page_send(gw_req_t *r, int status, h2o_iovec_t page);
 
+/* ---- admin API (recovery_admin.c) ------------------------------------------------------ */
+
+/* GET /admin/v1/recovery/providers */
+void oidc_recovery_admin_register(void);
+
 /* ---- SQL (recovery_db.c) ------------------------------------------------------------ */
 
 void oidc_recovery_db_register(void);
@@ -113,7 +120,7 @@ extern store_stmt_t oidc_stmt_recovery_start;
 extern store_stmt_t oidc_stmt_recovery_move;
 /* recovery_by_handle($1 hash). */
 extern store_stmt_t oidc_stmt_recovery_by_handle;
-/* recovery_candidates($1 birthdate, $2 employee, $3 groups uuid[], $4 limit). */
+/* recovery_candidates($1 birthdate, $2 employee, $3 groups uuid[], $4 limit, $5 provider groups uuid[]). */
 extern store_stmt_t oidc_stmt_recovery_candidates;
 
 #endif

@@ -178,8 +178,23 @@ int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, s
     for (size_t i = 0; i < ngroups; i++)
         if (strlen(groups[i]) == 36)
             copy(p->eligible_groups[p->eligible_group_count++], 37, groups[i]);
-    read_list(MEMBER(root, "providers", "allowedProviders", "allowed_providers"), p->providers, RCV_NAME_MAX,
-              &p->provider_count);
+    yajl_val provs = MEMBER(root, "providers", "allowedProviders", "allowed_providers");
+    read_list(provs, p->providers, RCV_NAME_MAX, &p->provider_count);
+    /* {"id", "groups": [uuid...]}: read_list kept the ids in order. */
+    for (size_t i = 0, k = 0; provs != NULL && YAJL_IS_ARRAY(provs) && i < provs->u.array.len && k < p->provider_count;
+         i++) {
+        yajl_val e = provs->u.array.values[i];
+        if (YAJL_IS_STRING(e) || gw_json_str(e, "id") != NULL || gw_json_str(e, "value") != NULL) {
+            yajl_val g = gw_json_get(e, "groups");
+            p->provider_group_count[k] = 0;
+            for (size_t j = 0; g != NULL && YAJL_IS_ARRAY(g) && j < g->u.array.len && j < RCV_MAX_LIST; j++) {
+                yajl_val gv = g->u.array.values[j];
+                if (YAJL_IS_STRING(gv) && strlen(gv->u.string) == 36)
+                    copy(p->provider_groups[k][p->provider_group_count[k]++], 37, gv->u.string);
+            }
+            k++;
+        }
+    }
 
     yajl_val matching = MEMBER(root, "matching");
     rcv_mode_t default_mode = RCV_MODE_EXACT;
@@ -212,6 +227,15 @@ int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, s
     if (dis != NULL && YAJL_IS_OBJECT(dis) && read_rule(dis, &p->disambiguation, RCV_MODE_EXACT, msg, msgsize))
         goto out;
 
+    yajl_val hook = MEMBER(matching, "webhook");
+    const char *hook_url = gw_json_str(hook, "url");
+    if (hook_url != NULL && strlen(hook_url) < sizeof(p->webhook_url)) {
+        copy(p->webhook_url, sizeof(p->webhook_url), hook_url);
+        p->webhook_timeout_ms = 2000;
+        read_int(MEMBER(hook, "timeoutMs"), &p->webhook_timeout_ms);
+        const char *oe = gw_json_str(hook, "onError");
+        p->webhook_accept_on_error = oe != NULL && strcmp(oe, "accept") == 0;
+    }
     yajl_val ev = MEMBER(root, "evidence", "requiredEvidence", "required_evidence");
     read_list(MEMBER(ev, "trustFrameworks", "trust_frameworks"), p->trust_frameworks, RCV_NAME_MAX,
               &p->trust_framework_count);
@@ -276,6 +300,21 @@ static int in_list(char (*list)[RCV_NAME_MAX], size_t n, const char *v)
 int rcv_policy_allows_provider(const rcv_policy_t *p, const char *provider_id)
 {
     return in_list((char (*)[RCV_NAME_MAX])p->providers, p->provider_count, provider_id);
+}
+
+void rcv_policy_provider_groups(const rcv_policy_t *p, const char *provider_id, char *out, size_t size)
+{
+    size_t o = 0;
+    o += (size_t)snprintf(out + o, size - o, "{");
+    for (size_t i = 0; i < p->provider_count; i++) {
+        if (strcmp(p->providers[i], provider_id) != 0)
+            continue;
+        for (size_t j = 0; j < p->provider_group_count[i] && o < size; j++)
+            o += (size_t)snprintf(out + o, size - o, "%s%s", j ? "," : "", p->provider_groups[i][j]);
+        break;
+    }
+    if (o < size)
+        snprintf(out + o, size - o, "}");
 }
 
 int rcv_policy_allows_framework(const rcv_policy_t *p, const char *trust_framework)

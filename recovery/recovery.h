@@ -82,6 +82,15 @@ typedef struct {
     size_t eligible_group_count;
     char providers[RCV_MAX_LIST][RCV_NAME_MAX]; /* allowed provider ids; none: all configured */
     size_t provider_count;
+    /* Per allowed provider: the groups whose members may use it (none: the
+     * eligible groups). {"id", "groups"} in the admin API's document. */
+    char provider_groups[RCV_MAX_LIST][RCV_MAX_LIST][37];
+    size_t provider_group_count[RCV_MAX_LIST];
+    /* matching.webhook: the organisation's own pass/fail check (url NULL:
+     * none; the config's recovery.claim_validation_webhook applies then). */
+    char webhook_url[512];
+    int64_t webhook_timeout_ms;
+    int webhook_accept_on_error; /* onError "accept" */
     rcv_rule_t rules[RCV_MAX_RULES];
     size_t rule_count;
     rcv_rule_t disambiguation; /* attr RCV_ATTR_NONE when not configured */
@@ -114,6 +123,11 @@ int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, s
 
 /* 1 when `provider_id` is allowed by the policy. */
 int rcv_policy_allows_provider(const rcv_policy_t *p, const char *provider_id);
+
+/* The groups limiting `provider_id` as a Postgres uuid[] literal ("{a,b}"),
+ * written into out (room for RCV_MAX_LIST * 37 + 3); "{}" when the provider
+ * names none (then only eligibility applies). */
+void rcv_policy_provider_groups(const rcv_policy_t *p, const char *provider_id, char *out, size_t size);
 
 /* 1 when `value` is in the policy's list (an empty list allows everything). */
 int rcv_policy_allows_framework(const rcv_policy_t *p, const char *trust_framework);

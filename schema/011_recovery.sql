@@ -210,14 +210,20 @@ $$;
 -- by the caller. The C side compares names after Unicode normalisation,
 -- which SQL cannot do. Bounded: more than p_limit candidates is answered
 -- with p_limit rows (the caller treats a full page as ambiguous).
-CREATE FUNCTION recovery_candidates(p_birthdate text, p_employee text, p_groups uuid[], p_limit integer)
+-- o_eligible: a member of one of p_groups (the policy's eligible groups);
+-- o_provider_ok: p_provider_groups is empty, or a member of one of them (the
+-- provider is allowed for some groups only).
+CREATE FUNCTION recovery_candidates(p_birthdate text, p_employee text, p_groups uuid[], p_limit integer,
+                                    p_provider_groups uuid[])
 RETURNS TABLE (o_id uuid, o_user_name text, o_active boolean, o_eligible boolean, o_given_name text,
                o_family_name text, o_legal_given_name text, o_legal_family_name text, o_birthdate text,
-               o_employee_number text)
+               o_employee_number text, o_provider_ok boolean)
 LANGUAGE sql STABLE AS $$
     SELECT u.id, u.user_name, u.active,
            EXISTS (SELECT 1 FROM recovery_user_groups(u.id) g(id) WHERE g.id = ANY (p_groups)),
-           u.given_name, u.family_name, u.legal_given_name, u.legal_family_name, u.birthdate, u.employee_number
+           u.given_name, u.family_name, u.legal_given_name, u.legal_family_name, u.birthdate, u.employee_number,
+           cardinality(p_provider_groups) = 0 OR
+               EXISTS (SELECT 1 FROM recovery_user_groups(u.id) g(id) WHERE g.id = ANY (p_provider_groups))
     FROM users u
     WHERE (p_birthdate IS NOT NULL OR p_employee IS NOT NULL)
       AND (p_birthdate IS NULL OR u.birthdate = p_birthdate)

@@ -54,14 +54,14 @@ WITH u AS (
     ON CONFLICT DO NOTHING RETURNING id)
 INSERT INTO group_members (group_id, member_id, member_type) SELECT '$REC_GROUP', id, 'User' FROM u;
 SELECT o_status FROM policy_put('recovery', '{"mode": "enabled", "eligibleGroups": ["$REC_GROUP"],
-    "providers": ["dev"], "matching": {"mode": "relaxed", "rules": [
+    "providers": [{"id": "dev"}], "matching": {"mode": "relaxed", "rules": [
         {"claim": "given_name", "attribute": "name.givenName"},
         {"claim": "family_name", "attribute": "name.familyName"},
         {"claim": "birthdate", "attribute": "urn:regain:scim:schemas:extension:recovery:2.0:User:birthdate"}]},
     "evidence": {"trustFrameworks": ["dev"], "maxAgeSeconds": 600},
     "tap": {"lifetimeInMinutes": 60, "isUsableOnce": true, "length": 16},
-    "rateLimits": {"perAccount": {"max": 100000000, "windowSeconds": 60},
-                   "perAddress": {"max": 100000000, "windowSeconds": 60}},
+    "rateLimits": {"perAccount": {"max": 1000, "windowSeconds": 60},
+                   "perAddress": {"max": 1000, "windowSeconds": 60}},
     "attemptLifetimeSeconds": 900}'::jsonb, NULL, 'bench', NULL, NULL);
 EOF
 

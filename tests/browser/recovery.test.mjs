@@ -72,7 +72,7 @@ await run('browser_recovery', async ({ srv, fetch, psql }) => {
   q(`insert into totp_authenticators (id, user_id, secret_sealed, name, confirmed, created_at) values
       (gen_random_uuid(), '${sub}', '\\x00', 'Lost phone', true, now() - interval '90 days')`);
   const policy = {
-    mode: 'enabled', eligibleGroups: [GROUP], providers: ['idv'],
+    mode: 'enabled', eligibleGroups: [GROUP], providers: [{ id: 'idv' }],
     matching: { mode: 'relaxed', rules: [
       { claim: 'given_name', attribute: 'name.givenName' },
       { claim: 'family_name', attribute: 'name.familyName' },

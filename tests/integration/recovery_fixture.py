@@ -89,7 +89,7 @@ def default_policy(providers, **over):
     doc = {
         "mode": "enabled",
         "eligibleGroups": [GROUP],
-        "providers": providers,
+        "providers": [{"id": p} for p in providers],
         "matching": {"mode": "relaxed", "rules": [
             {"claim": "given_name", "attribute": "name.givenName"},
             {"claim": "family_name", "attribute": "name.familyName"},

@@ -27,7 +27,7 @@ def main(env):
         doc = {
             "mode": "enabled",
             "eligibleGroups": [GROUP],
-            "providers": ["dev"],
+            "providers": [{"id": "dev"}],
             "matching": {"mode": "relaxed", "rules": [
                 {"claim": "given_name", "attribute": "name.givenName"},
                 {"claim": "family_name", "attribute": "name.familyName"},
@@ -303,11 +303,18 @@ def main(env):
     check_eq("rate limit per account: no TAP", taps_of(ben), before)
 
     # a provider the policy does not allow
-    set_policy(providers=["other"])
+    set_policy(providers=[{"id": "other"}])
     b = browser()
     rid, page, started = start(b, "ben")
     aid, state, reason, matched = last_attempt()
     check_eq("provider not allowed: rejected", (state, reason), ("rejected", "provider_not_allowed"))
+
+    # a provider allowed for another group only: refused once the account is known
+    other = "7a7a7a7a-7a7a-4a7a-8a7a-7a7a7a7a7a7a"
+    sql("insert into groups (id, display_name) values ('%s', 'contractors')" % other)
+    set_policy(providers=[{"id": "dev", "groups": [other]}])
+    refused("provider for another group only", "provider_not_allowed", "ben",
+            {"given_name": "Ben", "family_name": "Jones", "birthdate": "1985-01-02"}, uid=ben)
 
     srv.stop()
     log = open(srv.stderr_path, errors="replace").read()

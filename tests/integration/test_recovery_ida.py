@@ -18,6 +18,7 @@ import urllib.parse
 from harness import SLOW, check, check_eq, require, run
 from idv_provider import IdvProvider
 from recovery_fixture import Browser, Directory, default_policy, follow_provider, start
+from tap_fixture import Admin
 
 def main(env):
     idp = IdvProvider(env.cert, env.key).start()
@@ -39,8 +40,19 @@ def run_tests(env, idp):
     d.add_group()
     d.add_client()
     anna = d.add_user("anna", "Anna", "Smith", "1990-04-01")
-    d.set_policy(default_policy(["idv", "untrusted"], evidence={"trustFrameworks": ["eidas"], "assuranceLevels": ["substantial"],
-                                                   "maxAgeSeconds": 600}))
+    # the policy through the administrator's API (its validation is issue 6's)
+    admin = Admin(srv)
+    doc = default_policy(["idv", "untrusted"], evidence={"trustFrameworks": ["eidas"],
+                                                         "assuranceLevels": ["substantial"], "maxAgeSeconds": 600})
+    r = admin.call("PUT", "/admin/v1/recovery/policy", doc)
+    require("PUT /admin/v1/recovery/policy accepts the recovery policy", r.status == 200, r.describe())
+    r = admin.call("GET", "/admin/v1/recovery/providers")
+    listed = (r.json() or {}).get("providers", [])
+    check_eq("GET /admin/v1/recovery/providers lists the configured providers",
+             [(p.get("id"), p.get("type")) for p in listed], [("idv", "oidc-ida"), ("untrusted", "oidc-ida")])
+    check("... without their secrets", idp.client_secret not in r.text, r.text)
+    r = admin.call("GET", "/admin/v1/recovery/providers", token="not-a-token")
+    check_eq("... and only with an admin token", r.status, 401)
     ANNA = {"given_name": "Anna Maria", "family_name": "Smith", "birthdate": "1990-04-01"}
     addr = [40]
 

@@ -213,5 +213,19 @@ def journey(env, idp, hooks):
     refused_by_hook("claim validation fails", (200, {"result": "fail"}), "claim_validation_failed")
     refused_by_hook("claim validation answers 500 (on_error fail)", (500, {}), "claim_validation_error")
 
+    # the policy's own webhook (matching.webhook) replaces the config's; onError accept
+    doc = default_policy(["idv"])
+    doc["matching"]["webhook"] = {"url": hooks.url("/policy-hook"), "timeoutMs": 1000, "onError": "accept"}
+    d.set_policy(doc)
+    hooks.answer = (503, {})
+    before = d.taps_of(rita)
+    b, verifier, r = begin("127.0.0.90")
+    out = through_provider(b, r)
+    check("policy webhook down, onError accept: the TAP is issued", form_fields(out.text, "/login/tap") is not None,
+          out)
+    check("... the policy's webhook was the one asked", any(p[0] == "/policy-hook" for p in hooks.posts),
+          [p[0] for p in hooks.posts])
+    check_eq("... one more TAP", d.taps_of(rita), before + 1)
+
 
 run(main)

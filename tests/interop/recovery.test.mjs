@@ -50,7 +50,7 @@ await run('recovery', async ({ srv, fetch, psql }) => {
   psql(`insert into groups (id, display_name) values ('${GROUP}', 'recovery')`);
   psql(`insert into group_members (group_id, member_id, member_type) values ('${GROUP}', '${sub}', 'User')`);
   const policy = {
-    mode: 'enabled', eligibleGroups: [GROUP], providers: ['dev'],
+    mode: 'enabled', eligibleGroups: [GROUP], providers: [{ id: 'dev' }],
     matching: { mode: 'relaxed', rules: [
       { claim: 'given_name', attribute: 'name.givenName' },
       { claim: 'family_name', attribute: 'name.familyName' },

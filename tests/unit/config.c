@@ -172,6 +172,55 @@ static void test_unreadable_file_names_the_file(void **state)
     assert_non_null(strstr(msg, "/nonexistent/regain.json: cannot read"));
 }
 
+/* Issue 7: the "providers" list and the "recovery" webhooks. */
+#define BASE_START "{\"issuer\":\"https://id.example.com\",\"database\":{\"url\":\"dbname=x\"}," \
+                   "\"listen\":[{\"port\":8080}],\"keys\":{\"encryption_key\":\"" KEK "\"},"
+
+static void test_providers_and_recovery(void **state)
+{
+    (void)state;
+    gw_config_t cfg;
+    assert_int_equal(parse(&cfg, BASE_START "\"dev_mode\":true,\"providers\":["
+                                            "{\"id\":\"dev\",\"type\":\"dev\"},"
+                                            "{\"id\":\"idv\",\"type\":\"oidc-ida\",\"issuer\":\"https://idv.example\","
+                                            "\"client_id\":\"regain\",\"client_secret\":\"s\",\"ca_file\":\"ca.pem\"}],"
+                                            "\"recovery\":{\"notification_webhook\":{\"url\":\"https://hooks.example/n\"},"
+                                            "\"claim_validation_webhook\":{\"url\":\"http://127.0.0.1:9/v\","
+                                            "\"timeout_ms\":500,\"on_error\":\"pass\"}}}"),
+                     0);
+    assert_int_equal(cfg.provider_count, 2);
+    assert_string_equal(cfg.providers[0].display_name, "dev"); /* defaults to the id */
+    assert_string_equal(cfg.providers[1].scopes, "openid identity_assurance");
+    assert_string_equal(cfg.providers[1].ca_file, "/etc/regain/ca.pem");
+    assert_int_equal(cfg.providers[1].use_par, 1);
+    assert_string_equal(cfg.recovery.notification.url, "https://hooks.example/n");
+    assert_int_equal(cfg.recovery.claim_validation.timeout_ms, 500);
+    assert_int_equal(cfg.recovery.claim_validation.pass_on_error, 1);
+    gw_config_dispose(&cfg);
+
+    /* The simulated provider never runs without dev_mode. */
+    assert_rejects(BASE_START "\"providers\":[{\"id\":\"dev\",\"type\":\"dev\"}]}",
+                   "providers[0].type: \"dev\" is refused unless dev_mode is true");
+    assert_rejects(BASE_START "\"providers\":[{\"id\":\"x\",\"type\":\"saml\"}]}", "providers[0].type");
+    assert_rejects(BASE_START "\"providers\":[{\"id\":\"Bad Id\",\"type\":\"oidc-ida\"}]}", "providers[0].id");
+    assert_rejects(BASE_START "\"providers\":[{\"id\":\"a\",\"type\":\"oidc-ida\",\"issuer\":\"http://idv.example\","
+                              "\"client_id\":\"c\",\"client_secret\":\"s\"}]}",
+                   "providers[0].issuer");
+    assert_rejects(BASE_START "\"providers\":[{\"id\":\"a\",\"type\":\"oidc-ida\",\"issuer\":\"https://idv.example\","
+                              "\"client_id\":\"c\"}]}",
+                   "exactly one of client_secret and private_key_file");
+    assert_rejects(BASE_START "\"dev_mode\":true,\"providers\":[{\"id\":\"d\",\"type\":\"dev\"},"
+                              "{\"id\":\"d\",\"type\":\"dev\"}]}",
+                   "providers[1].id: \"d\" is used twice");
+    assert_rejects(BASE_START "\"providers\":[{\"id\":\"a\",\"type\":\"dev\",\"colour\":1}]}",
+                   "providers[0].colour: unknown key");
+    assert_rejects(BASE_START "\"recovery\":{\"notification_webhook\":{\"url\":\"http://hooks.example\"}}}",
+                   "recovery.notification_webhook.url");
+    assert_rejects(BASE_START "\"recovery\":{\"claim_validation_webhook\":{\"url\":\"https://h\","
+                              "\"on_error\":\"maybe\"}}}",
+                   "recovery.claim_validation_webhook.on_error");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_oidc_section),
         cmocka_unit_test(test_environment_overrides_secrets),
         cmocka_unit_test(test_unreadable_file_names_the_file),
+        cmocka_unit_test(test_providers_and_recovery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
