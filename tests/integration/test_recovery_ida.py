@@ -22,34 +22,40 @@ from tap_fixture import Admin
 
 def main(env):
     idp = IdvProvider(env.cert, env.key).start()
+    plain = IdvProvider(env.cert, env.key, par=False).start()  # advertises no PAR endpoint
     try:
-        run_tests(env, idp)
+        run_tests(env, idp, plain)
     finally:
         idp.stop()
+        plain.stop()
 
 
-def run_tests(env, idp):
+def run_tests(env, idp, plain):
     srv = env.regain({"providers": [{"id": "idv", "type": "oidc-ida", "display_name": "Identity check",
                                      "issuer": idp.issuer, "client_id": idp.client_id,
                                      "client_secret": idp.client_secret, "ca_file": "../cert.pem",
                                      "timeout_ms": 5000},
                                     # the same provider without its CA: TLS must fail verification
                                     {"id": "untrusted", "type": "oidc-ida", "issuer": idp.issuer,
-                                     "client_id": idp.client_id, "client_secret": idp.client_secret}]})
+                                     "client_id": idp.client_id, "client_secret": idp.client_secret},
+                                    {"id": "plain", "type": "oidc-ida", "issuer": plain.issuer,
+                                     "client_id": plain.client_id, "client_secret": plain.client_secret,
+                                     "ca_file": "../cert.pem"}]})
     d = Directory(env.db_url)
     d.add_group()
     d.add_client()
     anna = d.add_user("anna", "Anna", "Smith", "1990-04-01")
     # the policy through the administrator's API (its validation is issue 6's)
     admin = Admin(srv)
-    doc = default_policy(["idv", "untrusted"], evidence={"trustFrameworks": ["eidas"],
+    doc = default_policy(["idv", "untrusted", "plain"], evidence={"trustFrameworks": ["eidas"],
                                                          "assuranceLevels": ["substantial"], "maxAgeSeconds": 600})
     r = admin.call("PUT", "/admin/v1/recovery/policy", doc)
     require("PUT /admin/v1/recovery/policy accepts the recovery policy", r.status == 200, r.describe())
     r = admin.call("GET", "/admin/v1/recovery/providers")
     listed = (r.json() or {}).get("providers", [])
     check_eq("GET /admin/v1/recovery/providers lists the configured providers",
-             [(p.get("id"), p.get("type")) for p in listed], [("idv", "oidc-ida"), ("untrusted", "oidc-ida")])
+             [(p.get("id"), p.get("type")) for p in listed],
+             [("idv", "oidc-ida"), ("untrusted", "oidc-ida"), ("plain", "oidc-ida")])
     check("... without their secrets", idp.client_secret not in r.text, r.text)
     r = admin.call("GET", "/admin/v1/recovery/providers", token="not-a-token")
     check_eq("... and only with an admin token", r.status, 401)
@@ -151,6 +157,24 @@ def run_tests(env, idp):
     aid, state, reason, matched = d.last_attempt()
     check_eq("... failed provider_error", (state, reason), ("failed", "provider_error"))
     check_eq("... and nothing reached the provider", len(idp.requests) + len(idp.pushed), calls)
+
+    # a provider without PAR: the request travels in the URL, with the same bindings
+    addr[0] += 1
+    b = Browser(srv, "127.0.0.%d" % addr[0])
+    plain.identity = {"claims": ANNA, "txn": "plain-txn-1"}
+    before = d.taps_of(anna)
+    rid, page, started = start(b, d, "anna", "plain")
+    loc = started.header("location") or ""
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(loc).query))
+    check("without PAR: the authorization request is in the URL (PKCE, state, nonce, claims)",
+          loc.startswith(plain.issuer + "/authorize?") and q.get("code_challenge_method") == "S256"
+          and len(q.get("state", "")) == 43 and len(q.get("nonce", "")) == 43
+          and "verified_claims" in q.get("claims", ""), loc)
+    status, back = follow_provider(loc)
+    u = urllib.parse.urlsplit(back)
+    out = b.get(u.path + "?" + u.query)
+    check("without PAR: the TAP is issued", re.search(r'<output id="tap">', out.text), out)
+    check_eq("without PAR: one more TAP", d.taps_of(anna), before + 1)
 
     srv.stop()
     log = open(srv.stderr_path, errors="replace").read()
