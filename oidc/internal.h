@@ -1,9 +1,12 @@
 /* Declarations shared by oidc/ files only.
  *
- * The OpenID Provider is split in four areas, each in its own files:
+ * The OpenID Provider is split in areas, each in its own files:
  *   clients   oidc/client*.c, oidc/admin_clients.c, oidc/cli_client.c
  *   sign-in   oidc/login.c, oidc/session*.c, oidc/user*.c, oidc/password.c,
- *             oidc/throttle*.c, oidc/pages.c, oidc/cli_user.c
+ *             oidc/throttle*.c, oidc/pages.c, oidc/cli_user.c, oidc/acr.c;
+ *             its methods (oidc/methods_internal.h): oidc/passkey_*.c,
+ *             oidc/totp_*.c, oidc/account*.c, oidc/signin_finish.c,
+ *             oidc/methods_*.c, oidc/static_*.c
  *   authorize oidc/authorize*.c, oidc/code*.c, oidc/logout.c
  *   tokens    oidc/token*.c, oidc/jwt_issue.c, oidc/bearer.c, oidc/userinfo.c,
  *             oidc/revoke.c, oidc/introspect.c
