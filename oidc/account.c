@@ -28,6 +28,7 @@ static const message_t MESSAGES[] = {
     {"last", "This is your last way to sign in, so it cannot be removed. Add another method first.", 1},
     {"gone", "That sign-in method no longer exists.", 1},
     {"expired", "That authenticator app set-up expired. Start again.", 1},
+    {"register-first", "Add a passkey or an authenticator app first. Then you can rename or remove the others.", 1},
 };
 
 typedef struct {
@@ -195,6 +196,22 @@ static int csrf_or_page(gw_req_t *r, const oidc_account_t *a, const account_req_
     return -1;
 }
 
+/* A session from a Temporary Access Pass ('register_method') may register
+ * a method and nothing else: removing or renaming the account's existing
+ * methods with nothing but a TAP would let whoever obtained one (a help desk
+ * fooled, a pass read over a shoulder) lock the owner out before adding a
+ * method of their own, which at least is audited and ends the TAP session's
+ * special status (schema/008_audit.sql). */
+static int full_session_or_back(gw_req_t *r, const oidc_account_t *a, const account_req_t *ar, const char *what)
+{
+    if (!a->register_only)
+        return 0;
+    gw_log_write(GW_LOG_WARN, "account", r->id, "refused: %s %s %s from a session that must register first", what,
+                 ar->kind, ar->id);
+    oidc_account_back(r, ar->request, "register-first");
+    return -1;
+}
+
 static void on_removed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     account_req_t *ar = data;
@@ -213,7 +230,7 @@ static void on_removed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
 static void on_remove_account(gw_req_t *r, oidc_account_t *a, void *data)
 {
     account_req_t *ar = data;
-    if (csrf_or_page(r, a, ar) != 0)
+    if (csrf_or_page(r, a, ar) != 0 || full_session_or_back(r, a, ar, "remove") != 0)
         return;
     char peer[64];
     gw_req_peer(r, peer);
@@ -251,7 +268,7 @@ static void on_renamed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
 static void on_rename_account(gw_req_t *r, oidc_account_t *a, void *data)
 {
     account_req_t *ar = data;
-    if (csrf_or_page(r, a, ar) != 0)
+    if (csrf_or_page(r, a, ar) != 0 || full_session_or_back(r, a, ar, "rename") != 0)
         return;
     char peer[64];
     gw_req_peer(r, peer);

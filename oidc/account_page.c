@@ -57,6 +57,11 @@ static void method_item(oidc_html_t *h, const oidc_account_view_t *v, const oidc
         oidc_html_raw(h, "never used");
     }
     oidc_html_raw(h, "</span></p>\n");
+    if (v->register_only) {
+        /* A TAP session registers a method first (account.c refuses the rest). */
+        oidc_html_raw(h, "</li>\n");
+        return;
+    }
     /* Rename: a label per field, ids unique by the method id. */
     oidc_html_raw(h, "<form method=\"post\" action=\"" OIDC_ACCOUNT_PATH "/rename\" class=\"row\">\n");
     common_fields(h, v->csrf, v->request);
