@@ -139,7 +139,7 @@ h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
     oidc_html_raw(&h, "<details>\n<summary>Sign in with a temporary access pass</summary>\n"
                       "<form method=\"post\" action=\"/login/tap\">\n");
     hidden(&h, "request", request);
-    hidden(&h, OIDC_CSRF_FIELD, v->csrf);
+    hidden(&h, OIDC_CSRF_FIELD, v->tap_csrf ? v->tap_csrf : v->csrf);
     oidc_html_raw(&h, "<label for=\"tap\">Temporary access pass</label>\n"
                       "<input id=\"tap\" name=\"tap\" type=\"text\" autocomplete=\"off\" "
                       "autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"128\" required>\n"

@@ -239,7 +239,8 @@ cat >&2 <<EOF
       -d code_verifier=$DEMO_VERIFIER -d code=CODE $HTTPS_BASE/token
 
   Passkeys and authenticator apps: sign in as "demo" at $HTTPS_BASE/account/security
-  (passkeys need the https://localhost origin: accept the certificate warning first).
+  (the RP ID is "localhost"; a browser may refuse passkeys on a page whose certificate
+  it does not trust: then trust $VAR/tls/cert.pem, or start it with --ignore-certificate-errors).
   Press Ctrl-C to stop regain and the database.
 
 EOF
