@@ -91,6 +91,17 @@ def main(env):
     page = b.get("/account/security?m=totp-added")
     check("the page lists it with its name", "Phone" in page.text and "Your authenticator app was added" in page.text,
           page)
+    ren = form_fields(page.text, "/account/security/rename")
+    require("the rename form", ren is not None and ren.get("id") == tid, page)
+    r = b.post("/account/security/rename", dict(ren, name="Work phone"))
+    check_eq("rename: 303 back with m=renamed", r.header("location"), "/account/security?m=renamed")
+    check_eq("... stored", sql(db, "select name from totp_authenticators"), [["Work phone"]])
+    check_eq("... audited", audit(db, "type = 'method.renamed'"),
+             [["method.renamed", "success", "", "totp", "user:" + alice]])
+    r = b.post("/account/security/rename", dict(ren, name="x" * 65))
+    check_eq("a name over 64 characters: 400", r.status, 400)
+    r = b.post("/account/security/rename", dict(ren, id="00000000-0000-4000-8000-000000000000"))
+    check_eq("renaming a method that is not the user's: m=gone", r.header("location"), "/account/security?m=gone")
 
     # ---- sign-in: password, then the code -------------------------------------------------
     b2 = Browser(srv, "127.0.0.21")
