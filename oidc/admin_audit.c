@@ -146,10 +146,11 @@ static void on_authorized(gw_req_t *r, const oidc_access_t *at)
     char sql[1024], limit[16], cursor_id[24];
     const char *params[6];
     int np = 0;
-    size_t n = (size_t)snprintf(sql, sizeof(sql),
-                                "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
-                                "type, actor, subject_user, host(client_addr), user_agent, outcome, reason, "
-                                "detail::text FROM audit_events WHERE true");
+    size_t n =
+        (size_t)snprintf(sql, sizeof(sql),
+                         "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+                         "type, actor, subject_user, host(client_addr), user_agent, outcome, reason, "
+                         "detail::text FROM audit_events WHERE true");
     if (v[0].base) {
         if (!oidc_uuid_ok(v[0].base, v[0].len))
             return (void)bad(r, "user", "must be a user id (a UUID)");
@@ -193,7 +194,8 @@ static void on_authorized(gw_req_t *r, const oidc_access_t *at)
     if (v[4].base) {
         char *end;
         long l = strtol(v[4].base, &end, 10);
-        if (v[4].len > 4 || *end != '\0' || v[4].base[0] < '0' || v[4].base[0] > '9' || l < 1 || l > LIMIT_MAX)
+        if (v[4].len > 4 || *end != '\0' || v[4].base[0] < '0' || v[4].base[0] > '9' || l < 1 ||
+            l > LIMIT_MAX)
             return (void)bad(r, "limit", "must be an integer between 1 and 500");
         a->limit = (int)l;
     }

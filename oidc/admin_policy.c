@@ -26,8 +26,8 @@ static const char *const KIND_NAMES[] = {"temporaryAccessPass", "recovery"};
 
 typedef struct {
     int kind;
-    int patch;          /* PATCH: 204 without a body */
-    yajl_val body;      /* PATCH: the members to change */
+    int patch;     /* PATCH: 204 without a body */
+    yajl_val body; /* PATCH: the members to change */
     const oidc_access_t *at;
 } policy_req_t;
 
@@ -145,7 +145,8 @@ static void on_put(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
     if (status != NULL && strcmp(status, "precondition_failed") == 0) {
         const char *current = store_value(res, 0, 1);
         set_etag(r, current ? current : "0");
-        gw_reply_fail(r, GW_E_PRECONDITION_FAILED, "If-Match does not name the current version of the policy");
+        gw_reply_fail(r, GW_E_PRECONDITION_FAILED,
+                      "If-Match does not name the current version of the policy");
         return;
     }
     if (status == NULL || strcmp(status, "ok") != 0) {
@@ -232,7 +233,7 @@ static void put_policy(gw_req_t *r, policy_req_t *p, const oidc_access_t *at)
     oidc_audit_who_t who;
     oidc_audit_who(r, at, &who);
     const char *params[6] = {KIND_NAMES[p->kind], text.base, cond == 1 ? version : cond < 0 ? "-1" : NULL,
-                             who.actor, who.addr, who.user_agent};
+                             who.actor,           who.addr,  who.user_agent};
     gw_req_query(r, &OIDC_STMT_POLICY_PUT, params, on_put, p);
 }
 
@@ -278,7 +279,7 @@ static void on_patch_current(gw_req_t *r, void *data, PGresult *res, const gw_er
     oidc_audit_who_t who;
     oidc_audit_who(r, p->at, &who);
     const char *params[6] = {KIND_NAMES[p->kind], text.base, cond == 1 ? own : cond < 0 ? "-1" : version,
-                             who.actor, who.addr, who.user_agent};
+                             who.actor,           who.addr,  who.user_agent};
     gw_req_query(r, &OIDC_STMT_POLICY_PUT, params, on_put, p);
 }
 
@@ -317,10 +318,20 @@ static void on_policy(gw_req_t *r)
     oidc_bearer_authorize(r, "admin", on_authorized);
 }
 
-static gw_route_t ROUTE_TAP_POLICY = {TAP_POLICY_PATH,  GW_GET | GW_PUT | GW_PATCH, GW_ROUTE_NO_STORE, on_policy,
-                                      TAP_POLICY_PATH,  (void *)(intptr_t)KIND_TAP,         0};
-static gw_route_t ROUTE_RECOVERY_POLICY = {RECOVERY_POLICY_PATH, GW_GET | GW_PUT | GW_PATCH, GW_ROUTE_NO_STORE, on_policy,
-                                           RECOVERY_POLICY_PATH, (void *)(intptr_t)KIND_RECOVERY, 0};
+static gw_route_t ROUTE_TAP_POLICY = {TAP_POLICY_PATH,
+                                      GW_GET | GW_PUT | GW_PATCH,
+                                      GW_ROUTE_NO_STORE,
+                                      on_policy,
+                                      TAP_POLICY_PATH,
+                                      (void *)(intptr_t)KIND_TAP,
+                                      0};
+static gw_route_t ROUTE_RECOVERY_POLICY = {RECOVERY_POLICY_PATH,
+                                           GW_GET | GW_PUT | GW_PATCH,
+                                           GW_ROUTE_NO_STORE,
+                                           on_policy,
+                                           RECOVERY_POLICY_PATH,
+                                           (void *)(intptr_t)KIND_RECOVERY,
+                                           0};
 
 void oidc_admin_policy_register(void)
 {

@@ -17,8 +17,8 @@
 #include "gateway/log.h"
 #include "oidc/tap_internal.h"
 
-#define PREFIX  "/admin/v1/users"
-#define SUFFIX  "/authentication/temporaryAccessPassMethods"
+#define PREFIX   "/admin/v1/users"
+#define SUFFIX   "/authentication/temporaryAccessPassMethods"
 #define USER_MAX 256
 #define BODY_MAX 4096
 
@@ -85,8 +85,8 @@ static void on_policy(gw_req_t *r, void *data, PGresult *res, const gw_err_t *er
     }
     oidc_audit_who_t *who = gw_req_alloc(r, sizeof(*who));
     oidc_audit_who(r, a->at, who);
-    oidc_tap_mint_t m = {a->user_id, q.lifetime, q.once, q.length, q.start, who->actor, who->addr,
-                         who->user_agent, NULL, NULL};
+    oidc_tap_mint_t m = {a->user_id, q.lifetime, q.once,          q.length, q.start,
+                         who->actor, who->addr,  who->user_agent, NULL,     NULL};
     oidc_tap_mint(r, &m, on_minted, a);
 }
 

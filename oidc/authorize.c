@@ -125,7 +125,8 @@ static void to_account_security(gw_req_t *r, const char *request_id)
 {
     char location[sizeof(OIDC_ACCOUNT_SECURITY_PATH "?request=") + 36];
     int n = snprintf(location, sizeof(location), OIDC_ACCOUNT_SECURITY_PATH "?request=%s", request_id);
-    gw_log_write(GW_LOG_INFO, __func__, r->id, "session must register a method first: request %s", request_id);
+    gw_log_write(GW_LOG_INFO, __func__, r->id, "session must register a method first: request %s",
+                 request_id);
     gw_reply_redirect(r, 303, location, (size_t)n);
 }
 

@@ -17,11 +17,11 @@
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
 
-static const char USAGE[] =
-    "usage: regain tap issue USER [--lifetime MINUTES] [--start RFC3339] [--multi-use] [--json] --config FILE\n"
-    "       regain tap list USER [--json] --config FILE\n"
-    "       regain tap revoke USER [TAP_ID] --config FILE\n"
-    "USER is a user id or userName.\n";
+static const char USAGE[] = "usage: regain tap issue USER [--lifetime MINUTES] [--start RFC3339] "
+                            "[--multi-use] [--json] --config FILE\n"
+                            "       regain tap list USER [--json] --config FILE\n"
+                            "       regain tap revoke USER [TAP_ID] --config FILE\n"
+                            "USER is a user id or userName.\n";
 
 static int usage(const char *what, const char *arg)
 {
@@ -133,9 +133,9 @@ static int cmd_issue(PGconn *conn, const char *user_id, int argc, char **argv)
         oidc_rfc3339_format(q.start, start);
     snprintf(lifetime, sizeof(lifetime), "%d", q.lifetime);
     snprintf(length, sizeof(length), "%d", q.length);
-    const char *params[11] = {user_id, hash,  q.start ? start : NULL, lifetime, q.once ? "true" : "false",
-                              length,  "cli", NULL,                    NULL,     NULL,
-                              NULL};
+    const char *params[11] = {
+        user_id, hash, q.start ? start : NULL, lifetime, q.once ? "true" : "false", length, "cli", NULL, NULL,
+        NULL,    NULL};
     res = PQexecParams(conn, OIDC_STMT_TAP_ISSUE.sql, 11, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         gw_wipe(shown, sizeof(shown));

@@ -239,13 +239,14 @@ typedef struct {
 typedef struct {
     char id[37];
     char tap[64];
-    char expires[32]; /* RFC 3339 */
+    char expires[32];    /* RFC 3339 */
     const PGresult *res; /* row 0 from column 1: the TAP as the admin API shows it */
 } oidc_tap_minted_t;
 
 /* `tap` NULL and `err` set on failure: GW_E_INVALID_REQUEST (bounds),
  * GW_E_NOT_FOUND (no such active user), database errors. */
-typedef void (*oidc_tap_minted_cb)(gw_req_t *r, void *data, const oidc_tap_minted_t *tap, const gw_err_t *err);
+typedef void (*oidc_tap_minted_cb)(gw_req_t *r, void *data, const oidc_tap_minted_t *tap,
+                                   const gw_err_t *err);
 
 /* Mints a TAP for a user: replaces the user's active TAP, stores only the
  * keyed hash, and records tap.issued (and tap.replaced) in the same statement

@@ -8,15 +8,15 @@
 
 #include "oidc/tap_internal.h"
 
-#define GROUPS_MAX      256
-#define PROVIDERS_MAX   16
-#define RULES_MAX       16
-#define DISAMBIG_MAX    8
-#define STRINGS_MAX     16
-#define CLAIM_MAX       128
-#define ATTRIBUTE_MAX   256
-#define TEXT_MAX        128
-#define URL_MAX         2048
+#define GROUPS_MAX    256
+#define PROVIDERS_MAX 16
+#define RULES_MAX     16
+#define DISAMBIG_MAX  8
+#define STRINGS_MAX   16
+#define CLAIM_MAX     128
+#define ATTRIBUTE_MAX 256
+#define TEXT_MAX      128
+#define URL_MAX       2048
 
 typedef struct {
     gw_jw_t *w;
@@ -114,8 +114,8 @@ static int string_ok(const char *s, int kind, size_t max)
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (kind == K_NAME && !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                                ch == '_' || ch == '-' || ch == '.' || ch == ':'))
+        if (kind == K_NAME && !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                                (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' || ch == ':'))
             return 0;
         if (kind == K_TEXT && (ch < 0x20 || ch == 0x7f))
             return 0;
@@ -133,9 +133,10 @@ static int string_member(ctx_t *c, yajl_val obj, const char *key, const char *pa
         return 0;
     }
     if (!YAJL_IS_STRING(v) || !string_ok(YAJL_GET_STRING(v), kind, max))
-        return fail(c, path, kind == K_UUID ? "must be a SCIM group id (a UUID)"
-                             : kind == K_NAME ? "must be 1 to 256 letters, digits, '_', '-', '.' or ':'"
-                                              : "must be printable text of 1 to 128 characters");
+        return fail(c, path,
+                    kind == K_UUID   ? "must be a SCIM group id (a UUID)"
+                    : kind == K_NAME ? "must be 1 to 256 letters, digits, '_', '-', '.' or ':'"
+                                     : "must be printable text of 1 to 128 characters");
     gw_jw_kv_str(c->w, key, YAJL_GET_STRING(v));
     return 0;
 }
@@ -157,8 +158,9 @@ static int strings_member(ctx_t *c, yajl_val obj, const char *key, const char *p
             char p[96];
             snprintf(p, sizeof(p), "%s[%zu]", path, i);
             if (!YAJL_IS_STRING(it) || !string_ok(YAJL_GET_STRING(it), kind, max_len))
-                return fail(c, p, kind == K_UUID ? "must be a SCIM group id (a UUID)"
-                                                 : "must be printable text of 1 to 128 characters");
+                return fail(c, p,
+                            kind == K_UUID ? "must be a SCIM group id (a UUID)"
+                                           : "must be printable text of 1 to 128 characters");
             const char *s = YAJL_GET_STRING(it);
             for (size_t j = 0; s != NULL && j < i; j++) {
                 const char *prev = YAJL_GET_STRING(v->u.array.values[j]);
@@ -258,7 +260,8 @@ static int matching_member(ctx_t *c, yajl_val doc)
     gw_jw_obj_open(c->w);
     if (enum_member(c, m, "mode", "matching.mode", MODES, "exact") ||
         rules_member(c, m, "rules", "matching.rules", 1, RULES_MAX, 1) ||
-        rules_member(c, m, "disambiguate", "matching.disambiguate", 0, DISAMBIG_MAX, 0) || webhook_member(c, m))
+        rules_member(c, m, "disambiguate", "matching.disambiguate", 0, DISAMBIG_MAX, 0) ||
+        webhook_member(c, m))
         return -1;
     gw_jw_obj_close(c->w);
     return 0;
@@ -308,7 +311,8 @@ static int evidence_member(ctx_t *c, yajl_val doc)
 {
     static const char *const KNOWN[] = {"trustFrameworks", "assuranceLevels", "maxAgeSeconds", NULL};
     yajl_val v;
-    if (object_member(c, doc, "evidence", "evidence", &v) || (v != NULL && only_known(c, v, "evidence", KNOWN)))
+    if (object_member(c, doc, "evidence", "evidence", &v) ||
+        (v != NULL && only_known(c, v, "evidence", KNOWN)))
         return -1;
     gw_jw_key(c->w, "evidence");
     gw_jw_obj_open(c->w);
@@ -391,10 +395,10 @@ int oidc_recovery_policy_normalise(yajl_val doc, gw_jw_t *w, oidc_field_err_t *e
 {
     /* version and updatedDateTime are what GET adds: a client may PUT back
      * what it read. */
-    static const char *const KNOWN[] = {"mode",       "eligibleGroups", "providers",     "matching",
-                                        "evidence",   "tap",            "afterRecovery", "rateLimits",
-                                        "attemptLifetimeSeconds",       "version",       "updatedDateTime",
-                                        NULL};
+    static const char *const KNOWN[] = {"mode",          "eligibleGroups",  "providers",
+                                        "matching",      "evidence",        "tap",
+                                        "afterRecovery", "rateLimits",      "attemptLifetimeSeconds",
+                                        "version",       "updatedDateTime", NULL};
     static const char *const MODES[] = {"disabled", "evaluation", "enabled", NULL};
     ctx_t c = {w, e};
     if (!YAJL_IS_OBJECT(doc))
@@ -404,8 +408,8 @@ int oidc_recovery_policy_normalise(yajl_val doc, gw_jw_t *w, oidc_field_err_t *e
     gw_jw_obj_open(w);
     if (enum_member(&c, doc, "mode", "mode", MODES, "disabled") ||
         strings_member(&c, doc, "eligibleGroups", "eligibleGroups", K_UUID, 36, GROUPS_MAX) ||
-        providers_member(&c, doc) || matching_member(&c, doc) || evidence_member(&c, doc) || tap_member(&c, doc) ||
-        after_member(&c, doc) || rate_member(&c, doc) ||
+        providers_member(&c, doc) || matching_member(&c, doc) || evidence_member(&c, doc) ||
+        tap_member(&c, doc) || after_member(&c, doc) || rate_member(&c, doc) ||
         int_member(&c, doc, "attemptLifetimeSeconds", "attemptLifetimeSeconds", 60, 86400, 900))
         return -1;
     gw_jw_obj_close(w);

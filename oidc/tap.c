@@ -129,8 +129,8 @@ int oidc_rfc3339_parse(const char *s, size_t n, int64_t *out)
         return -1;
     static const int MDAYS[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > MDAYS[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 ||
-        mi > 59 || sec > 60)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > MDAYS[mo - 1] || (mo == 2 && d == 29 && !leap) ||
+        h > 23 || mi > 59 || sec > 60)
         return -1;
     size_t i = 19;
     if (i < n && s[i] == '.') {
@@ -261,9 +261,10 @@ int oidc_tap_policy_apply(yajl_val doc, const oidc_tap_policy_t *base, oidc_tap_
         return oidc_field_fail(e, "minimumLifetimeInMinutes", "must not exceed maximumLifetimeInMinutes (%d)",
                                out->max_lifetime);
     if (out->default_lifetime < out->min_lifetime || out->default_lifetime > out->max_lifetime)
-        return oidc_field_fail(e, "defaultLifetimeInMinutes",
-                               "must be between minimumLifetimeInMinutes (%d) and maximumLifetimeInMinutes (%d)",
-                               out->min_lifetime, out->max_lifetime);
+        return oidc_field_fail(
+            e, "defaultLifetimeInMinutes",
+            "must be between minimumLifetimeInMinutes (%d) and maximumLifetimeInMinutes (%d)",
+            out->min_lifetime, out->max_lifetime);
     return 0;
 }
 

@@ -20,11 +20,10 @@ store_stmt_t OIDC_STMT_POLICY_PUT = {
     6, 0};
 
 /* $1 a uuid or NULL, $2 a userName or NULL. */
-store_stmt_t OIDC_STMT_TAP_USER = {
-    "tap_user",
-    "(SELECT id FROM users WHERE id = $1::uuid) UNION ALL "
-    "(SELECT id FROM users WHERE lower(user_name) = lower($2)) LIMIT 1",
-    2, 0};
+store_stmt_t OIDC_STMT_TAP_USER = {"tap_user",
+                                   "(SELECT id FROM users WHERE id = $1::uuid) UNION ALL "
+                                   "(SELECT id FROM users WHERE lower(user_name) = lower($2)) LIMIT 1",
+                                   2, 0};
 
 store_stmt_t OIDC_STMT_TAP_ISSUE = {
     "tap_issue",
@@ -38,7 +37,8 @@ store_stmt_t OIDC_STMT_TAP_LIST = {
     "SELECT t.id, regain_rfc3339(t.created_at), regain_rfc3339(t.start_at), t.lifetime_minutes, "
     "t.is_usable_once, tap_unusable_reason(t, (SELECT document->>'state' = 'enabled' "
     "FROM policy_current('temporaryAccessPass'))), regain_rfc3339(t.expires_at) "
-    "FROM taps t WHERE t.user_id = $1::uuid AND t.revoked_at IS NULL AND ($2::uuid IS NULL OR t.id = $2::uuid) "
+    "FROM taps t WHERE t.user_id = $1::uuid AND t.revoked_at IS NULL AND ($2::uuid IS NULL OR t.id = "
+    "$2::uuid) "
     "ORDER BY t.created_at DESC",
     2, 0};
 
@@ -50,7 +50,8 @@ store_stmt_t OIDC_STMT_TAP_REVOKE = {
  * -> status, session id, user id, TAP id, session ttl s. */
 store_stmt_t OIDC_STMT_TAP_REDEEM = {
     "tap_redeem",
-    "SELECT o_status, o_session_id, o_user_id, o_tap_id, o_session_ttl_s FROM tap_redeem($1::bytea, $2, $3, $4, "
+    "SELECT o_status, o_session_id, o_user_id, o_tap_id, o_session_ttl_s FROM tap_redeem($1::bytea, $2, $3, "
+    "$4, "
     "$5::bytea, $6::integer, $7::integer, $8::integer, $9::integer, $10::integer)",
     10, 0};
 

@@ -103,10 +103,10 @@ void oidc_tap_policy_write_members(gw_jw_t *w, const oidc_tap_policy_t *p);
 
 /* What an issuer asked for, defaults applied. */
 typedef struct {
-    int64_t start;      /* epoch seconds; 0: now */
-    int lifetime;       /* minutes */
-    int once;           /* isUsableOnce */
-    int length;         /* characters */
+    int64_t start; /* epoch seconds; 0: now */
+    int lifetime;  /* minutes */
+    int once;      /* isUsableOnce */
+    int length;    /* characters */
 } oidc_tap_request_t;
 
 /* Reads a create body ({startDateTime, lifetimeInMinutes, isUsableOnce}, all

@@ -1,12 +1,11 @@
 /* POST /login/tap: sign-in with a Temporary Access Pass.
  *
  * In order: form and CSRF token (csrf.c; bound to the sign-in context: the
- * `request` field, or OIDC_CONTEXT_ACCOUNT without one) -> the pending authorization request, when named, is still
- * live (its login_hint names whom a wrong TAP counts against, unless the form
- * has `username`) -> the TAP is normalised and hashed -> one statement
- * (tap_redeem, schema/010_tap.sql) checks the address lock, redeems the TAP
- * atomically, creates the session and records the audit event -> cookie and
- * 303 to the account security page.
+ * `request` field, or OIDC_CONTEXT_ACCOUNT without one) -> the pending authorization request, when named, is
+ * still live (its login_hint names whom a wrong TAP counts against, unless the form has `username`) -> the
+ * TAP is normalised and hashed -> one statement (tap_redeem, schema/010_tap.sql) checks the address lock,
+ * redeems the TAP atomically, creates the session and records the audit event -> cookie and 303 to the
+ * account security page.
  *
  * The session's purpose is 'register_method': it opens the account security
  * page only, and /authorize sends it back there until a method is
@@ -25,13 +24,14 @@
 #include "oidc/tap_internal.h"
 
 #define MSG_FAILED                                                                                           \
-    "That Temporary Access Pass is not valid: it may be mistyped, expired or already used. Check it and try " \
+    "That Temporary Access Pass is not valid: it may be mistyped, expired or already used. Check it and "    \
+    "try "                                                                                                   \
     "again, or ask for a new one. After too many wrong attempts, sign-in with a pass is paused."
 #define MSG_MISSING "Enter your Temporary Access Pass."
 
 typedef struct {
     oidc_context_t context; /* the request id, or OIDC_CONTEXT_ACCOUNT */
-    const char *username;               /* may be NULL */
+    const char *username;   /* may be NULL */
     char hash[GW_SECRET_HASH_HEX_LEN + 1];
     char token[GW_SECRET_LEN + 1]; /* the new session's cookie; wiped once set */
     char peer[64];
@@ -48,7 +48,8 @@ static void page_unavailable(gw_req_t *r, const gw_err_t *err)
     gw_log_write(GW_LOG_ERROR, "signin_tap", r->id, "database: %s (%s)", err ? err->public : "?",
                  err ? err->detail : "");
     gw_reply_header(r, "retry-after", H2O_STRLIT("5"));
-    oidc_error_page(r, 503, "Sign-in unavailable", "Sign-in is unavailable right now. Try again in a moment.");
+    oidc_error_page(r, 503, "Sign-in unavailable",
+                    "Sign-in is unavailable right now. Try again in a moment.");
 }
 
 /* The request's pool may be freed without a callback (the client went
@@ -127,9 +128,10 @@ static void on_request_checked(gw_req_t *r, void *data, PGresult *res, const gw_
     }
     if (PQntuples(res) != 1) {
         /* Checked before the TAP is spent, so an expired request costs no pass. */
-        oidc_error_page(r, 400, "Sign-in request expired",
-                        "This sign-in request has expired or is not known. Go back to the application and start "
-                        "again.");
+        oidc_error_page(
+            r, 400, "Sign-in request expired",
+            "This sign-in request has expired or is not known. Go back to the application and start "
+            "again.");
         return;
     }
     const char *hint = store_value(res, 0, 0);
@@ -177,8 +179,9 @@ static void on_post(gw_req_t *r)
         if (tap.base != NULL)
             gw_wipe(tap.base, tap.len);
         log_line(r, GW_LOG_WARN, "refused: CSRF token missing or wrong");
-        oidc_error_page(r, 403, "Sign-in form expired",
-                        "This sign-in form has expired or did not come from this site. Go back and start again.");
+        oidc_error_page(
+            r, 403, "Sign-in form expired",
+            "This sign-in form has expired or did not come from this site. Go back and start again.");
         return;
     }
     if (tap.base == NULL) {

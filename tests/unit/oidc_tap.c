@@ -56,7 +56,8 @@ static void format_and_normalise(void **state)
     assert_string_equal(out, "ABCD-EFGH-JKMN-PQRS");
     oidc_tap_format("ABCDEFGHJK", 10, out);
     assert_string_equal(out, "ABCD-EFGH-JK");
-    const char *same[] = {"ABCD-EFGH-JKMN-PQRS", "abcdefghjkmnpqrs", " abcd efgh-JKMN.pqrs\t", "ab_cd-ef_gh-jk-mn-pq-rs"};
+    const char *same[] = {"ABCD-EFGH-JKMN-PQRS", "abcdefghjkmnpqrs", " abcd efgh-JKMN.pqrs\t",
+                          "ab_cd-ef_gh-jk-mn-pq-rs"};
     for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
         assert_int_equal(oidc_tap_normalise(same[i], strlen(same[i]), norm), 16);
         assert_string_equal(norm, "ABCDEFGHJKMNPQRS");
@@ -113,9 +114,16 @@ static void rfc3339(void **state)
     char out[32];
     oidc_rfc3339_format(1795680000, out);
     assert_string_equal(out, "2026-11-26T08:00:00Z");
-    const char *bad[] = {"2026-11-26", "2026-11-26T08:00:00", "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
-                         "2026-11-26 08:00:00Z", "2026-11-26T24:00:00Z", "2026-11-26T08:00:00+1:00",
-                         "2026-11-26T08:00:00.Z", "2026-11-26T08:00:00Zjunk", "tomorrow"};
+    const char *bad[] = {"2026-11-26",
+                         "2026-11-26T08:00:00",
+                         "2023-02-29T00:00:00Z",
+                         "2026-13-01T00:00:00Z",
+                         "2026-11-26 08:00:00Z",
+                         "2026-11-26T24:00:00Z",
+                         "2026-11-26T08:00:00+1:00",
+                         "2026-11-26T08:00:00.Z",
+                         "2026-11-26T08:00:00Zjunk",
+                         "tomorrow"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(oidc_rfc3339_parse(bad[i], strlen(bad[i]), &t), -1);
 }
@@ -173,7 +181,8 @@ static void issue_bounds(void **state)
     assert_int_equal(q.length, 16);
     assert_int_equal(q.start, 0);
     yajl_tree_free(v);
-    v = parse("{\"lifetimeInMinutes\": 120, \"isUsableOnce\": false, \"startDateTime\": \"2026-11-27T08:00:00Z\"}");
+    v = parse(
+        "{\"lifetimeInMinutes\": 120, \"isUsableOnce\": false, \"startDateTime\": \"2026-11-27T08:00:00Z\"}");
     assert_int_equal(oidc_tap_request_from_json(v, &p, now, &q, &e), 0);
     assert_int_equal(q.lifetime, 120);
     assert_int_equal(q.once, 0);
@@ -186,10 +195,10 @@ static void issue_bounds(void **state)
         {"{\"lifetimeInMinutes\": 121}", "lifetimeInMinutes"},
         {"{\"lifetimeInMinutes\": \"60\"}", "lifetimeInMinutes"},
         {"{\"isUsableOnce\": \"no\"}", "isUsableOnce"},
-        {"{\"startDateTime\": \"2026-11-26T07:00:00Z\"}", "startDateTime"},  /* an hour ago */
-        {"{\"startDateTime\": \"2026-12-27T08:00:01Z\"}", "startDateTime"},  /* past 30 days */
+        {"{\"startDateTime\": \"2026-11-26T07:00:00Z\"}", "startDateTime"}, /* an hour ago */
+        {"{\"startDateTime\": \"2026-12-27T08:00:01Z\"}", "startDateTime"}, /* past 30 days */
         {"{\"startDateTime\": 5}", "startDateTime"},
-        {"{\"temporaryAccessPass\": \"ABCD\"}", "temporaryAccessPass"},      /* never chosen by a caller */
+        {"{\"temporaryAccessPass\": \"ABCD\"}", "temporaryAccessPass"}, /* never chosen by a caller */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         v = parse(bad[i].doc);
@@ -240,7 +249,8 @@ static void recovery_policy(void **state)
         {"{\"mode\": \"on\"}", "mode"},
         {"{\"eligibleGroups\": [\"g\"]}", "eligibleGroups[0]"},
         {"{\"providers\": [{\"id\": \"a b\"}]}", "providers[0].id"},
-        {"{\"matching\": {\"rules\": [{\"claim\": \"x\", \"attribute\": \"y\", \"z\": 1}]}}", "matching.rules[0].z"},
+        {"{\"matching\": {\"rules\": [{\"claim\": \"x\", \"attribute\": \"y\", \"z\": 1}]}}",
+         "matching.rules[0].z"},
         {"{\"matching\": {\"disambiguate\": [{\"claim\": \"x\"}]}}", "matching.disambiguate[0].attribute"},
         {"{\"matching\": {\"webhook\": {\"url\": \"https://\"}}}", "matching.webhook.url"},
         {"{\"evidence\": {\"assuranceLevels\": [\"\"]}}", "evidence.assuranceLevels[0]"},
@@ -261,8 +271,12 @@ static void recovery_policy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(generate),     cmocka_unit_test(format_and_normalise), cmocka_unit_test(hash),
-        cmocka_unit_test(rfc3339),      cmocka_unit_test(tap_policy),           cmocka_unit_test(issue_bounds),
+        cmocka_unit_test(generate),
+        cmocka_unit_test(format_and_normalise),
+        cmocka_unit_test(hash),
+        cmocka_unit_test(rfc3339),
+        cmocka_unit_test(tap_policy),
+        cmocka_unit_test(issue_bounds),
         cmocka_unit_test(recovery_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
