@@ -47,6 +47,8 @@ CREATE UNIQUE INDEX recovery_attempts_txn ON recovery_attempts (provider_id, pro
 -- Rate limits count recent attempts per address and per account.
 CREATE INDEX recovery_attempts_addr ON recovery_attempts (client_addr, created_at);
 CREATE INDEX recovery_attempts_named ON recovery_attempts (named_user, created_at) WHERE named_user IS NOT NULL;
+CREATE INDEX recovery_attempts_named_name ON recovery_attempts (lower(named_username), created_at)
+    WHERE named_username IS NOT NULL;
 CREATE INDEX recovery_attempts_matched ON recovery_attempts (matched_user, created_at) WHERE matched_user IS NOT NULL;
 CREATE INDEX recovery_attempts_tap ON recovery_attempts (tap_id) WHERE tap_id IS NOT NULL;
 -- Matching looks candidates up by birthdate (or employee number).
@@ -57,8 +59,10 @@ CREATE INDEX users_employee_number ON users (employee_number) WHERE employee_num
 -- (recovery.rejected): p_refuse (a reason the caller found, e.g.
 -- 'provider_not_allowed'); p_mode 'disabled' -> 'recovery_disabled'; more than
 -- p_addr_max attempts from p_addr, or p_acct_max for the named account, in
--- the last p_window_s -> 'rate_limited'; an unknown named account is no
--- reason to refuse here (that would tell who exists): matching fails later.
+-- the last p_window_s -> 'rate_limited' (the per-account count is kept by
+-- the name typed, so a name of nobody is limited like a name of someone); an
+-- unknown named account is no reason to refuse here (that would tell who
+-- exists): matching fails later.
 -- o_status: 'ok' or the reason.
 CREATE FUNCTION recovery_start(p_request uuid, p_username text, p_provider text, p_handle_hash bytea,
                                p_nonce text, p_verifier text, p_mode text, p_lifetime_s integer,
@@ -82,6 +86,13 @@ BEGIN
         v_reason := 'recovery_disabled';
     ELSIF (SELECT count(*) FROM recovery_attempts
            WHERE client_addr = p_addr AND created_at > v_since) >= p_addr_max THEN
+        v_reason := 'rate_limited';
+    -- Counted by the name typed, whether or not it names an account: were
+    -- unknown names never limited, the limit itself would tell which exist
+    -- (a known name's attempt past the limit gets the neutral page at once,
+    -- an unknown one's still goes to the provider).
+    ELSIF p_username IS NOT NULL AND (SELECT count(*) FROM recovery_attempts
+           WHERE lower(named_username) = lower(p_username) AND created_at > v_since) >= p_acct_max THEN
         v_reason := 'rate_limited';
     ELSIF v_user IS NOT NULL AND (SELECT count(*) FROM recovery_attempts
            WHERE (named_user = v_user OR matched_user = v_user) AND created_at > v_since) >= p_acct_max THEN
