@@ -28,7 +28,8 @@ static const message_t MESSAGES[] = {
     {"last", "This is your last way to sign in, so it cannot be removed. Add another method first.", 1},
     {"gone", "That sign-in method no longer exists.", 1},
     {"expired", "That authenticator app set-up expired. Start again.", 1},
-    {"register-first", "Add a passkey or an authenticator app first. Then you can rename or remove the others.", 1},
+    {"register-first",
+     "Add a passkey or an authenticator app first. Then you can rename or remove the others.", 1},
 };
 
 typedef struct {
@@ -202,12 +203,13 @@ static int csrf_or_page(gw_req_t *r, const oidc_account_t *a, const account_req_
  * fooled, a pass read over a shoulder) lock the owner out before adding a
  * method of their own, which at least is audited and ends the TAP session's
  * special status (schema/008_audit.sql). */
-static int full_session_or_back(gw_req_t *r, const oidc_account_t *a, const account_req_t *ar, const char *what)
+static int full_session_or_back(gw_req_t *r, const oidc_account_t *a, const account_req_t *ar,
+                                const char *what)
 {
     if (!a->register_only)
         return 0;
-    gw_log_write(GW_LOG_WARN, "account", r->id, "refused: %s %s %s from a session that must register first", what,
-                 ar->kind, ar->id);
+    gw_log_write(GW_LOG_WARN, "account", r->id, "refused: %s %s %s from a session that must register first",
+                 what, ar->kind, ar->id);
     oidc_account_back(r, ar->request, "register-first");
     return -1;
 }
