@@ -47,9 +47,10 @@ static void reply_client(gw_req_t *r, admin_t *a, int status, const oidc_client_
 {
     gw_jw_t *w = gw_jw_new();
     oidc_client_write_json(w, c, with_secret ? a->secret : NULL);
+    /* Wiped before the reply: a reply may free the request's memory, `a` included. */
+    gw_wipe(a->secret, sizeof(a->secret));
     reply_writer(r, status, w);
     gw_jw_free(w);
-    gw_wipe(a->secret, sizeof(a->secret));
 }
 
 /* A stored row as the response body. */
@@ -192,9 +193,9 @@ static void on_rotated(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
     gw_jw_kv_str(w, "client_secret", a->secret);
     gw_jw_kv_int64(w, "client_secret_expires_at", 0); /* RFC 7591 §3.2.1: 0 = never */
     gw_jw_obj_close(w);
+    gw_wipe(a->secret, sizeof(a->secret)); /* before the reply, as in reply_client */
     reply_writer(r, 200, w);
     gw_jw_free(w);
-    gw_wipe(a->secret, sizeof(a->secret));
 }
 
 /* ---- requests -------------------------------------------------------------------- */
