@@ -12,7 +12,13 @@
  * Levels are ordered: a phishing-resistant sign-in (a passkey with user
  * verification) is also multi-factor, and multi-factor is also a password's
  * level. A request is met when the session reaches any one of the values it
- * names (they are alternatives), so the level needed is the lowest named. */
+ * names (they are alternatives), so the level needed is the lowest named.
+ *
+ * Verified recovery stands apart from the levels (it says how the person
+ * got back in, not how strong the sign-in was): a request naming it is met
+ * by a session from a verified recovery, or by one reaching another value
+ * the request names; never by any session at all, or an ordinary sign-in
+ * would answer a relying party that asked for a verified identity. */
 #include <string.h>
 
 #include "gateway/json.h"
@@ -46,7 +52,14 @@ static int level_n(const char *s, size_t n)
 typedef struct {
     int level[MAX_REQUESTED];
     size_t n;
+    int recovery; /* urn:regain:acr:verified-recovery was named */
 } requested_t;
+
+static void note_recovery(requested_t *q, const char *s, size_t n)
+{
+    if (n == sizeof(OIDC_ACR_VERIFIED_RECOVERY) - 1 && memcmp(s, OIDC_ACR_VERIFIED_RECOVERY, n) == 0)
+        q->recovery = 1;
+}
 
 static void add(requested_t *q, int level)
 {
@@ -71,14 +84,18 @@ static void from_claims(requested_t *q, const char *json, size_t len)
         if (gw_json_get_bool(acr, "essential", &essential) != GW_JSON_OK || !essential)
             continue;
         const char *one = gw_json_str(acr, "value");
-        if (one != NULL)
+        if (one != NULL) {
             add(q, level_n(one, strlen(one)));
+            note_recovery(q, one, strlen(one));
+        }
         yajl_val values = gw_json_get(acr, "values");
         if (YAJL_IS_ARRAY(values))
             for (size_t i = 0; i < YAJL_GET_ARRAY(values)->len; i++) {
                 const char *v = YAJL_GET_STRING(YAJL_GET_ARRAY(values)->values[i]);
-                if (v != NULL)
+                if (v != NULL) {
                     add(q, level_n(v, strlen(v)));
+                    note_recovery(q, v, strlen(v));
+                }
             }
     }
     yajl_tree_free(root);
@@ -88,11 +105,13 @@ static void requested(requested_t *q, const char *acr_values, size_t acr_len, co
                       size_t claims_len)
 {
     q->n = 0;
+    q->recovery = 0;
     for (size_t i = 0; acr_values != NULL && i < acr_len;) {
         size_t j = i;
         while (j < acr_len && acr_values[j] != ' ')
             j++;
         add(q, level_n(acr_values + i, j - i));
+        note_recovery(q, acr_values + i, j - i);
         i = j + 1;
     }
     from_claims(q, claims, claims_len);
@@ -117,7 +136,9 @@ int oidc_acr_satisfied(const char *acr_values, size_t acr_len, const char *claim
     requested(&q, acr_values, acr_len, claims_json, claims_len);
     int have = oidc_acr_level(session_acr);
     *assert = session_acr;
-    if (q.n == 0)
+    if (q.n == 0 && !q.recovery)
+        return 1;
+    if (q.recovery && session_acr != NULL && strcmp(session_acr, OIDC_ACR_VERIFIED_RECOVERY) == 0)
         return 1;
     for (size_t i = 0; i < q.n; i++)
         if (q.level[i] <= have) {

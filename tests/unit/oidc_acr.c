@@ -93,13 +93,37 @@ static void step_up(void **state)
     assert_string_equal(a, PWD);
 }
 
+/* Verified recovery is met only by a session from a verified recovery (or by
+ * another value the request names as an alternative): an ordinary sign-in
+ * must not answer a relying party that asked for a verified identity. */
+static void verified_recovery(void **state)
+{
+    (void)state;
+    const char *a = NULL;
+    const char *rec = OIDC_ACR_VERIFIED_RECOVERY;
+    const char *essential =
+        "{\"id_token\":{\"acr\":{\"essential\":true,\"value\":\"" OIDC_ACR_VERIFIED_RECOVERY "\"}}}";
+    assert_int_equal(satisfied(rec, NULL, PWD, &a), 0);
+    assert_int_equal(satisfied(rec, NULL, PHR, &a), 0);
+    assert_int_equal(satisfied(rec, NULL, NULL, &a), 0);
+    assert_int_equal(satisfied(NULL, essential, MFA, &a), 0);
+    assert_int_equal(satisfied(rec, NULL, rec, &a), 1);
+    assert_string_equal(a, rec);
+    assert_int_equal(satisfied(NULL, essential, rec, &a), 1);
+    assert_string_equal(a, rec);
+    /* Alternatives: a passkey sign-in answers "verified-recovery or mfa". */
+    assert_int_equal(satisfied(OIDC_ACR_VERIFIED_RECOVERY " " MFA, NULL, PHR, &a), 1);
+    assert_string_equal(a, MFA);
+    assert_int_equal(satisfied(OIDC_ACR_VERIFIED_RECOVERY " " MFA, NULL, PWD, &a), 0);
+    /* A name that merely starts like it is someone else's value. */
+    assert_int_equal(satisfied(OIDC_ACR_VERIFIED_RECOVERY "-ish", NULL, PWD, &a), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(levels),
-        cmocka_unit_test(acr_values),
-        cmocka_unit_test(claims),
-        cmocka_unit_test(step_up),
+        cmocka_unit_test(levels),  cmocka_unit_test(acr_values),        cmocka_unit_test(claims),
+        cmocka_unit_test(step_up), cmocka_unit_test(verified_recovery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
