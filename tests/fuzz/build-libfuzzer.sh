@@ -14,7 +14,7 @@ SECONDS_PER_TARGET=${1:-60}
 shift || true
 CLANG=${CLANG:-clang}
 OUT=${FUZZ_BUILD:-build/fuzz}
-PKGS="libh2o-evloop libjwt openssl libpq yajl libcbor libqrencode"
+PKGS="libh2o-evloop libjwt openssl libpq yajl libcbor libqrencode libutf8proc"
 
 if ! command -v "$CLANG" >/dev/null; then
     echo "build-libfuzzer: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -24,14 +24,14 @@ fi
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -I. $(pkg-config --cflags $PKGS) \
   -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -O1 -g -fno-omit-frame-pointer $SAN"
-LIBS="$(pkg-config --libs $PKGS) -pthread -lm"
+LIBS="$(pkg-config --libs $PKGS) -largon2 -pthread -lm"
 
 mkdir -p "$OUT/obj" "$OUT/artifacts"
 
 # The library, instrumented for coverage. An archive, so a target links only
 # the objects it uses.
 objs=()
-for src in gateway/*.c oidc/*.c scim/*.c methods/*.c; do
+for src in gateway/*.c oidc/*.c scim/*.c methods/*.c providers/*.c recovery/*.c; do
     [ -e "$src" ] || continue
     [ "$src" = gateway/main.c ] && continue
     obj="$OUT/obj/${src//\//_}.o"
