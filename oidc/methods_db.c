@@ -110,14 +110,37 @@ store_stmt_t oidc_stmt_pending_create = {
     0,
 };
 
+/* Each code typed for a half-finished sign-in counts before it is checked.
+ * One that finds the sign-in spent (5 codes) is refused and audited here,
+ * in the statement that counted (method.failed, too_many_attempts); $3
+ * address, $4 user agent. */
 store_stmt_t oidc_stmt_pending_totps = {
     "methods_pending_totps",
     "WITH p AS (UPDATE signin_pending SET attempts = attempts + 1 "
     "  WHERE token_hash = $1::bytea AND context = $2 AND expires_at > now() AND attempts < 5 "
-    "  RETURNING user_id) "
-    "SELECT p.user_id, t.id, t.secret_sealed, t.last_used_step "
-    "FROM p LEFT JOIN totp_authenticators t ON t.user_id = p.user_id AND t.confirmed",
-    2,
+    "  RETURNING user_id), "
+    "ev AS (SELECT audit_append('method.failed', 'anonymous', s.user_id, $3, $4, 'failure', "
+    "  'too_many_attempts', jsonb_build_object('kind', 'totp', 'attempts', s.attempts)) AS e "
+    "  FROM signin_pending s WHERE s.token_hash = $1::bytea AND s.context = $2 AND s.expires_at > now() "
+    "  AND s.attempts >= 5 AND NOT EXISTS (SELECT 1 FROM p)) "
+    "SELECT p.user_id, t.id, t.secret_sealed, t.last_used_step, (SELECT count(*) FROM ev) "
+    "FROM p LEFT JOIN totp_authenticators t ON t.user_id = p.user_id AND t.confirmed "
+    "UNION ALL SELECT NULL, NULL, NULL, NULL, (SELECT count(*) FROM ev) WHERE NOT EXISTS (SELECT 1 FROM p)",
+    4,
+    0,
+};
+
+/* A code that was checked and refused: $1 reason (wrong_code, code_reused,
+ * no_code_sign_in), $2 the account or NULL, $3 the name typed (whose
+ * account, when $2 is NULL), $4 address, $5 user agent. A name that is
+ * nobody's records nothing: there is no account to tell about. */
+store_stmt_t oidc_stmt_totp_failed = {
+    "methods_totp_failed",
+    "SELECT audit_append('method.failed', 'anonymous', s.u, $4, $5, 'failure', $1, "
+    "jsonb_build_object('kind', 'totp')) "
+    "FROM (SELECT coalesce($2::uuid, (SELECT id FROM users WHERE lower(user_name) = lower($3)))) s(u) "
+    "WHERE s.u IS NOT NULL",
+    5,
     0,
 };
 
@@ -252,12 +275,13 @@ store_stmt_t oidc_stmt_passkey_refused = {
 void oidc_methods_db_register(void)
 {
     store_stmt_t *all[] = {
-        &oidc_stmt_account_session,  &oidc_stmt_account_methods, &oidc_stmt_method_remove,
-        &oidc_stmt_method_rename,    &oidc_stmt_totp_create,     &oidc_stmt_totp_enrol_load,
-        &oidc_stmt_totp_confirm,     &oidc_stmt_pending_create,  &oidc_stmt_pending_totps,
-        &oidc_stmt_code_only_totps,  &oidc_stmt_totp_signin,     &oidc_stmt_challenge_create,
-        &oidc_stmt_register_options, &oidc_stmt_get_consume,     &oidc_stmt_create_consume,
-        &oidc_stmt_passkey_insert,   &oidc_stmt_passkey_signin,  &oidc_stmt_passkey_refused};
+        &oidc_stmt_account_session,  &oidc_stmt_account_methods,  &oidc_stmt_method_remove,
+        &oidc_stmt_method_rename,    &oidc_stmt_totp_create,      &oidc_stmt_totp_enrol_load,
+        &oidc_stmt_totp_confirm,     &oidc_stmt_pending_create,   &oidc_stmt_pending_totps,
+        &oidc_stmt_totp_failed,      &oidc_stmt_code_only_totps,  &oidc_stmt_totp_signin,
+        &oidc_stmt_challenge_create, &oidc_stmt_register_options, &oidc_stmt_get_consume,
+        &oidc_stmt_create_consume,   &oidc_stmt_passkey_insert,   &oidc_stmt_passkey_signin,
+        &oidc_stmt_passkey_refused};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         store_stmt_register(all[i]);
 }

@@ -125,6 +125,9 @@ extern store_stmt_t oidc_stmt_authz_request_live;
  * ($3 window s, $4 max failures, $5 lockout s); one row per key with
  * column 1 "t" when that key is locked. */
 extern store_stmt_t oidc_stmt_throttle_attempt;
+/* The same, $7 user agent, for a code typed alone: a locked key's refusal is
+ * audited in the same statement (method.failed, reason throttled). */
+extern store_stmt_t oidc_stmt_throttle_attempt_code;
 
 /* Creates a session ($1 token hash bytea hex, $2 user id, $3 acr, $4 ttl s)
  * and forgives the attempt: deletes the account counter ('user:' || lower($5))

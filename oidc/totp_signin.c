@@ -11,7 +11,13 @@
  *
  * Every failure of the code-alone form (unknown user, a user with a
  * password, no app, a wrong or reused code, throttled) gives the same page,
- * like the password form (login.c), so it tells nothing about the account. */
+ * like the password form (login.c), so it tells nothing about the account.
+ *
+ * Every refused code of an existing account is an audit event,
+ * method.failed with a reason: throttled and too_many_attempts in the
+ * statement that counted the attempt (attempts are counted before the check,
+ * throttle_db.c); wrong_code, code_reused and no_code_sign_in by one
+ * statement once the check has failed, before the page is sent. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +40,7 @@ typedef struct {
     char code[OIDC_CODE_MAX + 1];
     size_t code_len;
     char peer[64];
+    const char *user_agent; /* may be NULL */
     char pending_hash[GW_SECRET_HASH_HEX_LEN + 1];
     char user_id[OIDC_UUID_LEN + 1];
     oidc_session_params_t sp;
@@ -53,10 +60,8 @@ static void unavailable(gw_req_t *r, const gw_err_t *err)
                     "Sign-in is unavailable right now. Try again in a moment.");
 }
 
-static void fail(gw_req_t *r, code_t *c, const char *why)
+static void fail_page(gw_req_t *r, code_t *c)
 {
-    log_line(r, why);
-    gw_wipe(c->code, sizeof(c->code));
     if (c->step != NULL) {
         oidc_code_page(r, c->context, c->step, NULL, MSG_WRONG_CODE);
         return;
@@ -65,6 +70,33 @@ static void fail(gw_req_t *r, code_t *c, const char *why)
         oidc_signin_page(r, c->context, c->username, MSG_FAILED);
     else
         oidc_signin_page_account(r, c->username, MSG_FAILED);
+}
+
+static void fail(gw_req_t *r, code_t *c, const char *why)
+{
+    log_line(r, why);
+    gw_wipe(c->code, sizeof(c->code));
+    fail_page(r, c);
+}
+
+static void on_fail_audited(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    code_t *c = data;
+    if (res == NULL)
+        gw_log_write(GW_LOG_ERROR, "signin", r->id, "code: failure not audited: %s (%s)",
+                     err ? err->public : "?", err ? err->detail : "");
+    fail_page(r, c);
+}
+
+/* A checked code refused: audited (method.failed, `reason`) against
+ * `user_id`, or the account of the name typed, then the failure page. */
+static void fail_audited(gw_req_t *r, code_t *c, const char *reason, const char *user_id, const char *why)
+{
+    log_line(r, why);
+    gw_wipe(c->code, sizeof(c->code));
+    const char *params[5] = {reason, user_id ? gw_req_strdup(r, user_id, strlen(user_id)).base : NULL,
+                             user_id ? NULL : c->username, c->peer, c->user_agent};
+    gw_req_query(r, &oidc_stmt_totp_failed, params, on_fail_audited, c);
 }
 
 /* ---- the second step, begun by login.c ------------------------------------------ */
@@ -111,7 +143,7 @@ static void on_session(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
     if (PQntuples(res) != 1) {
         /* Another sign-in used this step first: the code was used already. */
         gw_wipe(c->sp.token, sizeof(c->sp.token));
-        fail(r, c, "failed: code already used");
+        fail_audited(r, c, "code_reused", c->user_id, "failed: code already used");
         return;
     }
     gw_log_write(GW_LOG_INFO, "signin", r->id, "signed in with a code: user %s session %s", c->user_id,
@@ -128,7 +160,8 @@ static void on_totps(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err
         unavailable(r, err);
         return;
     }
-    if (PQntuples(res) == 0 && c->step != NULL) {
+    if (c->step != NULL && (PQntuples(res) == 0 || store_value(res, 0, 0) == NULL)) {
+        /* Spent (audited by the statement) or expired. */
         log_line(r, "failed: step expired or too many attempts");
         if (OIDC_CONTEXT_IS_REQUEST(c->context))
             oidc_signin_page(r, c->context, NULL, MSG_EXPIRED);
@@ -138,9 +171,10 @@ static void on_totps(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err
     }
     time_t now = time(NULL);
     uint64_t step = 0;
-    int row = -1;
+    int row = -1, apps = 0;
     for (int i = 0; i < PQntuples(res) && step == 0; i++) {
         const char *id = store_value(res, i, 1);
+        apps += id != NULL;
         uint8_t key[MTH_TOTP_SECRET_LEN];
         if (id == NULL || oidc_totp_open(id, store_value(res, i, 2), key) != 0)
             continue;
@@ -151,7 +185,11 @@ static void on_totps(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err
             row = i;
     }
     if (step == 0) {
-        fail(r, c, "failed: wrong code");
+        const char *user = PQntuples(res) > 0 ? store_value(res, 0, 0) : NULL;
+        if (apps > 0)
+            fail_audited(r, c, "wrong_code", user, "failed: wrong code");
+        else
+            fail_audited(r, c, "no_code_sign_in", user, "failed: no app to check the code against");
         return;
     }
     gw_wipe(c->code, sizeof(c->code));
@@ -183,6 +221,7 @@ static void on_throttle(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
     for (int i = 0; i < PQntuples(res); i++) {
         const char *locked = store_value(res, i, 0);
         if (locked != NULL && locked[0] == 't') {
+            /* Audited by the statement that counted the attempt. */
             fail(r, c, "refused: throttled");
             return;
         }
@@ -234,6 +273,8 @@ static void on_code(gw_req_t *r)
         c->code_len = code.len;
     }
     gw_req_peer(r, c->peer);
+    h2o_iovec_t ua = gw_req_header(r, "user-agent");
+    c->user_agent = ua.base ? gw_req_strdup(r, ua.base, ua.len < 512 ? ua.len : 512).base : NULL;
     if (step.base != NULL && step.len > 0) {
         if (!oidc_secret_format_ok(step.base, step.len)) {
             oidc_error_page(r, 400, "Bad request", "The sign-in form is not valid. Sign in again.");
@@ -241,7 +282,7 @@ static void on_code(gw_req_t *r)
         }
         c->step = gw_req_strdup(r, step.base, step.len).base;
         gw_secret_hash_hex(step.base, step.len, c->pending_hash);
-        const char *params[2] = {c->pending_hash, c->context};
+        const char *params[4] = {c->pending_hash, c->context, c->peer, c->user_agent};
         gw_req_query(r, &oidc_stmt_pending_totps, params, on_totps, c);
         return;
     }
@@ -259,8 +300,8 @@ static void on_code(gw_req_t *r)
     snprintf(num[1], sizeof(num[1]), "%u", oidc_cfg->oidc.throttle_max_failures);
     snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.throttle_lockout_s);
     snprintf(num[3], sizeof(num[3]), "%u", oidc_cfg->oidc.throttle_addr_max_failures);
-    const char *params[6] = {c->username, c->peer, num[0], num[1], num[2], num[3]};
-    gw_req_query(r, &oidc_stmt_throttle_attempt, params, on_throttle, c);
+    const char *params[7] = {c->username, c->peer, num[0], num[1], num[2], num[3], c->user_agent};
+    gw_req_query(r, &oidc_stmt_throttle_attempt_code, params, on_throttle, c);
 }
 
 static gw_route_t g_code = {"/login/code", GW_POST, GW_ROUTE_HTML | GW_ROUTE_NO_STORE, on_code, NULL,
