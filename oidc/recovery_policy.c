@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "oidc/tap_internal.h"
+#include "recovery/recovery.h"
 
 #define GROUPS_MAX    256
 #define PROVIDERS_MAX 16
@@ -16,7 +17,9 @@
 #define CLAIM_MAX     128
 #define ATTRIBUTE_MAX 256
 #define TEXT_MAX      128
-#define URL_MAX       2048
+/* What recovery keeps of matching.webhook.url (recovery/recovery.h): a longer
+ * one would be refused there, so it is refused here, at the source. */
+#define WEBHOOK_URL_MAX (sizeof(((rcv_policy_t *)0)->webhook_url) - 1)
 
 typedef struct {
     gw_jw_t *w;
@@ -234,9 +237,9 @@ static int webhook_member(ctx_t *c, yajl_val matching)
     yajl_val url = gw_json_get(v, "url");
     const char *u = url && YAJL_IS_STRING(url) ? YAJL_GET_STRING(url) : NULL;
     /* The webhook receives personal data: only over TLS. */
-    if (u == NULL || strncmp(u, "https://", 8) != 0 || strlen(u) <= 8 || !string_ok(u, K_TEXT, URL_MAX) ||
-        strchr(u, ' ') != NULL)
-        return fail(c, "matching.webhook.url", "must be an https:// URL of at most 2048 characters");
+    if (u == NULL || strncmp(u, "https://", 8) != 0 || strlen(u) <= 8 ||
+        !string_ok(u, K_TEXT, WEBHOOK_URL_MAX) || strchr(u, ' ') != NULL)
+        return fail(c, "matching.webhook.url", "must be an https:// URL of at most 511 characters");
     gw_jw_key(c->w, "webhook");
     gw_jw_obj_open(c->w);
     gw_jw_kv_str(c->w, "url", u);

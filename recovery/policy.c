@@ -229,7 +229,16 @@ int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, s
 
     yajl_val hook = MEMBER(matching, "webhook");
     const char *hook_url = gw_json_str(hook, "url");
-    if (hook_url != NULL && strlen(hook_url) < sizeof(p->webhook_url)) {
+    /* The webhook can veto a recovery: one named but unusable (no url, or
+     * longer than we keep) makes the policy unusable, rather than silently
+     * recovering without the check. */
+    if (hook != NULL && !YAJL_IS_NULL(hook) &&
+        (hook_url == NULL || hook_url[0] == '\0' || strlen(hook_url) >= sizeof(p->webhook_url))) {
+        snprintf(msg, msgsize, "matching.webhook.url is missing or longer than %zu characters",
+                 sizeof(p->webhook_url) - 1);
+        goto out;
+    }
+    if (hook_url != NULL) {
         copy(p->webhook_url, sizeof(p->webhook_url), hook_url);
         p->webhook_timeout_ms = 2000;
         read_int(MEMBER(hook, "timeoutMs"), &p->webhook_timeout_ms);
