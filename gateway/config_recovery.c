@@ -15,6 +15,7 @@ typedef struct {
     char *msg;
     size_t msgsize;
     const char *base_dir;
+    int dev_mode;
 } rctx_t;
 
 static int fail(rctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -106,13 +107,14 @@ static int get_bool(rctx_t *c, yajl_val obj, const char *where, const char *key,
     return 0;
 }
 
-/* An https URL (http only to a loopback host: tests and local receivers). */
-static int url_ok(const char *u)
+/* An https URL (in dev mode, http to a loopback host too: tests and local
+ * receivers; providers/http.c holds every call to the same rule). */
+static int url_ok(const rctx_t *c, const char *u)
 {
     if (strncmp(u, "https://", 8) == 0)
         return strlen(u) > 8;
-    return strncmp(u, "http://127.0.0.1", 16) == 0 || strncmp(u, "http://localhost", 16) == 0 ||
-           strncmp(u, "http://[::1]", 12) == 0;
+    return c->dev_mode && (strncmp(u, "http://127.0.0.1", 16) == 0 || strncmp(u, "http://localhost", 16) == 0 ||
+           strncmp(u, "http://[::1]", 12) == 0);
 }
 
 static int id_ok(const char *s)
@@ -162,7 +164,7 @@ static int parse_provider(rctx_t *c, gw_config_t *cfg, gw_provider_config_t *p, 
     }
     if (strcmp(p->type, "oidc-ida") != 0)
         return fail(c, "%s.type: expected \"oidc-ida\" or \"dev\"", where);
-    if (p->issuer == NULL || !url_ok(p->issuer))
+    if (p->issuer == NULL || !url_ok(c, p->issuer))
         return fail(c, "%s.issuer: required, an https URL", where);
     if (p->client_id == NULL)
         return fail(c, "%s.client_id: required", where);
@@ -189,7 +191,7 @@ static int parse_webhook(rctx_t *c, yajl_val v, const char *where, gw_webhook_co
         return -1;
     }
     int rc = 0;
-    if (w->url == NULL || !url_ok(w->url))
+    if (w->url == NULL || !url_ok(c, w->url))
         rc = fail(c, "%s.url: required, an https URL", where);
     else if (on_error != NULL && !with_on_error)
         rc = fail(c, "%s.on_error: unknown key", where);
@@ -204,7 +206,7 @@ static int parse_webhook(rctx_t *c, yajl_val v, const char *where, gw_webhook_co
 int gw_config_parse_recovery(gw_config_t *cfg, const void *providers, const void *recovery, const char *base_dir,
                              char *msg, size_t msgsize)
 {
-    rctx_t c = {msg, msgsize, base_dir};
+    rctx_t c = {msg, msgsize, base_dir, cfg->dev_mode};
     yajl_val list = (yajl_val)providers;
     if (list != NULL) {
         if (!YAJL_IS_ARRAY(list))

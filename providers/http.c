@@ -227,6 +227,17 @@ static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char 
     return on_head;
 }
 
+/* Plain http (to a loopback address only) is for tests and local receivers
+ * in dev mode; elsewhere every call is https, so a URL from a remote
+ * document (an IDV provider's discovery) cannot aim us at a loopback service
+ * in the clear. Set once at start (prov_registry_init), read on the loops. */
+static int g_plain_loopback;
+
+void prov_http_allow_plain_loopback(int allow)
+{
+    g_plain_loopback = allow != 0;
+}
+
 static int loopback_host(h2o_iovec_t host)
 {
     return h2o_memis(host.base, host.len, H2O_STRLIT("127.0.0.1")) ||
@@ -244,8 +255,9 @@ prov_http_req_t *prov_http_request(h2o_loop_t *loop, const char *url, const char
         return NULL;
     }
     int is_ssl = u.scheme == &H2O_URL_SCHEME_HTTPS;
-    if (!is_ssl && !loopback_host(u.host)) {
-        *error = "plain http is only allowed to a loopback address";
+    if (!is_ssl && !(g_plain_loopback && loopback_host(u.host))) {
+        *error = g_plain_loopback ? "plain http is only allowed to a loopback address"
+                                  : "plain http is only allowed in dev mode";
         return NULL;
     }
     loop_ctx_t *lc = loop_ctx(loop);

@@ -14,6 +14,7 @@ static const prov_ops_t *const g_types[] = {&prov_dev_ops, &prov_oidc_ida_ops};
 
 int prov_registry_init(const gw_config_t *cfg, char *msg, size_t msgsize)
 {
+    prov_http_allow_plain_loopback(cfg->dev_mode);
     for (size_t i = 0; i < cfg->provider_count; i++) {
         const gw_provider_config_t *pc = &cfg->providers[i];
         const prov_ops_t *ops = NULL;

@@ -161,7 +161,12 @@ typedef struct prov_http_req prov_http_req_t;
 /* Largest response body accepted (discovery, JWKS, tokens). */
 #define PROV_HTTP_MAX_BODY (256 * 1024)
 
-/* GET (body NULL) or POST `url` (https, or http to a loopback address) on
+/* Whether plain http to a loopback address is allowed (dev mode only;
+ * prov_registry_init sets it from the config). Off by default. */
+void prov_http_allow_plain_loopback(int allow);
+
+/* GET (body NULL) or POST `url` (https, or in dev mode http to a loopback
+ * address) on
  * loop `loop` with h2o's HTTP/1.1 client: TLS verified against `ca_file`
  * (NULL: the system's trust store) and the host name; `headers` is NULL or
  * extra header lines, each ending in "\r\n". `cb` runs exactly once, later,
