@@ -113,8 +113,10 @@ static int url_ok(const rctx_t *c, const char *u)
 {
     if (strncmp(u, "https://", 8) == 0)
         return strlen(u) > 8;
-    return c->dev_mode && (strncmp(u, "http://127.0.0.1", 16) == 0 || strncmp(u, "http://localhost", 16) == 0 ||
-           strncmp(u, "http://[::1]", 12) == 0);
+    if (!c->dev_mode)
+        return 0;
+    return strncmp(u, "http://127.0.0.1", 16) == 0 || strncmp(u, "http://localhost", 16) == 0 ||
+           strncmp(u, "http://[::1]", 12) == 0;
 }
 
 static int id_ok(const char *s)
