@@ -140,6 +140,18 @@ h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
                       "<form method=\"post\" action=\"/login/tap\">\n");
     hidden(&h, "request", request);
     hidden(&h, OIDC_CSRF_FIELD, v->tap_csrf ? v->tap_csrf : v->csrf);
+    /* Whose pass it is: wrong passes are counted against that account, whose
+     * pass locks after the policy's number (tap_redeem). Prefilled from
+     * login_hint; optional, and the answer is the same for any name. */
+    oidc_html_raw(&h, "<label for=\"tap-username\">Username</label>\n"
+                      "<input id=\"tap-username\" name=\"username\" type=\"text\" autocomplete=\"username\" "
+                      "autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"256\"");
+    if (has_user) {
+        oidc_html_raw(&h, " value=\"");
+        oidc_html_str(&h, v->username);
+        oidc_html_raw(&h, "\"");
+    }
+    oidc_html_raw(&h, ">\n");
     oidc_html_raw(&h, "<label for=\"tap\">Temporary access pass</label>\n"
                       "<input id=\"tap\" name=\"tap\" type=\"text\" autocomplete=\"off\" "
                       "autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"128\" required>\n"

@@ -63,10 +63,11 @@ static void tap_login_dispose(void *p)
 /* The sign-in page again with a message, for the request or the account page. */
 static void page_failed(gw_req_t *r, tap_login_t *t, const char *msg)
 {
+    /* The name typed comes back as typed, whether it is an account or not. */
     if (OIDC_CONTEXT_IS_REQUEST(t->context))
-        oidc_signin_page(r, t->context, NULL, msg);
+        oidc_signin_page(r, t->context, t->username, msg);
     else
-        oidc_signin_page_account(r, NULL, msg);
+        oidc_signin_page_account(r, t->username, msg);
 }
 
 /* ---- step 3: redeemed ------------------------------------------------------------------------ */
@@ -198,8 +199,9 @@ static void on_post(gw_req_t *r)
         gw_secret_hash_hex(tap.base, tap.len < OIDC_TAP_INPUT_MAX ? tap.len : OIDC_TAP_INPUT_MAX, t->hash);
     gw_wipe(norm, sizeof(norm));
     gw_wipe(tap.base, tap.len);
-    if (username.base != NULL && username.len <= OIDC_USERNAME_MAX)
-        t->username = username.base;
+    /* An empty field names nobody (the request's login_hint may, below). */
+    if (username.base != NULL && username.len > 0 && username.len <= OIDC_USERNAME_MAX)
+        t->username = gw_req_strdup(r, username.base, username.len).base;
     gw_req_peer(r, t->peer);
     h2o_iovec_t ua = gw_req_header(r, "user-agent");
     t->user_agent = ua.base ? gw_req_strdup(r, ua.base, ua.len < 512 ? ua.len : 512).base : NULL;

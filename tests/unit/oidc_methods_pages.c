@@ -56,6 +56,10 @@ static void signin_step_up_is_passkey_only(void **state)
     assert_non_null(strstr(s, "value=\"a&lt;b\""));
     /* Without its own token the TAP form uses the page's. */
     assert_non_null(strstr(s, "<input type=\"hidden\" name=\"csrf\" value=\"tok\">"));
+    /* ... and names the account, prefilled (escaped), so wrong passes count against it. */
+    assert_non_null(strstr(s, "<input id=\"tap-username\" name=\"username\" type=\"text\" "
+                              "autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" "
+                              "maxlength=\"256\" value=\"a&lt;b\">"));
 }
 
 static void signin_without_request(void **state)
