@@ -28,6 +28,11 @@ typedef struct {
     char *ca_file;          /* trust anchors for the provider's TLS (default: the system's) */
     int use_par;            /* 1: when the provider advertises PAR (default) */
     unsigned timeout_ms;    /* each outbound call (default 5000) */
+    /* Keep the provider's signed result and pass it to relying parties as an
+     * aggregated claim source (OIDC Core §5.6.2) next to verified_claims, so
+     * they can check the provider's signature themselves (default false:
+     * regain stores only what matching needs). */
+    int aggregate_result;
 } gw_provider_config_t;
 
 /* An outbound webhook (issue 7). */

@@ -134,7 +134,8 @@ static int parse_provider(rctx_t *c, gw_config_t *cfg, gw_provider_config_t *p, 
 {
     static const char *const KEYS[] = {"id",       "type",          "display_name",     "issuer",
                                        "client_id", "client_secret", "private_key_file", "scopes",
-                                       "ca_file",  "use_par",       "timeout_ms",       NULL};
+                                       "ca_file",  "use_par",       "timeout_ms",       "aggregate_result",
+                                       NULL};
     char where[32];
     snprintf(where, sizeof(where), "providers[%zu]", index);
     p->use_par = 1;
@@ -145,7 +146,7 @@ static int parse_provider(rctx_t *c, gw_config_t *cfg, gw_provider_config_t *p, 
         get_string(c, v, where, "client_secret", &p->client_secret) ||
         get_path(c, v, where, "private_key_file", &p->private_key_file) ||
         get_string(c, v, where, "scopes", &p->scopes) || get_path(c, v, where, "ca_file", &p->ca_file) ||
-        get_bool(c, v, where, "use_par", &p->use_par) ||
+        get_bool(c, v, where, "use_par", &p->use_par) || get_bool(c, v, where, "aggregate_result", &p->aggregate_result) ||
         get_uint(c, v, where, "timeout_ms", 100, 60000, &p->timeout_ms))
         return -1;
     if (p->id == NULL || !id_ok(p->id))

@@ -246,8 +246,25 @@ int oidc_jwt_id_payload(const oidc_grant_t *g, const oidc_user_info_t *u, yajl_v
      * of a recovery session, when the relying party asked for it. It is the
      * object recovery stored (the claims it matched on), from our own
      * database, so it is written as it is. */
-    if (g->verified_claims_json != NULL && requested != NULL && gw_json_get(requested, "verified_claims") != NULL)
+    if (g->verified_claims_json != NULL && requested != NULL && gw_json_get(requested, "verified_claims") != NULL) {
         gw_jw_kv_raw(w, "verified_claims", g->verified_claims_json, strlen(g->verified_claims_json));
+        /* OIDC Core §5.6.2: the provider's own signed result as an
+         * aggregated claim source, so the relying party can check the
+         * provider's signature itself. */
+        if (g->provider_result_jwt != NULL) {
+            gw_jw_key(w, "_claim_names");
+            gw_jw_obj_open(w);
+            gw_jw_kv_str(w, "verified_claims", "idv");
+            gw_jw_obj_close(w);
+            gw_jw_key(w, "_claim_sources");
+            gw_jw_obj_open(w);
+            gw_jw_key(w, "idv");
+            gw_jw_obj_open(w);
+            gw_jw_kv_str(w, "JWT", g->provider_result_jwt);
+            gw_jw_obj_close(w);
+            gw_jw_obj_close(w);
+        }
+    }
     gw_jw_obj_close(w);
     return finish(w, out, len, err);
 }

@@ -178,7 +178,7 @@ static void on_begun(gw_req_t *r, void *data, const char *location, const char *
         return;
     }
     char *loc = gw_req_strdup(r, location, strlen(location)).base;
-    const char *params[15] = {s->a->id, "{started}", "verifying", NULL, "{}", s->a->peer, s->a->user_agent};
+    const char *params[16] = {s->a->id, "{started}", "verifying", NULL, "{}", s->a->peer, s->a->user_agent};
     gw_req_query(r, &oidc_stmt_recovery_move, params, on_verifying, loc);
 }
 

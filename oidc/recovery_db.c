@@ -13,8 +13,8 @@ store_stmt_t oidc_stmt_recovery_move = {
     "recovery_move",
     "SELECT o_status, o_state, o_named_user, o_evaluation, o_request, o_provider, o_nonce, o_verifier, "
     "o_named_username FROM recovery_move($1::uuid, $2::text[], $3, $4, $5::jsonb, $6, $7, $8::bytea, $9, "
-    "to_timestamp($10::bigint), $11::jsonb, $12::uuid, $13::uuid, $14::integer, $15::integer)",
-    15, 0};
+    "to_timestamp($10::bigint), $11::jsonb, $12::uuid, $13::uuid, $14::integer, $15::integer, $16)",
+    16, 0};
 
 store_stmt_t oidc_stmt_recovery_by_handle = {
     "recovery_by_handle",

@@ -43,6 +43,7 @@ typedef struct {
     const char *user;
     const char *tap;
     int rate_check;
+    const char *provider_result; /* the provider's signed result, kept for aggregation */
 } move_t;
 
 static void move(gw_req_t *r, oidc_recovery_t *a, const move_t *m, gw_req_query_data_cb cb)
@@ -51,7 +52,7 @@ static void move(gw_req_t *r, oidc_recovery_t *a, const move_t *m, gw_req_query_
     snprintf(from, sizeof(from), "{%s}", m->from);
     snprintf(window, sizeof(window), "%lld", (long long)a->policy.rate_window_s);
     snprintf(acct, sizeof(acct), "%lld", (long long)a->policy.max_attempts_per_account);
-    const char *params[15] = {a->id,
+    const char *params[16] = {a->id,
                               gw_req_strdup(r, from, strlen(from)).base,
                               m->to,
                               m->reason,
@@ -65,7 +66,8 @@ static void move(gw_req_t *r, oidc_recovery_t *a, const move_t *m, gw_req_query_
                               m->user,
                               m->tap,
                               m->rate_check ? gw_req_strdup(r, window, strlen(window)).base : NULL,
-                              m->rate_check ? gw_req_strdup(r, acct, strlen(acct)).base : NULL};
+                              m->rate_check ? gw_req_strdup(r, acct, strlen(acct)).base : NULL,
+                              m->provider_result};
     gw_req_query(r, &oidc_stmt_recovery_move, params, cb, a);
 }
 
@@ -507,6 +509,8 @@ void oidc_recovery_finished(gw_req_t *r, oidc_recovery_t *a, const prov_identity
                 .result_hash = gw_req_strdup(r, hash, strlen(hash)).base,
                 .txn = a->identity.txn,
                 .verified_at = a->identity.verified_at > 0 ? gw_req_strdup(r, at, strlen(at)).base : NULL,
-                .claims = a->claims_json};
+                .claims = a->claims_json,
+                .provider_result = a->provider != NULL && a->provider->cfg->aggregate_result ? a->identity.aggregated_jwt
+                                                                                             : NULL};
     move(r, a, &m, on_verified);
 }

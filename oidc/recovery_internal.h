@@ -116,7 +116,7 @@ void oidc_recovery_db_register(void);
 extern store_stmt_t oidc_stmt_recovery_policy;
 /* recovery_start(...): see schema/011_recovery.sql. */
 extern store_stmt_t oidc_stmt_recovery_start;
-/* recovery_move(...), all 15 parameters. */
+/* recovery_move(...), all 16 parameters. */
 extern store_stmt_t oidc_stmt_recovery_move;
 /* recovery_by_handle($1 hash). */
 extern store_stmt_t oidc_stmt_recovery_by_handle;

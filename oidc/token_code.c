@@ -56,6 +56,7 @@ static void on_redeemed(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
     const char *cap = store_value(res, 0, 19);
     g.exp_cap = cap ? strtoll(cap, NULL, 10) : 0;
     g.verified_claims_json = store_value(res, 0, 20);
+    g.provider_result_jwt = store_value(res, 0, 21);
     const char *rt = store_value(res, 0, 17);
     int has_refresh = rt != NULL && rt[0] == 't';
     int with_id = oidc_scope_has(g.scope, strlen(g.scope), "openid");

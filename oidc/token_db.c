@@ -18,7 +18,8 @@
 store_stmt_t OIDC_STMT_CODE_REDEEM = {
     "oidc_code_redeem",
     "SELECT " GRANT_COLUMNS
-    ", o_challenge, tap_session_cap(o_session_id), recovery_session_verified_claims(o_session_id) "
+    ", o_challenge, tap_session_cap(o_session_id), recovery_session_verified_claims(o_session_id), "
+    "recovery_session_provider_result(o_session_id) "
     "FROM regain_code_redeem($1::bytea, $2, $3, $4, $5::bytea, "
     "$6::integer)",
     6, 0};
@@ -27,7 +28,8 @@ store_stmt_t OIDC_STMT_CODE_REDEEM = {
  * $5 lifetime (s); the last column as for OIDC_STMT_CODE_REDEEM. */
 store_stmt_t OIDC_STMT_REFRESH_ROTATE = {
     "oidc_refresh_rotate",
-    "SELECT " GRANT_COLUMNS ", tap_session_cap(o_session_id), recovery_session_verified_claims(o_session_id) "
+    "SELECT " GRANT_COLUMNS ", tap_session_cap(o_session_id), recovery_session_verified_claims(o_session_id), "
+    "recovery_session_provider_result(o_session_id) "
     "FROM regain_refresh_rotate($1::bytea, $2, $3::bytea, $4, $5::integer)",
     5, 0};
 

@@ -78,6 +78,10 @@ typedef struct {
      * session that verified recovery opened, or NULL; the ID token carries
      * it when the claims request asks for verified_claims (issue 7). */
     const char *verified_claims_json;
+    /* The identity-verification provider's own signed result behind that
+     * session, when its provider passes it on: an aggregated claim source
+     * for verified_claims (OIDC Core §5.6.2), or NULL. */
+    const char *provider_result_jwt;
 } oidc_grant_t;
 
 /* Writes one user claim (`name`, e.g. "email") into an open object when we

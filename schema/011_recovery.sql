@@ -28,6 +28,8 @@ CREATE TABLE recovery_attempts (
     provider_txn     text CHECK (length(provider_txn) <= 256),
     verified_at      timestamptz,   -- when the provider verified the person
     verified_claims  jsonb,         -- the IDA verified_claims object the match used
+    provider_result  text CHECK (length(provider_result) <= 16384), -- the provider's signed result, only
+                                    -- when its config says aggregate_result
     matched_user     uuid,
     decision         jsonb,         -- which rule passed or failed
     evaluation       boolean NOT NULL DEFAULT false, -- policy mode evaluation: no TAP
@@ -129,7 +131,8 @@ CREATE FUNCTION recovery_move(p_id uuid, p_from text[], p_to text, p_reason text
                               p_result_hash bytea DEFAULT NULL, p_txn text DEFAULT NULL,
                               p_verified_at timestamptz DEFAULT NULL, p_claims jsonb DEFAULT NULL,
                               p_user uuid DEFAULT NULL, p_tap uuid DEFAULT NULL,
-                              p_window_s integer DEFAULT NULL, p_acct_max integer DEFAULT NULL)
+                              p_window_s integer DEFAULT NULL, p_acct_max integer DEFAULT NULL,
+                              p_provider_result text DEFAULT NULL)
 RETURNS TABLE (o_status text, o_state text, o_named_user uuid, o_evaluation boolean, o_request uuid,
                o_provider text, o_nonce text, o_verifier text, o_named_username text)
 LANGUAGE plpgsql AS $$
@@ -174,6 +177,8 @@ BEGIN
         provider_txn = CASE WHEN v_status = 'ok' THEN coalesce(p_txn, provider_txn) ELSE provider_txn END,
         verified_at = CASE WHEN v_status = 'ok' THEN coalesce(p_verified_at, verified_at) ELSE verified_at END,
         verified_claims = CASE WHEN v_status = 'ok' THEN coalesce(p_claims, verified_claims) ELSE verified_claims END,
+        provider_result = CASE WHEN v_status = 'ok' THEN coalesce(p_provider_result, provider_result)
+                               ELSE provider_result END,
         matched_user = coalesce(p_user, matched_user),
         decision = CASE WHEN p_detail ? 'rules' THEN p_detail->'rules' ELSE decision END,
         tap_id = coalesce(p_tap, tap_id),
@@ -321,4 +326,12 @@ CREATE TRIGGER sessions_recovery_completed AFTER UPDATE OF purpose ON sessions
 CREATE FUNCTION recovery_session_verified_claims(p_session uuid) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT verified_claims::text FROM sessions WHERE id = p_session
+$$;
+
+-- The provider's signed result behind a recovery session, when its provider
+-- is configured to pass it on (aggregated claims, OIDC Core §5.6.2).
+CREATE FUNCTION recovery_session_provider_result(p_session uuid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT a.provider_result FROM sessions s JOIN recovery_attempts a ON a.id = s.recovery_attempt_id
+    WHERE s.id = p_session
 $$;

@@ -106,6 +106,8 @@ def run_tests(env, idp, plain):
     check_eq("stored: the provider's transaction id", row[1], "idv-txn-1")
     check("stored: the evidence, no document images", "evidence" in stored["verification"]
           and "image" not in row[0], row[0])
+    check_eq("stored: not the provider's raw result (aggregate_result is off)",
+             d.sql("select provider_result is null from recovery_attempts where id = '%s'" % aid), [["t"]])
 
     # ---- refusals ----------------------------------------------------------------------
     def refused(name, reason_want, identity, tamper=None, expect_state="failed"):

@@ -14,11 +14,16 @@ verified_claims; the owner's notification webhook receives a signed event;
 the claim-validation webhook is consulted (pass, fail, and down with each
 configured behaviour)."""
 
+import base64
 import http.server
 import json
 import socketserver
 import threading
 import urllib.parse
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from harness import SLOW, check, check_eq, curl, require, run, wait_until
 from idv_provider import IdvProvider
@@ -81,7 +86,8 @@ def main(env):
 def journey(env, idp, hooks):
     srv = env.regain({
         "providers": [{"id": "idv", "type": "oidc-ida", "display_name": "Identity check", "issuer": idp.issuer,
-                       "client_id": idp.client_id, "client_secret": idp.client_secret, "ca_file": "../cert.pem"}],
+                       "client_id": idp.client_id, "client_secret": idp.client_secret, "ca_file": "../cert.pem",
+                       "aggregate_result": True}],
         "recovery": {"notification_webhook": {"url": hooks.url("/notify"), "timeout_ms": 3000},
                      "claim_validation_webhook": {"url": hooks.url("/validate"), "timeout_ms": 1000,
                                                   "on_error": "fail"}},
@@ -186,6 +192,25 @@ def journey(env, idp, hooks):
     check_eq("ID token: verified_claims.verification.trust_framework", vc.get("verification", {}).get("trust_framework"),
              "eidas")
     check("ID token: verified_claims.verification.time present", "time" in vc.get("verification", {}), vc)
+    # aggregate_result: the provider's own signed result as an aggregated claim source
+    src = (idt.get("_claim_sources") or {}).get((idt.get("_claim_names") or {}).get("verified_claims"), {})
+    agg = src.get("JWT", "")
+    check("ID token: _claim_names/_claim_sources name the provider's signed result for verified_claims", agg, idt)
+    if agg:
+        signing_input, _, sig = agg.rpartition(".")
+        raw = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+        try:
+            idp.key.public_key().verify(encode_dss_signature(int.from_bytes(raw[:32], "big"),
+                                                             int.from_bytes(raw[32:], "big")),
+                                        signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+            provider_sig = True
+        except Exception:  # noqa: BLE001 - any failure is a failed check
+            provider_sig = False
+        check("... which the provider's own key verifies", provider_sig)
+        _, agg_claims, _ = jwt_parts(agg)
+        check_eq("... issued by the provider, carrying the same claims",
+                 (agg_claims.get("iss"), agg_claims.get("verified_claims", {}).get("claims")),
+                 (idp.issuer, ident["claims"]))
 
     # ---- post-recovery actions ran ----------------------------------------------------------
     check_eq("removeOldMethods: the lost passkey and app are gone, the new app stays",

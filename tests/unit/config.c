@@ -193,6 +193,7 @@ static void test_providers_and_recovery(void **state)
     assert_string_equal(cfg.providers[1].scopes, "openid identity_assurance");
     assert_string_equal(cfg.providers[1].ca_file, "/etc/regain/ca.pem");
     assert_int_equal(cfg.providers[1].use_par, 1);
+    assert_int_equal(cfg.providers[1].aggregate_result, 0);
     assert_string_equal(cfg.recovery.notification.url, "https://hooks.example/n");
     assert_int_equal(cfg.recovery.claim_validation.timeout_ms, 500);
     assert_int_equal(cfg.recovery.claim_validation.pass_on_error, 1);
