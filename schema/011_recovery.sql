@@ -79,7 +79,13 @@ DECLARE
     v_row recovery_attempts%ROWTYPE;
     v_since timestamptz := now() - p_window_s * interval '1 second';
 BEGIN
+    -- Starts from one address, or naming one account, take turns: counting
+    -- and then inserting would otherwise let a burst of concurrent starts
+    -- all count the same rows and all pass the limit. (Always in this order:
+    -- address, then name, so two starts never wait on each other in a cycle.)
+    PERFORM pg_advisory_xact_lock(hashtext('regain.recovery.addr.' || coalesce(p_addr, '')));
     IF p_username IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(hashtext('regain.recovery.name.' || lower(p_username)));
         SELECT id INTO v_user FROM users WHERE lower(user_name) = lower(p_username);
     END IF;
     IF p_refuse IS NOT NULL THEN
