@@ -285,6 +285,8 @@ static int parse_oidc(ctx_t *c, gw_config_t *cfg, yajl_val root)
                                        "throttle_addr_max_failures",
                                        "allow_remove_last_method",
                                        "account_reauth_s",
+                                       "passkey_challenges_per_browser",
+                                       "passkey_challenges_per_address",
                                        NULL};
     if (o == NULL)
         return 0;
@@ -305,7 +307,11 @@ static int parse_oidc(ctx_t *c, gw_config_t *cfg, yajl_val root)
                    get_uint(c, o, "oidc", "throttle_window_s", 1, 86400, &cfg->oidc.throttle_window_s) ||
                    get_uint(c, o, "oidc", "throttle_lockout_s", 1, 86400, &cfg->oidc.throttle_lockout_s) ||
                    get_bool(c, o, "oidc", "allow_remove_last_method", &cfg->oidc.allow_remove_last_method) ||
-                   get_uint(c, o, "oidc", "account_reauth_s", 30, 86400, &cfg->oidc.account_reauth_s)
+                   get_uint(c, o, "oidc", "account_reauth_s", 30, 86400, &cfg->oidc.account_reauth_s) ||
+                   get_uint(c, o, "oidc", "passkey_challenges_per_browser", 1, 1000,
+                            &cfg->oidc.passkey_challenges_per_browser) ||
+                   get_uint(c, o, "oidc", "passkey_challenges_per_address", 1, 100000,
+                            &cfg->oidc.passkey_challenges_per_address)
                ? -1
                : 0;
 }
@@ -354,6 +360,8 @@ static void set_defaults(gw_config_t *cfg)
     cfg->oidc.throttle_window_s = 900;
     cfg->oidc.throttle_lockout_s = 900;
     cfg->oidc.account_reauth_s = 300;
+    cfg->oidc.passkey_challenges_per_browser = 10;
+    cfg->oidc.passkey_challenges_per_address = 300;
     cfg->log.level = GW_LOG_INFO;
     cfg->log.access_log = 1;
 }
@@ -362,8 +370,8 @@ int gw_config_parse(gw_config_t *cfg, const char *json, const char *base_dir, ch
 {
     ctx_t c = {msg, msgsize, base_dir};
     char errbuf[256];
-    static const char *const KEYS[] = {"issuer", "dev_mode", "database", "listen", "server",
-                                       "keys",   "oidc",     "log",      "providers", "recovery", NULL};
+    static const char *const KEYS[] = {"issuer", "dev_mode", "database",  "listen",   "server", "keys",
+                                       "oidc",   "log",      "providers", "recovery", NULL};
     set_defaults(cfg);
     yajl_val root = yajl_tree_parse(json, errbuf, sizeof(errbuf));
     if (root == NULL) {
@@ -380,7 +388,8 @@ int gw_config_parse(gw_config_t *cfg, const char *json, const char *base_dir, ch
         get_bool(&c, root, "", "dev_mode", &cfg->dev_mode) || parse_database(&c, cfg, root) ||
         parse_listen(&c, cfg, root) || parse_server(&c, cfg, root) || parse_keys(&c, cfg, root) ||
         parse_oidc(&c, cfg, root) || parse_log(&c, cfg, root) ||
-        gw_config_parse_recovery(cfg, member(root, "providers"), member(root, "recovery"), base_dir, msg, msgsize))
+        gw_config_parse_recovery(cfg, member(root, "providers"), member(root, "recovery"), base_dir, msg,
+                                 msgsize))
         goto out;
     rc = 0;
 out:

@@ -20,7 +20,7 @@ typedef struct {
     char *type;         /* "oidc-ida" or "dev" ("dev" only with dev_mode) */
     char *display_name; /* shown on the provider choice page */
     /* oidc-ida only: */
-    char *issuer;           /* the provider's issuer; discovery at issuer + /.well-known/openid-configuration */
+    char *issuer; /* the provider's issuer; discovery at issuer + /.well-known/openid-configuration */
     char *client_id;
     char *client_secret;    /* client_secret_basic; or: */
     char *private_key_file; /* private_key_jwt (PEM, ES256 or RS256) */
@@ -93,6 +93,11 @@ typedef struct {
          * method (default no), and how old a sign-in may be to open it. */
         int allow_remove_last_method;
         unsigned account_reauth_s;
+        /* Passkey challenges alive at once (each options call stores one
+         * for five minutes): per browser and per client address (an IPv6
+         * address counts by its /64). */
+        unsigned passkey_challenges_per_browser;
+        unsigned passkey_challenges_per_address;
     } oidc;
     gw_provider_config_t providers[GW_CONFIG_MAX_PROVIDERS];
     size_t provider_count;
@@ -118,8 +123,8 @@ void gw_config_dispose(gw_config_t *cfg);
 
 /* The "providers" list and the "recovery" object (gateway/config_recovery.c;
  * either may be NULL when absent). Returns -1 with one line in `msg`. */
-int gw_config_parse_recovery(gw_config_t *cfg, const void *providers, const void *recovery, const char *base_dir,
-                             char *msg, size_t msgsize);
+int gw_config_parse_recovery(gw_config_t *cfg, const void *providers, const void *recovery,
+                             const char *base_dir, char *msg, size_t msgsize);
 void gw_config_dispose_recovery(gw_config_t *cfg);
 
 #endif

@@ -164,6 +164,52 @@ int oidc_browser_binding(gw_req_t *r, char out[GW_SECRET_HASH_HEX_LEN + 1])
     return 0;
 }
 
+void oidc_challenge_store(gw_req_t *r, const uint8_t challenge[MTH_WA_CHALLENGE_LEN], const char *ceremony,
+                          const char *user_id, const char *session_id, const char *context,
+                          const char *browser, gw_req_query_data_cb cb, void *data)
+{
+    char num[3][16], peer[64];
+    snprintf(num[0], sizeof(num[0]), "%d", OIDC_CHALLENGE_TTL_S);
+    snprintf(num[1], sizeof(num[1]), "%u", oidc_cfg->oidc.passkey_challenges_per_browser);
+    snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.passkey_challenges_per_address);
+    gw_req_peer(r, peer);
+    const char *params[10] = {oidc_bytea_encode(r, challenge, MTH_WA_CHALLENGE_LEN),
+                              ceremony,
+                              user_id,
+                              session_id,
+                              context,
+                              browser,
+                              gw_req_strdup(r, num[0], strlen(num[0])).base,
+                              gw_req_strdup(r, peer, strlen(peer)).base,
+                              gw_req_strdup(r, num[1], strlen(num[1])).base,
+                              gw_req_strdup(r, num[2], strlen(num[2])).base};
+    gw_req_query(r, &oidc_stmt_challenge_create, params, cb, data);
+}
+
+int oidc_challenge_stored_or_reply(gw_req_t *r, PGresult *res, const gw_err_t *err)
+{
+    if (res == NULL || PQntuples(res) != 1) {
+        gw_log_write(GW_LOG_ERROR, "passkey", r->id, "challenge: %s (%s)", err ? err->public : "?",
+                     err ? err->detail : "");
+        oidc_json_fail(r, 503, "temporarily_unavailable", "try again in a moment");
+        return -1;
+    }
+    const char *status = store_value(res, 0, 0);
+    if (status != NULL && strcmp(status, "ok") == 0)
+        return 0;
+    gw_log_write(GW_LOG_WARN, "passkey", r->id, "challenge refused: %s", status ? status : "?");
+    /* RFC 6585 §4: 429 with Retry-After; a live challenge expires within
+     * OIDC_CHALLENGE_TTL_S, which frees room. */
+    gw_reply_header(r, "retry-after", H2O_STRLIT("60"));
+    oidc_json_fail(r, 429, "too_many_requests",
+                   status != NULL && strcmp(status, "browser_limit") == 0
+                       ? "this browser has asked for too many passkey challenges; use one, or wait a few "
+                         "minutes and try again"
+                       : "too many passkey challenges were asked for from this network; wait a few minutes "
+                         "and try again");
+    return -1;
+}
+
 int oidc_client_data_challenge(const uint8_t *cdj, size_t n, uint8_t out[MTH_WA_CHALLENGE_LEN])
 {
     gw_err_t err;

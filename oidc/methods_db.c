@@ -186,14 +186,14 @@ store_stmt_t oidc_stmt_totp_signin = {
 
 /* ---- passkeys ---------------------------------------------------------------------- */
 
+/* $1 challenge, $2 ceremony, $3 user, $4 session, $5 context, $6 browser,
+ * $7 ttl s, $8 client address, $9 and $10 the live challenges allowed per
+ * browser and per address -> 'ok', 'browser_limit' or 'address_limit'. */
 store_stmt_t oidc_stmt_challenge_create = {
     "methods_challenge_create",
-    "WITH gc AS (DELETE FROM webauthn_challenges WHERE challenge IN "
-    "  (SELECT challenge FROM webauthn_challenges WHERE expires_at < now() LIMIT 10)) "
-    "INSERT INTO webauthn_challenges (challenge, ceremony, user_id, session_id, context, browser, "
-    "expires_at) "
-    "VALUES ($1::bytea, $2, $3::uuid, $4::uuid, $5, $6::bytea, now() + $7::integer * interval '1 second')",
-    7,
+    "SELECT webauthn_challenge_create($1::bytea, $2, $3::uuid, $4::uuid, $5, $6::bytea, $7::integer, $8, "
+    "$9::integer, $10::integer)",
+    10,
     0,
 };
 

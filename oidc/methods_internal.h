@@ -147,6 +147,18 @@ int oidc_client_data_challenge(const uint8_t *cdj, size_t n, uint8_t out[MTH_WA_
  * bound to the browser that asked. -1 when the browser has no cookie. */
 int oidc_browser_binding(gw_req_t *r, char out[GW_SECRET_HASH_HEX_LEN + 1]);
 
+/* Stores a ceremony's challenge (webauthn_challenge_create, schema/013):
+ * `ceremony` "get" (user and session NULL) or "create"; `browser` from
+ * oidc_browser_binding; the client address is r's peer. Refused while the
+ * browser or the address holds its limit of live challenges
+ * (oidc.passkey_challenges_per_browser, _per_address). */
+void oidc_challenge_store(gw_req_t *r, const uint8_t challenge[MTH_WA_CHALLENGE_LEN], const char *ceremony,
+                          const char *user_id, const char *session_id, const char *context,
+                          const char *browser, gw_req_query_data_cb cb, void *data);
+/* In the store's callback: 0 when the challenge was stored; otherwise -1
+ * after replying (429 too_many_requests with Retry-After, or 503). */
+int oidc_challenge_stored_or_reply(gw_req_t *r, PGresult *res, const gw_err_t *err);
+
 /* A JSON error {"error", "error_description"} with the status. */
 void oidc_json_fail(gw_req_t *r, int status, const char *error, const char *description);
 
@@ -231,20 +243,19 @@ void oidc_static_js_register(void);
 
 /* ---- statements (methods_db.c) -------------------------------------------------- */
 
-extern store_stmt_t oidc_stmt_account_session; /* $1 token hash */
-extern store_stmt_t oidc_stmt_account_methods; /* $1 user */
-extern store_stmt_t oidc_stmt_method_remove;   /* user, kind, id, allow, actor, addr, ua */
-extern store_stmt_t oidc_stmt_method_rename;   /* user, kind, id, name, actor, addr, ua */
-extern store_stmt_t oidc_stmt_totp_create;     /* id, user, sealed, name */
-extern store_stmt_t oidc_stmt_totp_enrol_load; /* id, user */
-extern store_stmt_t oidc_stmt_totp_confirm;    /* id, user, step, session, actor, addr, ua */
-extern store_stmt_t oidc_stmt_pending_create;  /* hash, user, context, amr, ttl */
-extern store_stmt_t oidc_stmt_pending_totps;   /* hash, context, addr, ua */
-extern store_stmt_t oidc_stmt_totp_failed;     /* reason, user, username, addr, ua */
-extern store_stmt_t oidc_stmt_code_only_totps; /* username */
-extern store_stmt_t oidc_stmt_totp_signin;     /* session params..., totp id, step, pending hash */
-extern store_stmt_t
-    oidc_stmt_challenge_create; /* challenge, ceremony, user, session, context, browser, ttl */
+extern store_stmt_t oidc_stmt_account_session;  /* $1 token hash */
+extern store_stmt_t oidc_stmt_account_methods;  /* $1 user */
+extern store_stmt_t oidc_stmt_method_remove;    /* user, kind, id, allow, actor, addr, ua */
+extern store_stmt_t oidc_stmt_method_rename;    /* user, kind, id, name, actor, addr, ua */
+extern store_stmt_t oidc_stmt_totp_create;      /* id, user, sealed, name */
+extern store_stmt_t oidc_stmt_totp_enrol_load;  /* id, user */
+extern store_stmt_t oidc_stmt_totp_confirm;     /* id, user, step, session, actor, addr, ua */
+extern store_stmt_t oidc_stmt_pending_create;   /* hash, user, context, amr, ttl */
+extern store_stmt_t oidc_stmt_pending_totps;    /* hash, context, addr, ua */
+extern store_stmt_t oidc_stmt_totp_failed;      /* reason, user, username, addr, ua */
+extern store_stmt_t oidc_stmt_code_only_totps;  /* username */
+extern store_stmt_t oidc_stmt_totp_signin;      /* session params..., totp id, step, pending hash */
+extern store_stmt_t oidc_stmt_challenge_create; /* see oidc_challenge_store */
 extern store_stmt_t oidc_stmt_register_options; /* user */
 extern store_stmt_t oidc_stmt_get_consume;      /* challenge, context, browser, credential id */
 extern store_stmt_t oidc_stmt_create_consume;   /* challenge, user, session, browser */

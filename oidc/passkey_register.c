@@ -134,10 +134,8 @@ static void on_user(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 static void on_challenge_stored(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     reg_t *g = data;
-    if (res == NULL) {
-        unavailable(r, err);
+    if (oidc_challenge_stored_or_reply(r, res, err) != 0)
         return;
-    }
     const char *params[1] = {g->a->user_id};
     gw_req_query(r, &oidc_stmt_register_options, params, on_user, g);
 }
@@ -149,16 +147,8 @@ static void on_options_account(gw_req_t *r, oidc_account_t *a, void *data)
     if (csrf_or_reply(r, g) != 0)
         return;
     gw_random_bytes(g->challenge, sizeof(g->challenge));
-    char ttl[16];
-    snprintf(ttl, sizeof(ttl), "%d", OIDC_CHALLENGE_TTL_S);
-    const char *params[7] = {oidc_bytea_encode(r, g->challenge, sizeof(g->challenge)),
-                             "create",
-                             a->user_id,
-                             a->id,
-                             OIDC_CONTEXT_ACCOUNT,
-                             g->browser,
-                             gw_req_strdup(r, ttl, strlen(ttl)).base};
-    gw_req_query(r, &oidc_stmt_challenge_create, params, on_challenge_stored, g);
+    oidc_challenge_store(r, g->challenge, "create", a->user_id, a->id, OIDC_CONTEXT_ACCOUNT, g->browser,
+                         on_challenge_stored, g);
 }
 
 static void on_options(gw_req_t *r)

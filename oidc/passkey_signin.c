@@ -80,12 +80,8 @@ static int context_and_csrf_or_reply(gw_req_t *r, yajl_val body, oidc_context_t 
 static void on_challenge_stored(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     options_t *o = data;
-    if (res == NULL) {
-        gw_log_write(GW_LOG_ERROR, "passkey", r->id, "challenge: %s (%s)", err ? err->public : "?",
-                     err ? err->detail : "");
-        oidc_json_fail(r, 503, "temporarily_unavailable", "try again in a moment");
+    if (oidc_challenge_stored_or_reply(r, res, err) != 0)
         return;
-    }
     gw_jw_t *w = gw_jw_new();
     gw_jw_obj_open(w);
     gw_jw_key(w, "publicKey");
@@ -116,16 +112,7 @@ static void on_options(gw_req_t *r)
         return;
     }
     gw_random_bytes(o->challenge, sizeof(o->challenge));
-    char ttl[16];
-    snprintf(ttl, sizeof(ttl), "%d", OIDC_CHALLENGE_TTL_S);
-    const char *params[7] = {oidc_bytea_encode(r, o->challenge, sizeof(o->challenge)),
-                             "get",
-                             NULL,
-                             NULL,
-                             o->context,
-                             browser,
-                             gw_req_strdup(r, ttl, strlen(ttl)).base};
-    gw_req_query(r, &oidc_stmt_challenge_create, params, on_challenge_stored, o);
+    oidc_challenge_store(r, o->challenge, "get", NULL, NULL, o->context, browser, on_challenge_stored, o);
 }
 
 /* ---- the assertion ----------------------------------------------------------------- */
