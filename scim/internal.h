@@ -324,8 +324,9 @@ int scim_project(const scim_resource_type_t *rt, yajl_val doc, const char *attri
  *   scim_group_delete(id uuid) -> boolean
  * Listing is a SELECT built by filter_sql.c/list.c over `users u` /
  * `groups g`: the page's ids first (one row past the page says whether more
- * follow), then their documents built together by scim_user_docs(ids uuid[])
- * (users; in the order given) or scim_group_doc per row (groups);
+ * follow), then the users' columns together from scim_user_rows(ids uuid[])
+ * (schema/012_scim_user_rows.sql, in the order given; user_doc.c writes the
+ * documents scim_user_docs would) or scim_group_doc per row (groups);
  * totalResults from the page itself on the last page, from scim_counts for
  * unfiltered lists, or from a separate filtered count(*).
  *
