@@ -13,6 +13,7 @@
 
 #define GW_CONFIG_MAX_LISTENERS 8
 #define GW_CONFIG_MAX_PROVIDERS 8
+#define GW_CONFIG_MAX_TRUST_FRAMEWORKS 8
 
 /* An identity-verification provider (issue 7; providers/provider.h). */
 typedef struct {
@@ -104,6 +105,11 @@ typedef struct {
     struct {
         gw_webhook_config_t notification;     /* signed JSON event after each recovery */
         gw_webhook_config_t claim_validation; /* the organisation's own pass/fail check */
+        /* The trust frameworks whose verified claims regain passes on to
+         * relying parties (OpenID Connect for Identity Assurance 1.0:
+         * trust_frameworks_supported); none: verified_claims are not served. */
+        char *trust_frameworks[GW_CONFIG_MAX_TRUST_FRAMEWORKS];
+        size_t trust_framework_count;
     } recovery;
     struct {
         gw_log_level_t level;

@@ -206,6 +206,28 @@ static int parse_webhook(rctx_t *c, yajl_val v, const char *where, gw_webhook_co
     return rc;
 }
 
+/* recovery.trust_frameworks: identifiers as the IDA registry spells them
+ * (e.g. "eidas", "de_aml"), visible ASCII, each at most 64 characters. */
+static int parse_trust_frameworks(rctx_t *c, gw_config_t *cfg, yajl_val v)
+{
+    if (v == NULL)
+        return 0;
+    if (!YAJL_IS_ARRAY(v) || v->u.array.len > GW_CONFIG_MAX_TRUST_FRAMEWORKS)
+        return fail(c, "recovery.trust_frameworks: expected an array of at most %d strings",
+                    GW_CONFIG_MAX_TRUST_FRAMEWORKS);
+    for (size_t i = 0; i < v->u.array.len; i++) {
+        yajl_val s = v->u.array.values[i];
+        size_t n = YAJL_IS_STRING(s) ? strlen(s->u.string) : 0;
+        if (n == 0 || n > 64)
+            return fail(c, "recovery.trust_frameworks[%zu]: expected a string of 1 to 64 characters", i);
+        for (size_t k = 0; k < n; k++)
+            if ((unsigned char)s->u.string[k] <= 0x20 || (unsigned char)s->u.string[k] > 0x7E)
+                return fail(c, "recovery.trust_frameworks[%zu]: expected visible ASCII", i);
+        cfg->recovery.trust_frameworks[cfg->recovery.trust_framework_count++] = gw_strdup(s->u.string);
+    }
+    return 0;
+}
+
 int gw_config_parse_recovery(gw_config_t *cfg, const void *providers, const void *recovery, const char *base_dir,
                              char *msg, size_t msgsize)
 {
@@ -227,8 +249,10 @@ int gw_config_parse_recovery(gw_config_t *cfg, const void *providers, const void
     cfg->recovery.claim_validation.timeout_ms = 3000;
     if (r == NULL)
         return 0;
-    static const char *const KEYS[] = {"notification_webhook", "claim_validation_webhook", NULL};
+    static const char *const KEYS[] = {"notification_webhook", "claim_validation_webhook", "trust_frameworks",
+                                       NULL};
     return check_keys(&c, r, "recovery", KEYS) ||
+                   parse_trust_frameworks(&c, cfg, member(r, "trust_frameworks")) ||
                    parse_webhook(&c, member(r, "notification_webhook"), "recovery.notification_webhook",
                                  &cfg->recovery.notification, 0) ||
                    parse_webhook(&c, member(r, "claim_validation_webhook"), "recovery.claim_validation_webhook",
@@ -261,4 +285,7 @@ void gw_config_dispose_recovery(gw_config_t *cfg)
     }
     webhook_dispose(&cfg->recovery.notification);
     webhook_dispose(&cfg->recovery.claim_validation);
+    for (size_t i = 0; i < cfg->recovery.trust_framework_count; i++)
+        free(cfg->recovery.trust_frameworks[i]);
+    cfg->recovery.trust_framework_count = 0;
 }

@@ -37,6 +37,27 @@ static void strings(gw_jw_t *w, const char *key, const char *const *values)
     gw_jw_arr_close(w);
 }
 
+/* OpenID Connect for Identity Assurance 1.0 §8 (OP metadata): what verified
+ * recovery passes on to relying parties. verified_claims are served only
+ * under the trust frameworks the configuration lists (oidc/verified_claims.c
+ * holds to the same list), so without one there is nothing to advertise.
+ * evidence_supported (and documents_supported, electronic_records_supported,
+ * which depend on it) is left out because regain never passes evidence on;
+ * attachments_supported is left out for the same reason. */
+static void ida_metadata(gw_jw_t *w, const gw_config_t *cfg)
+{
+    int served = cfg->recovery.trust_framework_count > 0 && cfg->provider_count > 0;
+    gw_jw_kv_bool(w, "verified_claims_supported", served);
+    if (!served)
+        return;
+    gw_jw_key(w, "trust_frameworks_supported");
+    gw_jw_arr_open(w);
+    for (size_t i = 0; i < cfg->recovery.trust_framework_count; i++)
+        gw_jw_str(w, cfg->recovery.trust_frameworks[i]);
+    gw_jw_arr_close(w);
+    strings(w, "claims_in_verified_claims_supported", OIDC_IDA_CLAIMS);
+}
+
 static gw_route_t ROUTE_DISCOVERY = {
     "/.well-known/openid-configuration", GW_GET, 0, on_discovery, NULL, NULL, 0};
 
@@ -58,9 +79,6 @@ int oidc_discovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
     static const char *const PROMPTS[] = {"none", "login", "consent", "select_account", NULL};
     static const char *const ACRS[] = {OIDC_ACR_PASSWORD, OIDC_ACR_MFA, OIDC_ACR_PHISHING_RESISTANT,
                                        OIDC_ACR_VERIFIED_RECOVERY, NULL};
-    /* OpenID Connect for Identity Assurance 1.0 §8: what verified recovery
-     * passes on (the claims it matched on). */
-    static const char *const IDA_CLAIMS[] = {"given_name", "family_name", "birthdate", NULL};
     static const char *const CLAIMS[] = {"sub",
                                          "iss",
                                          "aud",
@@ -109,8 +127,7 @@ int oidc_discovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
     strings(w, "claims_supported", CLAIMS);
     strings(w, "claim_types_supported", CLAIM_TYPES);
     gw_jw_kv_bool(w, "claims_parameter_supported", true);
-    gw_jw_kv_bool(w, "verified_claims_supported", true);
-    strings(w, "claims_in_verified_claims_supported", IDA_CLAIMS);
+    ida_metadata(w, cfg);
     /* Discovery §3: request_uri_parameter_supported defaults to true, so
      * both are said explicitly. */
     gw_jw_kv_bool(w, "request_parameter_supported", false);

@@ -41,6 +41,10 @@ int oidc_recovery_register(const gw_config_t *cfg, char *msg, size_t msgsize);
 /* The running configuration, set by oidc_register. */
 extern const gw_config_t *oidc_cfg;
 
+/* The claims verified_claims may carry (oidc/verified_claims.c; discovery's
+ * claims_in_verified_claims_supported), NULL-terminated. */
+extern const char *const OIDC_IDA_CLAIMS[];
+
 /* ---- small shared helpers (oidc/html.c) ----------------------------------- */
 
 /* `s` escaped for HTML text or a quoted attribute; pool memory. */

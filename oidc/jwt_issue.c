@@ -242,12 +242,10 @@ int oidc_jwt_id_payload(const oidc_grant_t *g, const oidc_user_info_t *u, yajl_v
         for (size_t i = 0; i < requested->u.object.len; i++)
             if (!reserved_id_claim(requested->u.object.keys[i]))
                 oidc_claim_write(w, u, requested->u.object.keys[i]);
-    /* OpenID Connect for Identity Assurance 1.0 §5: the verified identity
-     * of a recovery session, when the relying party asked for it. It is the
-     * object recovery stored (the claims it matched on), from our own
-     * database, so it is written as it is. */
-    if (g->verified_claims_json != NULL && requested != NULL && gw_json_get(requested, "verified_claims") != NULL) {
-        gw_jw_kv_raw(w, "verified_claims", g->verified_claims_json, strlen(g->verified_claims_json));
+    /* OpenID Connect for Identity Assurance 1.0 §6: the verified identity
+     * of a recovery session, trimmed to what the relying party asked for. */
+    if (g->verified_claims_json != NULL && requested != NULL &&
+        oidc_verified_claims_write(w, g->verified_claims_json, gw_json_get(requested, "verified_claims"), iat)) {
         /* OIDC Core §5.6.2: the provider's own signed result as an
          * aggregated claim source, so the relying party can check the
          * provider's signature itself. */

@@ -84,6 +84,15 @@ typedef struct {
     const char *provider_result_jwt;
 } oidc_grant_t;
 
+/* OpenID Connect for Identity Assurance 1.0 §6 (oidc/verified_claims.c):
+ * writes "verified_claims" into the open object `w`, trimmed to `request`
+ * (the claims request's verified_claims member: an object or an array of
+ * them), from `stored_json` (what recovery stored for the session), when
+ * the stored trust framework is one the configuration serves and the
+ * request's constraints are met at `now` (epoch seconds). Returns 1 if it
+ * wrote the member, 0 if there is nothing to give (nothing written). */
+int oidc_verified_claims_write(gw_jw_t *w, const char *stored_json, yajl_val request, int64_t now);
+
 /* Writes one user claim (`name`, e.g. "email") into an open object when we
  * have a value; returns 1 if written. */
 int oidc_claim_write(gw_jw_t *w, const oidc_user_info_t *u, const char *name);
