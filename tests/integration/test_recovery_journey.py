@@ -83,12 +83,83 @@ def main(env):
         hooks.stop()
 
 
+def token_for(srv, b, claims):
+    """Another code for the recovered session with `claims` (a dict), redeemed: the token response."""
+    verifier, challenge = pkce()
+    q = {"client_id": "rp1", "redirect_uri": REDIRECT, "response_type": "code", "scope": "openid",
+         "state": "st-2", "nonce": "n-ida", "code_challenge": challenge, "code_challenge_method": "S256",
+         "claims": json.dumps(claims)}
+    r = b.get("/authorize?" + urllib.parse.urlencode(q))
+    loc = r.header("location") or ""
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query).get("code", [None])[0]
+    require("the recovered session gets another code", loc.startswith(REDIRECT) and code, r)
+    r = curl("--http2", "-k", "-X", "POST", "-H", "content-type: application/x-www-form-urlencoded",
+             "--data-binary", urllib.parse.urlencode({"grant_type": "authorization_code", "code": code,
+                                                      "redirect_uri": REDIRECT, "code_verifier": verifier,
+                                                      "client_id": "rp1"}), srv.https("/token"))
+    tok = r.json() or {}
+    require("... redeemed", r.status == 200 and tok.get("id_token"), r.describe())
+    return tok
+
+
+def ida_requests(srv, b, rita, ident):
+    """OpenID Connect for Identity Assurance 1.0: discovery (§8) and the
+    request semantics (§5, §6) against the session recovery opened."""
+    r = curl("-k", srv.https("/.well-known/openid-configuration"))
+    meta = r.json() or {}
+    check_eq("discovery: verified_claims_supported, trust_frameworks_supported from the config",
+             (meta.get("verified_claims_supported"), meta.get("trust_frameworks_supported")), (True, ["eidas"]))
+    check_eq("discovery: claims_in_verified_claims_supported",
+             sorted(meta.get("claims_in_verified_claims_supported") or []), ["birthdate", "family_name", "given_name"])
+    check("discovery: no evidence_supported (evidence is never passed on)",
+          "evidence_supported" not in meta and "documents_supported" not in meta, meta)
+
+    def id_token(claims):
+        tok = token_for(srv, b, claims)
+        _, idt, _ = jwt_parts(tok["id_token"])
+        return idt, tok
+
+    vc_only = lambda vc: {"id_token": {"verified_claims": vc}}  # noqa: E731
+    idt, _ = id_token(vc_only({"verification": {"trust_framework": None}, "claims": {"given_name": None}}))
+    check_eq("trimmed: only the requested claim, verification only trust_framework",
+             idt.get("verified_claims"), {"verification": {"trust_framework": "eidas"},
+                                          "claims": {"given_name": ident["claims"]["given_name"]}})
+    idt, _ = id_token(vc_only({"verification": {"trust_framework": {"value": "de_aml"}},
+                               "claims": {"given_name": None, "family_name": None}}))
+    check("a trust_framework value the verification does not meet: no verified_claims, no claim source",
+          "verified_claims" not in idt and "_claim_names" not in idt and "_claim_sources" not in idt, idt)
+    idt, _ = id_token(vc_only({"verification": {"trust_framework": {"values": ["de_aml", "eidas"]},
+                                                "time": {"max_age": 86400}},
+                               "claims": {"birthdate": None}}))
+    vc = idt.get("verified_claims") or {}
+    check("values met, time within max_age: birthdate and the time",
+          vc.get("claims") == {"birthdate": ident["claims"]["birthdate"]}
+          and sorted(vc.get("verification", {})) == ["time", "trust_framework"], idt)
+    idt, _ = id_token(vc_only({"verification": {"trust_framework": None, "assurance_level": {"value": "high"}},
+                               "claims": {"given_name": None}}))
+    check("an assurance_level constraint the verification cannot meet: no verified_claims",
+          "verified_claims" not in idt, idt)
+    idt, _ = id_token(vc_only([{"verification": {"trust_framework": {"value": "de_aml"}},
+                                "claims": {"given_name": None}},
+                               {"verification": {"trust_framework": None}, "claims": {"family_name": None}}]))
+    check_eq("an array of requests: the one that can be met, as an array",
+             idt.get("verified_claims"), [{"verification": {"trust_framework": "eidas"},
+                                           "claims": {"family_name": ident["claims"]["family_name"]}}])
+    idt, _ = id_token(vc_only({"verification": {"trust_framework": None}, "claims": {"nationalities": None}}))
+    check("only claims we do not pass on: no verified_claims", "verified_claims" not in idt, idt)
+    idt, _ = id_token(vc_only({"verification": {"trust_framework": None},
+                               "claims": {"given_name": {"value": "Someone Else"}, "family_name": None}}))
+    check_eq("a claim whose value constraint is not met is left out",
+             (idt.get("verified_claims") or {}).get("claims"), {"family_name": ident["claims"]["family_name"]})
+
+
 def journey(env, idp, hooks):
     srv = env.regain({
         "providers": [{"id": "idv", "type": "oidc-ida", "display_name": "Identity check", "issuer": idp.issuer,
                        "client_id": idp.client_id, "client_secret": idp.client_secret, "ca_file": "../cert.pem",
                        "aggregate_result": True}],
-        "recovery": {"notification_webhook": {"url": hooks.url("/notify"), "timeout_ms": 3000},
+        "recovery": {"trust_frameworks": ["eidas"],
+                     "notification_webhook": {"url": hooks.url("/notify"), "timeout_ms": 3000},
                      "claim_validation_webhook": {"url": hooks.url("/validate"), "timeout_ms": 1000,
                                                   "on_error": "fail"}},
     })
@@ -107,7 +178,8 @@ def journey(env, idp, hooks):
 
     claims_param = json.dumps({"id_token": {"acr": {"essential": True,
                                                     "value": "urn:regain:acr:verified-recovery"},
-                                            "verified_claims": {"verification": {"trust_framework": None},
+                                            "verified_claims": {"verification": {"trust_framework": None,
+                                                                                 "time": None},
                                                                 "claims": {"given_name": None, "family_name": None,
                                                                            "birthdate": None}}}})
 
@@ -211,6 +283,8 @@ def journey(env, idp, hooks):
         check_eq("... issued by the provider, carrying the same claims",
                  (agg_claims.get("iss"), agg_claims.get("verified_claims", {}).get("claims")),
                  (idp.issuer, ident["claims"]))
+
+    ida_requests(srv, b, rita, ident)
 
     # ---- post-recovery actions ran ----------------------------------------------------------
     check_eq("removeOldMethods: the lost passkey and app are gone, the new app stays",

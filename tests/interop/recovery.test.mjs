@@ -70,6 +70,9 @@ await run('recovery', async ({ srv, fetch, psql }) => {
     JSON.stringify(meta.acr_values_supported));
   check('verified_claims_supported and claims_parameter_supported',
     meta.verified_claims_supported === true && meta.claims_parameter_supported === true);
+  checkEq('IDA metadata: trust_frameworks_supported (the config\'s), claims_in_verified_claims_supported',
+    [meta.trust_frameworks_supported, [...(meta.claims_in_verified_claims_supported || [])].sort()],
+    [['dev'], ['birthdate', 'family_name', 'given_name']]);
   const JWKS = jose.createRemoteJWKSet(new URL(meta.jwks_uri), { [jose.customFetch]: fetch });
 
   /** One recovery through the pages; returns the redirect to the relying party. */
@@ -164,4 +167,26 @@ await run('recovery', async ({ srv, fetch, psql }) => {
   const c2 = t2 ? t2.claims() : {};
   checkEq('without the claims request: acr verified-recovery, no verified_claims', [c2.acr, c2.verified_claims],
     [ACR, undefined]);
-}, { providers: [{ id: 'dev', type: 'dev', display_name: 'Simulated check' }] });
+
+  // ---- a relying party that asks for one verified claim gets only that one -------------
+  // (OpenID Connect for Identity Assurance 1.0 §6: no unrequested claims, and
+  // of the verification only trust_framework, which is always returned)
+  const narrow = { id_token: { verified_claims: { verification: { trust_framework: { values: ['eidas', 'dev'] } },
+    claims: { given_name: null } } } };
+  verifier = oidc.randomPKCECodeVerifier();
+  state = oidc.randomState();
+  nonce = oidc.randomNonce();
+  url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT, scope: 'openid', state, nonce, acr_values: ACR, claims: JSON.stringify(narrow),
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  });
+  back = await recover(url, 'one claim');
+  const t3 = await attempt('third recovery: openid-client redeems the code and validates the ID token', () =>
+    oidc.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }));
+  const v3 = t3 ? await attempt('jose verifies the trimmed ID token (ES256 pinned)', () =>
+    jose.jwtVerify(t3.id_token, JWKS, { issuer: srv.issuer, audience: 'rp', algorithms: ['ES256'] })) : undefined;
+  checkEq('trimmed ID token: verified_claims has only given_name and the trust framework',
+    v3 && v3.payload.verified_claims,
+    { verification: { trust_framework: 'dev' }, claims: { given_name: 'Grace Brewster' } });
+}, { providers: [{ id: 'dev', type: 'dev', display_name: 'Simulated check' }],
+  recovery: { trust_frameworks: ['dev'] } });
