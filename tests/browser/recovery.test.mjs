@@ -160,4 +160,5 @@ await run('browser_recovery', async ({ srv, fetch, psql }) => {
     await browser.close();
   }
 }, { providers: [{ id: 'idv', type: 'oidc-ida', display_name: 'Identity check (eIDAS)', issuer: idvIssuer,
-  client_id: 'regain', client_secret: 'idv-secret', ca_file: path.join(idvDir, 'cert.pem') }] });
+  client_id: 'regain', client_secret: 'idv-secret', ca_file: path.join(idvDir, 'cert.pem') }],
+  recovery: { trust_frameworks: ['eidas'] } });
