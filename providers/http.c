@@ -126,10 +126,16 @@ struct prov_http_req {
     void *data;
     int connecting;          /* inside h2o_http1client_connect */
     const char *early_error; /* it failed inside that call */
+    /* The whole call's deadline: h2o's io_timeout restarts at every read, so
+     * a peer trickling bytes would hold the call (and the person's page)
+     * for as long as it likes without this. */
+    h2o_timeout_entry_t deadline;
 };
 
 static void req_free(prov_http_req_t *q)
 {
+    if (h2o_timeout_is_linked(&q->deadline))
+        h2o_timeout_unlink(&q->deadline);
     free(q->head);
     free(q->body_out);
     free(q->body_in);
@@ -156,6 +162,14 @@ static void deliver(prov_http_req_t *q, const char *error)
     res.body_len = q->body_len;
     q->cb(q->data, &res);
     req_free(q);
+}
+
+static void on_deadline(h2o_timeout_entry_t *entry)
+{
+    prov_http_req_t *q = H2O_STRUCT_FROM_MEMBER(prov_http_req_t, deadline, entry);
+    if (q->client != NULL)
+        h2o_http1client_cancel(q->client);
+    deliver(q, "timed out");
 }
 
 static int on_body(h2o_http1client_t *client, const char *errstr)
@@ -300,6 +314,9 @@ prov_http_req_t *prov_http_request(h2o_loop_t *loop, const char *url, const char
         req_free(q);
         return NULL;
     }
+    /* Twice the I/O timeout for everything: connect, TLS, request, answer. */
+    q->deadline.cb = on_deadline;
+    h2o_timeout_link(loop, loop_timeout(lc, 2 * (timeout_ms ? timeout_ms : 5000)), &q->deadline);
     return q;
 }
 
