@@ -18,24 +18,34 @@ typedef struct {
     const char *code;
     const char *text;
     int error;
+    int acr; /* sent by /authorize/resume: the request needs a method the account lacks */
 } message_t;
 
 static const message_t MESSAGES[] = {
-    {"passkey-added", "Your passkey was added.", 0},
-    {"totp-added", "Your authenticator app was added.", 0},
-    {"removed", "The sign-in method was removed.", 0},
-    {"renamed", "The sign-in method was renamed.", 0},
-    {"last", "This is your last way to sign in, so it cannot be removed. Add another method first.", 1},
-    {"gone", "That sign-in method no longer exists.", 1},
-    {"expired", "That authenticator app set-up expired. Start again.", 1},
+    {"passkey-added", "Your passkey was added.", 0, 0},
+    {"totp-added", "Your authenticator app was added.", 0, 0},
+    {"removed", "The sign-in method was removed.", 0, 0},
+    {"renamed", "The sign-in method was renamed.", 0, 0},
+    {"last", "This is your last way to sign in, so it cannot be removed. Add another method first.", 1, 0},
+    {"gone", "That sign-in method no longer exists.", 1, 0},
+    {"expired", "That authenticator app set-up expired. Start again.", 1, 0},
     {"register-first",
-     "Add a passkey or an authenticator app first. Then you can rename or remove the others.", 1},
+     "Add a passkey or an authenticator app first. Then you can rename or remove the others.", 1, 0},
+    {"acr-mfa",
+     "The application you are signing in to asks for two-step sign-in, and your account has no second "
+     "step yet. Add a passkey or an authenticator app; then sign in with it to continue.",
+     0, 1},
+    {"acr-pr",
+     "The application you are signing in to asks you to sign in with a passkey, and your account has none "
+     "yet. Add one; then sign in with it to continue.",
+     0, 1},
 };
 
 typedef struct {
     const char *request; /* uuid or NULL */
     const char *message;
     const char *error;
+    int offer_unmet; /* an acr message: offer to go back without it */
     /* POST */
     const char *kind;
     const char *id;
@@ -118,8 +128,8 @@ static void on_methods(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
         rows[i].confirmed = store_value(res, (int)i, 6)[0] == 't';
     }
     oidc_account_view_t v = {
-        p->a->user_name, p->a->csrf, p->q->request, p->a->register_only, p->a->has_password, rows, n,
-        p->q->message,   p->q->error};
+        p->a->user_name, p->a->csrf,  p->q->request,    p->a->register_only, p->a->has_password, rows, n,
+        p->q->message,   p->q->error, p->q->offer_unmet};
     h2o_iovec_t page = oidc_page_account(&r->req->pool, &v);
     gw_reply_html(r, 200, page.base, page.len);
 }
@@ -155,6 +165,7 @@ static void on_get(gw_req_t *r)
                 ar->error = MESSAGES[i].text;
             else
                 ar->message = MESSAGES[i].text;
+            ar->offer_unmet = MESSAGES[i].acr && ar->request != NULL;
         }
     oidc_account_require(r, 0, on_get_account, ar);
 }

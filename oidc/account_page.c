@@ -124,6 +124,11 @@ h2o_iovec_t oidc_page_account(h2o_mem_pool_t *pool, const oidc_account_view_t *v
         oidc_html_str(&h, v->error);
         oidc_html_raw(&h, "</p>\n");
     }
+    if (v->offer_unmet && v->request != NULL) {
+        oidc_html_raw(&h, "<p><a id=\"acr-unmet\" href=\"" OIDC_RESUME_PATH "?request=");
+        oidc_html_str(&h, v->request);
+        oidc_html_raw(&h, "&amp;unmet=1\">Go back to the application without signing in</a></p>\n");
+    }
 
     oidc_html_raw(&h, "<h2>Passkeys</h2>\n");
     method_list(&h, v, "passkey", "No passkeys yet.");

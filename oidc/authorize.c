@@ -10,6 +10,7 @@
  * Until the client and its redirect URI are verified, nothing is redirected
  * (RFC 6749 §4.1.2.1, RFC 9700 §4.1): those errors are pages. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,6 +25,9 @@ typedef struct {
     oidc_az_request_t a;
     char request_id[37]; /* resume: the pending request being finished */
     int64_t created_at;  /* resume: when it was made (epoch seconds) */
+    int unmet;           /* resume: the person gave up on the acr asked for */
+    int need;            /* resume: the acr level the request needs */
+    int have;            /* resume: the level the session reached */
     char code[GW_SECRET_LEN + 1];
 } az_ctx_t;
 
@@ -265,6 +269,58 @@ static void on_authorize(gw_req_t *r)
 
 /* ---- GET /authorize/resume?request=<id> ------------------------------------ */
 
+/* A sign-in that does not reach the acr asked for, from an account that has
+ * no method able to reach it, would only ever loop through the sign-in page.
+ * When the session is as strong as anything the account has (so it is the
+ * person's best proof, and the account page would let it add a method anyway),
+ * the person is sent to the account security page to add a passkey or an
+ * authenticator app; with the request kept, registering carries on at
+ * resume, where the sign-in page asks for the new method. The session itself
+ * is never raised: the acr comes from signing in with the new method. Giving
+ * up there answers the relying party unmet_authentication_requirements
+ * (on_unmet). A session weaker than the account's best is stepped up as usual. */
+static void on_acr_reach(gw_req_t *r, PGresult *res, const gw_err_t *err)
+{
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
+    if (err != NULL || res == NULL || PQntuples(res) != 1) {
+        if (err != NULL)
+            page_db_error(r, err);
+        else
+            oidc_signin_page(r, c->request_id, c->a.login_hint.base, NULL);
+        return;
+    }
+    int reach = atoi(store_value(res, 0, 0));
+    if (reach >= c->need || c->have < reach) {
+        oidc_signin_page(r, c->request_id, c->a.login_hint.base, NULL);
+        return;
+    }
+    char location[sizeof(OIDC_ACCOUNT_SECURITY_PATH "?m=acr-mfa&request=") + OIDC_UUID_LEN];
+    int n = snprintf(location, sizeof(location), OIDC_ACCOUNT_SECURITY_PATH "?m=%s&request=%s",
+                     c->need >= OIDC_ACR_LEVEL_PHISHING_RESISTANT ? "acr-pr" : "acr-mfa", c->request_id);
+    gw_log_write(GW_LOG_INFO, __func__, r->id,
+                 "no method reaches the acr asked for: to the account page, request %s", c->request_id);
+    gw_reply_redirect(r, 303, location, (size_t)n);
+}
+
+static void on_unmet_dropped(gw_req_t *r, PGresult *res, const gw_err_t *err)
+{
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
+    if (err != NULL) {
+        page_db_error(r, err);
+        return;
+    }
+    if (res == NULL || PQntuples(res) != 1) {
+        oidc_az_error_page(r, 400, "Sign-in request expired",
+                           "This sign-in request was already completed or has expired. "
+                           "Go back to the application and try again.");
+        return;
+    }
+    gw_log_write(GW_LOG_INFO, __func__, r->id, "acr not met, the person gave up: request %s", c->request_id);
+    /* OpenID Connect Core Error Code unmet_authentication_requirements 1.0 §1. */
+    oidc_az_respond_error(r, &c->a, OIDC_AZE_UNMET_AUTHENTICATION_REQUIREMENTS,
+                          "the user has no sign-in method that meets the requested acr");
+}
+
 static void on_resume_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err)
 {
     az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
@@ -295,8 +351,18 @@ static void on_resume_session(gw_req_t *r, const oidc_session_t *s, const gw_err
     }
     /* A sign-in weaker than the acr asked for is stepped up, never accepted. */
     oidc_session_t *fit = NULL;
-    if (!fits || !acr_fits(r, &c->a, s, &fit)) {
+    if (!fits) {
         oidc_signin_page(r, c->request_id, c->a.login_hint.base, NULL);
+        return;
+    }
+    if (!acr_fits(r, &c->a, s, &fit)) {
+        c->need =
+            oidc_acr_needed(c->a.acr_values.base, c->a.acr_values.len, c->a.claims.base, c->a.claims.len);
+        c->have = oidc_acr_level(s->acr);
+        if (c->need >= OIDC_ACR_LEVEL_MFA && c->have < c->need)
+            oidc_az_acr_reach_or_reply(r, s->user_id, on_acr_reach);
+        else
+            oidc_signin_page(r, c->request_id, c->a.login_hint.base, NULL);
         return;
     }
     issue(r, c, fit);
@@ -308,6 +374,10 @@ static void on_resume_client(gw_req_t *r, const oidc_client_t *client, const gw_
     /* The registration may have changed while the user signed in. */
     if (client_checks_or_reply(r, &c->a, client, err) != 0)
         return;
+    if (c->unmet) {
+        oidc_az_request_drop_or_reply(r, c->request_id, on_unmet_dropped);
+        return;
+    }
     oidc_session_current(r, on_resume_session);
 }
 
@@ -336,14 +406,17 @@ static void on_resume(gw_req_t *r)
 {
     gw_kvs_t kvs;
     gw_err_t err;
-    h2o_iovec_t id;
+    h2o_iovec_t id, unmet;
     if (oidc_az_read_params_or_page(r, &kvs) != 0)
         return;
-    if (gw_kvs_get_once(&kvs, "request", &id, &err) != 0 || !oidc_uuid_ok(id.base, id.len)) {
+    if (gw_kvs_get_once(&kvs, "request", &id, &err) != 0 || !oidc_uuid_ok(id.base, id.len) ||
+        gw_kvs_get_once(&kvs, "unmet", &unmet, &err) != 0) {
         oidc_az_error_page(r, 400, "Invalid request", "The sign-in request is missing or malformed.");
         return;
     }
     az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
+    /* ?unmet=1: the account page's "go back without it" (on_acr_reach). */
+    c->unmet = unmet.base != NULL && h2o_memis(unmet.base, unmet.len, H2O_STRLIT("1"));
     memcpy(c->request_id, id.base, 36);
     c->request_id[36] = '\0';
     oidc_az_request_load_or_reply(r, c->request_id, on_loaded);

@@ -24,10 +24,35 @@ static store_stmt_t STMT_REQUEST_LOAD = {
     " WHERE id = $1::uuid AND expires_at > now()",
     1, 0};
 
+static store_stmt_t STMT_REQUEST_DROP = {
+    "authz_request_drop", "DELETE FROM authorization_requests WHERE id = $1::uuid RETURNING id", 1, 0};
+
+/* Levels as OIDC_ACR_LEVEL_* (oidc/internal.h): 1 password, 2 mfa, 3 phishing-resistant. */
+static store_stmt_t STMT_ACR_REACH = {
+    "authz_acr_reach",
+    "SELECT CASE WHEN EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_id = u.id) THEN 3"
+    " WHEN u.password_hash IS NOT NULL AND EXISTS (SELECT 1 FROM totp_authenticators"
+    "  WHERE user_id = u.id AND confirmed) THEN 2 ELSE 1 END FROM users u WHERE u.id = $1::uuid",
+    1, 0};
+
 void oidc_authorize_db_register(void)
 {
     store_stmt_register(&STMT_REQUEST_INSERT);
     store_stmt_register(&STMT_REQUEST_LOAD);
+    store_stmt_register(&STMT_REQUEST_DROP);
+    store_stmt_register(&STMT_ACR_REACH);
+}
+
+int oidc_az_request_drop_or_reply(gw_req_t *r, const char *id, gw_req_query_cb cb)
+{
+    const char *params[] = {id};
+    return gw_req_query_or_reply(r, &STMT_REQUEST_DROP, params, cb);
+}
+
+int oidc_az_acr_reach_or_reply(gw_req_t *r, const char *user_id, gw_req_query_cb cb)
+{
+    const char *params[] = {user_id};
+    return gw_req_query_or_reply(r, &STMT_ACR_REACH, params, cb);
 }
 
 int oidc_az_request_store_or_reply(gw_req_t *r, const oidc_az_request_t *a, gw_req_query_cb cb)

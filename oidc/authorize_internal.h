@@ -42,6 +42,8 @@ typedef enum {
     OIDC_AZE_REQUEST_NOT_SUPPORTED,
     OIDC_AZE_REQUEST_URI_NOT_SUPPORTED,
     OIDC_AZE_REGISTRATION_NOT_SUPPORTED,
+    /* OpenID Connect Core Error Code unmet_authentication_requirements 1.0 */
+    OIDC_AZE_UNMET_AUTHENTICATION_REQUIREMENTS,
     OIDC_AZE__COUNT
 } oidc_az_error_t;
 
@@ -158,6 +160,15 @@ int oidc_az_request_stored(const PGresult *res, char id[37], int64_t *created_at
  * it: 0 with its fields (pointing into `res`), or -1 when unknown/expired. */
 int oidc_az_request_load_or_reply(gw_req_t *r, const char *id, gw_req_query_cb cb);
 int oidc_az_request_loaded(const PGresult *res, const char **params_json, int64_t *created_at);
+
+/* Deletes pending request `id` (answered with an error: it cannot be
+ * resumed afterwards). */
+int oidc_az_request_drop_or_reply(gw_req_t *r, const char *id, gw_req_query_cb cb);
+
+/* The highest OIDC_ACR_LEVEL_* user `user_id` can reach with the methods
+ * they have: a passkey phishing-resistant, a password with an
+ * authenticator app mfa, anything else password. One row, one column. */
+int oidc_az_acr_reach_or_reply(gw_req_t *r, const char *user_id, gw_req_query_cb cb);
 
 /* Mints a code for `a` and session `s` into `code` and stores only its keyed
  * hash, with expires_at = now + oidc.code_ttl_s. With `request_id`, the

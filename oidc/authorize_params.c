@@ -27,6 +27,7 @@ static const char *const ERROR_CODES[OIDC_AZE__COUNT] = {
     [OIDC_AZE_REQUEST_NOT_SUPPORTED] = "request_not_supported",
     [OIDC_AZE_REQUEST_URI_NOT_SUPPORTED] = "request_uri_not_supported",
     [OIDC_AZE_REGISTRATION_NOT_SUPPORTED] = "registration_not_supported",
+    [OIDC_AZE_UNMET_AUTHENTICATION_REQUIREMENTS] = "unmet_authentication_requirements",
 };
 
 const char *oidc_az_error_code(oidc_az_error_t e)

@@ -217,6 +217,9 @@ typedef struct {
     size_t n;
     const char *notice; /* a done message, or NULL */
     const char *error;
+    /* A link back to the relying party without the acr it asked for
+     * (OIDC_RESUME_PATH?request=..&unmet=1: unmet_authentication_requirements). */
+    int offer_unmet;
 } oidc_account_view_t;
 h2o_iovec_t oidc_page_account(h2o_mem_pool_t *pool, const oidc_account_view_t *v);
 

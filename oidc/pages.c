@@ -77,6 +77,29 @@ static void username_field(oidc_html_t *h, const char *id, const char *username,
     oidc_html_raw(h, ">\n");
 }
 
+/* The password form; `folded` inside the phishing-resistant page's
+ * "no passkey yet" section, where the username field has its own id. */
+static void password_form(oidc_html_t *h, const oidc_signin_view_t *v, const char *request,
+                          const char *describe, int has_user, int folded)
+{
+    oidc_html_raw(h, "<form method=\"post\" action=\"/login\">\n");
+    hidden(h, "request", request);
+    hidden(h, OIDC_CSRF_FIELD, v->csrf);
+    oidc_html_raw(h, folded ? "<label for=\"password-username\">Username</label>\n"
+                            : "<label for=\"username\">Username</label>\n");
+    username_field(h, folded ? "password-username" : "username", v->username, folded ? "" : describe, !folded,
+                   1);
+    oidc_html_raw(h, "<label for=\"password\">Password</label>\n"
+                     "<input id=\"password\" name=\"password\" type=\"password\" "
+                     "autocomplete=\"current-password\" required maxlength=\"1024\"");
+    if (!folded) {
+        oidc_html_raw(h, describe);
+        if (has_user)
+            oidc_html_raw(h, " autofocus");
+    }
+    oidc_html_raw(h, ">\n<button type=\"submit\">Sign in</button>\n</form>\n");
+}
+
 h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
 {
     oidc_html_t h;
@@ -94,22 +117,15 @@ h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
     const int has_user = v->username != NULL && v->username[0] != '\0';
     const char *describe =
         v->error != NULL && v->error[0] != '\0' ? " aria-describedby=\"signin-error\"" : "";
-    if (!passkey_only) {
-        oidc_html_raw(&h, "<form method=\"post\" action=\"/login\">\n");
-        hidden(&h, "request", request);
-        hidden(&h, OIDC_CSRF_FIELD, v->csrf);
-        oidc_html_raw(&h, "<label for=\"username\">Username</label>\n");
-        username_field(&h, "username", v->username, describe, 1, 1);
-        oidc_html_raw(&h, "<label for=\"password\">Password</label>\n"
-                          "<input id=\"password\" name=\"password\" type=\"password\" "
-                          "autocomplete=\"current-password\" required maxlength=\"1024\"");
-        oidc_html_raw(&h, describe);
-        if (has_user)
-            oidc_html_raw(&h, " autofocus");
-        oidc_html_raw(&h, ">\n<button type=\"submit\">Sign in</button>\n</form>\n");
-    } else {
+    /* A request for phishing-resistant sign-in puts the passkey first; the
+     * password and the code stay, folded, for someone who has no passkey
+     * yet: signing in with them never answers that request (oidc/acr.c),
+     * but leads to the account page to add one (authorize.c, on_acr_reach). */
+    if (passkey_only) {
         oidc_html_raw(&h, "<label for=\"username\">Username (optional with a passkey)</label>\n");
         username_field(&h, "username", v->username, describe, 1, 0);
+    } else {
+        password_form(&h, v, request, describe, has_user, 0);
     }
     /* Shown by /static/passkey.js when the browser supports passkeys. */
     oidc_html_raw(&h, "<div id=\"passkey\" class=\"alt\" data-request=\"");
@@ -120,21 +136,26 @@ h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
                       "Sign in with a passkey</button>\n"
                       "<p id=\"passkey-status\" class=\"status\" role=\"status\"></p>\n</div>\n");
     if (passkey_only)
-        oidc_html_raw(&h, "<noscript><p class=\"error\">Signing in with a passkey needs JavaScript.</p>"
-                          "</noscript>\n");
-    if (!passkey_only) {
-        oidc_html_raw(&h, "<details>\n<summary>Use a code from an authenticator app</summary>\n"
-                          "<p>For accounts without a password.</p>\n"
-                          "<form method=\"post\" action=\"/login/code\">\n");
-        hidden(&h, "request", request);
-        hidden(&h, OIDC_CSRF_FIELD, v->csrf);
-        oidc_html_raw(&h, "<label for=\"code-username\">Username</label>\n");
-        username_field(&h, "code-username", v->username, "", 0, 1);
-        oidc_html_raw(&h, "<label for=\"code-only\">Code</label>\n"
-                          "<input id=\"code-only\" name=\"code\" type=\"text\" inputmode=\"numeric\" "
-                          "autocomplete=\"one-time-code\" pattern=\"[0-9 ]*\" maxlength=\"16\" required>\n"
-                          "<button type=\"submit\">Sign in with a code</button>\n</form>\n</details>\n");
-    }
+        oidc_html_raw(&h,
+                      "<noscript><p class=\"error\">Signing in with a passkey needs JavaScript.</p>"
+                      "</noscript>\n"
+                      "<details id=\"no-passkey\">\n<summary>No passkey yet? Sign in with your password to "
+                      "add one</summary>\n");
+    if (passkey_only)
+        password_form(&h, v, request, describe, has_user, 1);
+    oidc_html_raw(&h, "<details>\n<summary>Use a code from an authenticator app</summary>\n"
+                      "<p>For accounts without a password.</p>\n"
+                      "<form method=\"post\" action=\"/login/code\">\n");
+    hidden(&h, "request", request);
+    hidden(&h, OIDC_CSRF_FIELD, v->csrf);
+    oidc_html_raw(&h, "<label for=\"code-username\">Username</label>\n");
+    username_field(&h, "code-username", v->username, "", 0, 1);
+    oidc_html_raw(&h, "<label for=\"code-only\">Code</label>\n"
+                      "<input id=\"code-only\" name=\"code\" type=\"text\" inputmode=\"numeric\" "
+                      "autocomplete=\"one-time-code\" pattern=\"[0-9 ]*\" maxlength=\"16\" required>\n"
+                      "<button type=\"submit\">Sign in with a code</button>\n</form>\n</details>\n");
+    if (passkey_only)
+        oidc_html_raw(&h, "</details>\n");
     /* A Temporary Access Pass: its own form, handled by POST /login/tap. */
     oidc_html_raw(&h, "<details>\n<summary>Sign in with a temporary access pass</summary>\n"
                       "<form method=\"post\" action=\"/login/tap\">\n");

@@ -199,8 +199,8 @@ await run('browser_passkeys', async ({ srv, fetch, psql }) => {
     await page.click('form[action="/login"] button[type=submit]');
     await page.waitForURL(/\/account\/security$/);
     await page.goto(authz);
-    check('a password session is not accepted: the sign-in page asks for a passkey',
-      page.url().includes('/authorize') && await page.locator('#password').count() === 0
+    check('a password session is not accepted: the sign-in page asks for a passkey (the password folded away)',
+      page.url().includes('/authorize') && !(await page.locator('#password').isVisible())
       && (await page.textContent('main')).includes('sign in with a passkey'));
     await shot(page, 'signin-step-up');
     // The relying party is not there: the request the browser makes to it is enough.

@@ -179,11 +179,13 @@ def main(env):
         return r
 
     r = asks_for({"acr_values": PHR}, "acr_values phishing-resistant")
-    check("... which asks for a passkey only: no password field", 'name="password"' not in r.text
-          and "sign in with a passkey" in r.text and 'id="passkey"' in r.text, r.text)
+    folded = lambda t: ('<details id="no-passkey">' in t and 'id="passkey"' in t
+                        and t.index('id="passkey"') < t.index('<details id="no-passkey">') < t.index('name="password"'))
+    check("... which asks for a passkey: the password only folded under 'No passkey yet?'", folded(r.text)
+          and "sign in with a passkey" in r.text, r.text)
     claims = json.dumps({"id_token": {"acr": {"essential": True, "values": [PHR]}}})
     r = asks_for({"claims": claims}, "an essential acr claim phishing-resistant")
-    check("... passkey only", 'name="password"' not in r.text, r.text)
+    check("... passkey first, the password folded", folded(r.text), r.text)
     r = asks_for({"acr_values": MFA}, "acr_values mfa")
     check("... which says two steps are needed", "two-step" in r.text and 'name="password"' in r.text, r.text)
     r = u.get("/authorize", authorize_params(challenge, acr_values="urn:regain:acr:password " + PHR))

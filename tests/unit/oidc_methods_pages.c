@@ -48,10 +48,19 @@ static void signin_step_up_is_passkey_only(void **state)
     oidc_signin_view_t v = {REQ, "tok", "a<b", NULL, OIDC_ACR_LEVEL_PHISHING_RESISTANT, "Use a <passkey>",
                             NULL};
     const char *s = oidc_page_signin(*state, &v).base;
-    assert_null(strstr(s, "name=\"password\""));
-    assert_null(strstr(s, "action=\"/login\""));
-    assert_null(strstr(s, "action=\"/login/code\""));
-    assert_non_null(strstr(s, "id=\"passkey-signin\""));
+    /* The passkey comes first; the password and the code are folded under
+     * "no passkey yet" (they lead to adding one, never answer the request). */
+    const char *passkey = strstr(s, "id=\"passkey-signin\"");
+    const char *folded = strstr(s, "<details id=\"no-passkey\">");
+    const char *password = strstr(s, "name=\"password\"");
+    assert_non_null(passkey);
+    assert_non_null(folded);
+    assert_non_null(password);
+    assert_true(passkey < folded && folded < password);
+    assert_non_null(strstr(s, "action=\"/login/code\""));
+    /* One element per id: the folded form's username field has its own. */
+    assert_non_null(strstr(s, "<input id=\"password-username\" name=\"username\""));
+    assert_int_equal(strstr(strstr(s, "id=\"username\"") + 1, "id=\"username\"") == NULL, 1);
     assert_non_null(strstr(s, "Use a &lt;passkey&gt;"));
     assert_non_null(strstr(s, "value=\"a&lt;b\""));
     /* Without its own token the TAP form uses the page's. */
@@ -96,7 +105,7 @@ static void account_page(void **state)
         {"totp", "22222222-2222-4222-8222-222222222222", "Phone", "2026-01-02 10:00 UTC",
          "2026-01-03 10:00 UTC", 0, 1},
     };
-    oidc_account_view_t v = {"al\"ice", "tok", REQ, 0, 1, rows, 2, "Done.", NULL};
+    oidc_account_view_t v = {"al\"ice", "tok", REQ, 0, 1, rows, 2, "Done.", NULL, 0};
     const char *s = oidc_page_account(*state, &v).base;
     assert_non_null(strstr(s, "Signed in as <strong>al&quot;ice</strong>"));
     assert_null(strstr(s, "<img src=x>"));
@@ -113,7 +122,7 @@ static void account_page(void **state)
     assert_non_null(strstr(s, "role=\"status\">Done.</p>"));
     assert_non_null(strstr(s, "action=\"/logout\""));
     no_inline(s);
-    oidc_account_view_t t = {"bob", "tok", NULL, 1, 0, NULL, 0, NULL, "No."};
+    oidc_account_view_t t = {"bob", "tok", NULL, 1, 0, NULL, 0, NULL, "No.", 0};
     s = oidc_page_account(*state, &t).base;
     assert_non_null(strstr(s, "No passkeys yet."));
     assert_non_null(strstr(s, "Add a passkey or an authenticator app now."));
