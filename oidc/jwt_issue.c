@@ -143,7 +143,9 @@ char *oidc_claims_names_json(yajl_val claims_request, const char *member)
     size_t count = 0;
     gw_jw_arr_open(w);
     for (size_t i = 0; i < m->u.object.len; i++) {
-        if (user_claim_known(m->u.object.keys[i])) {
+        /* verified_claims: /userinfo looks up the request itself (it is an
+         * object, not a name), so uic only says it was asked for. */
+        if (user_claim_known(m->u.object.keys[i]) || strcmp(m->u.object.keys[i], "verified_claims") == 0) {
             gw_jw_str(w, m->u.object.keys[i]);
             count++;
         }

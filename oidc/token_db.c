@@ -66,6 +66,14 @@ store_stmt_t OIDC_STMT_USERINFO = {
     "extract(epoch FROM updated_at)::bigint FROM users WHERE id = $1::uuid AND active",
     1, 0};
 
+/* The code a grant family came from holds its claims request and session
+ * (codes are kept after use: a replayed code revokes its family). */
+store_stmt_t OIDC_STMT_USERINFO_VERIFIED = {
+    "oidc_userinfo_verified",
+    "SELECT claims::text, recovery_session_verified_claims(session_id) FROM authorization_codes "
+    "WHERE family_id = $1::uuid AND user_id = $2::uuid LIMIT 1",
+    2, 0};
+
 /* $1 user id, $2 jti, $3 grant family or NULL -> user_name, revoked. */
 store_stmt_t OIDC_STMT_USER_NAME = {"oidc_user_name",
                                     "SELECT (SELECT user_name FROM users WHERE id = $1::uuid AND active), "
@@ -83,6 +91,7 @@ void oidc_token_db_register(void)
     store_stmt_register(&OIDC_STMT_AT_REVOKE);
     store_stmt_register(&OIDC_STMT_USERINFO);
     store_stmt_register(&OIDC_STMT_USER_NAME);
+    store_stmt_register(&OIDC_STMT_USERINFO_VERIFIED);
 }
 
 static const char *col(PGresult *res, int c)

@@ -180,6 +180,9 @@ extern store_stmt_t OIDC_STMT_AT_REVOKED;
 extern store_stmt_t OIDC_STMT_AT_REVOKE;
 extern store_stmt_t OIDC_STMT_USERINFO;
 extern store_stmt_t OIDC_STMT_USER_NAME;
+/* $1 grant family, $2 user id -> the grant's claims request (text) and the
+ * verified_claims of its session (NULL when not a recovery session). */
+extern store_stmt_t OIDC_STMT_USERINFO_VERIFIED;
 
 void oidc_token_db_register(void);
 

@@ -1,9 +1,12 @@
 /* GET|POST /userinfo (OIDC Core §5.3): the signed-in user's claims for a
  * bearer access token with the openid scope. Scope claims (§5.4: profile,
  * email) plus what the claims request's userinfo member asked for (§5.5),
- * which the access token carries in its private `uic` claim. */
+ * which the access token carries in its private `uic` claim. verified_claims
+ * (OpenID Connect for Identity Assurance 1.0 §6) come from the session the
+ * grant was issued for, trimmed to the request's userinfo member. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "oidc/tokens_internal.h"
 
@@ -12,6 +15,8 @@ static const char STATE_TAG = 0;
 
 typedef struct {
     const oidc_access_t *at;
+    const char *verified_json; /* the session's verified_claims, or NULL */
+    yajl_val verified_request; /* claims.userinfo.verified_claims, or NULL */
 } userinfo_state_t;
 
 static const char *const PROFILE[] = {"name",       "given_name", "family_name", "preferred_username",
@@ -72,8 +77,37 @@ static void on_user(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
         if ((profile && in_list(PROFILE, ALL[i])) || (email && in_list(EMAIL, ALL[i])) ||
             requested(uic, ALL[i]))
             oidc_claim_write(w, &u, ALL[i]);
+    if (st->verified_json != NULL && st->verified_request != NULL)
+        oidc_verified_claims_write(w, st->verified_json, st->verified_request, (int64_t)time(NULL));
     gw_jw_obj_close(w);
     gw_reply_jw(r, 200, w);
+}
+
+static void query_user(gw_req_t *r)
+{
+    userinfo_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
+    const char *params[1] = {st->at->sub};
+    gw_req_query_or_reply(r, &OIDC_STMT_USERINFO, params, on_user);
+}
+
+/* The grant's claims request and its session's verified_claims, kept for
+ * on_user (pool copies: the result is freed after this callback). */
+static void on_verified(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
+{
+    userinfo_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
+    if (qerr != NULL) {
+        gw_reply_error(r, qerr);
+        return;
+    }
+    const char *req_json = PQntuples(res) == 1 ? store_value(res, 0, 0) : NULL;
+    const char *vc_json = PQntuples(res) == 1 ? store_value(res, 0, 1) : NULL;
+    if (req_json != NULL && vc_json != NULL) {
+        gw_err_t err;
+        yajl_val claims = gw_json_parse_pool(&r->req->pool, req_json, strlen(req_json), NULL, &err);
+        st->verified_request = gw_json_get(gw_json_get(claims, "userinfo"), "verified_claims");
+        st->verified_json = gw_req_strdup(r, vc_json, strlen(vc_json)).base;
+    }
+    query_user(r);
 }
 
 static void on_authorized(gw_req_t *r, const oidc_access_t *at)
@@ -88,8 +122,12 @@ static void on_authorized(gw_req_t *r, const oidc_access_t *at)
     }
     userinfo_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     st->at = at;
-    const char *params[1] = {at->sub};
-    gw_req_query_or_reply(r, &OIDC_STMT_USERINFO, params, on_user);
+    if (requested(gw_json_get(at->claims, "uic"), "verified_claims")) {
+        const char *params[2] = {oidc_access_gid(at), at->sub};
+        gw_req_query_or_reply(r, &OIDC_STMT_USERINFO_VERIFIED, params, on_verified);
+        return;
+    }
+    query_user(r);
 }
 
 static void on_userinfo(gw_req_t *r)

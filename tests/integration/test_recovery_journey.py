@@ -145,12 +145,38 @@ def ida_requests(srv, b, rita, ident):
     check_eq("an array of requests: the one that can be met, as an array",
              idt.get("verified_claims"), [{"verification": {"trust_framework": "eidas"},
                                            "claims": {"family_name": ident["claims"]["family_name"]}}])
+    idt, _ = id_token(vc_only({"verification": {"trust_framework": None, "evidence": None},
+                               "claims": {"given_name": None}}))
+    check_eq("evidence asked for (the provider returned some) is not passed on",
+             (idt.get("verified_claims") or {}).get("verification"), {"trust_framework": "eidas"})
     idt, _ = id_token(vc_only({"verification": {"trust_framework": None}, "claims": {"nationalities": None}}))
     check("only claims we do not pass on: no verified_claims", "verified_claims" not in idt, idt)
     idt, _ = id_token(vc_only({"verification": {"trust_framework": None},
                                "claims": {"given_name": {"value": "Someone Else"}, "family_name": None}}))
     check_eq("a claim whose value constraint is not met is left out",
              (idt.get("verified_claims") or {}).get("claims"), {"family_name": ident["claims"]["family_name"]})
+
+    def userinfo(tok):
+        r = curl("--http2", "-k", "-H", "authorization: Bearer " + tok.get("access_token", ""), srv.https("/userinfo"))
+        require("/userinfo answers", r.status == 200, r.describe())
+        return r.json() or {}
+
+    _, tok = id_token(vc_only({"verification": {"trust_framework": None}, "claims": {"given_name": None}}))
+    check("/userinfo: no verified_claims when only the ID token asked for them",
+          "verified_claims" not in userinfo(tok), tok)
+    idt, tok = id_token({"userinfo": {"verified_claims": {"verification": {"trust_framework": None,
+                                                                          "assurance_level": None},
+                                                          "claims": {"family_name": None}}}})
+    check("verified_claims asked for under userinfo: none in the ID token", "verified_claims" not in idt, idt)
+    ui = userinfo(tok)
+    check_eq("/userinfo: verified_claims trimmed to the userinfo request (sub %s)" % rita,
+             (ui.get("sub"), ui.get("verified_claims")),
+             (rita, {"verification": {"trust_framework": "eidas", "assurance_level": "substantial"},
+                     "claims": {"family_name": ident["claims"]["family_name"]}}))
+    _, tok = id_token({"userinfo": {"verified_claims": {"verification": {"trust_framework": {"value": "de_aml"}},
+                                                        "claims": {"family_name": None}}}})
+    check("/userinfo: a trust_framework the verification does not meet: no verified_claims",
+          "verified_claims" not in userinfo(tok), tok)
 
 
 def journey(env, idp, hooks):
