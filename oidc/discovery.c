@@ -44,9 +44,14 @@ static void strings(gw_jw_t *w, const char *key, const char *const *values)
  * evidence_supported (and documents_supported, electronic_records_supported,
  * which depend on it) is left out because regain never passes evidence on;
  * attachments_supported is left out for the same reason. */
+static int ida_served(const gw_config_t *cfg)
+{
+    return cfg->recovery.trust_framework_count > 0 && cfg->provider_count > 0;
+}
+
 static void ida_metadata(gw_jw_t *w, const gw_config_t *cfg)
 {
-    int served = cfg->recovery.trust_framework_count > 0 && cfg->provider_count > 0;
+    int served = ida_served(cfg);
     gw_jw_kv_bool(w, "verified_claims_supported", served);
     if (!served)
         return;
@@ -124,7 +129,13 @@ int oidc_discovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
     strings(w, "code_challenge_methods_supported", PKCE_METHODS);
     strings(w, "prompt_values_supported", PROMPTS);
     strings(w, "acr_values_supported", ACRS);
-    strings(w, "claims_supported", CLAIMS);
+    /* verified_claims only where ida_metadata says they are served. */
+    gw_jw_key(w, "claims_supported");
+    gw_jw_arr_open(w);
+    for (const char *const *c = CLAIMS; *c != NULL; c++)
+        if (strcmp(*c, "verified_claims") != 0 || ida_served(cfg))
+            gw_jw_str(w, *c);
+    gw_jw_arr_close(w);
     strings(w, "claim_types_supported", CLAIM_TYPES);
     gw_jw_kv_bool(w, "claims_parameter_supported", true);
     ida_metadata(w, cfg);

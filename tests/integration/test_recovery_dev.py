@@ -11,11 +11,17 @@ Real parts: regain over TLS, PostgreSQL, Python's http.client as the browser
 import json
 import re
 
-from harness import check, check_eq, psql, require, run
+from harness import check, check_eq, curl, psql, require, run
 from recovery_fixture import GROUP, Browser, field_value
 
 def main(env):
     srv = env.regain({"providers": [{"id": "dev", "type": "dev", "display_name": "Simulated check"}]})
+    # no recovery.trust_frameworks: regain passes no verified_claims on, and says so
+    meta = curl("-k", srv.https("/.well-known/openid-configuration")).json() or {}
+    check_eq("discovery without recovery.trust_frameworks: verified_claims_supported false, no IDA metadata",
+             (meta.get("verified_claims_supported"), "trust_frameworks_supported" in meta,
+              "claims_in_verified_claims_supported" in meta, "verified_claims" in meta.get("claims_supported", [])),
+             (False, False, False, False))
     db = env.db_url
 
     def sql(q):

@@ -220,6 +220,23 @@ static void test_providers_and_recovery(void **state)
     assert_rejects(BASE_START "\"recovery\":{\"claim_validation_webhook\":{\"url\":\"https://h\","
                               "\"on_error\":\"maybe\"}}}",
                    "recovery.claim_validation_webhook.on_error");
+
+    /* The trust frameworks verified_claims are passed on under. */
+    assert_int_equal(parse(&cfg, BASE_START "\"recovery\":{\"trust_frameworks\":[\"eidas\",\"de_aml\"]}}"), 0);
+    assert_int_equal(cfg.recovery.trust_framework_count, 2);
+    assert_string_equal(cfg.recovery.trust_frameworks[1], "de_aml");
+    gw_config_dispose(&cfg);
+    assert_int_equal(parse(&cfg, BASE_START "\"recovery\":{}}"), 0);
+    assert_int_equal(cfg.recovery.trust_framework_count, 0);
+    gw_config_dispose(&cfg);
+    assert_rejects(BASE_START "\"recovery\":{\"trust_frameworks\":\"eidas\"}}", "recovery.trust_frameworks");
+    assert_rejects(BASE_START "\"recovery\":{\"trust_frameworks\":[\"eidas\",\"\"]}}",
+                   "recovery.trust_frameworks[1]");
+    assert_rejects(BASE_START "\"recovery\":{\"trust_frameworks\":[\"eid as\"]}}",
+                   "recovery.trust_frameworks[0]: expected visible ASCII");
+    assert_rejects(BASE_START "\"recovery\":{\"trust_frameworks\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\","
+                              "\"h\",\"i\"]}}",
+                   "at most 8");
 }
 
 int main(void)
