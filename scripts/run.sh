@@ -67,7 +67,19 @@ ensure_config() {
             }' >"$CONFIG.tmp"
             mv -f "$CONFIG.tmp" "$CONFIG"
         )
-    elif [ "$(jq -r '.database.url' "$CONFIG")" != "$url" ]; then
+    fi
+    # The simulated identity-verification provider (dev_mode only), so the
+    # demo can walk through verified recovery; added to older configs too.
+    if ! jq -e '.providers' "$CONFIG" >/dev/null; then
+        say "adding the dev identity-verification provider to $CONFIG"
+        (
+            umask 077
+            jq '.providers = [{id: "dev", type: "dev", display_name: "Simulated identity check (dev)"}]
+                | .recovery = ((.recovery // {}) + {trust_frameworks: ["dev"]})' "$CONFIG" >"$CONFIG.tmp"
+            mv -f "$CONFIG.tmp" "$CONFIG"
+        )
+    fi
+    if [ "$(jq -r '.database.url' "$CONFIG")" != "$url" ]; then
         say "updating database.url in $CONFIG to $url"
         (
             umask 077
@@ -146,6 +158,41 @@ seed_demo() {
     demo_client demo-admin 1 --name "Demo admin API client" --grant-types client_credentials --scopes admin \
         --auth-method client_secret_basic
     demo_user demo
+    seed_recovery demo
+}
+
+# seed_recovery USER: makes USER recoverable in the demo. The user gets a
+# birthdate and joins the SCIM group "recovery-eligible" (what a directory
+# would push), and the recovery policy is switched on for that group with the
+# dev provider, matching given name, family name and birthdate. The policy is
+# written only while it is still the shipped default (version 1), so a policy
+# changed through the admin API is never overwritten.
+seed_recovery() {
+    psql -X -q -v ON_ERROR_STOP=1 "$db_url" -v name="$1" >/dev/null <<'SQL'
+UPDATE users SET birthdate = '1990-01-01' WHERE lower(user_name) = lower(:'name') AND birthdate IS NULL;
+INSERT INTO groups (display_name)
+    SELECT 'recovery-eligible' WHERE NOT EXISTS (SELECT 1 FROM groups WHERE display_name = 'recovery-eligible');
+INSERT INTO group_members (group_id, member_id, member_type)
+    SELECT g.id, u.id, 'User' FROM groups g, users u
+    WHERE g.display_name = 'recovery-eligible' AND lower(u.user_name) = lower(:'name')
+    ON CONFLICT DO NOTHING;
+SELECT policy_put('recovery', jsonb_build_object(
+    'mode', 'enabled',
+    'eligibleGroups', jsonb_build_array((SELECT id FROM groups WHERE display_name = 'recovery-eligible' LIMIT 1)),
+    'providers', jsonb_build_array(jsonb_build_object('id', 'dev')),
+    'matching', jsonb_build_object('mode', 'relaxed', 'disambiguate', '[]'::jsonb, 'rules', jsonb_build_array(
+        jsonb_build_object('claim', 'given_name', 'attribute', 'name.givenName'),
+        jsonb_build_object('claim', 'family_name', 'attribute', 'name.familyName'),
+        jsonb_build_object('claim', 'birthdate',
+                           'attribute', 'urn:regain:scim:schemas:extension:recovery:2.0:User:birthdate'))),
+    'evidence', jsonb_build_object('trustFrameworks', jsonb_build_array('dev'), 'assuranceLevels', '[]'::jsonb,
+                                   'maxAgeSeconds', 3600),
+    'tap', jsonb_build_object('lifetimeInMinutes', 60, 'isUsableOnce', true, 'length', 16),
+    'afterRecovery', jsonb_build_object('endSessions', true, 'removeOldMethods', false),
+    'rateLimits', jsonb_build_object('perAccount', jsonb_build_object('max', 5, 'windowSeconds', 3600),
+                                     'perAddress', jsonb_build_object('max', 20, 'windowSeconds', 3600)),
+    'attemptLifetimeSeconds', 900), 1, 'make run', NULL, NULL);
+SQL
 }
 
 # A ready-to-paste authorization request for demo-web, with its PKCE pair.
@@ -241,6 +288,11 @@ cat >&2 <<EOF
   Passkeys and authenticator apps: sign in as "demo" at $HTTPS_BASE/account/security
   (the RP ID is "localhost"; a browser may refuse passkeys on a page whose certificate
   it does not trust: then trust $VAR/tls/cert.pem, or start it with --ignore-certificate-errors).
+
+  Verified recovery: open the sign-in page (the URL above), choose "Can't sign in? Recover
+  your account", name "demo", pick the simulated identity check and type given name "Demo",
+  family name "User", birthdate 1990-01-01: regain matches the directory entry, shows a
+  Temporary Access Pass once, and with it you register a new passkey or authenticator app.
   Press Ctrl-C to stop regain and the database.
 
 EOF
