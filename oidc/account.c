@@ -31,6 +31,10 @@ static const message_t MESSAGES[] = {
     {"expired", "That authenticator app set-up expired. Start again.", 1, 0},
     {"register-first",
      "Add a passkey or an authenticator app first. Then you can rename or remove the others.", 1, 0},
+    {"stronger-first",
+     "To add or remove a sign-in method, sign in with your strongest one first: your passkey, or your "
+     "password and authenticator app.",
+     1, 0},
     {"acr-mfa",
      "The application you are signing in to asks for two-step sign-in, and your account has no second "
      "step yet. Add a passkey or an authenticator app; then sign in with it to continue.",
@@ -245,6 +249,11 @@ static void on_remove_account(gw_req_t *r, oidc_account_t *a, void *data)
     account_req_t *ar = data;
     if (csrf_or_page(r, a, ar) != 0 || full_session_or_back(r, a, ar, "remove") != 0)
         return;
+    if (!a->may_change) {
+        gw_log_write(GW_LOG_WARN, "account", r->id, "refused: remove from a session weaker than the account");
+        oidc_account_back(r, ar->request, "stronger-first");
+        return;
+    }
     char peer[64];
     gw_req_peer(r, peer);
     h2o_iovec_t ua = gw_req_header(r, "user-agent");

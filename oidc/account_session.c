@@ -6,7 +6,12 @@
  * (NIST SP 800-63B §4.2.3 / OWASP ASVS V2.2: re-authenticate before changing
  * authenticators). A session from a Temporary Access Pass (purpose
  * 'register_method') exists only to register a method and is bounded by its
- * TAP, so it may open this page, and nothing else, for its whole life. */
+ * TAP, so it may open this page, and nothing else, for its whole life.
+ *
+ * Adding or removing a method also needs a sign-in as strong as the
+ * account's methods allow (oidc_account_t.may_change): otherwise a phished
+ * password would add the phisher's passkey to an account that has one, and
+ * with it pass any phishing-resistant request. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +68,13 @@ static void on_row(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
     a->user_name = copy(r, store_value(res, 0, 4));
     a->display_name = copy(r, store_value(res, 0, 5));
     a->has_password = store_value(res, 0, 6)[0] == 't';
+    /* A TAP's sessions (also once a method is registered, and also when the
+     * TAP row is gone: its acr stays) may register whatever the account has. */
+    const char *acr = store_value(res, 0, 7);
+    const int from_tap =
+        store_value(res, 0, 8)[0] == 't' ||
+        (acr != NULL && (strcmp(acr, OIDC_ACR_TAP) == 0 || strcmp(acr, OIDC_ACR_VERIFIED_RECOVERY) == 0));
+    a->may_change = a->register_only || from_tap || oidc_acr_level(acr) >= atoi(store_value(res, 0, 9));
     if (!a->register_only && a->age_s > (int64_t)oidc_cfg->oidc.account_reauth_s) {
         gw_log_write(GW_LOG_INFO, "account", r->id, "session %s signed in %llds ago: sign in again", a->id,
                      (long long)a->age_s);

@@ -12,7 +12,11 @@
 store_stmt_t oidc_stmt_account_session = {
     "methods_account_session",
     "SELECT s.id, s.user_id, extract(epoch FROM now() - s.auth_time)::bigint, s.purpose, u.user_name, "
-    "coalesce(u.display_name, ''), u.password_hash IS NOT NULL "
+    "coalesce(u.display_name, ''), u.password_hash IS NOT NULL, s.acr, s.tap_id IS NOT NULL, "
+    /* the acr level the account's methods reach (OIDC_ACR_LEVEL_*) */
+    "CASE WHEN EXISTS (SELECT 1 FROM webauthn_credentials c WHERE c.user_id = u.id) THEN 3 "
+    "WHEN u.password_hash IS NOT NULL AND EXISTS (SELECT 1 FROM totp_authenticators t "
+    "WHERE t.user_id = u.id AND t.confirmed) THEN 2 ELSE 1 END "
     "FROM sessions s JOIN users u ON u.id = s.user_id "
     "WHERE s.token_hash = $1::bytea AND s.ended_at IS NULL AND s.expires_at > now() AND u.active",
     1,

@@ -52,6 +52,13 @@ static int csrf_or_reply(gw_req_t *r, reg_t *g)
         oidc_json_fail(r, 403, "invalid_csrf", "the page has expired; reload it and try again");
         return -1;
     }
+    if (!g->a->may_change) {
+        gw_log_write(GW_LOG_WARN, "passkey", r->id, "refused: session %s weaker than the account's methods",
+                     g->a->id);
+        oidc_json_fail(r, 403, "step_up_required",
+                       "sign in with your passkey, or your password and authenticator app, to add a passkey");
+        return -1;
+    }
     return 0;
 }
 

@@ -58,6 +58,12 @@ static void enrol_page(gw_req_t *r, enrol_t *e, const char *error)
 
 static int csrf_or_page(gw_req_t *r, const oidc_account_t *a, const enrol_t *e)
 {
+    if (oidc_account_csrf_ok(a, e->csrf.base, e->csrf.len) && !a->may_change) {
+        gw_log_write(GW_LOG_WARN, "account", r->id, "refused: session %s weaker than the account's methods",
+                     a->id);
+        oidc_account_back(r, e->request, "stronger-first");
+        return -1;
+    }
     if (oidc_account_csrf_ok(a, e->csrf.base, e->csrf.len))
         return 0;
     gw_log_write(GW_LOG_WARN, "account", r->id, "refused: CSRF token missing or wrong");

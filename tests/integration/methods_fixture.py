@@ -63,13 +63,15 @@ def secret_hash_hex(kek_b64, token):
     return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
 
 
-def plant_session(browser, env, db, user_id, purpose="full", age_s=0):
-    """A session row for `user_id` and its cookie in `browser`'s jar."""
+def plant_session(browser, env, db, user_id, purpose="full", age_s=0, acr=None):
+    """A session row for `user_id` and its cookie in `browser`'s jar: by
+    default as a TAP sign-in leaves it (acr urn:regain:acr:tap)."""
+    acr = acr or "urn:regain:acr:tap"
     token = base64.urlsafe_b64encode(__import__("os").urandom(32)).rstrip(b"=").decode()
     h = secret_hash_hex(env.encryption_key, token)
     rc, _, err = psql(db, "insert into sessions (token_hash, user_id, auth_time, amr, acr, expires_at, purpose) "
-                          "values ('\\x%s', '%s', now() - interval '%d seconds', '{tap}', null, "
-                          "now() + interval '1 hour', '%s')" % (h, user_id, age_s, purpose))
+                          "values ('\\x%s', '%s', now() - interval '%d seconds', '{tap}', '%s', "
+                          "now() + interval '1 hour', '%s')" % (h, user_id, age_s, acr, purpose))
     require("session planted", rc == 0, err)
     browser.jar["__Host-regain-session"] = token
     return token
