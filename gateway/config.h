@@ -11,8 +11,8 @@
 
 #include "gateway/log.h"
 
-#define GW_CONFIG_MAX_LISTENERS 8
-#define GW_CONFIG_MAX_PROVIDERS 8
+#define GW_CONFIG_MAX_LISTENERS        8
+#define GW_CONFIG_MAX_PROVIDERS        8
 #define GW_CONFIG_MAX_TRUST_FRAMEWORKS 8
 
 /* An identity-verification provider (issue 7; providers/provider.h). */

@@ -132,21 +132,24 @@ static int id_ok(const char *s)
 
 static int parse_provider(rctx_t *c, gw_config_t *cfg, gw_provider_config_t *p, yajl_val v, size_t index)
 {
-    static const char *const KEYS[] = {"id",       "type",          "display_name",     "issuer",
+    static const char *const KEYS[] = {"id",        "type",          "display_name",     "issuer",
                                        "client_id", "client_secret", "private_key_file", "scopes",
-                                       "ca_file",  "use_par",       "timeout_ms",       "aggregate_result",
+                                       "ca_file",   "use_par",       "timeout_ms",       "aggregate_result",
                                        NULL};
     char where[32];
     snprintf(where, sizeof(where), "providers[%zu]", index);
     p->use_par = 1;
     p->timeout_ms = 5000;
     if (check_keys(c, v, where, KEYS) || get_string(c, v, where, "id", &p->id) ||
-        get_string(c, v, where, "type", &p->type) || get_string(c, v, where, "display_name", &p->display_name) ||
-        get_string(c, v, where, "issuer", &p->issuer) || get_string(c, v, where, "client_id", &p->client_id) ||
+        get_string(c, v, where, "type", &p->type) ||
+        get_string(c, v, where, "display_name", &p->display_name) ||
+        get_string(c, v, where, "issuer", &p->issuer) ||
+        get_string(c, v, where, "client_id", &p->client_id) ||
         get_string(c, v, where, "client_secret", &p->client_secret) ||
         get_path(c, v, where, "private_key_file", &p->private_key_file) ||
         get_string(c, v, where, "scopes", &p->scopes) || get_path(c, v, where, "ca_file", &p->ca_file) ||
-        get_bool(c, v, where, "use_par", &p->use_par) || get_bool(c, v, where, "aggregate_result", &p->aggregate_result) ||
+        get_bool(c, v, where, "use_par", &p->use_par) ||
+        get_bool(c, v, where, "aggregate_result", &p->aggregate_result) ||
         get_uint(c, v, where, "timeout_ms", 100, 60000, &p->timeout_ms))
         return -1;
     if (p->id == NULL || !id_ok(p->id))
@@ -228,8 +231,8 @@ static int parse_trust_frameworks(rctx_t *c, gw_config_t *cfg, yajl_val v)
     return 0;
 }
 
-int gw_config_parse_recovery(gw_config_t *cfg, const void *providers, const void *recovery, const char *base_dir,
-                             char *msg, size_t msgsize)
+int gw_config_parse_recovery(gw_config_t *cfg, const void *providers, const void *recovery,
+                             const char *base_dir, char *msg, size_t msgsize)
 {
     rctx_t c = {msg, msgsize, base_dir, cfg->dev_mode};
     yajl_val list = (yajl_val)providers;
@@ -255,8 +258,8 @@ int gw_config_parse_recovery(gw_config_t *cfg, const void *providers, const void
                    parse_trust_frameworks(&c, cfg, member(r, "trust_frameworks")) ||
                    parse_webhook(&c, member(r, "notification_webhook"), "recovery.notification_webhook",
                                  &cfg->recovery.notification, 0) ||
-                   parse_webhook(&c, member(r, "claim_validation_webhook"), "recovery.claim_validation_webhook",
-                                 &cfg->recovery.claim_validation, 1)
+                   parse_webhook(&c, member(r, "claim_validation_webhook"),
+                                 "recovery.claim_validation_webhook", &cfg->recovery.claim_validation, 1)
                ? -1
                : 0;
 }

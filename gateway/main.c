@@ -343,8 +343,9 @@ static const command_t CMD_TAP = {"tap", "Issue, list or revoke a user's Tempora
                                   "tap issue|list|revoke USER [options] --config FILE", cmd_tap};
 static const command_t CMD_VERSION = {"version", "Print the version.", "version", cmd_version};
 
-static const command_t *const COMMANDS[] = {&CMD_SERVE,  &CMD_MIGRATE, &CMD_KEYS_ROTATE, &CMD_CONFIG_CHECK,
-                                            &CMD_CLIENT, &CMD_USER,    &CMD_TAP,         &CMD_VERSION, NULL};
+static const command_t *const COMMANDS[] = {&CMD_SERVE,        &CMD_MIGRATE, &CMD_KEYS_ROTATE,
+                                            &CMD_CONFIG_CHECK, &CMD_CLIENT,  &CMD_USER,
+                                            &CMD_TAP,          &CMD_VERSION, NULL};
 
 static void usage(FILE *out)
 {

@@ -247,7 +247,8 @@ int oidc_jwt_id_payload(const oidc_grant_t *g, const oidc_user_info_t *u, yajl_v
     /* OpenID Connect for Identity Assurance 1.0 §6: the verified identity
      * of a recovery session, trimmed to what the relying party asked for. */
     if (g->verified_claims_json != NULL && requested != NULL &&
-        oidc_verified_claims_write(w, g->verified_claims_json, gw_json_get(requested, "verified_claims"), iat)) {
+        oidc_verified_claims_write(w, g->verified_claims_json, gw_json_get(requested, "verified_claims"),
+                                   iat)) {
         /* OIDC Core §5.6.2: the provider's own signed result as an
          * aggregated claim source, so the relying party can check the
          * provider's signature itself. */

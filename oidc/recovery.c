@@ -28,7 +28,8 @@ void oidc_recovery_unavailable(gw_req_t *r, const gw_err_t *err)
 {
     LOG(r, GW_LOG_ERROR, "database: %s (%s)", err ? err->public : "?", err ? err->detail : "");
     gw_reply_header(r, "retry-after", H2O_STRLIT("5"));
-    oidc_error_page(r, 503, "Recovery unavailable", "Account recovery is unavailable right now. Try again in a moment.");
+    oidc_error_page(r, 503, "Recovery unavailable",
+                    "Account recovery is unavailable right now. Try again in a moment.");
 }
 
 int oidc_recovery_policy_read(gw_req_t *r, PGresult *res, rcv_policy_t *p)
@@ -48,8 +49,9 @@ int oidc_recovery_policy_read(gw_req_t *r, PGresult *res, rcv_policy_t *p)
 
 static void page_bad_link(gw_req_t *r)
 {
-    oidc_error_page(r, 400, "Recovery link not valid",
-                    "This recovery link is not valid or has expired. Go back to the application and start again.");
+    oidc_error_page(
+        r, 400, "Recovery link not valid",
+        "This recovery link is not valid or has expired. Go back to the application and start again.");
 }
 
 /* The providers the policy allows, in configuration order. */
@@ -86,8 +88,14 @@ static void render_start(gw_req_t *r, start_t *s, const rcv_policy_t *p, const c
     h2o_iovec_t cookie = oidc_csrf_cookie_get_or_set(r);
     char token[OIDC_CSRF_TOKEN_LEN + 1];
     oidc_csrf_token(cookie.base, cookie.len, s->request_id, token);
-    oidc_recovery_start_view_t v = {s->request_id, token, s->username ? s->username : s->hint,
-                                    p->mode == RCV_POLICY_EVALUATION, ids, names, n, error};
+    oidc_recovery_start_view_t v = {s->request_id,
+                                    token,
+                                    s->username ? s->username : s->hint,
+                                    p->mode == RCV_POLICY_EVALUATION,
+                                    ids,
+                                    names,
+                                    n,
+                                    error};
     oidc_recovery_page_send(r, 200, oidc_page_recovery_start(&r->req->pool, &v));
 }
 
@@ -173,7 +181,8 @@ static void on_begun(gw_req_t *r, void *data, const char *location, const char *
 {
     start_t *s = data;
     if (location == NULL) {
-        LOG(r, GW_LOG_WARN, "attempt %s: provider %s could not begin: %s", s->a->id, s->a->provider_id, reason);
+        LOG(r, GW_LOG_WARN, "attempt %s: provider %s could not begin: %s", s->a->id, s->a->provider_id,
+            reason);
         oidc_recovery_refuse(r, s->a, "started", "failed", reason ? reason : PROV_R_PROVIDER_ERROR);
         return;
     }
@@ -199,8 +208,9 @@ static void on_started(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
     snprintf(a->id, sizeof(a->id), "%s", store_value(res, 0, 1));
     LOG(r, GW_LOG_INFO, "attempt %s started with provider %s", a->id, a->provider_id);
     /* The handle travels back in the provider's redirect to this browser. */
-    h2o_iovec_t sc = gw_cookie_build(&r->req->pool, OIDC_RECOVERY_COOKIE, h2o_iovec_init(s->handle, GW_SECRET_LEN),
-                                     (long long)a->policy.attempt_lifetime_s, GW_COOKIE_DEFAULT);
+    h2o_iovec_t sc =
+        gw_cookie_build(&r->req->pool, OIDC_RECOVERY_COOKIE, h2o_iovec_init(s->handle, GW_SECRET_LEN),
+                        (long long)a->policy.attempt_lifetime_s, GW_COOKIE_DEFAULT);
     if (sc.base != NULL)
         gw_reply_header(r, "set-cookie", sc.base, sc.len);
     size_t n = strlen(oidc_cfg->issuer) + sizeof(OIDC_RECOVERY_CALLBACK_PATH);
@@ -212,7 +222,8 @@ static void on_started(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
         claims[nclaims++] = a->policy.rules[i].claim;
     if (a->policy.disambiguation.attr != RCV_ATTR_NONE)
         claims[nclaims++] = a->policy.disambiguation.claim;
-    prov_begin_t b = {a->id, s->handle, a->nonce, a->verifier, redirect_uri, a->named_username, claims, nclaims};
+    prov_begin_t b = {a->id,        s->handle,         a->nonce, a->verifier,
+                      redirect_uri, a->named_username, claims,   nclaims};
     a->provider->ops->begin(a->provider, r, &b, on_begun, s);
 }
 
@@ -234,7 +245,8 @@ static void on_post_policy(gw_req_t *r, void *data, PGresult *res, const gw_err_
     a->provider = prov_find(s->provider.base ? s->provider.base : "", s->provider.len);
     if (a->provider == NULL || !rcv_policy_allows_provider(&a->policy, a->provider->cfg->id)) {
         refuse = "provider_not_allowed";
-        snprintf(a->provider_id, sizeof(a->provider_id), "%s", a->provider ? a->provider->cfg->id : "unknown");
+        snprintf(a->provider_id, sizeof(a->provider_id), "%s",
+                 a->provider ? a->provider->cfg->id : "unknown");
     } else {
         snprintf(a->provider_id, sizeof(a->provider_id), "%s", a->provider->cfg->id);
     }
@@ -246,16 +258,31 @@ static void on_post_policy(gw_req_t *r, void *data, PGresult *res, const gw_err_
     gw_secret_new(a->nonce);
     gw_secret_new(a->verifier);
     const rcv_policy_t *p = &a->policy;
-    const char *mode = p->mode == RCV_POLICY_ENABLED ? "enabled" : p->mode == RCV_POLICY_EVALUATION ? "evaluation" : "disabled";
+    const char *mode = p->mode == RCV_POLICY_ENABLED      ? "enabled"
+                       : p->mode == RCV_POLICY_EVALUATION ? "evaluation"
+                                                          : "disabled";
     a->evaluation = p->mode == RCV_POLICY_EVALUATION;
     char num[4][24];
     snprintf(num[0], sizeof(num[0]), "%lld", (long long)p->attempt_lifetime_s);
     snprintf(num[1], sizeof(num[1]), "%lld", (long long)p->rate_window_s);
     snprintf(num[2], sizeof(num[2]), "%lld", (long long)p->max_attempts_per_address);
     snprintf(num[3], sizeof(num[3]), "%lld", (long long)p->max_attempts_per_account);
-    const char *params[16] = {s->request_id, a->named_username, a->provider_id, hash, a->nonce, a->verifier, mode,
-                              num[0], num[1], num[2], num[3], p->end_sessions ? "true" : "false",
-                              p->remove_methods ? "true" : "false", a->peer, a->user_agent, refuse};
+    const char *params[16] = {s->request_id,
+                              a->named_username,
+                              a->provider_id,
+                              hash,
+                              a->nonce,
+                              a->verifier,
+                              mode,
+                              num[0],
+                              num[1],
+                              num[2],
+                              num[3],
+                              p->end_sessions ? "true" : "false",
+                              p->remove_methods ? "true" : "false",
+                              a->peer,
+                              a->user_agent,
+                              refuse};
     gw_req_query(r, &oidc_stmt_recovery_start, params, on_started, s);
 }
 
@@ -305,9 +332,10 @@ static void on_post(gw_req_t *r)
     if (!gw_req_cookie(r, OIDC_CSRF_COOKIE, &cookie) || csrf.base == NULL ||
         !oidc_csrf_ok(cookie.base, cookie.len, s->request_id, csrf.base, csrf.len)) {
         LOG(r, GW_LOG_WARN, "refused: CSRF token missing or wrong");
-        oidc_error_page(r, 403, "Recovery form expired",
-                        "This form has expired or did not come from this site. Go back to the application and "
-                        "start again.");
+        oidc_error_page(
+            r, 403, "Recovery form expired",
+            "This form has expired or did not come from this site. Go back to the application and "
+            "start again.");
         return;
     }
     oidc_recovery_t *a = gw_req_alloc(r, sizeof(*a));
@@ -347,8 +375,8 @@ static void on_dev(gw_req_t *r)
     if (gw_req_query_params_or_reply(r, &q) != 0)
         return;
     h2o_iovec_t pid = {NULL, 0}, handle = {NULL, 0};
-    if (gw_kvs_get_once(&q, "provider", &pid, &err) != 0 || gw_kvs_get_once(&q, "handle", &handle, &err) != 0 ||
-        pid.base == NULL) {
+    if (gw_kvs_get_once(&q, "provider", &pid, &err) != 0 ||
+        gw_kvs_get_once(&q, "handle", &handle, &err) != 0 || pid.base == NULL) {
         page_bad_link(r);
         return;
     }
@@ -357,8 +385,9 @@ static void on_dev(gw_req_t *r)
         page_bad_link(r);
         return;
     }
-    oidc_recovery_page_send(r, 200, oidc_page_recovery_dev(&r->req->pool, p->cfg->display_name,
-                                                            gw_req_strdup(r, handle.base, handle.len).base));
+    oidc_recovery_page_send(r, 200,
+                            oidc_page_recovery_dev(&r->req->pool, p->cfg->display_name,
+                                                   gw_req_strdup(r, handle.base, handle.len).base));
 }
 
 /* ---- GET|POST /recover/callback ---------------------------------------------------- */
@@ -440,7 +469,8 @@ static void on_handle(gw_req_t *r, void *data, PGresult *res, const gw_err_t *er
         return;
     }
     if (expired != NULL && expired[0] == 't') {
-        oidc_recovery_refuse(r, a, "verifying", "expired", "expired"); /* recovery_move turns it into expired */
+        oidc_recovery_refuse(r, a, "verifying", "expired",
+                             "expired"); /* recovery_move turns it into expired */
         return;
     }
     if (a->provider == NULL) {
@@ -468,7 +498,8 @@ static void on_callback(gw_req_t *r)
     }
     c->browser_ok = cookie_holds(r, c->state);
     /* The cookie has done its job whatever happens next. */
-    h2o_iovec_t sc = gw_cookie_build(&r->req->pool, OIDC_RECOVERY_COOKIE, h2o_iovec_init("", 0), 0, GW_COOKIE_DEFAULT);
+    h2o_iovec_t sc =
+        gw_cookie_build(&r->req->pool, OIDC_RECOVERY_COOKIE, h2o_iovec_init("", 0), 0, GW_COOKIE_DEFAULT);
     if (sc.base != NULL)
         gw_reply_header(r, "set-cookie", sc.base, sc.len);
     char hash[GW_SECRET_HASH_HEX_LEN + 1];
@@ -479,11 +510,17 @@ static void on_callback(gw_req_t *r)
 
 /* ---- registration ---------------------------------------------------------------- */
 
-static gw_route_t g_dev = {OIDC_RECOVERY_DEV_PATH, GW_GET, GW_ROUTE_HTML | GW_ROUTE_NO_STORE, on_dev, NULL, NULL, 0};
-static gw_route_t g_callback = {OIDC_RECOVERY_CALLBACK_PATH, GW_GET | GW_POST, GW_ROUTE_HTML | GW_ROUTE_NO_STORE,
-                                on_callback, NULL, NULL, 0};
-static gw_route_t g_recover = {OIDC_RECOVERY_PATH, GW_GET | GW_POST, GW_ROUTE_HTML | GW_ROUTE_NO_STORE, on_recover,
-                               NULL, NULL, 0};
+static gw_route_t g_dev = {
+    OIDC_RECOVERY_DEV_PATH, GW_GET, GW_ROUTE_HTML | GW_ROUTE_NO_STORE, on_dev, NULL, NULL, 0};
+static gw_route_t g_callback = {OIDC_RECOVERY_CALLBACK_PATH,
+                                GW_GET | GW_POST,
+                                GW_ROUTE_HTML | GW_ROUTE_NO_STORE,
+                                on_callback,
+                                NULL,
+                                NULL,
+                                0};
+static gw_route_t g_recover = {
+    OIDC_RECOVERY_PATH, GW_GET | GW_POST, GW_ROUTE_HTML | GW_ROUTE_NO_STORE, on_recover, NULL, NULL, 0};
 
 int oidc_recovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
 {

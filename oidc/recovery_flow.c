@@ -86,7 +86,8 @@ static void on_refused(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
     outcome(r, a);
 }
 
-void oidc_recovery_refuse(gw_req_t *r, oidc_recovery_t *a, const char *from, const char *to, const char *reason)
+void oidc_recovery_refuse(gw_req_t *r, oidc_recovery_t *a, const char *from, const char *to,
+                          const char *reason)
 {
     LOG(r, GW_LOG_INFO, "attempt %s: %s -> %s (%s)", a->id, from, to, reason);
     move_t m = {.from = from, .to = to, .reason = reason};
@@ -150,17 +151,20 @@ static void on_minted(gw_req_t *r, void *data, const oidc_tap_minted_t *tap, con
     snprintf(t->tap, sizeof(t->tap), "%s", tap->tap);
     snprintf(t->expires, sizeof(t->expires), "%s", tap->expires);
     snprintf(t->tap_id, sizeof(t->tap_id), "%s", tap->id);
-    move_t m = {.from = "matched", .to = "tap_issued", .tap = gw_req_strdup(r, tap->id, strlen(tap->id)).base};
+    move_t m = {
+        .from = "matched", .to = "tap_issued", .tap = gw_req_strdup(r, tap->id, strlen(tap->id)).base};
     move(r, a, &m, on_tap_recorded);
 }
 
 static void mint(gw_req_t *r, oidc_recovery_t *a)
 {
     const rcv_policy_t *p = &a->policy;
-    int lifetime = (int)(p->tap_lifetime_minutes < 10 ? 10 : p->tap_lifetime_minutes > 43200 ? 43200 : p->tap_lifetime_minutes);
+    int lifetime = (int)(p->tap_lifetime_minutes < 10      ? 10
+                         : p->tap_lifetime_minutes > 43200 ? 43200
+                                                           : p->tap_lifetime_minutes);
     int length = (int)(p->tap_length < 8 ? 8 : p->tap_length > 48 ? 48 : p->tap_length);
-    oidc_tap_mint_t m = {a->matched->id, lifetime, p->tap_usable_once, length, 0, "system", a->peer,
-                         a->user_agent, OIDC_ACR_VERIFIED_RECOVERY, a->id};
+    oidc_tap_mint_t m = {a->matched->id, lifetime,      p->tap_usable_once,         length, 0, "system",
+                         a->peer,        a->user_agent, OIDC_ACR_VERIFIED_RECOVERY, a->id};
     oidc_tap_mint(r, &m, on_minted, a);
 }
 
@@ -189,7 +193,8 @@ static void on_matched(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
 }
 
 /* {"rules":[{"claim","attribute","passed"}...],"candidates":n,"disambiguated":b} */
-static const char *decision_json(gw_req_t *r, const rcv_decision_t *d, const char *extra_key, const char *extra)
+static const char *decision_json(gw_req_t *r, const rcv_decision_t *d, const char *extra_key,
+                                 const char *extra)
 {
     gw_jw_t *w = gw_jw_new();
     gw_jw_obj_open(w);
@@ -263,11 +268,12 @@ static void on_webhook(void *data, const prov_http_response_t *res)
             yajl_tree_free(v);
     }
     if (pass == -1) {
-        LOG(r, GW_LOG_WARN, "attempt %s: claim validation webhook failed (status %d, %s): %s", a->id, res->status,
-            res->error ? res->error : "bad answer", wh->pass_on_error ? "treated as pass" : "refusing");
+        LOG(r, GW_LOG_WARN, "attempt %s: claim validation webhook failed (status %d, %s): %s", a->id,
+            res->status, res->error ? res->error : "bad answer",
+            wh->pass_on_error ? "treated as pass" : "refusing");
         if (!wh->pass_on_error) {
-            refuse_with_detail(r, a, "verified", "claim_validation_error", decision_json(r, &a->decision, NULL, NULL),
-                               a->matched->id);
+            refuse_with_detail(r, a, "verified", "claim_validation_error",
+                               decision_json(r, &a->decision, NULL, NULL), a->matched->id);
             return;
         }
         to_matched(r, a, "claimValidation", "error_passed");
@@ -308,7 +314,8 @@ static void validate_or_match(gw_req_t *r, oidc_recovery_t *a)
         oidc_recovery_refuse(r, a, "verified", "failed", "internal");
         return;
     }
-    prov_http_for_request(r, wh->url, "application/json", copy, len, NULL, wh->ca_file, wh->timeout_ms, on_webhook, ctx);
+    prov_http_for_request(r, wh->url, "application/json", copy, len, NULL, wh->ca_file, wh->timeout_ms,
+                          on_webhook, ctx);
 }
 
 /* ---- matching ------------------------------------------------------------------------ */
@@ -366,8 +373,8 @@ static void on_candidates(gw_req_t *r, void *data, PGresult *res, const gw_err_t
     a->matched = &a->cands[a->decision.matched];
     if (!a->provider_ok[a->decision.matched]) {
         /* The policy allows this provider for other groups only. */
-        refuse_with_detail(r, a, "verified", "provider_not_allowed", decision_json(r, &a->decision, NULL, NULL),
-                           a->matched->id);
+        refuse_with_detail(r, a, "verified", "provider_not_allowed",
+                           decision_json(r, &a->decision, NULL, NULL), a->matched->id);
         return;
     }
     validate_or_match(r, a);
@@ -404,7 +411,8 @@ static void find_candidates(gw_req_t *r, oidc_recovery_t *a)
     snprintf(limit, sizeof(limit), "%d", OIDC_RECOVERY_MAX_CANDIDATES);
     char *pgroups = gw_req_alloc(r, RCV_MAX_LIST * 37 + 3);
     rcv_policy_provider_groups(&a->policy, a->provider_id, pgroups, RCV_MAX_LIST * 37 + 3);
-    const char *params[5] = {birthdate, employee, groups, gw_req_strdup(r, limit, strlen(limit)).base, pgroups};
+    const char *params[5] = {birthdate, employee, groups, gw_req_strdup(r, limit, strlen(limit)).base,
+                             pgroups};
     gw_req_query(r, &oidc_stmt_recovery_candidates, params, on_candidates, a);
 }
 
@@ -510,7 +518,8 @@ void oidc_recovery_finished(gw_req_t *r, oidc_recovery_t *a, const prov_identity
                 .txn = a->identity.txn,
                 .verified_at = a->identity.verified_at > 0 ? gw_req_strdup(r, at, strlen(at)).base : NULL,
                 .claims = a->claims_json,
-                .provider_result = a->provider != NULL && a->provider->cfg->aggregate_result ? a->identity.aggregated_jwt
-                                                                                             : NULL};
+                .provider_result = a->provider != NULL && a->provider->cfg->aggregate_result
+                                       ? a->identity.aggregated_jwt
+                                       : NULL};
     move(r, a, &m, on_verified);
 }

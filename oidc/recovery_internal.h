@@ -61,7 +61,8 @@ typedef struct {
 void oidc_recovery_finished(gw_req_t *r, oidc_recovery_t *a, const prov_identity_t *id, const char *reason);
 
 /* Moves the attempt (recovery_move) and then shows the neutral outcome. */
-void oidc_recovery_refuse(gw_req_t *r, oidc_recovery_t *a, const char *from, const char *to, const char *reason);
+void oidc_recovery_refuse(gw_req_t *r, oidc_recovery_t *a, const char *from, const char *to,
+                          const char *reason);
 
 /* Reads the policy from a `SELECT recovery_policy()::text` row; -1 logs. */
 int oidc_recovery_policy_read(gw_req_t *r, PGresult *res, rcv_policy_t *p);

@@ -24,8 +24,9 @@ static void on_sent(void *data, const prov_http_response_t *res)
 {
     sent_t *s = data;
     if (res->status < 200 || res->status >= 300)
-        gw_log_write(GW_LOG_WARN, "recovery", s->request_id, "attempt %s: notification not delivered (status %d, %s)",
-                     s->attempt, res->status, res->error ? res->error : "");
+        gw_log_write(GW_LOG_WARN, "recovery", s->request_id,
+                     "attempt %s: notification not delivered (status %d, %s)", s->attempt, res->status,
+                     res->error ? res->error : "");
     free(s);
 }
 
@@ -50,9 +51,10 @@ void oidc_recovery_notify(gw_req_t *r, const char *event, const char *attempt_id
     gw_jw_kv_str(w, "attemptId", attempt_id);
     if (tap_id != NULL)
         gw_jw_kv_str(w, "tapId", tap_id);
-    gw_jw_kv_str(w, "message",
-                 "Your account was recovered through an identity check, and a temporary access pass was issued. "
-                 "If this was not you, contact your help desk at once.");
+    gw_jw_kv_str(
+        w, "message",
+        "Your account was recovered through an identity check, and a temporary access pass was issued. "
+        "If this was not you, contact your help desk at once.");
     gw_jw_obj_close(w);
     size_t len = 0;
     const char *payload = gw_jw_buf(w, &len);
@@ -80,7 +82,8 @@ void oidc_recovery_notify(gw_req_t *r, const char *event, const char *attempt_id
     const char *error = NULL;
     if (prov_http_request(gw_req_loop(r), wh->url, "application/jwt", jws, strlen(jws), NULL, wh->ca_file,
                           wh->timeout_ms, on_sent, s, &error) == NULL) {
-        gw_log_write(GW_LOG_WARN, "recovery", r->id, "attempt %s: notification not sent: %s", attempt_id, error);
+        gw_log_write(GW_LOG_WARN, "recovery", r->id, "attempt %s: notification not sent: %s", attempt_id,
+                     error);
         free(s);
     }
     free(jws);

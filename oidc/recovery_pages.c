@@ -36,7 +36,8 @@ static void hidden(oidc_html_t *h, const char *name, const char *value)
 
 static void evaluation_notice(oidc_html_t *h)
 {
-    oidc_html_raw(h, "<p class=\"notice\" role=\"status\" id=\"evaluation-notice\">" EVALUATION_NOTICE "</p>\n");
+    oidc_html_raw(h,
+                  "<p class=\"notice\" role=\"status\" id=\"evaluation-notice\">" EVALUATION_NOTICE "</p>\n");
 }
 
 h2o_iovec_t oidc_page_recovery_start(h2o_mem_pool_t *pool, const oidc_recovery_start_view_t *v)
@@ -84,7 +85,8 @@ h2o_iovec_t oidc_page_recovery_start(h2o_mem_pool_t *pool, const oidc_recovery_s
     return finish(&h);
 }
 
-static void text_field(oidc_html_t *h, const char *name, const char *label, const char *type, const char *value)
+static void text_field(oidc_html_t *h, const char *name, const char *label, const char *type,
+                       const char *value)
 {
     oidc_html_raw(h, "<label for=\"");
     oidc_html_str(h, name);
@@ -112,9 +114,10 @@ h2o_iovec_t oidc_page_recovery_dev(h2o_mem_pool_t *pool, const char *provider_na
     head(&h, "Simulated identity check");
     oidc_html_raw(&h, "<h1>Simulated identity check</h1>\n<p class=\"notice\">");
     oidc_html_str(&h, provider_name);
-    oidc_html_raw(&h, " is a simulation for evaluation and tests (dev mode): it \xe2\x80\x9cverifies\xe2\x80\x9d "
-                      "whatever you type here.</p>\n<form method=\"post\" action=\"" OIDC_RECOVERY_CALLBACK_PATH
-                      "\">\n");
+    oidc_html_raw(&h,
+                  " is a simulation for evaluation and tests (dev mode): it \xe2\x80\x9cverifies\xe2\x80\x9d "
+                  "whatever you type here.</p>\n<form method=\"post\" action=\"" OIDC_RECOVERY_CALLBACK_PATH
+                  "\">\n");
     hidden(&h, "state", handle);
     text_field(&h, "given_name", "Given name", "text", NULL);
     text_field(&h, "family_name", "Family name", "text", NULL);

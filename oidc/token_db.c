@@ -28,7 +28,8 @@ store_stmt_t OIDC_STMT_CODE_REDEEM = {
  * $5 lifetime (s); the last column as for OIDC_STMT_CODE_REDEEM. */
 store_stmt_t OIDC_STMT_REFRESH_ROTATE = {
     "oidc_refresh_rotate",
-    "SELECT " GRANT_COLUMNS ", tap_session_cap(o_session_id), recovery_session_verified_claims(o_session_id), "
+    "SELECT " GRANT_COLUMNS
+    ", tap_session_cap(o_session_id), recovery_session_verified_claims(o_session_id), "
     "recovery_session_provider_result(o_session_id) "
     "FROM regain_refresh_rotate($1::bytea, $2, $3::bytea, $4, $5::integer)",
     5, 0};

@@ -85,8 +85,8 @@ static int64_t rfc3339_utc(const char *s)
     char z = 0;
     int n = 0;
     if (s == NULL || strlen(s) != 20 ||
-        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-               &tm.tm_sec, &z, &n) != 7 ||
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &z, &n) != 7 ||
         n != 20 || z != 'Z')
         return -1;
     tm.tm_year -= 1900;

@@ -201,8 +201,9 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
     return 0;
 }
 
-static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *errstr, int minor_version, int status,
-                                       h2o_iovec_t msg, h2o_header_t *headers, size_t num_headers, int rlen)
+static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *errstr, int minor_version,
+                                       int status, h2o_iovec_t msg, h2o_header_t *headers, size_t num_headers,
+                                       int rlen)
 {
     (void)minor_version;
     (void)msg;
@@ -227,8 +228,8 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
     return on_body;
 }
 
-static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
-                                          size_t *reqbufcnt, int *method_is_head)
+static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr,
+                                          h2o_iovec_t **reqbufs, size_t *reqbufcnt, int *method_is_head)
 {
     prov_http_req_t *q = client->data;
     if (errstr != NULL) {
@@ -259,9 +260,10 @@ static int loopback_host(h2o_iovec_t host)
            h2o_memis(host.base, host.len, H2O_STRLIT("[::1]"));
 }
 
-prov_http_req_t *prov_http_request(h2o_loop_t *loop, const char *url, const char *content_type, const char *body,
-                                   size_t body_len, const char *headers, const char *ca_file,
-                                   unsigned timeout_ms, prov_http_cb cb, void *data, const char **error)
+prov_http_req_t *prov_http_request(h2o_loop_t *loop, const char *url, const char *content_type,
+                                   const char *body, size_t body_len, const char *headers,
+                                   const char *ca_file, unsigned timeout_ms, prov_http_cb cb, void *data,
+                                   const char **error)
 {
     h2o_url_t u;
     if (url == NULL || h2o_url_parse(url, strlen(url), &u) != 0 || u.host.len == 0 || u.host.len > 255) {

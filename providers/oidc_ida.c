@@ -223,8 +223,8 @@ static void with_discovery(op_t *op, op_step next)
     size_t n = strlen(op->p->cfg->issuer) + sizeof("/.well-known/openid-configuration");
     char *url = gw_req_alloc(op->r, n);
     snprintf(url, n, "%s/.well-known/openid-configuration", op->p->cfg->issuer);
-    prov_http_for_request(op->r, url, NULL, NULL, 0, NULL, op->p->cfg->ca_file, op->p->cfg->timeout_ms, on_discovery,
-                          op);
+    prov_http_for_request(op->r, url, NULL, NULL, 0, NULL, op->p->cfg->ca_file, op->p->cfg->timeout_ms,
+                          on_discovery, op);
 }
 
 /* ---- client authentication (OIDC Core §9) ------------------------------------------ */
@@ -274,14 +274,17 @@ static int client_auth(op_t *op, const char *audience, gw_jw_t *unused, char **f
     snprintf(hdr, sizeof(hdr), "\"kid\":\"%s\"", op->s->client_kid);
     char *jws = NULL;
     gw_err_t err;
-    int rc = payload != NULL ? gw_jws_sign(op->s->client_key, op->s->client_alg, hdr, payload, len, &jws, &err) : -1;
+    int rc = payload != NULL
+                 ? gw_jws_sign(op->s->client_key, op->s->client_alg, hdr, payload, len, &jws, &err)
+                 : -1;
     gw_jw_free(w);
     if (rc != 0)
         return -1;
     size_t fl = strlen(*form) + strlen(jws) + 128;
     char *nf = gw_req_alloc(op->r, fl);
     snprintf(nf, fl,
-             "%s&client_id=%s&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-assertion-type%%3Ajwt-bearer"
+             "%s&client_id=%s&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-assertion-type%%"
+             "3Ajwt-bearer"
              "&client_assertion=%s",
              *form, gw_url_encode(pool, c->client_id, strlen(c->client_id)).base, jws);
     free(jws);
@@ -377,7 +380,8 @@ static void on_par(void *data, const prov_http_response_t *res)
 {
     op_t *op = data;
     gw_err_t err;
-    yajl_val v = res->status == 201 || res->status == 200 ? gw_json_parse(res->body, res->body_len, NULL, &err) : NULL;
+    yajl_val v =
+        res->status == 201 || res->status == 200 ? gw_json_parse(res->body, res->body_len, NULL, &err) : NULL;
     const char *uri = gw_json_str(v, "request_uri");
     if (uri == NULL || strlen(uri) > 512) {
         if (v != NULL)
@@ -408,8 +412,8 @@ static void begin_discovered(op_t *op)
         op_fail(op, PROV_R_PROVIDER_ERROR, "client authentication could not be built");
         return;
     }
-    prov_http_for_request(op->r, op->par_ep, "application/x-www-form-urlencoded", params, strlen(params), header,
-                          op->p->cfg->ca_file, op->p->cfg->timeout_ms, on_par, op);
+    prov_http_for_request(op->r, op->par_ep, "application/x-www-form-urlencoded", params, strlen(params),
+                          header, op->p->cfg->ca_file, op->p->cfg->timeout_ms, on_par, op);
 }
 
 static void ida_begin(prov_provider_t *p, gw_req_t *r, const prov_begin_t *b, prov_begin_cb cb, void *data)
@@ -553,7 +557,8 @@ static int audience_ok(yajl_val payload, const char *client_id)
         return 0;
     int found = 0;
     for (size_t i = 0; i < aud->u.array.len; i++)
-        found |= YAJL_IS_STRING(aud->u.array.values[i]) && strcmp(aud->u.array.values[i]->u.string, client_id) == 0;
+        found |= YAJL_IS_STRING(aud->u.array.values[i]) &&
+                 strcmp(aud->u.array.values[i]->u.string, client_id) == 0;
     if (!found)
         return 0;
     if (aud->u.array.len == 1)
@@ -627,7 +632,8 @@ static void verify_id_token(op_t *op)
         op_fail(op, PROV_R_BAD_SIGNATURE, "ID token signature does not verify");
         return;
     }
-    yajl_val pl = gw_json_parse(payload_json, strlen(payload_json), &(gw_json_limits_t){.require_object = true}, &err);
+    yajl_val pl =
+        gw_json_parse(payload_json, strlen(payload_json), &(gw_json_limits_t){.require_object = true}, &err);
     free(payload_json);
     const char *reason = NULL, *why = NULL;
     int64_t exp = 0, iat = 0;
@@ -724,8 +730,8 @@ static void with_jwks(op_t *op, op_step next)
         next(op);
         return;
     }
-    prov_http_for_request(op->r, op->jwks_uri, NULL, NULL, 0, NULL, op->p->cfg->ca_file, op->p->cfg->timeout_ms,
-                          on_jwks, op);
+    prov_http_for_request(op->r, op->jwks_uri, NULL, NULL, 0, NULL, op->p->cfg->ca_file,
+                          op->p->cfg->timeout_ms, on_jwks, op);
 }
 
 /* ---- finish: the token endpoint ------------------------------------------------------------- */
@@ -764,8 +770,8 @@ static void finish_discovered(op_t *op)
         op_fail(op, PROV_R_PROVIDER_ERROR, "client authentication could not be built");
         return;
     }
-    prov_http_for_request(op->r, op->token_ep, "application/x-www-form-urlencoded", form, strlen(form), header,
-                          op->p->cfg->ca_file, op->p->cfg->timeout_ms, on_token, op);
+    prov_http_for_request(op->r, op->token_ep, "application/x-www-form-urlencoded", form, strlen(form),
+                          header, op->p->cfg->ca_file, op->p->cfg->timeout_ms, on_token, op);
 }
 
 static void ida_finish(prov_provider_t *p, gw_req_t *r, const prov_finish_t *f, prov_finish_cb cb, void *data)
@@ -780,13 +786,16 @@ static void ida_finish(prov_provider_t *p, gw_req_t *r, const prov_finish_t *f, 
     op->data = data;
     h2o_iovec_t code = {NULL, 0}, error = {NULL, 0};
     gw_err_t err;
-    if (gw_kvs_get_once(f->params, "error", &error, &err) != 0 || gw_kvs_get_once(f->params, "code", &code, &err) != 0) {
+    if (gw_kvs_get_once(f->params, "error", &error, &err) != 0 ||
+        gw_kvs_get_once(f->params, "code", &code, &err) != 0) {
         op_fail(op, PROV_R_MALFORMED, "repeated parameter");
         return;
     }
     if (error.base != NULL) {
         /* RFC 6749 §4.1.2.1: access_denied is the person saying no. */
-        op_fail(op, h2o_memis(error.base, error.len, H2O_STRLIT("access_denied")) ? PROV_R_CANCELLED : PROV_R_PROVIDER_ERROR,
+        op_fail(op,
+                h2o_memis(error.base, error.len, H2O_STRLIT("access_denied")) ? PROV_R_CANCELLED
+                                                                              : PROV_R_PROVIDER_ERROR,
                 "the provider returned an error");
         return;
     }

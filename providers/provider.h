@@ -33,7 +33,7 @@
 #include "gateway/json.h"
 #include "gateway/parse.h"
 
-#define PROV_MAX_CLAIMS 16
+#define PROV_MAX_CLAIMS      16
 #define PROV_RESULT_HASH_LEN 32
 
 /* A verified claim: name as OIDC IDA writes it ("given_name"), value as text
@@ -46,12 +46,12 @@ typedef struct {
 /* What a provider verified. Strings are malloc'd and owned by the identity
  * (prov_identity_dispose). */
 typedef struct {
-    char *trust_framework;  /* verification.trust_framework: required */
-    char *assurance_level;  /* verification.assurance_level, or NULL */
-    int64_t verified_at;    /* verification.time as epoch seconds; 0 when absent */
-    char *txn;              /* the provider's transaction id (verification.txn, or its ID token's jti) */
-    char *evidence_json;    /* verification.evidence as JSON text, or NULL */
-    char *aggregated_jwt;   /* the provider's own signed result (for an aggregated claim source), or NULL */
+    char *trust_framework; /* verification.trust_framework: required */
+    char *assurance_level; /* verification.assurance_level, or NULL */
+    int64_t verified_at;   /* verification.time as epoch seconds; 0 when absent */
+    char *txn;             /* the provider's transaction id (verification.txn, or its ID token's jti) */
+    char *evidence_json;   /* verification.evidence as JSON text, or NULL */
+    char *aggregated_jwt;  /* the provider's own signed result (for an aggregated claim source), or NULL */
     prov_claim_t claims[PROV_MAX_CLAIMS];
     size_t claim_count;
     uint8_t result_hash[PROV_RESULT_HASH_LEN]; /* SHA-256 of the signed result */
@@ -71,15 +71,15 @@ void prov_identity_write_verified_claims(const prov_identity_t *id, const char *
                                          gw_jw_t *w);
 
 /* Why a verification failed: stable reason codes for the audit log. */
-#define PROV_R_PROVIDER_ERROR   "provider_error"    /* the provider answered with an error, or not at all */
-#define PROV_R_BAD_SIGNATURE    "bad_signature"     /* not signed by a key of the provider's JWKS */
-#define PROV_R_WRONG_ISSUER     "wrong_issuer"
-#define PROV_R_WRONG_AUDIENCE   "wrong_audience"
-#define PROV_R_TOKEN_EXPIRED    "token_expired"
-#define PROV_R_WRONG_NONCE      "wrong_nonce"
+#define PROV_R_PROVIDER_ERROR     "provider_error" /* the provider answered with an error, or not at all */
+#define PROV_R_BAD_SIGNATURE      "bad_signature"  /* not signed by a key of the provider's JWKS */
+#define PROV_R_WRONG_ISSUER       "wrong_issuer"
+#define PROV_R_WRONG_AUDIENCE     "wrong_audience"
+#define PROV_R_TOKEN_EXPIRED      "token_expired"
+#define PROV_R_WRONG_NONCE        "wrong_nonce"
 #define PROV_R_NO_VERIFIED_CLAIMS "no_verified_claims"
-#define PROV_R_MALFORMED        "malformed_result"
-#define PROV_R_CANCELLED        "cancelled"         /* the person stopped at the provider */
+#define PROV_R_MALFORMED          "malformed_result"
+#define PROV_R_CANCELLED          "cancelled" /* the person stopped at the provider */
 
 /* Begin a verification. The flow mints the values; the provider uses them. */
 typedef struct {
@@ -172,9 +172,10 @@ void prov_http_allow_plain_loopback(int allow);
  * extra header lines, each ending in "\r\n". `cb` runs exactly once, later,
  * on the loop, unless prov_http_cancel was called first. NULL (cb never
  * runs) with `*error` set when the call cannot even start. */
-prov_http_req_t *prov_http_request(h2o_loop_t *loop, const char *url, const char *content_type, const char *body,
-                                   size_t body_len, const char *headers, const char *ca_file,
-                                   unsigned timeout_ms, prov_http_cb cb, void *data, const char **error);
+prov_http_req_t *prov_http_request(h2o_loop_t *loop, const char *url, const char *content_type,
+                                   const char *body, size_t body_len, const char *headers,
+                                   const char *ca_file, unsigned timeout_ms, prov_http_cb cb, void *data,
+                                   const char **error);
 void prov_http_cancel(prov_http_req_t *req);
 
 /* A request's HTTP call that dies with the request: `cb` runs only while `r`

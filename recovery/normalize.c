@@ -27,10 +27,10 @@ char *rcv_normalize(const char *s, size_t n)
      * marks dropped, and the rest recomposed, so the result is NFC. LUMP
      * folds look-alike punctuation (dashes, apostrophes, the many spaces) to
      * ASCII, so "Jean‐Paul" with U+2010 equals "Jean-Paul". */
-    utf8proc_ssize_t len = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &mapped,
-                                        UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD |
-                                            UTF8PROC_STRIPMARK | UTF8PROC_LUMP | UTF8PROC_NLF2LS |
-                                            UTF8PROC_STRIPCC | UTF8PROC_IGNORE);
+    utf8proc_ssize_t len =
+        utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &mapped,
+                     UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |
+                         UTF8PROC_LUMP | UTF8PROC_NLF2LS | UTF8PROC_STRIPCC | UTF8PROC_IGNORE);
     if (len < 0)
         return NULL;
     char *out = gw_malloc((size_t)len + 1);

@@ -181,8 +181,8 @@ int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, s
     yajl_val provs = MEMBER(root, "providers", "allowedProviders", "allowed_providers");
     read_list(provs, p->providers, RCV_NAME_MAX, &p->provider_count);
     /* {"id", "groups": [uuid...]}: read_list kept the ids in order. */
-    for (size_t i = 0, k = 0; provs != NULL && YAJL_IS_ARRAY(provs) && i < provs->u.array.len && k < p->provider_count;
-         i++) {
+    for (size_t i = 0, k = 0;
+         provs != NULL && YAJL_IS_ARRAY(provs) && i < provs->u.array.len && k < p->provider_count; i++) {
         yajl_val e = provs->u.array.values[i];
         if (YAJL_IS_STRING(e) || gw_json_str(e, "id") != NULL || gw_json_str(e, "value") != NULL) {
             yajl_val g = gw_json_get(e, "groups");
@@ -224,7 +224,8 @@ int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, s
     /* A list of rules in the admin API's document; recovery applies the first. */
     if (dis != NULL && YAJL_IS_ARRAY(dis))
         dis = dis->u.array.len > 0 ? dis->u.array.values[0] : NULL;
-    if (dis != NULL && YAJL_IS_OBJECT(dis) && read_rule(dis, &p->disambiguation, RCV_MODE_EXACT, msg, msgsize))
+    if (dis != NULL && YAJL_IS_OBJECT(dis) &&
+        read_rule(dis, &p->disambiguation, RCV_MODE_EXACT, msg, msgsize))
         goto out;
 
     yajl_val hook = MEMBER(matching, "webhook");
@@ -308,7 +309,7 @@ static int in_list(char (*list)[RCV_NAME_MAX], size_t n, const char *v)
 
 int rcv_policy_allows_provider(const rcv_policy_t *p, const char *provider_id)
 {
-    return in_list((char (*)[RCV_NAME_MAX])p->providers, p->provider_count, provider_id);
+    return in_list((char(*)[RCV_NAME_MAX])p->providers, p->provider_count, provider_id);
 }
 
 void rcv_policy_provider_groups(const rcv_policy_t *p, const char *provider_id, char *out, size_t size)
@@ -328,10 +329,10 @@ void rcv_policy_provider_groups(const rcv_policy_t *p, const char *provider_id, 
 
 int rcv_policy_allows_framework(const rcv_policy_t *p, const char *trust_framework)
 {
-    return in_list((char (*)[RCV_NAME_MAX])p->trust_frameworks, p->trust_framework_count, trust_framework);
+    return in_list((char(*)[RCV_NAME_MAX])p->trust_frameworks, p->trust_framework_count, trust_framework);
 }
 
 int rcv_policy_allows_level(const rcv_policy_t *p, const char *assurance_level)
 {
-    return in_list((char (*)[RCV_NAME_MAX])p->assurance_levels, p->assurance_level_count, assurance_level);
+    return in_list((char(*)[RCV_NAME_MAX])p->assurance_levels, p->assurance_level_count, assurance_level);
 }

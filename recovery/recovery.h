@@ -48,9 +48,9 @@ int rcv_value_match(const char *verified, const char *directory, rcv_mode_t mode
 
 /* ---- policy (policy.c) ----------------------------------------------------- */
 
-#define RCV_MAX_RULES     8
-#define RCV_MAX_LIST      16
-#define RCV_NAME_MAX      64
+#define RCV_MAX_RULES 8
+#define RCV_MAX_LIST  16
+#define RCV_NAME_MAX  64
 
 /* Directory attributes a rule can compare (SCIM names). */
 typedef enum {
@@ -93,18 +93,18 @@ typedef struct {
     int webhook_accept_on_error; /* onError "accept" */
     rcv_rule_t rules[RCV_MAX_RULES];
     size_t rule_count;
-    rcv_rule_t disambiguation; /* attr RCV_ATTR_NONE when not configured */
+    rcv_rule_t disambiguation;                         /* attr RCV_ATTR_NONE when not configured */
     char trust_frameworks[RCV_MAX_LIST][RCV_NAME_MAX]; /* none: any */
     size_t trust_framework_count;
     char assurance_levels[RCV_MAX_LIST][RCV_NAME_MAX]; /* none: any */
     size_t assurance_level_count;
-    int64_t max_verification_age_s; /* the verification's time must be this recent */
-    int64_t attempt_lifetime_s;     /* default 900 */
-    int64_t tap_lifetime_minutes;   /* default 60 */
-    int tap_usable_once;            /* default 1 */
-    int64_t tap_length;             /* default 16 */
-    int end_sessions;               /* default 1 */
-    int remove_methods;             /* default 0 */
+    int64_t max_verification_age_s;   /* the verification's time must be this recent */
+    int64_t attempt_lifetime_s;       /* default 900 */
+    int64_t tap_lifetime_minutes;     /* default 60 */
+    int tap_usable_once;              /* default 1 */
+    int64_t tap_length;               /* default 16 */
+    int end_sessions;                 /* default 1 */
+    int remove_methods;               /* default 0 */
     int64_t max_attempts_per_account; /* per rate window; default 5 */
     int64_t max_attempts_per_address; /* default 20 */
     int64_t rate_window_s;            /* default 3600 */
@@ -140,7 +140,7 @@ typedef struct {
     const char *id; /* uuid */
     const char *user_name;
     int active;
-    int eligible; /* member of an eligible group */
+    int eligible;                       /* member of an eligible group */
     const char *attrs[RCV_ATTR__COUNT]; /* NULL when unset */
 } rcv_candidate_t;
 
@@ -152,12 +152,12 @@ typedef struct {
 
 typedef enum {
     RCV_OK = 0,
-    RCV_NO_MATCH,         /* "no_match": no account matches every rule */
-    RCV_AMBIGUOUS,        /* "ambiguous": more than one, even after disambiguation */
-    RCV_NOT_NAMED,        /* "not_named_account": the match is not the account named */
-    RCV_INACTIVE,         /* "account_inactive" */
-    RCV_NOT_ELIGIBLE,     /* "not_eligible": not in an eligible group */
-    RCV_CLAIM_MISSING,    /* "claim_missing": a rule's claim is not verified */
+    RCV_NO_MATCH,      /* "no_match": no account matches every rule */
+    RCV_AMBIGUOUS,     /* "ambiguous": more than one, even after disambiguation */
+    RCV_NOT_NAMED,     /* "not_named_account": the match is not the account named */
+    RCV_INACTIVE,      /* "account_inactive" */
+    RCV_NOT_ELIGIBLE,  /* "not_eligible": not in an eligible group */
+    RCV_CLAIM_MISSING, /* "claim_missing": a rule's claim is not verified */
 } rcv_status_t;
 
 const char *rcv_status_reason(rcv_status_t s);
@@ -165,9 +165,9 @@ const char *rcv_status_reason(rcv_status_t s);
 /* The outcome of matching, with one line per rule for the audit detail. */
 typedef struct {
     rcv_status_t status;
-    int matched; /* index into the candidates, -1 if none */
+    int matched;                /* index into the candidates, -1 if none */
     size_t candidates_matching; /* accounts that matched every rule */
-    int disambiguated; /* 1 when the disambiguation rule chose the one */
+    int disambiguated;          /* 1 when the disambiguation rule chose the one */
     /* For the matched account (or the first candidate examined when none
      * matched): each rule's claim and whether it passed. */
     struct {

@@ -32,7 +32,8 @@ int main(int argc, char **argv)
         memset(salt, i, sizeof(salt));
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
-        int rc = argon2id_hash_encoded(t, m, p, pwd, sizeof(pwd) - 1, salt, sizeof(salt), 32, enc, sizeof(enc));
+        int rc =
+            argon2id_hash_encoded(t, m, p, pwd, sizeof(pwd) - 1, salt, sizeof(salt), 32, enc, sizeof(enc));
         clock_gettime(CLOCK_MONOTONIC, &b);
         if (rc != ARGON2_OK) {
             fprintf(stderr, "argon2: %s\n", argon2_error_message(rc));

@@ -173,20 +173,22 @@ static void test_unreadable_file_names_the_file(void **state)
 }
 
 /* Issue 7: the "providers" list and the "recovery" webhooks. */
-#define BASE_START "{\"issuer\":\"https://id.example.com\",\"database\":{\"url\":\"dbname=x\"}," \
-                   "\"listen\":[{\"port\":8080}],\"keys\":{\"encryption_key\":\"" KEK "\"},"
+#define BASE_START                                                                                           \
+    "{\"issuer\":\"https://id.example.com\",\"database\":{\"url\":\"dbname=x\"},"                            \
+    "\"listen\":[{\"port\":8080}],\"keys\":{\"encryption_key\":\"" KEK "\"},"
 
 static void test_providers_and_recovery(void **state)
 {
     (void)state;
     gw_config_t cfg;
-    assert_int_equal(parse(&cfg, BASE_START "\"dev_mode\":true,\"providers\":["
-                                            "{\"id\":\"dev\",\"type\":\"dev\"},"
-                                            "{\"id\":\"idv\",\"type\":\"oidc-ida\",\"issuer\":\"https://idv.example\","
-                                            "\"client_id\":\"regain\",\"client_secret\":\"s\",\"ca_file\":\"ca.pem\"}],"
-                                            "\"recovery\":{\"notification_webhook\":{\"url\":\"https://hooks.example/n\"},"
-                                            "\"claim_validation_webhook\":{\"url\":\"http://127.0.0.1:9/v\","
-                                            "\"timeout_ms\":500,\"on_error\":\"pass\"}}}"),
+    assert_int_equal(parse(&cfg, BASE_START
+                           "\"dev_mode\":true,\"providers\":["
+                           "{\"id\":\"dev\",\"type\":\"dev\"},"
+                           "{\"id\":\"idv\",\"type\":\"oidc-ida\",\"issuer\":\"https://idv.example\","
+                           "\"client_id\":\"regain\",\"client_secret\":\"s\",\"ca_file\":\"ca.pem\"}],"
+                           "\"recovery\":{\"notification_webhook\":{\"url\":\"https://hooks.example/n\"},"
+                           "\"claim_validation_webhook\":{\"url\":\"http://127.0.0.1:9/v\","
+                           "\"timeout_ms\":500,\"on_error\":\"pass\"}}}"),
                      0);
     assert_int_equal(cfg.provider_count, 2);
     assert_string_equal(cfg.providers[0].display_name, "dev"); /* defaults to the id */
@@ -203,12 +205,15 @@ static void test_providers_and_recovery(void **state)
     assert_rejects(BASE_START "\"providers\":[{\"id\":\"dev\",\"type\":\"dev\"}]}",
                    "providers[0].type: \"dev\" is refused unless dev_mode is true");
     assert_rejects(BASE_START "\"providers\":[{\"id\":\"x\",\"type\":\"saml\"}]}", "providers[0].type");
-    assert_rejects(BASE_START "\"providers\":[{\"id\":\"Bad Id\",\"type\":\"oidc-ida\"}]}", "providers[0].id");
-    assert_rejects(BASE_START "\"providers\":[{\"id\":\"a\",\"type\":\"oidc-ida\",\"issuer\":\"http://idv.example\","
-                              "\"client_id\":\"c\",\"client_secret\":\"s\"}]}",
+    assert_rejects(BASE_START "\"providers\":[{\"id\":\"Bad Id\",\"type\":\"oidc-ida\"}]}",
+                   "providers[0].id");
+    assert_rejects(BASE_START
+                   "\"providers\":[{\"id\":\"a\",\"type\":\"oidc-ida\",\"issuer\":\"http://idv.example\","
+                   "\"client_id\":\"c\",\"client_secret\":\"s\"}]}",
                    "providers[0].issuer");
-    assert_rejects(BASE_START "\"providers\":[{\"id\":\"a\",\"type\":\"oidc-ida\",\"issuer\":\"https://idv.example\","
-                              "\"client_id\":\"c\"}]}",
+    assert_rejects(BASE_START
+                   "\"providers\":[{\"id\":\"a\",\"type\":\"oidc-ida\",\"issuer\":\"https://idv.example\","
+                   "\"client_id\":\"c\"}]}",
                    "exactly one of client_secret and private_key_file");
     assert_rejects(BASE_START "\"dev_mode\":true,\"providers\":[{\"id\":\"d\",\"type\":\"dev\"},"
                               "{\"id\":\"d\",\"type\":\"dev\"}]}",
@@ -222,7 +227,8 @@ static void test_providers_and_recovery(void **state)
                    "recovery.claim_validation_webhook.on_error");
 
     /* The trust frameworks verified_claims are passed on under. */
-    assert_int_equal(parse(&cfg, BASE_START "\"recovery\":{\"trust_frameworks\":[\"eidas\",\"de_aml\"]}}"), 0);
+    assert_int_equal(parse(&cfg, BASE_START "\"recovery\":{\"trust_frameworks\":[\"eidas\",\"de_aml\"]}}"),
+                     0);
     assert_int_equal(cfg.recovery.trust_framework_count, 2);
     assert_string_equal(cfg.recovery.trust_frameworks[1], "de_aml");
     gw_config_dispose(&cfg);

@@ -61,28 +61,32 @@ static int trim(const char *stored, const char *request, int64_t now)
 static void test_only_what_is_asked(void **state)
 {
     (void)state;
-    assert_int_equal(trim(STORED, "{\"verification\":{\"trust_framework\":null},\"claims\":{\"given_name\":null}}",
+    assert_int_equal(trim(STORED,
+                          "{\"verification\":{\"trust_framework\":null},\"claims\":{\"given_name\":null}}",
                           VERIFIED_AT),
                      1);
     assert_string_equal(g_out, "{\"verified_claims\":{\"verification\":{\"trust_framework\":\"eidas\"},"
                                "\"claims\":{\"given_name\":\"Anna\"}}}");
     /* sub-elements asked for; evidence never; employee_number is not one we pass on */
-    assert_int_equal(trim(STORED,
-                          "{\"verification\":{\"trust_framework\":null,\"assurance_level\":null,\"time\":null,"
-                          "\"evidence\":null},\"claims\":{\"birthdate\":null,\"employee_number\":null}}",
-                          VERIFIED_AT),
-                     1);
+    assert_int_equal(
+        trim(STORED,
+             "{\"verification\":{\"trust_framework\":null,\"assurance_level\":null,\"time\":null,"
+             "\"evidence\":null},\"claims\":{\"birthdate\":null,\"employee_number\":null}}",
+             VERIFIED_AT),
+        1);
     assert_string_equal(g_out, "{\"verified_claims\":{\"verification\":{\"trust_framework\":\"eidas\","
                                "\"assurance_level\":\"high\",\"time\":\"2024-01-01T00:00:00Z\"},"
                                "\"claims\":{\"birthdate\":\"1990-02-03\"}}}");
     /* only unserved claims: nothing */
-    assert_int_equal(trim(STORED, "{\"verification\":{\"trust_framework\":null},\"claims\":{\"employee_number\":null}}",
-                          VERIFIED_AT),
-                     0);
+    assert_int_equal(
+        trim(STORED, "{\"verification\":{\"trust_framework\":null},\"claims\":{\"employee_number\":null}}",
+             VERIFIED_AT),
+        0);
     assert_string_equal(g_out, "{}");
     /* IDA §5: verification and a non-empty claims are required */
     assert_int_equal(trim(STORED, "{\"claims\":{\"given_name\":null}}", VERIFIED_AT), 0);
-    assert_int_equal(trim(STORED, "{\"verification\":{\"trust_framework\":null},\"claims\":{}}", VERIFIED_AT), 0);
+    assert_int_equal(trim(STORED, "{\"verification\":{\"trust_framework\":null},\"claims\":{}}", VERIFIED_AT),
+                     0);
 }
 
 static void test_constraints(void **state)
@@ -99,11 +103,12 @@ static void test_constraints(void **state)
                           VERIFIED_AT),
                      0);
     assert_string_equal(g_out, "{}");
-    assert_int_equal(trim(STORED,
-                          "{\"verification\":{\"trust_framework\":null,\"assurance_level\":{\"value\":\"low\"}},"
-                          "\"claims\":{\"family_name\":null}}",
-                          VERIFIED_AT),
-                     0);
+    assert_int_equal(
+        trim(STORED,
+             "{\"verification\":{\"trust_framework\":null,\"assurance_level\":{\"value\":\"low\"}},"
+             "\"claims\":{\"family_name\":null}}",
+             VERIFIED_AT),
+        0);
     /* time's max_age: one second inside, one second past */
     const char *aged = "{\"verification\":{\"trust_framework\":null,\"time\":{\"max_age\":60}},"
                        "\"claims\":{\"given_name\":null}}";

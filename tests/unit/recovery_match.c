@@ -23,9 +23,11 @@ static void test_normalize(void **state)
 {
     (void)state;
     expect_norm("  Anna   Maria\tSmith ", "anna maria smith");
-    expect_norm("Ren\xc3\xa9", "rene");               /* é precomposed */
-    expect_norm("Rene\xcc\x81", "rene");              /* e + combining acute */
-    expect_norm("Stra\xc3\x9f" "e", "strasse");       /* ß case-folds to ss */
+    expect_norm("Ren\xc3\xa9", "rene");  /* é precomposed */
+    expect_norm("Rene\xcc\x81", "rene"); /* e + combining acute */
+    expect_norm("Stra\xc3\x9f"
+                "e",
+                "strasse");                            /* ß case-folds to ss */
     expect_norm("\xc3\x85ngstr\xc3\xb6m", "angstrom"); /* Å, ö */
     expect_norm("Jean\xe2\x80\x90Paul", "jean-paul");  /* U+2010 hyphen lumped */
     expect_norm("Anna\xc2\xa0Smith", "anna smith");    /* no-break space */
@@ -98,8 +100,9 @@ static void test_policy_parse(void **state)
     assert_int_equal(p.max_attempts_per_address, 9);
     assert_int_equal(p.rate_window_s, 120);
     /* The admin API's shape: "disambiguate" is a list. */
-    const char *doc2 = "{\"matching\":{\"disambiguate\":[{\"claim\":\"employee_number\","
-                       "\"attribute\":\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber\"}]}}";
+    const char *doc2 =
+        "{\"matching\":{\"disambiguate\":[{\"claim\":\"employee_number\","
+        "\"attribute\":\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber\"}]}}";
     assert_int_equal(rcv_policy_parse(doc2, strlen(doc2), &p, msg, sizeof(msg)), 0);
     assert_int_equal(p.disambiguation.attr, RCV_ATTR_EMPLOYEE_NUMBER);
     assert_int_equal(p.rule_count, 3);
@@ -136,7 +139,8 @@ static void test_decide(void **state)
     rcv_policy_t p;
     rcv_policy_defaults(&p);
     rcv_claim_t claims[] = {{"given_name", "Anna Maria"},
-                            {"family_name", "Sm\xc3\xaft" "h"},
+                            {"family_name", "Sm\xc3\xaft"
+                                            "h"},
                             {"birthdate", "1990-04-01"},
                             {"employee_number", "E2"}};
     rcv_decision_t d;
@@ -194,11 +198,8 @@ static void test_decide(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_normalize),
-        cmocka_unit_test(test_exact),
-        cmocka_unit_test(test_relaxed),
-        cmocka_unit_test(test_policy_parse),
-        cmocka_unit_test(test_decide),
+        cmocka_unit_test(test_normalize),    cmocka_unit_test(test_exact),  cmocka_unit_test(test_relaxed),
+        cmocka_unit_test(test_policy_parse), cmocka_unit_test(test_decide),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
