@@ -5,37 +5,11 @@
 
 #include "oidc/methods_internal.h"
 
-static void head(oidc_html_t *h, const char *title)
-{
-    oidc_html_raw(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                     "<meta name=\"referrer\" content=\"no-referrer\">\n<title>");
-    oidc_html_str(h, title);
-    oidc_html_raw(h, " \xe2\x80\x93 regain</title>\n<link rel=\"stylesheet\" href=\"/static/regain.css\">\n"
-                     "<script src=\"/static/passkey.js\" defer></script>\n"
-                     "</head>\n<body>\n<main class=\"card wide\">\n");
-}
-
-static h2o_iovec_t finish(oidc_html_t *h)
-{
-    oidc_html_raw(h, "</main>\n</body>\n</html>\n");
-    return h2o_iovec_init(h->buf, h->len);
-}
-
-static void hidden(oidc_html_t *h, const char *name, const char *value)
-{
-    oidc_html_raw(h, "<input type=\"hidden\" name=\"");
-    oidc_html_raw(h, name);
-    oidc_html_raw(h, "\" value=\"");
-    oidc_html_str(h, value ? value : "");
-    oidc_html_raw(h, "\">\n");
-}
-
 static void common_fields(oidc_html_t *h, const char *csrf, const char *request)
 {
-    hidden(h, OIDC_CSRF_FIELD, csrf);
+    oidc_html_hidden(h, OIDC_CSRF_FIELD, csrf);
     if (request != NULL)
-        hidden(h, "request", request);
+        oidc_html_hidden(h, "request", request);
 }
 
 static void method_item(oidc_html_t *h, const oidc_account_view_t *v, const oidc_method_row_t *m)
@@ -65,8 +39,8 @@ static void method_item(oidc_html_t *h, const oidc_account_view_t *v, const oidc
     /* Rename: a label per field, ids unique by the method id. */
     oidc_html_raw(h, "<form method=\"post\" action=\"" OIDC_ACCOUNT_PATH "/rename\" class=\"row\">\n");
     common_fields(h, v->csrf, v->request);
-    hidden(h, "kind", m->kind);
-    hidden(h, "id", m->id);
+    oidc_html_hidden(h, "kind", m->kind);
+    oidc_html_hidden(h, "id", m->id);
     oidc_html_raw(h, "<label for=\"name-");
     oidc_html_str(h, m->id);
     oidc_html_raw(h, "\" class=\"visually-hidden\">New name for ");
@@ -78,8 +52,8 @@ static void method_item(oidc_html_t *h, const oidc_account_view_t *v, const oidc
     oidc_html_raw(h, "\">\n<button type=\"submit\" class=\"secondary\">Rename</button>\n</form>\n");
     oidc_html_raw(h, "<form method=\"post\" action=\"" OIDC_ACCOUNT_PATH "/remove\">\n");
     common_fields(h, v->csrf, v->request);
-    hidden(h, "kind", m->kind);
-    hidden(h, "id", m->id);
+    oidc_html_hidden(h, "kind", m->kind);
+    oidc_html_hidden(h, "id", m->id);
     oidc_html_raw(h, "<button type=\"submit\" class=\"danger\" aria-label=\"Remove ");
     oidc_html_str(h, m->name);
     oidc_html_raw(h, "\">Remove</button>\n</form>\n</li>\n");
@@ -107,7 +81,7 @@ h2o_iovec_t oidc_page_account(h2o_mem_pool_t *pool, const oidc_account_view_t *v
 {
     oidc_html_t h;
     oidc_html_init(&h, pool);
-    head(&h, "Sign-in methods");
+    oidc_html_page_open(&h, "Sign-in methods", OIDC_PAGE_SCRIPT | OIDC_PAGE_WIDE);
     oidc_html_raw(&h, "<h1>Sign-in methods</h1>\n<p>Signed in as <strong>");
     oidc_html_str(&h, v->user_name);
     oidc_html_raw(&h, "</strong></p>\n");
@@ -159,14 +133,14 @@ h2o_iovec_t oidc_page_account(h2o_mem_pool_t *pool, const oidc_account_view_t *v
                           "<input type=\"hidden\" name=\"confirm\" value=\"yes\">\n"
                           "<button type=\"submit\" class=\"secondary\">Sign out</button>\n</form>\n");
     }
-    return finish(&h);
+    return oidc_html_page_close(&h);
 }
 
 h2o_iovec_t oidc_page_totp_enrol(h2o_mem_pool_t *pool, const oidc_totp_enrol_view_t *v)
 {
     oidc_html_t h;
     oidc_html_init(&h, pool);
-    head(&h, "Add an authenticator app");
+    oidc_html_page_open(&h, "Add an authenticator app", OIDC_PAGE_SCRIPT | OIDC_PAGE_WIDE);
     oidc_html_raw(&h, "<h1>Add an authenticator app</h1>\n"
                       "<p>Scan this QR code with your authenticator app, or add the account by hand with "
                       "the link below. Then enter the 6-digit code the app shows.</p>\n");
@@ -190,7 +164,7 @@ h2o_iovec_t oidc_page_totp_enrol(h2o_mem_pool_t *pool, const oidc_totp_enrol_vie
     oidc_html_str(&h, v->uri);
     oidc_html_raw(&h, "</code></p>\n<form method=\"post\" action=\"" OIDC_ACCOUNT_PATH "/totp/confirm\">\n");
     common_fields(&h, v->csrf, v->request);
-    hidden(&h, "id", v->id);
+    oidc_html_hidden(&h, "id", v->id);
     oidc_html_raw(&h,
                   "<label for=\"code\">Code from the app</label>\n"
                   "<input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" "
@@ -204,5 +178,5 @@ h2o_iovec_t oidc_page_totp_enrol(h2o_mem_pool_t *pool, const oidc_totp_enrol_vie
         oidc_html_str(&h, v->request);
     }
     oidc_html_raw(&h, "\">Cancel</a></p>\n");
-    return finish(&h);
+    return oidc_html_page_close(&h);
 }

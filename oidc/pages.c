@@ -8,42 +8,6 @@
 
 #include "oidc/methods_internal.h"
 
-static void head_with(oidc_html_t *h, const char *title, int script)
-{
-    /* HTML Living Standard §4.2.5.4 (charset first, within 1024 bytes); the
-     * viewport meta makes the form readable on a phone (CSS Device Adaptation). */
-    oidc_html_raw(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                     "<meta name=\"referrer\" content=\"no-referrer\">\n<title>");
-    oidc_html_str(h, title);
-    oidc_html_raw(h, " \xe2\x80\x93 regain</title>\n<link rel=\"stylesheet\" href=\"/static/regain.css\">\n");
-    /* Passkeys need a script; it is a same-origin file (the page CSP allows
-     * no inline script), and every form works without it. */
-    if (script)
-        oidc_html_raw(h, "<script src=\"/static/passkey.js\" defer></script>\n");
-    oidc_html_raw(h, "</head>\n<body>\n<main class=\"card\">\n");
-}
-
-static void head(oidc_html_t *h, const char *title)
-{
-    head_with(h, title, 0);
-}
-
-static h2o_iovec_t finish(oidc_html_t *h)
-{
-    oidc_html_raw(h, "</main>\n</body>\n</html>\n");
-    return h2o_iovec_init(h->buf, h->len);
-}
-
-static void hidden(oidc_html_t *h, const char *name, const char *value)
-{
-    oidc_html_raw(h, "<input type=\"hidden\" name=\"");
-    oidc_html_raw(h, name);
-    oidc_html_raw(h, "\" value=\"");
-    oidc_html_str(h, value ? value : "");
-    oidc_html_raw(h, "\">\n");
-}
-
 static void alert(oidc_html_t *h, const char *error)
 {
     if (error == NULL || error[0] == '\0')
@@ -83,8 +47,8 @@ static void password_form(oidc_html_t *h, const oidc_signin_view_t *v, const cha
                           const char *describe, int has_user, int folded)
 {
     oidc_html_raw(h, "<form method=\"post\" action=\"/login\">\n");
-    hidden(h, "request", request);
-    hidden(h, OIDC_CSRF_FIELD, v->csrf);
+    oidc_html_hidden(h, "request", request);
+    oidc_html_hidden(h, OIDC_CSRF_FIELD, v->csrf);
     oidc_html_raw(h, folded ? "<label for=\"password-username\">Username</label>\n"
                             : "<label for=\"username\">Username</label>\n");
     username_field(h, folded ? "password-username" : "username", v->username, folded ? "" : describe, !folded,
@@ -106,7 +70,7 @@ h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
     oidc_html_init(&h, pool);
     const char *request = v->request_id ? v->request_id : "";
     const int passkey_only = v->need >= OIDC_ACR_LEVEL_PHISHING_RESISTANT;
-    head_with(&h, "Sign in", 1);
+    oidc_html_page_open(&h, "Sign in", OIDC_PAGE_SCRIPT);
     oidc_html_raw(&h, "<h1>Sign in</h1>\n");
     if (v->notice != NULL) {
         oidc_html_raw(&h, "<p class=\"notice\">");
@@ -146,8 +110,8 @@ h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
     oidc_html_raw(&h, "<details>\n<summary>Use a code from an authenticator app</summary>\n"
                       "<p>For accounts without a password.</p>\n"
                       "<form method=\"post\" action=\"/login/code\">\n");
-    hidden(&h, "request", request);
-    hidden(&h, OIDC_CSRF_FIELD, v->csrf);
+    oidc_html_hidden(&h, "request", request);
+    oidc_html_hidden(&h, OIDC_CSRF_FIELD, v->csrf);
     oidc_html_raw(&h, "<label for=\"code-username\">Username</label>\n");
     username_field(&h, "code-username", v->username, "", 0, 1);
     oidc_html_raw(&h, "<label for=\"code-only\">Code</label>\n"
@@ -159,8 +123,8 @@ h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
     /* A Temporary Access Pass: its own form, handled by POST /login/tap. */
     oidc_html_raw(&h, "<details>\n<summary>Sign in with a temporary access pass</summary>\n"
                       "<form method=\"post\" action=\"/login/tap\">\n");
-    hidden(&h, "request", request);
-    hidden(&h, OIDC_CSRF_FIELD, v->tap_csrf ? v->tap_csrf : v->csrf);
+    oidc_html_hidden(&h, "request", request);
+    oidc_html_hidden(&h, OIDC_CSRF_FIELD, v->tap_csrf ? v->tap_csrf : v->csrf);
     /* Whose pass it is: wrong passes are counted against that account, whose
      * pass locks after the policy's number (tap_redeem). Prefilled from
      * login_hint; optional, and the answer is the same for any name. */
@@ -183,24 +147,24 @@ h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
         oidc_html_str(&h, request);
         oidc_html_raw(&h, "\">Can\xe2\x80\x99t sign in? Recover your account</a></p>\n");
     }
-    return finish(&h);
+    return oidc_html_page_close(&h);
 }
 
 h2o_iovec_t oidc_page_code(h2o_mem_pool_t *pool, const oidc_code_view_t *v)
 {
     oidc_html_t h;
     oidc_html_init(&h, pool);
-    head(&h, "Enter your code");
+    oidc_html_page_open(&h, "Enter your code", 0);
     oidc_html_raw(&h, "<h1>Enter your code</h1>\n<p>Open your authenticator app and enter the 6-digit code "
                       "it shows for this account.</p>\n");
     alert(&h, v->error);
     oidc_html_raw(&h, "<form method=\"post\" action=\"/login/code\">\n");
-    hidden(&h, "request", OIDC_CONTEXT_IS_REQUEST(v->context) ? v->context : "");
-    hidden(&h, OIDC_CSRF_FIELD, v->csrf);
+    oidc_html_hidden(&h, "request", OIDC_CONTEXT_IS_REQUEST(v->context) ? v->context : "");
+    oidc_html_hidden(&h, OIDC_CSRF_FIELD, v->csrf);
     if (v->step != NULL)
-        hidden(&h, "step", v->step);
+        oidc_html_hidden(&h, "step", v->step);
     if (v->username != NULL)
-        hidden(&h, "username", v->username);
+        oidc_html_hidden(&h, "username", v->username);
     oidc_html_raw(&h,
                   "<label for=\"code\">Code</label>\n"
                   "<input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" "
@@ -208,20 +172,20 @@ h2o_iovec_t oidc_page_code(h2o_mem_pool_t *pool, const oidc_code_view_t *v)
     if (v->error != NULL && v->error[0] != '\0')
         oidc_html_raw(&h, " aria-describedby=\"signin-error\"");
     oidc_html_raw(&h, ">\n<button type=\"submit\">Continue</button>\n</form>\n");
-    return finish(&h);
+    return oidc_html_page_close(&h);
 }
 
 h2o_iovec_t oidc_page_error(h2o_mem_pool_t *pool, const char *title, const char *message)
 {
     oidc_html_t h;
     oidc_html_init(&h, pool);
-    head(&h, title);
+    oidc_html_page_open(&h, title, 0);
     oidc_html_raw(&h, "<h1>");
     oidc_html_str(&h, title);
     oidc_html_raw(&h, "</h1>\n<p role=\"alert\">");
     oidc_html_str(&h, message);
     oidc_html_raw(&h, "</p>\n");
-    return finish(&h);
+    return oidc_html_page_close(&h);
 }
 
 /* Pages carry a CSRF token or a one-off message: never cached (RFC 9111 §5.2.2.5). */

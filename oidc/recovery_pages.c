@@ -5,31 +5,6 @@
 
 #include "oidc/recovery_internal.h"
 
-static void head(oidc_html_t *h, const char *title)
-{
-    oidc_html_raw(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                     "<meta name=\"referrer\" content=\"no-referrer\">\n<title>");
-    oidc_html_str(h, title);
-    oidc_html_raw(h, " \xe2\x80\x93 regain</title>\n<link rel=\"stylesheet\" href=\"/static/regain.css\">\n"
-                     "</head>\n<body>\n<main class=\"card\">\n");
-}
-
-static h2o_iovec_t finish(oidc_html_t *h)
-{
-    oidc_html_raw(h, "</main>\n</body>\n</html>\n");
-    return h2o_iovec_init(h->buf, h->len);
-}
-
-static void hidden(oidc_html_t *h, const char *name, const char *value)
-{
-    oidc_html_raw(h, "<input type=\"hidden\" name=\"");
-    oidc_html_str(h, name);
-    oidc_html_raw(h, "\" value=\"");
-    oidc_html_str(h, value != NULL ? value : "");
-    oidc_html_raw(h, "\">\n");
-}
-
 #define EVALUATION_NOTICE                                                                                    \
     "Self-service recovery is being evaluated by your organisation. You can go through every step, but no "  \
     "temporary access pass will be issued. Contact your help desk to get back into your account."
@@ -44,7 +19,7 @@ h2o_iovec_t oidc_page_recovery_start(h2o_mem_pool_t *pool, const oidc_recovery_s
 {
     oidc_html_t h;
     oidc_html_init(&h, pool);
-    head(&h, "Recover your account");
+    oidc_html_page_open(&h, "Recover your account", 0);
     oidc_html_raw(&h, "<h1>Recover your account</h1>\n<p>Lost your passkey, phone or security key? Prove who "
                       "you are with an identity check, and you get a temporary access pass to set up a new "
                       "sign-in method.</p>\n");
@@ -56,8 +31,8 @@ h2o_iovec_t oidc_page_recovery_start(h2o_mem_pool_t *pool, const oidc_recovery_s
         oidc_html_raw(&h, "</p>\n");
     }
     oidc_html_raw(&h, "<form method=\"post\" action=\"" OIDC_RECOVERY_PATH "\">\n");
-    hidden(&h, "request", v->request_id);
-    hidden(&h, OIDC_CSRF_FIELD, v->csrf);
+    oidc_html_hidden(&h, "request", v->request_id);
+    oidc_html_hidden(&h, OIDC_CSRF_FIELD, v->csrf);
     oidc_html_raw(&h, "<label for=\"username\">Username</label>\n"
                       "<input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" "
                       "autocapitalize=\"none\" spellcheck=\"false\" required maxlength=\"256\"");
@@ -71,7 +46,7 @@ h2o_iovec_t oidc_page_recovery_start(h2o_mem_pool_t *pool, const oidc_recovery_s
     oidc_html_raw(&h, ">\n");
     if (v->provider_count == 0) {
         oidc_html_raw(&h, "<p>No identity check is available. Contact your help desk.</p>\n</form>\n");
-        return finish(&h);
+        return oidc_html_page_close(&h);
     }
     oidc_html_raw(&h, "<fieldset>\n<legend>Verify your identity with</legend>\n");
     for (size_t i = 0; i < v->provider_count; i++) {
@@ -82,7 +57,7 @@ h2o_iovec_t oidc_page_recovery_start(h2o_mem_pool_t *pool, const oidc_recovery_s
         oidc_html_raw(&h, "</label>\n");
     }
     oidc_html_raw(&h, "</fieldset>\n<button type=\"submit\">Continue</button>\n</form>\n");
-    return finish(&h);
+    return oidc_html_page_close(&h);
 }
 
 static void text_field(oidc_html_t *h, const char *name, const char *label, const char *type,
@@ -111,14 +86,14 @@ h2o_iovec_t oidc_page_recovery_dev(h2o_mem_pool_t *pool, const char *provider_na
 {
     oidc_html_t h;
     oidc_html_init(&h, pool);
-    head(&h, "Simulated identity check");
+    oidc_html_page_open(&h, "Simulated identity check", 0);
     oidc_html_raw(&h, "<h1>Simulated identity check</h1>\n<p class=\"notice\">");
     oidc_html_str(&h, provider_name);
     oidc_html_raw(&h,
                   " is a simulation for evaluation and tests (dev mode): it \xe2\x80\x9cverifies\xe2\x80\x9d "
                   "whatever you type here.</p>\n<form method=\"post\" action=\"" OIDC_RECOVERY_CALLBACK_PATH
                   "\">\n");
-    hidden(&h, "state", handle);
+    oidc_html_hidden(&h, "state", handle);
     text_field(&h, "given_name", "Given name", "text", NULL);
     text_field(&h, "family_name", "Family name", "text", NULL);
     text_field(&h, "birthdate", "Date of birth (YYYY-MM-DD)", "text", NULL);
@@ -130,25 +105,25 @@ h2o_iovec_t oidc_page_recovery_dev(h2o_mem_pool_t *pool, const char *provider_na
     oidc_html_raw(&h, "<button type=\"submit\" name=\"verify\" value=\"1\">Verify</button>\n"
                       "<button type=\"submit\" name=\"cancel\" value=\"1\" formnovalidate>Cancel</button>\n"
                       "</form>\n");
-    return finish(&h);
+    return oidc_html_page_close(&h);
 }
 
 h2o_iovec_t oidc_page_recovery_outcome(h2o_mem_pool_t *pool, int evaluation)
 {
     oidc_html_t h;
     oidc_html_init(&h, pool);
-    head(&h, "Account recovery");
+    oidc_html_page_open(&h, "Account recovery", 0);
     oidc_html_raw(&h, "<h1>Account recovery</h1>\n");
     if (evaluation) {
         evaluation_notice(&h);
-        return finish(&h);
+        return oidc_html_page_close(&h);
     }
     /* One message for every failure: which check failed would tell a
      * stranger whether an account exists, or whose it is. */
     oidc_html_raw(&h, "<p role=\"alert\" id=\"recovery-outcome\">We could not recover an account with this "
                       "identity check. If you think this is wrong, try again later or contact your help "
                       "desk.</p>\n");
-    return finish(&h);
+    return oidc_html_page_close(&h);
 }
 
 h2o_iovec_t oidc_page_recovery_tap(h2o_mem_pool_t *pool, const char *tap, const char *expires,
@@ -156,7 +131,7 @@ h2o_iovec_t oidc_page_recovery_tap(h2o_mem_pool_t *pool, const char *tap, const 
 {
     oidc_html_t h;
     oidc_html_init(&h, pool);
-    head(&h, "Your temporary access pass");
+    oidc_html_page_open(&h, "Your temporary access pass", 0);
     oidc_html_raw(&h, "<h1>Identity verified</h1>\n<p>Your temporary access pass is shown only once:</p>\n"
                       "<p class=\"tap\"><output id=\"tap\">");
     oidc_html_str(&h, tap);
@@ -165,13 +140,13 @@ h2o_iovec_t oidc_page_recovery_tap(h2o_mem_pool_t *pool, const char *tap, const 
     oidc_html_raw(&h, ". Use it now to sign in and set up a new passkey or authenticator app.</p>\n"
                       "<form method=\"post\" action=\"" OIDC_TAP_SIGNIN_PATH "\">\n");
     if (request_id != NULL && request_id[0] != '\0')
-        hidden(&h, "request", request_id);
-    hidden(&h, OIDC_CSRF_FIELD, csrf);
+        oidc_html_hidden(&h, "request", request_id);
+    oidc_html_hidden(&h, OIDC_CSRF_FIELD, csrf);
     if (username != NULL)
-        hidden(&h, "username", username);
-    hidden(&h, "tap", tap);
+        oidc_html_hidden(&h, "username", username);
+    oidc_html_hidden(&h, "tap", tap);
     oidc_html_raw(&h, "<button type=\"submit\">Sign in with this pass</button>\n</form>\n");
-    return finish(&h);
+    return oidc_html_page_close(&h);
 }
 
 void oidc_recovery_page_send(gw_req_t *r, int status, h2o_iovec_t page)

@@ -41,6 +41,18 @@ void oidc_html_raw(oidc_html_t *h, const char *s);
 void oidc_html_text(oidc_html_t *h, const char *s, size_t n);
 #define oidc_html_str(h, s) oidc_html_text((h), (s), strlen(s))
 
+/* ---- page skeleton (html_page.c) -------------------------------------------- */
+
+#define OIDC_PAGE_SCRIPT 1u /* load /static/passkey.js (deferred) */
+#define OIDC_PAGE_WIDE   2u /* the wider card (the account pages) */
+
+/* Everything up to the opening of the page's card; the title is escaped. */
+void oidc_html_page_open(oidc_html_t *h, const char *title, unsigned flags);
+/* Closes the card and the document; returns the page. */
+h2o_iovec_t oidc_html_page_close(oidc_html_t *h);
+/* <input type="hidden">; name and value are escaped, a NULL value is empty. */
+void oidc_html_hidden(oidc_html_t *h, const char *name, const char *value);
+
 /* ---- pages (pages.c): pure builders, tested without a server ---------------- */
 
 typedef struct {
