@@ -206,11 +206,8 @@ static void on_request_checked(gw_req_t *r, void *data, PGresult *res, const gw_
 
 static int field(gw_req_t *r, const gw_kvs_t *form, const char *name, h2o_iovec_t *out)
 {
-    gw_err_t err;
-    if (gw_kvs_get_once(form, name, out, &err) != 0) {
-        oidc_error_page(r, 400, "Bad request", "The sign-in form was sent with a repeated field.");
+    if (oidc_signin_field(r, form, name, out) != 0)
         return -1;
-    }
     if (out->base == NULL)
         *out = h2o_iovec_init("", 0);
     return 0;
@@ -229,8 +226,7 @@ static void on_post(gw_req_t *r)
     memset(l, 0, sizeof(*l));
     /* No request: a sign-in for the account page itself. */
     if (oidc_context_parse(request.base, request.len, l->request_id) != 0) {
-        oidc_error_page(r, 400, "Sign-in request not found",
-                        "This sign-in link is not valid. Go back to the application and start again.");
+        oidc_signin_link_invalid(r);
         return;
     }
     h2o_iovec_t cookie;
@@ -267,8 +263,7 @@ static void on_get(gw_req_t *r)
         return;
     if (gw_kvs_get_once(&q, "request", &request, &err) != 0 ||
         (request.base != NULL && !oidc_uuid_ok(request.base, request.len))) {
-        oidc_error_page(r, 400, "Sign-in request not found",
-                        "This sign-in link is not valid. Go back to the application and start again.");
+        oidc_signin_link_invalid(r);
         return;
     }
     if (request.base == NULL) {

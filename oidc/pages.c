@@ -268,8 +268,7 @@ void oidc_signin_page(gw_req_t *r, const char *request_id, const char *login_hin
     if (r->req == NULL)
         return;
     if (request_id == NULL || !oidc_uuid_ok(request_id, strlen(request_id))) {
-        oidc_error_page(r, 400, "Sign-in request not found",
-                        "This sign-in link is not valid. Go back to the application and start again.");
+        oidc_signin_link_invalid(r);
         return;
     }
     /* The pending request says what the relying party asks for (acr). */

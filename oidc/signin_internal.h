@@ -157,6 +157,14 @@ int oidc_user_insert_blocking(PGconn *conn, const char *username, const char *gi
                               const char *email, int email_verified, const char *password_hash,
                               char id_out[OIDC_UUID_LEN + 1], char *msg, size_t msgsize);
 
+/* ---- sign-in forms (signin_form.c) ------------------------------------------ */
+
+/* One form field into out (base NULL when absent); 0, or -1 after a 400 page
+ * for a field sent twice. */
+int oidc_signin_field(gw_req_t *r, const gw_kvs_t *form, const char *name, h2o_iovec_t *out);
+/* The 400 page for a sign-in link whose request is not a valid id. */
+void oidc_signin_link_invalid(gw_req_t *r);
+
 /* ---- sessions (session.c) ---------------------------------------------------- */
 
 /* Adds Set-Cookie for the session cookie with `token` ("" and max_age 0 clear it). */

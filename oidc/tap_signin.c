@@ -143,30 +143,20 @@ static void on_request_checked(gw_req_t *r, void *data, PGresult *res, const gw_
 
 /* ---- step 1: the form ------------------------------------------------------------------------ */
 
-static int field(gw_req_t *r, const gw_kvs_t *form, const char *name, h2o_iovec_t *out)
-{
-    gw_err_t err;
-    if (gw_kvs_get_once(form, name, out, &err) != 0) {
-        oidc_error_page(r, 400, "Bad request", "The sign-in form was sent with a repeated field.");
-        return -1;
-    }
-    return 0;
-}
-
 static void on_post(gw_req_t *r)
 {
     gw_kvs_t form;
     if (gw_req_form_or_reply(r, &form) != 0)
         return;
     h2o_iovec_t request, csrf, tap, username;
-    if (field(r, &form, "request", &request) || field(r, &form, OIDC_CSRF_FIELD, &csrf) ||
-        field(r, &form, "tap", &tap) || field(r, &form, "username", &username))
+    if (oidc_signin_field(r, &form, "request", &request) ||
+        oidc_signin_field(r, &form, OIDC_CSRF_FIELD, &csrf) || oidc_signin_field(r, &form, "tap", &tap) ||
+        oidc_signin_field(r, &form, "username", &username))
         return;
     tap_login_t *t = h2o_mem_alloc_shared(&r->req->pool, sizeof(*t), tap_login_dispose);
     memset(t, 0, sizeof(*t));
     if (oidc_context_parse(request.base, request.len, t->context) != 0) {
-        oidc_error_page(r, 400, "Sign-in request not found",
-                        "This sign-in link is not valid. Go back to the application and start again.");
+        oidc_signin_link_invalid(r);
         return;
     }
     /* Without a request the token is bound to the account context, or (as

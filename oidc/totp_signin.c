@@ -232,31 +232,20 @@ static void on_throttle(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
 
 /* ---- POST /login/code --------------------------------------------------------------- */
 
-static int field(gw_req_t *r, const gw_kvs_t *form, const char *name, h2o_iovec_t *out)
-{
-    gw_err_t err;
-    if (gw_kvs_get_once(form, name, out, &err) != 0) {
-        oidc_error_page(r, 400, "Bad request", "The sign-in form was sent with a repeated field.");
-        return -1;
-    }
-    return 0;
-}
-
 static void on_code(gw_req_t *r)
 {
     gw_kvs_t form;
     if (gw_req_form_or_reply(r, &form) != 0)
         return;
     h2o_iovec_t request, csrf, step, username, code;
-    if (field(r, &form, "request", &request) || field(r, &form, OIDC_CSRF_FIELD, &csrf) ||
-        field(r, &form, "step", &step) || field(r, &form, "username", &username) ||
-        field(r, &form, "code", &code))
+    if (oidc_signin_field(r, &form, "request", &request) ||
+        oidc_signin_field(r, &form, OIDC_CSRF_FIELD, &csrf) || oidc_signin_field(r, &form, "step", &step) ||
+        oidc_signin_field(r, &form, "username", &username) || oidc_signin_field(r, &form, "code", &code))
         return;
     code_t *c = gw_req_alloc(r, sizeof(*c));
     memset(c, 0, sizeof(*c));
     if (oidc_context_parse(request.base, request.len, c->context) != 0) {
-        oidc_error_page(r, 400, "Sign-in request not found",
-                        "This sign-in link is not valid. Go back to the application and start again.");
+        oidc_signin_link_invalid(r);
         return;
     }
     h2o_iovec_t cookie;
