@@ -254,16 +254,13 @@ static void on_remove_account(gw_req_t *r, oidc_account_t *a, void *data)
         oidc_account_back(r, ar->request, "stronger-first");
         return;
     }
-    char peer[64];
-    gw_req_peer(r, peer);
-    h2o_iovec_t ua = gw_req_header(r, "user-agent");
     const char *params[7] = {a->user_id,
                              ar->kind,
                              ar->id,
                              oidc_cfg->oidc.allow_remove_last_method ? "true" : "false",
                              oidc_actor(r, a->user_id),
-                             gw_req_strdup(r, peer, strlen(peer)).base,
-                             ua.base ? gw_req_strdup(r, ua.base, ua.len > 512 ? 512 : ua.len).base : NULL};
+                             oidc_req_addr(r),
+                             oidc_req_user_agent(r)};
     gw_req_query(r, &oidc_stmt_method_remove, params, on_removed, ar);
 }
 
@@ -292,16 +289,13 @@ static void on_rename_account(gw_req_t *r, oidc_account_t *a, void *data)
     account_req_t *ar = data;
     if (csrf_or_page(r, a, ar) != 0 || full_session_or_back(r, a, ar, "rename") != 0)
         return;
-    char peer[64];
-    gw_req_peer(r, peer);
-    h2o_iovec_t ua = gw_req_header(r, "user-agent");
     const char *params[7] = {a->user_id,
                              ar->kind,
                              ar->id,
                              ar->name,
                              oidc_actor(r, a->user_id),
-                             gw_req_strdup(r, peer, strlen(peer)).base,
-                             ua.base ? gw_req_strdup(r, ua.base, ua.len > 512 ? 512 : ua.len).base : NULL};
+                             oidc_req_addr(r),
+                             oidc_req_user_agent(r)};
     gw_req_query(r, &oidc_stmt_method_rename, params, on_renamed, ar);
 }
 

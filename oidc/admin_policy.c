@@ -76,8 +76,7 @@ void oidc_audit_who(gw_req_t *r, const oidc_access_t *at, oidc_audit_who_t *who)
     snprintf(actor, n, "admin:%s", at->client_id);
     who->actor = actor;
     gw_req_peer(r, who->addr);
-    h2o_iovec_t ua = gw_req_header(r, "user-agent");
-    who->user_agent = ua.base ? gw_req_strdup(r, ua.base, ua.len < 512 ? ua.len : 512).base : NULL;
+    who->user_agent = oidc_req_user_agent(r);
 }
 
 /* ---- replies -------------------------------------------------------------------------- */

@@ -179,6 +179,11 @@ void oidc_signin_page(gw_req_t *r, const char *request_id, const char *login_hin
  * redirect URI (RFC 6749 §4.1.2.1), an expired sign-in request. */
 void oidc_error_page(gw_req_t *r, int status, const char *title, const char *message);
 
+/* The request's peer address and User-Agent (first 512 bytes, NULL when
+ * absent), in the request pool, for audit events (audit_origin.c). */
+const char *oidc_req_addr(gw_req_t *r);
+const char *oidc_req_user_agent(gw_req_t *r);
+
 /* ---- authorization (authorize area) --------------------------------------- */
 
 /* Where /login sends the browser after a successful sign-in, to finish the

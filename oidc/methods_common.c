@@ -168,11 +168,10 @@ void oidc_challenge_store(gw_req_t *r, const uint8_t challenge[MTH_WA_CHALLENGE_
                           const char *user_id, const char *session_id, const char *context,
                           const char *browser, gw_req_query_data_cb cb, void *data)
 {
-    char num[3][16], peer[64];
+    char num[3][16];
     snprintf(num[0], sizeof(num[0]), "%d", OIDC_CHALLENGE_TTL_S);
     snprintf(num[1], sizeof(num[1]), "%u", oidc_cfg->oidc.passkey_challenges_per_browser);
     snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.passkey_challenges_per_address);
-    gw_req_peer(r, peer);
     const char *params[10] = {oidc_bytea_encode(r, challenge, MTH_WA_CHALLENGE_LEN),
                               ceremony,
                               user_id,
@@ -180,7 +179,7 @@ void oidc_challenge_store(gw_req_t *r, const uint8_t challenge[MTH_WA_CHALLENGE_
                               context,
                               browser,
                               gw_req_strdup(r, num[0], strlen(num[0])).base,
-                              gw_req_strdup(r, peer, strlen(peer)).base,
+                              oidc_req_addr(r),
                               gw_req_strdup(r, num[1], strlen(num[1])).base,
                               gw_req_strdup(r, num[2], strlen(num[2])).base};
     gw_req_query(r, &oidc_stmt_challenge_create, params, cb, data);

@@ -241,11 +241,9 @@ static void on_consumed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
         oidc_json_fail(r, 400, "invalid_request", "rawId is not the attested credential id");
         return;
     }
-    char count[24], alg[16], peer[64];
+    char count[24], alg[16];
     snprintf(count, sizeof(count), "%u", c.sign_count);
     snprintf(alg, sizeof(alg), "%d", c.alg);
-    gw_req_peer(r, peer);
-    h2o_iovec_t ua = gw_req_header(r, "user-agent");
     static const uint8_t ZERO[16];
     const char *params[15] = {g->a->user_id,
                               oidc_bytea_encode(r, c.id, c.id_len),
@@ -260,8 +258,8 @@ static void on_consumed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
                               g->name,
                               g->a->id,
                               oidc_actor(r, g->a->user_id),
-                              gw_req_strdup(r, peer, strlen(peer)).base,
-                              ua.base ? gw_req_strdup(r, ua.base, ua.len > 512 ? 512 : ua.len).base : NULL};
+                              oidc_req_addr(r),
+                              oidc_req_user_agent(r)};
     mth_wa_credential_free(&c);
     gw_req_query(r, &oidc_stmt_passkey_insert, params, on_inserted, g);
 }

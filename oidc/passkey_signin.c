@@ -174,16 +174,14 @@ static void on_audited(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
 static void refuse_audited(gw_req_t *r, assertion_t *a, const char *type, const char *reason,
                            const char *description, uint32_t presented)
 {
-    char peer[64], count[24];
-    gw_req_peer(r, peer);
+    char count[24];
     snprintf(count, sizeof(count), "%u", presented);
-    h2o_iovec_t ua = gw_req_header(r, "user-agent");
     gw_log_write(GW_LOG_WARN, "passkey", r->id, "refused: credential %s of user %s: %s", a->cred_row,
                  a->user_id, reason);
     const char *params[7] = {type,
                              a->user_id,
-                             gw_req_strdup(r, peer, strlen(peer)).base,
-                             ua.base ? gw_req_strdup(r, ua.base, ua.len > 512 ? 512 : ua.len).base : NULL,
+                             oidc_req_addr(r),
+                             oidc_req_user_agent(r),
                              reason,
                              a->cred_row,
                              gw_req_strdup(r, count, strlen(count)).base};

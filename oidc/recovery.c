@@ -303,14 +303,6 @@ static void on_post_request(gw_req_t *r, void *data, PGresult *res, const gw_err
     gw_req_query(r, &oidc_stmt_recovery_policy, NULL, on_post_policy, s);
 }
 
-static const char *user_agent(gw_req_t *r)
-{
-    h2o_iovec_t ua = gw_req_header(r, "user-agent");
-    if (ua.base == NULL)
-        return NULL;
-    return gw_req_strdup(r, ua.base, ua.len > 512 ? 512 : ua.len).base;
-}
-
 static void on_post(gw_req_t *r)
 {
     gw_kvs_t form;
@@ -345,7 +337,7 @@ static void on_post(gw_req_t *r)
     if (username.base != NULL && username.len > 0 && username.len <= OIDC_USERNAME_MAX)
         a->named_username = s->username = gw_req_strdup(r, username.base, username.len).base;
     gw_req_peer(r, a->peer);
-    a->user_agent = user_agent(r);
+    a->user_agent = oidc_req_user_agent(r);
     const char *params[1] = {s->request_id};
     gw_req_query(r, &oidc_stmt_authz_request_live, params, on_post_request, s);
 }
@@ -457,7 +449,7 @@ static void on_handle(gw_req_t *r, void *data, PGresult *res, const gw_err_t *er
     const char *ev = store_value(res, 0, 9);
     a->evaluation = ev != NULL && ev[0] == 't';
     gw_req_peer(r, a->peer);
-    a->user_agent = user_agent(r);
+    a->user_agent = oidc_req_user_agent(r);
     a->provider = prov_find(a->provider_id, strlen(a->provider_id));
     if (state == NULL || strcmp(state, "verifying") != 0) {
         outcome(r, a->evaluation);

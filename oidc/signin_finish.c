@@ -19,8 +19,7 @@ void oidc_session_params_new(gw_req_t *r, oidc_session_params_t *p)
     gw_secret_hash_hex(p->token, GW_SECRET_LEN, p->hash);
     snprintf(p->ttl, sizeof(p->ttl), "%u", oidc_cfg->oidc.session_ttl_s);
     gw_req_peer(r, p->peer);
-    h2o_iovec_t ua = gw_req_header(r, "user-agent");
-    p->user_agent = ua.base ? gw_req_strdup(r, ua.base, ua.len > 512 ? 512 : ua.len).base : NULL;
+    p->user_agent = oidc_req_user_agent(r);
 }
 
 void oidc_session_params_commit(gw_req_t *r, oidc_session_params_t *p)

@@ -193,8 +193,7 @@ static void on_post(gw_req_t *r)
     if (username.base != NULL && username.len > 0 && username.len <= OIDC_USERNAME_MAX)
         t->username = gw_req_strdup(r, username.base, username.len).base;
     gw_req_peer(r, t->peer);
-    h2o_iovec_t ua = gw_req_header(r, "user-agent");
-    t->user_agent = ua.base ? gw_req_strdup(r, ua.base, ua.len < 512 ? ua.len : 512).base : NULL;
+    t->user_agent = oidc_req_user_agent(r);
     if (OIDC_CONTEXT_IS_REQUEST(t->context)) {
         const char *params[1] = {t->context};
         gw_req_query(r, &oidc_stmt_authz_request_live, params, on_request_checked, t);

@@ -149,17 +149,15 @@ static void on_enrolment(gw_req_t *r, void *data, PGresult *res, const gw_err_t 
         return;
     }
     gw_wipe(e->key, sizeof(e->key));
-    char step_text[24], peer[64];
+    char step_text[24];
     snprintf(step_text, sizeof(step_text), "%llu", (unsigned long long)step);
-    gw_req_peer(r, peer);
-    h2o_iovec_t ua = gw_req_header(r, "user-agent");
     const char *params[7] = {e->id,
                              e->a->user_id,
                              gw_req_strdup(r, step_text, strlen(step_text)).base,
                              e->a->id,
                              oidc_actor(r, e->a->user_id),
-                             gw_req_strdup(r, peer, strlen(peer)).base,
-                             ua.base ? gw_req_strdup(r, ua.base, ua.len > 512 ? 512 : ua.len).base : NULL};
+                             oidc_req_addr(r),
+                             oidc_req_user_agent(r)};
     gw_req_query(r, &oidc_stmt_totp_confirm, params, on_confirmed, e);
 }
 

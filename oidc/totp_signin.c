@@ -262,8 +262,7 @@ static void on_code(gw_req_t *r)
         c->code_len = code.len;
     }
     gw_req_peer(r, c->peer);
-    h2o_iovec_t ua = gw_req_header(r, "user-agent");
-    c->user_agent = ua.base ? gw_req_strdup(r, ua.base, ua.len < 512 ? ua.len : 512).base : NULL;
+    c->user_agent = oidc_req_user_agent(r);
     if (step.base != NULL && step.len > 0) {
         if (!oidc_secret_format_ok(step.base, step.len)) {
             oidc_error_page(r, 400, "Bad request", "The sign-in form is not valid. Sign in again.");
