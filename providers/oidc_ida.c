@@ -140,6 +140,19 @@ struct op {
     char *authz_ep, *token_ep, *jwks_uri, *par_ep;
 };
 
+/* A begin or finish operation, in the request pool; the caller fills in
+ * which of the two it is. */
+static op_t *op_new(prov_provider_t *p, gw_req_t *r, void *data)
+{
+    op_t *op = gw_req_alloc(r, sizeof(*op));
+    memset(op, 0, sizeof(*op));
+    op->p = p;
+    op->s = p->state;
+    op->r = r;
+    op->data = data;
+    return op;
+}
+
 static void op_fail(op_t *op, const char *reason, const char *why)
 {
     gw_log_write(GW_LOG_WARN, "provider", op->r->id, "%s: %s (%s)", op->p->cfg->id, reason, why);
@@ -292,6 +305,20 @@ static int client_auth(op_t *op, const char *audience, gw_jw_t *unused, char **f
     return 0;
 }
 
+/* POSTs `form` to `endpoint` with the client authentication (its assertion
+ * for `audience`); the answer goes to `cb`. */
+static void post_authenticated(op_t *op, const char *endpoint, const char *audience, char *form,
+                               prov_http_cb cb)
+{
+    char *header = NULL;
+    if (client_auth(op, audience, NULL, &form, &header) != 0) {
+        op_fail(op, PROV_R_PROVIDER_ERROR, "client authentication could not be built");
+        return;
+    }
+    prov_http_for_request(op->r, endpoint, "application/x-www-form-urlencoded", form, strlen(form), header,
+                          op->p->cfg->ca_file, op->p->cfg->timeout_ms, cb, op);
+}
+
 /* ---- begin ------------------------------------------------------------------------------- */
 
 /* The `claims` request (OIDC Core §5.5, IDA §6): verified_claims in the ID
@@ -407,25 +434,15 @@ static void begin_discovered(op_t *op)
         redirect_to(op, params);
         return;
     }
-    char *header = NULL;
-    if (client_auth(op, op->p->cfg->issuer, NULL, &params, &header) != 0) {
-        op_fail(op, PROV_R_PROVIDER_ERROR, "client authentication could not be built");
-        return;
-    }
-    prov_http_for_request(op->r, op->par_ep, "application/x-www-form-urlencoded", params, strlen(params),
-                          header, op->p->cfg->ca_file, op->p->cfg->timeout_ms, on_par, op);
+    /* PAR (RFC 9126 §2): the assertion's audience is the issuer. */
+    post_authenticated(op, op->par_ep, op->p->cfg->issuer, params, on_par);
 }
 
 static void ida_begin(prov_provider_t *p, gw_req_t *r, const prov_begin_t *b, prov_begin_cb cb, void *data)
 {
-    op_t *op = gw_req_alloc(r, sizeof(*op));
-    memset(op, 0, sizeof(*op));
-    op->p = p;
-    op->s = p->state;
-    op->r = r;
+    op_t *op = op_new(p, r, data);
     op->b = *b;
     op->begin_cb = cb;
-    op->data = data;
     with_discovery(op, begin_discovered);
 }
 
@@ -765,25 +782,14 @@ static void finish_discovered(op_t *op)
     snprintf(form, n, "grant_type=authorization_code&code=%s&redirect_uri=%s&code_verifier=%s",
              gw_url_encode(pool, op->code, strlen(op->code)).base,
              gw_url_encode(pool, op->f.redirect_uri, strlen(op->f.redirect_uri)).base, op->f.code_verifier);
-    char *header = NULL;
-    if (client_auth(op, op->token_ep, NULL, &form, &header) != 0) {
-        op_fail(op, PROV_R_PROVIDER_ERROR, "client authentication could not be built");
-        return;
-    }
-    prov_http_for_request(op->r, op->token_ep, "application/x-www-form-urlencoded", form, strlen(form),
-                          header, op->p->cfg->ca_file, op->p->cfg->timeout_ms, on_token, op);
+    post_authenticated(op, op->token_ep, op->token_ep, form, on_token);
 }
 
 static void ida_finish(prov_provider_t *p, gw_req_t *r, const prov_finish_t *f, prov_finish_cb cb, void *data)
 {
-    op_t *op = gw_req_alloc(r, sizeof(*op));
-    memset(op, 0, sizeof(*op));
-    op->p = p;
-    op->s = p->state;
-    op->r = r;
+    op_t *op = op_new(p, r, data);
     op->f = *f;
     op->finish_cb = cb;
-    op->data = data;
     h2o_iovec_t code = {NULL, 0}, error = {NULL, 0};
     gw_err_t err;
     if (gw_kvs_get_once(f->params, "error", &error, &err) != 0 ||
