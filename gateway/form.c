@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-static int hex_value(unsigned char c)
+int gw_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -65,8 +65,7 @@ static int decode_component(const char *s, size_t n, char *dst, h2o_iovec_t *out
             c = ' ';
         } else if (c == '%') {
             int h, l;
-            if (n - i < 3 || (h = hex_value((unsigned char)s[i + 1])) < 0 ||
-                (l = hex_value((unsigned char)s[i + 2])) < 0)
+            if (n - i < 3 || (h = gw_hex_digit(s[i + 1])) < 0 || (l = gw_hex_digit(s[i + 2])) < 0)
                 return GW_ERR(err, GW_E_INVALID_REQUEST, "malformed percent-encoding in parameter");
             c = (unsigned char)(h << 4 | l);
             i += 2;

@@ -59,17 +59,6 @@ const char *gw_keyset_fingerprint(void)
     return g_current ? g_current->fingerprint : "";
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* bytea in PostgreSQL's text output is "\x" followed by hex digits. */
 static uint8_t *bytea_decode(const char *text, size_t *len)
 {
@@ -78,7 +67,7 @@ static uint8_t *bytea_decode(const char *text, size_t *len)
         return NULL;
     uint8_t *out = gw_malloc((n - 2) / 2 + 1);
     for (size_t i = 0; i < (n - 2) / 2; i++) {
-        int hi = hex_value(text[2 + 2 * i]), lo = hex_value(text[3 + 2 * i]);
+        int hi = gw_hex_digit(text[2 + 2 * i]), lo = gw_hex_digit(text[3 + 2 * i]);
         if (hi < 0 || lo < 0) {
             free(out);
             return NULL;

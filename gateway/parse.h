@@ -53,6 +53,9 @@ const h2o_iovec_t *gw_kvs_find(const gw_kvs_t *kvs, const char *name);
  * values are present. `value` points into `kvs`. */
 int gw_kvs_get_once(const gw_kvs_t *kvs, const char *name, h2o_iovec_t *value, gw_err_t *err);
 
+/* The value of one hex digit (either case), or -1 for any other character. */
+int gw_hex_digit(char c);
+
 /* Percent-encode `n` bytes of `s` for a query string, a form body or a URI
  * component: RFC 3986 unreserved characters (ALPHA DIGIT - . _ ~) are copied,
  * every other byte becomes %XX with upper-case hex (so a space is %20, never

@@ -13,17 +13,6 @@
  * OIDC_CLIENT_SECRET_MAX bytes, each up to three times longer encoded. */
 #define BASIC_MAX_B64 (GW_B64_LEN(3 * (OIDC_CLIENT_ID_MAX + OIDC_CLIENT_SECRET_MAX) + 1))
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* application/x-www-form-urlencoded decoding of one component (RFC 6749
  * Appendix B): '+' is a space, %XX a byte; a bad escape or a NUL is an error
  * rather than passed through, as in gw_form_parse. */
@@ -37,7 +26,7 @@ static int form_decode(h2o_mem_pool_t *pool, const char *s, size_t n, h2o_iovec_
             c = ' ';
         } else if (c == '%') {
             int hi, lo;
-            if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
+            if (i + 2 >= n || (hi = gw_hex_digit(s[i + 1])) < 0 || (lo = gw_hex_digit(s[i + 2])) < 0)
                 return -1;
             c = (char)(hi * 16 + lo);
             i += 2;

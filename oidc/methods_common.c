@@ -33,17 +33,6 @@ h2o_iovec_t oidc_context_destination(gw_req_t *r, const char *context)
 
 /* ---- bytes as text ---------------------------------------------------------------- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int oidc_bytea_decode(gw_req_t *r, const char *text, uint8_t **out, size_t *len)
 {
     size_t n = text ? strlen(text) : 0;
@@ -51,7 +40,7 @@ int oidc_bytea_decode(gw_req_t *r, const char *text, uint8_t **out, size_t *len)
         return -1;
     uint8_t *b = gw_req_alloc(r, (n - 2) / 2 + 1);
     for (size_t i = 0; i < (n - 2) / 2; i++) {
-        int hi = hex_value(text[2 + 2 * i]), lo = hex_value(text[3 + 2 * i]);
+        int hi = gw_hex_digit(text[2 + 2 * i]), lo = gw_hex_digit(text[3 + 2 * i]);
         if (hi < 0 || lo < 0)
             return -1;
         b[i] = (uint8_t)(hi << 4 | lo);
