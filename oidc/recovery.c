@@ -112,20 +112,29 @@ static void on_get_policy(gw_req_t *r, void *data, PGresult *res, const gw_err_t
     render_start(r, s, &p, NULL);
 }
 
-static void on_get_request(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+/* The pending sign-in request's row: 0 with its login_hint in *hint (a copy,
+ * or NULL when absent or longer than a username), or -1 after the page for an
+ * outage or an unknown request. */
+static int request_hint(gw_req_t *r, PGresult *res, const gw_err_t *err, char **hint)
 {
-    start_t *s = data;
     if (res == NULL) {
         oidc_recovery_unavailable(r, err);
-        return;
+        return -1;
     }
     if (PQntuples(res) != 1) {
         page_bad_link(r);
-        return;
+        return -1;
     }
-    const char *hint = store_value(res, 0, 0);
-    if (hint != NULL && strlen(hint) <= OIDC_USERNAME_MAX)
-        s->hint = gw_req_strdup(r, hint, strlen(hint)).base;
+    const char *v = store_value(res, 0, 0);
+    *hint = v != NULL && strlen(v) <= OIDC_USERNAME_MAX ? gw_req_strdup(r, v, strlen(v)).base : NULL;
+    return 0;
+}
+
+static void on_get_request(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    start_t *s = data;
+    if (request_hint(r, res, err, &s->hint) != 0)
+        return;
     gw_req_query(r, &oidc_stmt_recovery_policy, NULL, on_get_policy, s);
 }
 
@@ -289,17 +298,11 @@ static void on_post_policy(gw_req_t *r, void *data, PGresult *res, const gw_err_
 static void on_post_request(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     start_t *s = data;
-    if (res == NULL) {
-        oidc_recovery_unavailable(r, err);
+    char *hint;
+    if (request_hint(r, res, err, &hint) != 0)
         return;
-    }
-    if (PQntuples(res) != 1) {
-        page_bad_link(r);
-        return;
-    }
-    const char *hint = store_value(res, 0, 0);
-    if (s->a->named_username == NULL && hint != NULL && hint[0] != '\0' && strlen(hint) <= OIDC_USERNAME_MAX)
-        s->a->named_username = gw_req_strdup(r, hint, strlen(hint)).base;
+    if (s->a->named_username == NULL && hint != NULL && hint[0] != '\0')
+        s->a->named_username = hint;
     gw_req_query(r, &oidc_stmt_recovery_policy, NULL, on_post_policy, s);
 }
 
