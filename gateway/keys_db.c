@@ -1,5 +1,6 @@
 /* SQL of the key store: blocking calls for start-up and the CLI, and the
  * asynchronous poll that notices a rotation made by another process. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,6 +178,10 @@ typedef struct {
 } refresh_t;
 
 static refresh_t *g_refresh;
+/* The thread that owns g_refresh, set once before the loops run. Every
+ * thread calls gw_keys_stop_refresh at shutdown: the others must decide it is
+ * not theirs without reading g_refresh, which the owner frees meanwhile. */
+static const gw_thread_t *_Atomic g_refresh_owner;
 
 static void schedule(refresh_t *rf)
 {
@@ -226,13 +231,16 @@ void gw_keys_start_refresh(gw_thread_t *t, unsigned interval_ms)
     h2o_timeout_init(t->loop, &rf->timeout, interval_ms);
     rf->entry.cb = on_tick;
     g_refresh = rf;
+    g_refresh_owner = t;
     schedule(rf);
 }
 
 void gw_keys_stop_refresh(gw_thread_t *t)
 {
+    if (g_refresh_owner != t)
+        return;
     refresh_t *rf = g_refresh;
-    if (rf == NULL || rf->thread != t)
+    if (rf == NULL)
         return;
     if (h2o_timeout_is_linked(&rf->entry))
         h2o_timeout_unlink(&rf->entry);
