@@ -9,37 +9,13 @@ import ssl
 import urllib.parse
 
 from harness import SLOW, psql, require
+from authorize_browser import Reply  # the one reply type of the browser-style tests
 
 CTX = ssl.create_default_context()
 CTX.check_hostname = False
 CTX.verify_mode = ssl.CERT_NONE
 
 GROUP = "6f1c0b6e-5a2d-4c43-9b8e-0d6f3c1a2b70"
-
-
-class Reply:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.text = body.decode("utf-8", "replace")
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k == name:
-                return v
-        return None
-
-    def set_cookies(self):
-        out = {}
-        for k, v in self.headers:
-            if k == "set-cookie":
-                parts = [p.strip() for p in v.split(";")]
-                name, _, value = parts[0].partition("=")
-                out[name] = (value, parts[1:])
-        return out
-
-    def __repr__(self):
-        return "<%d %s>" % (self.status, self.text[:800])
 
 
 def field_value(html, name):

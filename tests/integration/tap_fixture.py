@@ -21,6 +21,7 @@ import time
 import urllib.parse
 
 from harness import SLOW, b64url, check, curl, psql, require
+from authorize_browser import Reply  # the one reply type of the browser-style tests
 
 CTX = ssl.create_default_context()
 CTX.check_hostname = False
@@ -107,32 +108,6 @@ def add_client(env, client_id, scopes="{openid,offline_access}", grants="{author
 
 
 # ---- a browser --------------------------------------------------------------------
-
-
-class Reply:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-        self.text = body.decode("utf-8", "replace")
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k == name:
-                return v
-        return None
-
-    def set_cookies(self):
-        out = {}
-        for k, v in self.headers:
-            if k == "set-cookie":
-                parts = [p.strip() for p in v.split(";")]
-                name, _, value = parts[0].partition("=")
-                out[name] = (value, parts[1:])
-        return out
-
-    def __repr__(self):
-        return "<%d %r %s>" % (self.status, self.headers, self.text[:500])
 
 
 def request(srv, method, path, src, body=None, cookies=None, timeout=30, headers=None):
