@@ -44,6 +44,7 @@ typedef struct {
 typedef struct {
     pthread_mutex_t lock;
     char *authorization_endpoint, *token_endpoint, *jwks_uri, *par_endpoint;
+    bool iss_in_response; /* RFC 9207: the provider says its authorization responses carry iss */
     int64_t discovered_at;
     ida_key_t keys[MAX_KEYS];
     size_t nkeys;
@@ -132,6 +133,9 @@ struct op {
     prov_finish_t f;
     prov_finish_cb finish_cb;
     char *code;
+    const char *error; /* the authorization response's error code, or NULL */
+    bool has_iss;      /* the authorization response carried iss (RFC 9207) */
+    bool iss_required; /* ... and discovery says it must */
     char *id_token;
     int jwks_refetched;
     void *data;
@@ -174,6 +178,7 @@ static void snapshot_endpoints(op_t *op)
     op->token_ep = pool_dup(op->r, op->s->token_endpoint);
     op->jwks_uri = pool_dup(op->r, op->s->jwks_uri);
     op->par_ep = op->p->cfg->use_par ? pool_dup(op->r, op->s->par_endpoint) : NULL;
+    op->iss_required = op->s->iss_in_response;
     pthread_mutex_unlock(&op->s->lock);
 }
 
@@ -215,6 +220,10 @@ static void on_discovery(void *data, const prov_http_response_t *res)
     op->s->token_endpoint = gw_strdup(tok);
     op->s->jwks_uri = gw_strdup(jwks);
     op->s->par_endpoint = par ? gw_strdup(par) : NULL;
+    bool iss_param = false;
+    op->s->iss_in_response =
+        gw_json_get_bool(d, "authorization_response_iss_parameter_supported", &iss_param) == GW_JSON_OK &&
+        iss_param;
     op->s->discovered_at = now_s();
     pthread_mutex_unlock(&op->s->lock);
     yajl_tree_free(d);
@@ -772,11 +781,23 @@ static void on_token(void *data, const prov_http_response_t *res)
 
 static void finish_discovered(op_t *op)
 {
-    h2o_mem_pool_t *pool = &op->r->req->pool;
+    /* RFC 9207 §2.4: a provider that advertises the iss parameter must send
+     * it; a response without it may come from a mix-up and is refused. */
+    if (!op->has_iss && op->iss_required) {
+        op_fail(op, PROV_R_WRONG_ISSUER, "authorization response without iss (RFC 9207)");
+        return;
+    }
+    if (op->error != NULL) {
+        /* RFC 6749 §4.1.2.1: access_denied is the person saying no. */
+        op_fail(op, strcmp(op->error, "access_denied") == 0 ? PROV_R_CANCELLED : PROV_R_PROVIDER_ERROR,
+                "the provider returned an error");
+        return;
+    }
     if (op->f.code_verifier == NULL) {
         op_fail(op, PROV_R_MALFORMED, "the attempt has no PKCE verifier");
         return;
     }
+    h2o_mem_pool_t *pool = &op->r->req->pool;
     size_t n = strlen(op->code) * 3 + strlen(op->f.redirect_uri) * 3 + strlen(op->f.code_verifier) + 128;
     char *form = gw_req_alloc(op->r, n);
     snprintf(form, n, "grant_type=authorization_code&code=%s&redirect_uri=%s&code_verifier=%s",
@@ -790,26 +811,29 @@ static void ida_finish(prov_provider_t *p, gw_req_t *r, const prov_finish_t *f, 
     op_t *op = op_new(p, r, data);
     op->f = *f;
     op->finish_cb = cb;
-    h2o_iovec_t code = {NULL, 0}, error = {NULL, 0};
+    h2o_iovec_t code = {NULL, 0}, error = {NULL, 0}, iss = {NULL, 0};
     gw_err_t err;
     if (gw_kvs_get_once(f->params, "error", &error, &err) != 0 ||
-        gw_kvs_get_once(f->params, "code", &code, &err) != 0) {
+        gw_kvs_get_once(f->params, "code", &code, &err) != 0 ||
+        gw_kvs_get_once(f->params, "iss", &iss, &err) != 0) {
         op_fail(op, PROV_R_MALFORMED, "repeated parameter");
         return;
     }
-    if (error.base != NULL) {
-        /* RFC 6749 §4.1.2.1: access_denied is the person saying no. */
-        op_fail(op,
-                h2o_memis(error.base, error.len, H2O_STRLIT("access_denied")) ? PROV_R_CANCELLED
-                                                                              : PROV_R_PROVIDER_ERROR,
-                "the provider returned an error");
+    /* RFC 9207 §2.4: iss, when present, must be exactly the issuer this
+     * attempt was sent to (simple string comparison), error or not. */
+    if (iss.base != NULL && !h2o_memis(iss.base, iss.len, p->cfg->issuer, strlen(p->cfg->issuer))) {
+        op_fail(op, PROV_R_WRONG_ISSUER, "authorization response iss is another issuer (RFC 9207)");
         return;
     }
-    if (code.base == NULL || code.len == 0 || code.len > 2048) {
+    op->has_iss = iss.base != NULL;
+    if (error.base != NULL) {
+        op->error = error.len <= 64 ? gw_req_strdup(r, error.base, error.len).base : "invalid_request";
+    } else if (code.base == NULL || code.len == 0 || code.len > 2048) {
         op_fail(op, PROV_R_MALFORMED, "no code");
         return;
+    } else {
+        op->code = gw_req_strdup(r, code.base, code.len).base;
     }
-    op->code = gw_req_strdup(r, code.base, code.len).base;
     with_discovery(op, finish_discovered);
 }
 

@@ -7,7 +7,8 @@ OpenID Connect for Identity Assurance `verified_claims`).
 It "verifies" whoever comes: the test sets `idp.identity` (the claims and the
 verification data the next ID token carries) and `idp.tamper` (one of None,
 "wrong_nonce", "forged", "wrong_aud", "wrong_iss", "expired", "no_verified_claims",
-"unknown_kid") before sending the browser to it. It records what it was asked
+"unknown_kid", and for the authorization response itself (RFC 9207)
+"response_wrong_iss", "response_no_iss") before sending the browser to it. It records what it was asked
 (`idp.requests`): the tests check the claims request, PKCE and PAR.
 
 Python standard library + python3-cryptography only."""
@@ -96,6 +97,7 @@ class IdvProvider:
             "id_token_signing_alg_values_supported": ["ES256"],
             "code_challenge_methods_supported": ["S256"],
             "claims_parameter_supported": True,
+            "authorization_response_iss_parameter_supported": True,
             "verified_claims_supported": True,
             "trust_frameworks_supported": ["eidas", "de_aml"],
             "claims_in_verified_claims_supported": ["given_name", "family_name", "birthdate"],
@@ -195,8 +197,12 @@ class IdvProvider:
                         return self.send(400, "unknown client", "text/plain")
                     code = secrets.token_urlsafe(24)
                     idp.codes[code] = params
-                    loc = params["redirect_uri"] + "?" + urllib.parse.urlencode(
-                        {"code": code, "state": params.get("state", ""), "iss": idp.issuer})
+                    resp = {"code": code, "state": params.get("state", ""), "iss": idp.issuer}
+                    if idp.tamper == "response_wrong_iss":
+                        resp["iss"] = "https://evil.example"
+                    elif idp.tamper == "response_no_iss":
+                        del resp["iss"]
+                    loc = params["redirect_uri"] + "?" + urllib.parse.urlencode(resp)
                     return self.send(302, "", "text/plain", location=loc)
                 return self.send(404, "{}")
 

@@ -129,6 +129,12 @@ def run_tests(env, idp, plain):
           idp.jwks_calls - jwks_before)
     refused("wrong audience", "wrong_audience", {"claims": ANNA}, "wrong_aud")
     refused("wrong issuer", "wrong_issuer", {"claims": ANNA}, "wrong_iss")
+    tokens_before = idp.token_calls
+    refused("authorization response from another issuer (RFC 9207)", "wrong_issuer", {"claims": ANNA},
+            "response_wrong_iss")
+    refused("authorization response without iss, which the provider advertises (RFC 9207)", "wrong_issuer",
+            {"claims": ANNA}, "response_no_iss")
+    check_eq("... neither code was redeemed at the token endpoint", idp.token_calls, tokens_before)
     refused("expired ID token", "token_expired", {"claims": ANNA}, "expired")
     refused("no verified_claims", "no_verified_claims", {"claims": ANNA}, "no_verified_claims")
     refused("stale verification", "verification_stale", {"claims": ANNA, "age": 4000}, expect_state="rejected")
@@ -145,7 +151,8 @@ def run_tests(env, idp, plain):
     rid, page, started = start(b, d, "anna", "idv")
     q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(started.header("location") or "").query))
     pushed = idp.pushed.get(q.get("request_uri"), {})
-    out = b.get("/recover/callback?" + urllib.parse.urlencode({"error": "access_denied", "state": pushed.get("state", "")}))
+    out = b.get("/recover/callback?" + urllib.parse.urlencode({"error": "access_denied", "state": pushed.get("state", ""),
+                                                               "iss": idp.issuer}))
     aid, state, reason, matched = d.last_attempt()
     check_eq("cancelled at the provider: failed cancelled", (state, reason), ("failed", "cancelled"))
 
