@@ -253,13 +253,16 @@ typedef struct {
 } oidc_tap_minted_t;
 
 /* `tap` NULL and `err` set on failure: GW_E_INVALID_REQUEST (bounds),
- * GW_E_NOT_FOUND (no such active user), database errors. */
+ * GW_E_NOT_FOUND (no such active user), GW_E_CONFLICT (the recovery attempt
+ * expired or moved on: nothing was minted), database errors. */
 typedef void (*oidc_tap_minted_cb)(gw_req_t *r, void *data, const oidc_tap_minted_t *tap,
                                    const gw_err_t *err);
 
 /* Mints a TAP for a user: replaces the user's active TAP, stores only the
  * keyed hash, and records tap.issued (and tap.replaced) in the same statement
- * (SQL: tap_issue in schema/010_tap.sql). A TAP is usable only while the TAP
+ * (SQL: tap_issue in schema/010_tap.sql). With a recovery_attempt_id, the
+ * same statement also moves the attempt from matched to tap_issued, and
+ * mints nothing if it cannot (schema/022_recovery_tap_atomic.sql). A TAP is usable only while the TAP
  * policy's state is "enabled". */
 void oidc_tap_mint(gw_req_t *r, const oidc_tap_mint_t *m, oidc_tap_minted_cb cb, void *data);
 

@@ -41,7 +41,6 @@ typedef struct {
     const char *verified_at; /* epoch s */
     const char *claims;      /* JSON */
     const char *user;
-    const char *tap;
     int rate_check;
     const char *provider_result; /* the provider's signed result, kept for aggregation */
 } move_t;
@@ -64,7 +63,7 @@ static void move(gw_req_t *r, oidc_recovery_t *a, const move_t *m, gw_req_query_
                               m->verified_at,
                               m->claims,
                               m->user,
-                              m->tap,
+                              NULL, /* p_tap: minting records it (recovery_issue_tap) */
                               m->rate_check ? gw_req_strdup(r, window, strlen(window)).base : NULL,
                               m->rate_check ? gw_req_strdup(r, acct, strlen(acct)).base : NULL,
                               m->provider_result};
@@ -104,56 +103,37 @@ static void refuse_with_detail(gw_req_t *r, oidc_recovery_t *a, const char *from
 
 /* ---- TAP ------------------------------------------------------------------------ */
 
-typedef struct {
-    char tap[64];
-    char expires[32];
-    char tap_id[37];
-} minted_t;
-
-static void on_tap_recorded(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
-{
-    oidc_recovery_t *a = data;
-    minted_t *t = gw_req_state(r, &oidc_stmt_recovery_move, sizeof(minted_t));
-    if (res == NULL) {
-        gw_wipe(t->tap, sizeof(t->tap));
-        oidc_recovery_unavailable(r, err);
-        return;
-    }
-    const char *status = move_status(res);
-    if (status == NULL || strcmp(status, "ok") != 0) {
-        /* Expired between the match and now: the TAP stays unused. */
-        gw_wipe(t->tap, sizeof(t->tap));
-        outcome(r, a);
-        return;
-    }
-    LOG(r, GW_LOG_INFO, "attempt %s: TAP %s issued for user %s", a->id, t->tap_id, a->matched->id);
-    oidc_recovery_notify(r, "recovery.tap_issued", a->id, a->matched->id, a->matched->user_name, t->tap_id);
-    h2o_iovec_t cookie = oidc_csrf_cookie_get_or_set(r);
-    char token[OIDC_CSRF_TOKEN_LEN + 1];
-    oidc_csrf_token(cookie.base, cookie.len, a->request_id, token);
-    h2o_iovec_t page = oidc_page_recovery_tap(&r->req->pool, t->tap, t->expires, a->request_id, token,
-                                              a->matched->user_name);
-    gw_wipe(t->tap, sizeof(t->tap));
-    oidc_recovery_page_send(r, 200, page);
-    /* The page (in the pool) holds the TAP until the response is sent; h2o
-     * frees the pool right after. */
-}
-
 static void on_minted(gw_req_t *r, void *data, const oidc_tap_minted_t *tap, const gw_err_t *err)
 {
     oidc_recovery_t *a = data;
+    if (tap == NULL && err != NULL && err->kind == GW_E_CONFLICT) {
+        /* Expired between the match and now: the statement recorded it and
+         * minted nothing. */
+        LOG(r, GW_LOG_INFO, "attempt %s: no TAP: %s", a->id, err->public);
+        outcome(r, a);
+        return;
+    }
+    if (tap == NULL && err != NULL && (err->kind == GW_E_UNAVAILABLE || err->kind == GW_E_TIMEOUT)) {
+        oidc_recovery_unavailable(r, err);
+        return;
+    }
     if (tap == NULL) {
         LOG(r, GW_LOG_ERROR, "attempt %s: TAP not minted: %s", a->id, err ? err->public : "?");
         oidc_recovery_refuse(r, a, "matched", "failed", "tap_issue_failed");
         return;
     }
-    minted_t *t = gw_req_state(r, &oidc_stmt_recovery_move, sizeof(minted_t));
-    snprintf(t->tap, sizeof(t->tap), "%s", tap->tap);
-    snprintf(t->expires, sizeof(t->expires), "%s", tap->expires);
-    snprintf(t->tap_id, sizeof(t->tap_id), "%s", tap->id);
-    move_t m = {
-        .from = "matched", .to = "tap_issued", .tap = gw_req_strdup(r, tap->id, strlen(tap->id)).base};
-    move(r, a, &m, on_tap_recorded);
+    /* Minting moved the attempt to tap_issued in the same statement. */
+    LOG(r, GW_LOG_INFO, "attempt %s: TAP %s issued for user %s", a->id, tap->id, a->matched->id);
+    oidc_recovery_notify(r, "recovery.tap_issued", a->id, a->matched->id, a->matched->user_name, tap->id);
+    h2o_iovec_t cookie = oidc_csrf_cookie_get_or_set(r);
+    char token[OIDC_CSRF_TOKEN_LEN + 1];
+    oidc_csrf_token(cookie.base, cookie.len, a->request_id, token);
+    /* The page (in the pool) holds the TAP until the response is sent; h2o
+     * frees the pool right after. The minted text is wiped when this
+     * callback returns. */
+    h2o_iovec_t page = oidc_page_recovery_tap(&r->req->pool, tap->tap, tap->expires, a->request_id, token,
+                                              a->matched->user_name);
+    oidc_recovery_page_send(r, 200, page);
 }
 
 static void mint(gw_req_t *r, oidc_recovery_t *a)

@@ -32,6 +32,16 @@ store_stmt_t OIDC_STMT_TAP_ISSUE = {
     "$10, $11::uuid)",
     11, 0};
 
+/* The same columns as tap_issue, for a TAP minted by a verified recovery:
+ * the attempt moves to tap_issued in the same statement ($11 the attempt,
+ * $1 the user it matched). */
+store_stmt_t OIDC_STMT_TAP_ISSUE_RECOVERY = {
+    "tap_issue_recovery",
+    "SELECT o_status, o_id, o_created_at, o_start_at, o_lifetime, o_once, o_reason, o_expires_at "
+    "FROM recovery_issue_tap($11::uuid, $1::uuid, $2::bytea, $3::timestamptz, $4::integer, $5::boolean, "
+    "$6::integer, $7, $8, $9, $10)",
+    11, 0};
+
 store_stmt_t OIDC_STMT_TAP_LIST = {
     "tap_list",
     "SELECT t.id, regain_rfc3339(t.created_at), regain_rfc3339(t.start_at), t.lifetime_minutes, "
@@ -61,6 +71,7 @@ void oidc_tap_db_register(void)
     store_stmt_register(&OIDC_STMT_POLICY_PUT);
     store_stmt_register(&OIDC_STMT_TAP_USER);
     store_stmt_register(&OIDC_STMT_TAP_ISSUE);
+    store_stmt_register(&OIDC_STMT_TAP_ISSUE_RECOVERY);
     store_stmt_register(&OIDC_STMT_TAP_LIST);
     store_stmt_register(&OIDC_STMT_TAP_REVOKE);
     store_stmt_register(&OIDC_STMT_TAP_REDEEM);

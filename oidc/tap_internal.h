@@ -141,6 +141,7 @@ extern store_stmt_t OIDC_STMT_TAP_USER;
  * $7 actor, $8 addr, $9 UA, $10 acr or NULL, $11 recovery attempt or NULL)
  * -> status, then OIDC_TAP_COLUMNS of the new TAP. */
 extern store_stmt_t OIDC_STMT_TAP_ISSUE;
+extern store_stmt_t OIDC_STMT_TAP_ISSUE_RECOVERY;
 /* $1 user id, $2 TAP id or NULL -> OIDC_TAP_COLUMNS of the live (not revoked) TAPs. */
 extern store_stmt_t OIDC_STMT_TAP_LIST;
 /* tap_revoke($1 user, $2 TAP id or NULL, $3 actor, $4 addr, $5 UA) -> status, id. */

@@ -40,6 +40,9 @@ static void on_issued(gw_req_t *r, void *data, PGresult *res, const gw_err_t *er
     const char *status = res != NULL && PQntuples(res) == 1 ? store_value(res, 0, 0) : NULL;
     if (res == NULL) {
         cb(r, cb_data, NULL, err);
+    } else if (status != NULL && (strcmp(status, "expired") == 0 || strcmp(status, "wrong_state") == 0)) {
+        GW_ERR(&e, GW_E_CONFLICT, "the recovery attempt is no longer waiting for its TAP");
+        cb(r, cb_data, NULL, &e);
     } else if (status == NULL || strcmp(status, "ok") != 0) {
         GW_ERR(&e, GW_E_NOT_FOUND, "no such active user");
         cb(r, cb_data, NULL, &e);
@@ -87,5 +90,6 @@ void oidc_tap_mint(gw_req_t *r, const oidc_tap_mint_t *req, oidc_tap_minted_cb c
                               req->user_agent,
                               req->acr,
                               req->recovery_attempt_id};
-    gw_req_query(r, &OIDC_STMT_TAP_ISSUE, params, on_issued, m);
+    gw_req_query(r, req->recovery_attempt_id != NULL ? &OIDC_STMT_TAP_ISSUE_RECOVERY : &OIDC_STMT_TAP_ISSUE,
+                 params, on_issued, m);
 }

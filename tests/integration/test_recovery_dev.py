@@ -322,6 +322,42 @@ def main(env):
     refused("provider for another group only", "provider_not_allowed", "ben",
             {"given_name": "Ben", "family_name": "Jones", "birthdate": "1985-01-02"}, uid=ben)
 
+    # ---- minting and tap_issued are one statement (schema/022) ----------------------
+    # An attempt that expires between the match and the mint must not leave a
+    # TAP behind that replaced the user's active one unseen.
+    carl = add_user("carl", "Carl", "Berg", "1970-03-03")
+    sql("select o_status from tap_issue('%s', '\\x01', NULL, 60, true, 16, 'test', NULL, NULL)" % carl)
+    old_tap = sql("select id from taps where user_id = '%s' and revoked_at is null" % carl)[0][0]
+
+    def matched_attempt(expires):
+        return sql("insert into recovery_attempts (state, provider_id, matched_user, expires_at) "
+                   "values ('matched', 'dev', '%s', now() + interval '%s') returning id" % (carl, expires))[0][0]
+
+    def issue(aid, user=carl):
+        return sql("select o_status, coalesce(o_id::text, '') from recovery_issue_tap('%s', '%s', '\\x02', "
+                   "NULL, 60, true, 16, 'system', NULL, NULL, 'urn:regain:acr:verified-recovery')"
+                   % (aid, user))[0]
+
+    late = matched_attempt("-1 second")
+    check_eq("expired before the mint: status expired, nothing minted", issue(late), ["expired", ""])
+    check_eq("... the attempt is expired", sql("select state, reason from recovery_attempts where id = '%s'"
+                                              % late)[0], ["expired", "expired"])
+    check_eq("... the user's active TAP is untouched",
+             sql("select id from taps where user_id = '%s' and revoked_at is null" % carl), [[old_tap]])
+    check_eq("... no tap.issued event for it",
+             sql("select count(*) from audit_events where type = 'tap.issued' "
+                 "and detail->>'recoveryAttemptId' = '%s'" % late), [["0"]])
+    check_eq("an attempt matched to another user: wrong_state, nothing minted", issue(matched_attempt("5 minutes"), ben),
+             ["wrong_state", ""])
+    ontime = matched_attempt("5 minutes")
+    status, new_tap = issue(ontime)
+    check_eq("in time: ok", status, "ok")
+    check_eq("... the attempt is tap_issued with the new TAP",
+             sql("select state, tap_id from recovery_attempts where id = '%s'" % ontime)[0], ["tap_issued", new_tap])
+    check_eq("... the old TAP is replaced",
+             sql("select revoked_reason from taps where id = '%s'" % old_tap), [["replaced"]])
+    check_eq("a second mint for the same attempt: wrong_state", issue(ontime), ["wrong_state", ""])
+
     srv.stop()
     log = open(srv.stderr_path, errors="replace").read()
     check("no TAP text in the server log", tap is None or tap.group(1) not in log, "")
