@@ -9,108 +9,18 @@
 #include <yajl/yajl_tree.h>
 
 #include "gateway/alloc.h"
+#include "gateway/config_internal.h"
 #include "gateway/crypto.h"
 
 #define CONFIG_MAX_BYTES (256 * 1024)
 
-typedef struct {
-    char *msg;
-    size_t msgsize;
-    const char *base_dir;
-} ctx_t;
-
-static int fail(ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(ctx_t *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->msg, c->msgsize, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* A table of the keys an object may hold; anything else is a typo to report. */
-static int check_keys(ctx_t *c, yajl_val obj, const char *where, const char *const *allowed)
-{
-    if (!YAJL_IS_OBJECT(obj))
-        return fail(c, "%s: expected an object", where);
-    for (size_t i = 0; i < obj->u.object.len; i++) {
-        const char *k = obj->u.object.keys[i];
-        int known = 0;
-        for (const char *const *a = allowed; *a; a++)
-            known |= strcmp(*a, k) == 0;
-        if (!known)
-            return fail(c, "%s%s%s: unknown key", where, *where ? "." : "", k);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(obj->u.object.keys[j], k) == 0)
-                return fail(c, "%s%s%s: key given twice", where, *where ? "." : "", k);
-    }
-    return 0;
-}
-
-static yajl_val member(yajl_val obj, const char *key)
-{
-    for (size_t i = 0; obj && i < obj->u.object.len; i++)
-        if (strcmp(obj->u.object.keys[i], key) == 0)
-            return obj->u.object.values[i];
-    return NULL;
-}
-
-static int get_string(ctx_t *c, yajl_val obj, const char *where, const char *key, char **out)
-{
-    yajl_val v = member(obj, key);
-    if (v == NULL)
-        return 0;
-    if (!YAJL_IS_STRING(v) || v->u.string[0] == '\0')
-        return fail(c, "%s.%s: expected a non-empty string", where, key);
-    free(*out);
-    *out = gw_strdup(v->u.string);
-    return 0;
-}
-
-static int get_uint(ctx_t *c, yajl_val obj, const char *where, const char *key, unsigned min, unsigned max,
-                    unsigned *out)
-{
-    yajl_val v = member(obj, key);
-    if (v == NULL)
-        return 0;
-    if (!YAJL_IS_INTEGER(v))
-        return fail(c, "%s.%s: expected an integer", where, key);
-    long long n = YAJL_GET_INTEGER(v);
-    if (n < (long long)min || n > (long long)max)
-        return fail(c, "%s.%s: must be between %u and %u", where, key, min, max);
-    *out = (unsigned)n;
-    return 0;
-}
-
-static int get_bool(ctx_t *c, yajl_val obj, const char *where, const char *key, int *out)
-{
-    yajl_val v = member(obj, key);
-    if (v == NULL)
-        return 0;
-    if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
-        return fail(c, "%s%s%s: expected true or false", where, *where ? "." : "", key);
-    *out = YAJL_IS_TRUE(v);
-    return 0;
-}
-
-static char *resolve_path(ctx_t *c, const char *p)
-{
-    if (p[0] == '/' || c->base_dir == NULL)
-        return gw_strdup(p);
-    size_t n = strlen(c->base_dir) + strlen(p) + 2;
-    char *out = gw_malloc(n);
-    snprintf(out, n, "%s/%s", c->base_dir, p);
-    return out;
-}
-
-static int set_encryption_key(ctx_t *c, gw_config_t *cfg, const char *b64, const char *source)
+static int set_encryption_key(gw_cfg_ctx_t *c, gw_config_t *cfg, const char *b64, const char *source)
 {
     uint8_t buf[GW_B64_DECODED_MAX(44)];
     size_t len = 0;
     if (strlen(b64) != 44 || gw_b64_decode(b64, 44, buf, &len) != 0 || len != 32) {
         gw_wipe(buf, sizeof(buf));
-        return fail(c, "%s: expected the base64 encoding of 32 random bytes (openssl rand -base64 32)",
+        return gw_cfg_fail(c, "%s: expected the base64 encoding of 32 random bytes (openssl rand -base64 32)",
                     source);
     }
     memcpy(cfg->keys.encryption_key, buf, 32);
@@ -118,32 +28,32 @@ static int set_encryption_key(ctx_t *c, gw_config_t *cfg, const char *b64, const
     return 0;
 }
 
-static int parse_issuer(ctx_t *c, gw_config_t *cfg, yajl_val root)
+static int parse_issuer(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
 {
-    if (get_string(c, root, "", "issuer", &cfg->issuer) != 0)
-        return fail(c, "issuer: expected a non-empty string");
+    if (gw_cfg_get_string(c, root, "", "issuer", &cfg->issuer) != 0)
+        return gw_cfg_fail(c, "issuer: expected a non-empty string");
     if (cfg->issuer == NULL)
-        return fail(c, "issuer: required (for example \"https://id.example.com\")");
+        return gw_cfg_fail(c, "issuer: required (for example \"https://id.example.com\")");
     size_t n = strlen(cfg->issuer);
     /* OIDC Discovery §3: the issuer is an https URL with no query or fragment;
      * plain http is tolerated for loopback development only. */
     int https = strncmp(cfg->issuer, "https://", 8) == 0;
     int http = strncmp(cfg->issuer, "http://", 7) == 0;
     if ((!https && !http) || strpbrk(cfg->issuer, "?# ") != NULL || cfg->issuer[n - 1] == '/' || n > 200)
-        return fail(c, "issuer: must be an https URL without query, fragment or trailing slash");
+        return gw_cfg_fail(c, "issuer: must be an https URL without query, fragment or trailing slash");
     return 0;
 }
 
-static int parse_database(ctx_t *c, gw_config_t *cfg, yajl_val root)
+static int parse_database(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
 {
-    yajl_val db = member(root, "database");
+    yajl_val db = gw_cfg_member(root, "database");
     static const char *const KEYS[] = {"url", "pool_size", "query_timeout_ms", "max_waiting", NULL};
     if (db != NULL) {
-        if (check_keys(c, db, "database", KEYS) != 0 ||
-            get_string(c, db, "database", "url", &cfg->database.url) ||
-            get_uint(c, db, "database", "pool_size", 1, 64, &cfg->database.pool_size) ||
-            get_uint(c, db, "database", "query_timeout_ms", 10, 600000, &cfg->database.query_timeout_ms) ||
-            get_uint(c, db, "database", "max_waiting", 1, 1000000, &cfg->database.max_waiting))
+        if (gw_cfg_check_keys(c, db, "database", KEYS) != 0 ||
+            gw_cfg_get_string(c, db, "database", "url", &cfg->database.url) ||
+            gw_cfg_get_uint(c, db, "database", "pool_size", 1, 64, &cfg->database.pool_size) ||
+            gw_cfg_get_uint(c, db, "database", "query_timeout_ms", 10, 600000, &cfg->database.query_timeout_ms) ||
+            gw_cfg_get_uint(c, db, "database", "max_waiting", 1, 1000000, &cfg->database.max_waiting))
             return -1;
     }
     const char *env = getenv("REGAIN_DATABASE_URL");
@@ -152,11 +62,11 @@ static int parse_database(ctx_t *c, gw_config_t *cfg, yajl_val root)
         cfg->database.url = gw_strdup(env);
     }
     if (cfg->database.url == NULL)
-        return fail(c, "database.url: required (or set REGAIN_DATABASE_URL)");
+        return gw_cfg_fail(c, "database.url: required (or set REGAIN_DATABASE_URL)");
     return 0;
 }
 
-static int parse_listener(ctx_t *c, gw_listen_config_t *l, yajl_val v, size_t index)
+static int parse_listener(gw_cfg_ctx_t *c, gw_listen_config_t *l, yajl_val v, size_t index)
 {
     char where[32], twhere[40];
     snprintf(where, sizeof(where), "listen[%zu]", index);
@@ -164,28 +74,28 @@ static int parse_listener(ctx_t *c, gw_listen_config_t *l, yajl_val v, size_t in
     static const char *const KEYS[] = {"address", "port", "tls", NULL};
     static const char *const TLS_KEYS[] = {"certificate_file", "key_file", NULL};
     unsigned port = 0;
-    if (check_keys(c, v, where, KEYS) || get_string(c, v, where, "address", &l->address) ||
-        get_uint(c, v, where, "port", 1, 65535, &port))
+    if (gw_cfg_check_keys(c, v, where, KEYS) || gw_cfg_get_string(c, v, where, "address", &l->address) ||
+        gw_cfg_get_uint(c, v, where, "port", 1, 65535, &port))
         return -1;
     if (port == 0)
-        return fail(c, "%s.port: required", where);
+        return gw_cfg_fail(c, "%s.port: required", where);
     l->port = (uint16_t)port;
     if (l->address == NULL)
         l->address = gw_strdup("127.0.0.1");
-    yajl_val tls = member(v, "tls");
+    yajl_val tls = gw_cfg_member(v, "tls");
     if (tls == NULL)
         return 0;
     char *cert = NULL, *key = NULL;
     int rc = -1;
-    if (check_keys(c, tls, twhere, TLS_KEYS) || get_string(c, tls, twhere, "certificate_file", &cert) ||
-        get_string(c, tls, twhere, "key_file", &key))
+    if (gw_cfg_check_keys(c, tls, twhere, TLS_KEYS) || gw_cfg_get_string(c, tls, twhere, "certificate_file", &cert) ||
+        gw_cfg_get_string(c, tls, twhere, "key_file", &key))
         goto out;
     if (cert == NULL || key == NULL) {
-        fail(c, "%s.%s: required", twhere, cert == NULL ? "certificate_file" : "key_file");
+        gw_cfg_fail(c, "%s.%s: required", twhere, cert == NULL ? "certificate_file" : "key_file");
         goto out;
     }
-    l->certificate_file = resolve_path(c, cert);
-    l->key_file = resolve_path(c, key);
+    l->certificate_file = gw_cfg_resolve_path(c, cert);
+    l->key_file = gw_cfg_resolve_path(c, key);
     rc = 0;
 out:
     free(cert);
@@ -193,15 +103,15 @@ out:
     return rc;
 }
 
-static int parse_listen(ctx_t *c, gw_config_t *cfg, yajl_val root)
+static int parse_listen(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
 {
-    yajl_val list = member(root, "listen");
+    yajl_val list = gw_cfg_member(root, "listen");
     if (list == NULL)
-        return fail(c, "listen: required (a list of {\"address\", \"port\", \"tls\"})");
+        return gw_cfg_fail(c, "listen: required (a list of {\"address\", \"port\", \"tls\"})");
     if (!YAJL_IS_ARRAY(list) || list->u.array.len == 0)
-        return fail(c, "listen: expected a non-empty array");
+        return gw_cfg_fail(c, "listen: expected a non-empty array");
     if (list->u.array.len > GW_CONFIG_MAX_LISTENERS)
-        return fail(c, "listen: at most %d listeners", GW_CONFIG_MAX_LISTENERS);
+        return gw_cfg_fail(c, "listen: at most %d listeners", GW_CONFIG_MAX_LISTENERS);
     for (size_t i = 0; i < list->u.array.len; i++) {
         if (parse_listener(c, &cfg->listen[i], list->u.array.values[i], i) != 0)
             return -1;
@@ -210,9 +120,9 @@ static int parse_listen(ctx_t *c, gw_config_t *cfg, yajl_val root)
     return 0;
 }
 
-static int parse_server(ctx_t *c, gw_config_t *cfg, yajl_val root)
+static int parse_server(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
 {
-    yajl_val s = member(root, "server");
+    yajl_val s = gw_cfg_member(root, "server");
     static const char *const KEYS[] = {"threads",
                                        "max_request_body_bytes",
                                        "idle_timeout_ms",
@@ -222,28 +132,28 @@ static int parse_server(ctx_t *c, gw_config_t *cfg, yajl_val root)
     if (s == NULL)
         return 0;
     unsigned body = (unsigned)cfg->server.max_request_body_bytes;
-    if (check_keys(c, s, "server", KEYS) ||
-        get_uint(c, s, "server", "threads", 0, 256, &cfg->server.threads) ||
-        get_uint(c, s, "server", "max_request_body_bytes", 1024, 64 * 1024 * 1024, &body) ||
-        get_uint(c, s, "server", "idle_timeout_ms", 100, 3600000, &cfg->server.idle_timeout_ms) ||
-        get_uint(c, s, "server", "max_streams_per_connection", 1, 1000,
+    if (gw_cfg_check_keys(c, s, "server", KEYS) ||
+        gw_cfg_get_uint(c, s, "server", "threads", 0, 256, &cfg->server.threads) ||
+        gw_cfg_get_uint(c, s, "server", "max_request_body_bytes", 1024, 64 * 1024 * 1024, &body) ||
+        gw_cfg_get_uint(c, s, "server", "idle_timeout_ms", 100, 3600000, &cfg->server.idle_timeout_ms) ||
+        gw_cfg_get_uint(c, s, "server", "max_streams_per_connection", 1, 1000,
                  &cfg->server.max_streams_per_connection) ||
-        get_uint(c, s, "server", "shutdown_timeout_ms", 0, 600000, &cfg->server.shutdown_timeout_ms) ||
-        get_uint(c, s, "server", "worker_threads", 0, 256, &cfg->server.worker_threads))
+        gw_cfg_get_uint(c, s, "server", "shutdown_timeout_ms", 0, 600000, &cfg->server.shutdown_timeout_ms) ||
+        gw_cfg_get_uint(c, s, "server", "worker_threads", 0, 256, &cfg->server.worker_threads))
         return -1;
     cfg->server.max_request_body_bytes = body;
     return 0;
 }
 
-static int parse_keys(ctx_t *c, gw_config_t *cfg, yajl_val root)
+static int parse_keys(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
 {
-    yajl_val k = member(root, "keys");
+    yajl_val k = gw_cfg_member(root, "keys");
     static const char *const KEYS[] = {"encryption_key", "refresh_interval_ms", NULL};
     char *b64 = NULL;
     int have = 0;
     if (k != NULL) {
-        if (check_keys(c, k, "keys", KEYS) || get_string(c, k, "keys", "encryption_key", &b64) ||
-            get_uint(c, k, "keys", "refresh_interval_ms", 100, 3600000, &cfg->keys.refresh_interval_ms))
+        if (gw_cfg_check_keys(c, k, "keys", KEYS) || gw_cfg_get_string(c, k, "keys", "encryption_key", &b64) ||
+            gw_cfg_get_uint(c, k, "keys", "refresh_interval_ms", 100, 3600000, &cfg->keys.refresh_interval_ms))
             goto fail;
         if (b64 != NULL && set_encryption_key(c, cfg, b64, "keys.encryption_key") != 0)
             goto fail;
@@ -259,7 +169,7 @@ static int parse_keys(ctx_t *c, gw_config_t *cfg, yajl_val root)
         gw_wipe(b64, strlen(b64));
     free(b64);
     if (!have)
-        return fail(c, "keys.encryption_key: required (or set REGAIN_KEY_ENCRYPTION_KEY)");
+        return gw_cfg_fail(c, "keys.encryption_key: required (or set REGAIN_KEY_ENCRYPTION_KEY)");
     return 0;
 fail:
     if (b64)
@@ -268,9 +178,9 @@ fail:
     return -1;
 }
 
-static int parse_oidc(ctx_t *c, gw_config_t *cfg, yajl_val root)
+static int parse_oidc(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
 {
-    yajl_val o = member(root, "oidc");
+    yajl_val o = gw_cfg_member(root, "oidc");
     static const char *const KEYS[] = {"access_token_ttl_s",
                                        "id_token_ttl_s",
                                        "refresh_token_ttl_s",
@@ -290,48 +200,48 @@ static int parse_oidc(ctx_t *c, gw_config_t *cfg, yajl_val root)
                                        NULL};
     if (o == NULL)
         return 0;
-    return check_keys(c, o, "oidc", KEYS) ||
-                   get_uint(c, o, "oidc", "access_token_ttl_s", 10, 86400, &cfg->oidc.access_token_ttl_s) ||
-                   get_uint(c, o, "oidc", "id_token_ttl_s", 10, 86400, &cfg->oidc.id_token_ttl_s) ||
-                   get_uint(c, o, "oidc", "refresh_token_ttl_s", 60, 31536000,
+    return gw_cfg_check_keys(c, o, "oidc", KEYS) ||
+                   gw_cfg_get_uint(c, o, "oidc", "access_token_ttl_s", 10, 86400, &cfg->oidc.access_token_ttl_s) ||
+                   gw_cfg_get_uint(c, o, "oidc", "id_token_ttl_s", 10, 86400, &cfg->oidc.id_token_ttl_s) ||
+                   gw_cfg_get_uint(c, o, "oidc", "refresh_token_ttl_s", 60, 31536000,
                             &cfg->oidc.refresh_token_ttl_s) ||
-                   get_uint(c, o, "oidc", "code_ttl_s", 1, 600, &cfg->oidc.code_ttl_s) ||
-                   get_uint(c, o, "oidc", "session_ttl_s", 60, 2592000, &cfg->oidc.session_ttl_s) ||
-                   get_uint(c, o, "oidc", "argon2_t", 1, 16, &cfg->oidc.argon2_t) ||
-                   get_uint(c, o, "oidc", "argon2_m_kib", 8, 4194304, &cfg->oidc.argon2_m_kib) ||
-                   get_uint(c, o, "oidc", "argon2_p", 1, 16, &cfg->oidc.argon2_p) ||
-                   get_uint(c, o, "oidc", "throttle_max_failures", 1, 1000,
+                   gw_cfg_get_uint(c, o, "oidc", "code_ttl_s", 1, 600, &cfg->oidc.code_ttl_s) ||
+                   gw_cfg_get_uint(c, o, "oidc", "session_ttl_s", 60, 2592000, &cfg->oidc.session_ttl_s) ||
+                   gw_cfg_get_uint(c, o, "oidc", "argon2_t", 1, 16, &cfg->oidc.argon2_t) ||
+                   gw_cfg_get_uint(c, o, "oidc", "argon2_m_kib", 8, 4194304, &cfg->oidc.argon2_m_kib) ||
+                   gw_cfg_get_uint(c, o, "oidc", "argon2_p", 1, 16, &cfg->oidc.argon2_p) ||
+                   gw_cfg_get_uint(c, o, "oidc", "throttle_max_failures", 1, 1000,
                             &cfg->oidc.throttle_max_failures) ||
-                   get_uint(c, o, "oidc", "throttle_addr_max_failures", 1, 100000,
+                   gw_cfg_get_uint(c, o, "oidc", "throttle_addr_max_failures", 1, 100000,
                             &cfg->oidc.throttle_addr_max_failures) ||
-                   get_uint(c, o, "oidc", "throttle_window_s", 1, 86400, &cfg->oidc.throttle_window_s) ||
-                   get_uint(c, o, "oidc", "throttle_lockout_s", 1, 86400, &cfg->oidc.throttle_lockout_s) ||
-                   get_bool(c, o, "oidc", "allow_remove_last_method", &cfg->oidc.allow_remove_last_method) ||
-                   get_uint(c, o, "oidc", "account_reauth_s", 30, 86400, &cfg->oidc.account_reauth_s) ||
-                   get_uint(c, o, "oidc", "passkey_challenges_per_browser", 1, 1000,
+                   gw_cfg_get_uint(c, o, "oidc", "throttle_window_s", 1, 86400, &cfg->oidc.throttle_window_s) ||
+                   gw_cfg_get_uint(c, o, "oidc", "throttle_lockout_s", 1, 86400, &cfg->oidc.throttle_lockout_s) ||
+                   gw_cfg_get_bool(c, o, "oidc", "allow_remove_last_method", &cfg->oidc.allow_remove_last_method) ||
+                   gw_cfg_get_uint(c, o, "oidc", "account_reauth_s", 30, 86400, &cfg->oidc.account_reauth_s) ||
+                   gw_cfg_get_uint(c, o, "oidc", "passkey_challenges_per_browser", 1, 1000,
                             &cfg->oidc.passkey_challenges_per_browser) ||
-                   get_uint(c, o, "oidc", "passkey_challenges_per_address", 1, 100000,
+                   gw_cfg_get_uint(c, o, "oidc", "passkey_challenges_per_address", 1, 100000,
                             &cfg->oidc.passkey_challenges_per_address)
                ? -1
                : 0;
 }
 
-static int parse_log(ctx_t *c, gw_config_t *cfg, yajl_val root)
+static int parse_log(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
 {
-    yajl_val l = member(root, "log");
+    yajl_val l = gw_cfg_member(root, "log");
     static const char *const KEYS[] = {"level", "access_log", NULL};
     if (l == NULL)
         return 0;
     char *level = NULL;
-    if (check_keys(c, l, "log", KEYS) || get_string(c, l, "log", "level", &level) ||
-        get_bool(c, l, "log", "access_log", &cfg->log.access_log)) {
+    if (gw_cfg_check_keys(c, l, "log", KEYS) || gw_cfg_get_string(c, l, "log", "level", &level) ||
+        gw_cfg_get_bool(c, l, "log", "access_log", &cfg->log.access_log)) {
         free(level);
         return -1;
     }
     int bad = level != NULL && gw_log_level_parse(level, &cfg->log.level) != 0;
     free(level);
     if (bad)
-        return fail(c, "log.level: expected one of error, warn, info, debug");
+        return gw_cfg_fail(c, "log.level: expected one of error, warn, info, debug");
     return 0;
 }
 
@@ -368,7 +278,7 @@ static void set_defaults(gw_config_t *cfg)
 
 int gw_config_parse(gw_config_t *cfg, const char *json, const char *base_dir, char *msg, size_t msgsize)
 {
-    ctx_t c = {msg, msgsize, base_dir};
+    gw_cfg_ctx_t c = {msg, msgsize, base_dir, 0};
     char errbuf[256];
     static const char *const KEYS[] = {"issuer", "dev_mode", "database",  "listen",   "server", "keys",
                                        "oidc",   "log",      "providers", "recovery", NULL};
@@ -377,18 +287,18 @@ int gw_config_parse(gw_config_t *cfg, const char *json, const char *base_dir, ch
     if (root == NULL) {
         /* yajl's message spans lines (with an excerpt); keep the first. */
         errbuf[strcspn(errbuf, "\n")] = '\0';
-        return fail(&c, "not valid JSON: %s", errbuf);
+        return gw_cfg_fail(&c, "not valid JSON: %s", errbuf);
     }
     int rc = -1;
     if (!YAJL_IS_OBJECT(root)) {
-        fail(&c, "expected a JSON object at the top level");
+        gw_cfg_fail(&c, "expected a JSON object at the top level");
         goto out;
     }
-    if (check_keys(&c, root, "", KEYS) || parse_issuer(&c, cfg, root) ||
-        get_bool(&c, root, "", "dev_mode", &cfg->dev_mode) || parse_database(&c, cfg, root) ||
+    if (gw_cfg_check_keys(&c, root, "", KEYS) || parse_issuer(&c, cfg, root) ||
+        gw_cfg_get_bool(&c, root, "", "dev_mode", &cfg->dev_mode) || parse_database(&c, cfg, root) ||
         parse_listen(&c, cfg, root) || parse_server(&c, cfg, root) || parse_keys(&c, cfg, root) ||
         parse_oidc(&c, cfg, root) || parse_log(&c, cfg, root) ||
-        gw_config_parse_recovery(cfg, member(root, "providers"), member(root, "recovery"), base_dir, msg,
+        gw_config_parse_recovery(cfg, gw_cfg_member(root, "providers"), gw_cfg_member(root, "recovery"), base_dir, msg,
                                  msgsize))
         goto out;
     rc = 0;
