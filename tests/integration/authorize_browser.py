@@ -59,15 +59,19 @@ class Reply:
 
 
 class Browser:
-    def __init__(self, srv, src="127.0.0.1"):
+    """One browser: its own cookie jar, source address and User-Agent; a new
+    TLS connection per request."""
+
+    def __init__(self, srv, src="127.0.0.1", user_agent=None):
         self.srv = srv
         self.src = src
+        self.user_agent = user_agent
         self.jar = {}
 
     def request(self, method, path, form=None, raw_body=None, content_type=None):
         conn = http.client.HTTPSConnection("127.0.0.1", self.srv.tls_port, context=CTX, timeout=30 * SLOW,
                                            source_address=(self.src, 0))
-        headers = {}
+        headers = {"User-Agent": self.user_agent} if self.user_agent else {}
         if self.jar:
             headers["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
         body = raw_body
@@ -82,12 +86,16 @@ class Browser:
             r = Reply(resp.status, [(k.lower(), v) for k, v in resp.getheaders()], resp.read())
         finally:
             conn.close()
+        self.keep(r)
+        return r
+
+    def keep(self, r):
+        """Stores the reply's cookies; Max-Age=0 deletes one."""
         for name, (value, attrs) in r.set_cookies().items():
             if any(a.lower() == "max-age=0" for a in attrs):
                 self.jar.pop(name, None)
             else:
                 self.jar[name] = value
-        return r
 
     def get(self, path, params=None):
         if params is not None:

@@ -8,8 +8,8 @@ import re
 import ssl
 import urllib.parse
 
+import authorize_browser
 from harness import SLOW, psql, require
-from authorize_browser import Reply  # the one reply type of the browser-style tests
 
 CTX = ssl.create_default_context()
 CTX.check_hostname = False
@@ -23,42 +23,9 @@ def field_value(html, name):
     return m.group(1) if m else None
 
 
-class Browser:
+class Browser(authorize_browser.Browser):
     def __init__(self, srv, src):
-        self.srv = srv
-        self.src = src
-        self.jar = {}
-
-    def req(self, method, path, form=None):
-        conn = http.client.HTTPSConnection("127.0.0.1", self.srv.tls_port, context=CTX, timeout=30 * SLOW,
-                                           source_address=(self.src, 0))
-        headers = {"User-Agent": "recovery-test"}
-        if self.jar:
-            headers["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
-        body = None
-        if form is not None:
-            body = urllib.parse.urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            r = Reply(resp.status, [(k.lower(), v) for k, v in resp.getheaders()], resp.read())
-        finally:
-            conn.close()
-        for name, (value, attrs) in r.set_cookies().items():
-            if any(a.lower() == "max-age=0" for a in attrs):
-                self.jar.pop(name, None)
-            else:
-                self.jar[name] = value
-        return r
-
-    def get(self, path):
-        return self.req("GET", path)
-
-    def post(self, path, form):
-        return self.req("POST", path, form)
-
-
+        super().__init__(srv, src, user_agent="recovery-test")
 
 
 def default_policy(providers, **over):

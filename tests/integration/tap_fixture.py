@@ -12,7 +12,6 @@ as the sign-in page would render it."""
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import re
@@ -20,8 +19,8 @@ import ssl
 import time
 import urllib.parse
 
-from harness import SLOW, b64url, check, curl, psql, require
-from authorize_browser import Reply  # the one reply type of the browser-style tests
+import authorize_browser
+from harness import b64url, check, curl, psql, require
 
 CTX = ssl.create_default_context()
 CTX.check_hostname = False
@@ -110,47 +109,14 @@ def add_client(env, client_id, scopes="{openid,offline_access}", grants="{author
 # ---- a browser --------------------------------------------------------------------
 
 
-def request(srv, method, path, src, body=None, cookies=None, timeout=30, headers=None):
-    conn = http.client.HTTPSConnection("127.0.0.1", srv.tls_port, context=CTX, timeout=timeout * SLOW,
-                                       source_address=(src, 0))
-    h = dict(headers or {})
-    h.setdefault("User-Agent", "tap-browser/1")
-    if cookies:
-        h["Cookie"] = "; ".join("%s=%s" % kv for kv in cookies.items())
-    if body is not None:
-        body = urllib.parse.urlencode(body)
-        h["Content-Type"] = "application/x-www-form-urlencoded"
-    try:
-        conn.request(method, path, body=body, headers=h)
-        resp = conn.getresponse()
-        return Reply(resp.status, [(k.lower(), v) for k, v in resp.getheaders()], resp.read())
-    finally:
-        conn.close()
+class Browser(authorize_browser.Browser):
+    """A browser that already holds a CSRF cookie, so TAP forms can be built
+    without loading a page first."""
 
-
-class Browser:
     def __init__(self, env, srv, src):
+        super().__init__(srv, src, user_agent="tap-browser/1")
         self.env = env
-        self.srv = srv
-        self.src = src
-        self.jar = {"__Host-regain-csrf": b64url(os.urandom(32))}
-
-    def get(self, path):
-        r = request(self.srv, "GET", path, self.src, cookies=self.jar)
-        self.keep(r)
-        return r
-
-    def post(self, path, form):
-        r = request(self.srv, "POST", path, self.src, body=form, cookies=self.jar)
-        self.keep(r)
-        return r
-
-    def keep(self, r):
-        for name, (value, attrs) in r.set_cookies().items():
-            if any(a.lower() == "max-age=0" for a in attrs):
-                self.jar.pop(name, None)
-            else:
-                self.jar[name] = value
+        self.jar["__Host-regain-csrf"] = b64url(os.urandom(32))
 
     def tap_form(self, tap, request_id="", username=None):
         form = {"tap": tap, "csrf": csrf_token(self.env, self.jar["__Host-regain-csrf"], request_id)}
