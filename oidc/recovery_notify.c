@@ -15,6 +15,10 @@
 #include "gateway/log.h"
 #include "oidc/recovery_internal.h"
 
+/* How long a receiver should accept the event (a delivery retried by a mail
+ * relay may be late; a replay days later must not be). */
+#define NOTIFICATION_LIFETIME_S 600
+
 typedef struct {
     char request_id[33];
     char attempt[37];
@@ -42,8 +46,14 @@ void oidc_recovery_notify(gw_req_t *r, const char *event, const char *attempt_id
     gw_b64url_encode(rnd, sizeof(rnd), jti);
     gw_jw_t *w = gw_jw_new();
     gw_jw_obj_open(w);
+    /* aud names the receiver and exp bounds the event's life, so a captured
+     * event cannot be replayed to another receiver or much later; with typ
+     * and no nonce it also cannot pass for an ID token. */
+    int64_t now = (int64_t)time(NULL);
     gw_jw_kv_str(w, "iss", oidc_cfg->issuer);
-    gw_jw_kv_int64(w, "iat", (int64_t)time(NULL));
+    gw_jw_kv_str(w, "aud", wh->url);
+    gw_jw_kv_int64(w, "iat", now);
+    gw_jw_kv_int64(w, "exp", now + NOTIFICATION_LIFETIME_S);
     gw_jw_kv_str(w, "jti", jti);
     gw_jw_kv_str(w, "event", event);
     gw_jw_kv_str(w, "sub", user_id);

@@ -258,6 +258,9 @@ def journey(env, idp, hooks):
         check("... typ recovery-event+jwt, about rita's recovery",
               hdr.get("typ") == "recovery-event+jwt" and claims.get("sub") == rita
               and claims.get("event") == "recovery.tap_issued" and claims.get("iss") == srv.issuer, (hdr, claims))
+        check("... addressed to its receiver (aud) and short-lived (exp)",
+              claims.get("aud") == hooks.url("/notify") and 0 < claims.get("exp", 0) - claims.get("iat", 0) <= 600,
+              claims)
     r = b.post("/login/tap", f)
     check_eq("the TAP signs in: 303 to the account page with the request", (r.status, r.header("location")),
              (303, "/account/security?request=" + rid))
