@@ -10,15 +10,6 @@
 
 #include "gateway/alloc.h"
 
-static int openssl_fail(gw_err_t *err, const char *public_msg, const char *call)
-{
-    unsigned long e = ERR_get_error();
-    int rc = GW_ERR(err, GW_E_INTERNAL, public_msg);
-    gw_err_detail(err, "%s: %s", call, e ? ERR_reason_error_string(e) : "failed");
-    ERR_clear_error();
-    return rc;
-}
-
 int gw_aead_seal(const uint8_t key[GW_AEAD_KEY_LEN], const void *aad, size_t aadlen, const void *pt, size_t n,
                  uint8_t **out, size_t *outlen, gw_err_t *err)
 {
@@ -31,7 +22,7 @@ int gw_aead_seal(const uint8_t key[GW_AEAD_KEY_LEN], const void *aad, size_t aad
 
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     if (ctx == NULL) {
-        openssl_fail(err, "cannot seal data", "EVP_CIPHER_CTX_new");
+        gw_openssl_fail(err, "cannot seal data", "EVP_CIPHER_CTX_new");
         goto done;
     }
     if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
@@ -39,7 +30,7 @@ int gw_aead_seal(const uint8_t key[GW_AEAD_KEY_LEN], const void *aad, size_t aad
         (n > 0 && EVP_EncryptUpdate(ctx, ct, &len, pt, (int)n) != 1) ||
         EVP_EncryptFinal_ex(ctx, ct + n, &len) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GW_AEAD_TAG_LEN, tag) != 1) {
-        openssl_fail(err, "cannot seal data", "AES-256-GCM encrypt");
+        gw_openssl_fail(err, "cannot seal data", "AES-256-GCM encrypt");
         goto done;
     }
     *out = box;
@@ -68,7 +59,7 @@ int gw_aead_open(const uint8_t key[GW_AEAD_KEY_LEN], const void *aad, size_t aad
 
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     if (ctx == NULL) {
-        openssl_fail(err, "cannot open sealed data", "EVP_CIPHER_CTX_new");
+        gw_openssl_fail(err, "cannot open sealed data", "EVP_CIPHER_CTX_new");
         goto done;
     }
     /* The tag is set before the final call, which compares it in constant time. */
@@ -76,7 +67,7 @@ int gw_aead_open(const uint8_t key[GW_AEAD_KEY_LEN], const void *aad, size_t aad
         (aadlen > 0 && EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aadlen) != 1) ||
         (n > 0 && EVP_DecryptUpdate(ctx, pt, &len, ct, (int)n) != 1) ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GW_AEAD_TAG_LEN, (void *)tag) != 1) {
-        openssl_fail(err, "cannot open sealed data", "AES-256-GCM decrypt");
+        gw_openssl_fail(err, "cannot open sealed data", "AES-256-GCM decrypt");
         goto done;
     }
     if (EVP_DecryptFinal_ex(ctx, pt + n, &len) != 1) {

@@ -21,6 +21,13 @@
 
 struct yajl_val_s;
 
+/* ---- OpenSSL errors (openssl_err.c) ---------------------------------------- */
+
+/* Sets err to GW_E_INTERNAL with `public_msg`, puts the failed `call` and
+ * OpenSSL's reason in the log-only detail, and clears OpenSSL's error queue
+ * (a stale entry would be blamed on the next call). Returns -1. */
+int gw_openssl_fail(gw_err_t *err, const char *public_msg, const char *call);
+
 /* ---- base64 (b64.c) ------------------------------------------------------ */
 
 /* Characters of base64url without padding (RFC 4648 §5, RFC 7515 §2) for n bytes. */

@@ -22,15 +22,6 @@
 #define HEADER_MAX_MEMBERS 32
 #define HEADER_MAX_DEPTH   8
 
-static int openssl_fail(gw_err_t *err, const char *public_msg, const char *call)
-{
-    unsigned long e = ERR_get_error();
-    int rc = GW_ERR(err, GW_E_INTERNAL, public_msg);
-    gw_err_detail(err, "%s: %s", call, e ? ERR_reason_error_string(e) : "failed");
-    ERR_clear_error();
-    return rc;
-}
-
 static int bad_token(gw_err_t *err, const char *why)
 {
     return GW_ERRF(err, GW_E_INVALID_TOKEN, "malformed token: %s", why);
@@ -330,14 +321,14 @@ int gw_jws_sign(EVP_PKEY *key, const char *alg, const char *header_extra_json, c
     gw_sha256(tok, input_len, digest);
     EVP_PKEY_CTX *ctx = sign_ctx(key, alg[0] == 'R');
     if (ctx == NULL || EVP_PKEY_sign(ctx, sig, &sig_len, digest, sizeof(digest)) != 1) {
-        openssl_fail(err, "cannot sign token", "EVP_PKEY_sign");
+        gw_openssl_fail(err, "cannot sign token", "EVP_PKEY_sign");
         goto done;
     }
     uint8_t raw[ES256_SIG];
     const uint8_t *final_sig = sig;
     if (alg[0] == 'E') {
         if (es256_der_to_raw(sig, sig_len, raw) != 0) {
-            openssl_fail(err, "cannot sign token", "d2i_ECDSA_SIG");
+            gw_openssl_fail(err, "cannot sign token", "d2i_ECDSA_SIG");
             goto done;
         }
         final_sig = raw;
@@ -379,7 +370,7 @@ int gw_jws_verify(EVP_PKEY *pub, const char *expected_alg, const char *compact, 
             goto done;
         }
         if (es256_raw_to_der(jws.sig, &der, &sig_len) != 0) {
-            openssl_fail(err, "cannot verify token", "i2d_ECDSA_SIG");
+            gw_openssl_fail(err, "cannot verify token", "i2d_ECDSA_SIG");
             goto done;
         }
         sig = der;
@@ -391,7 +382,7 @@ int gw_jws_verify(EVP_PKEY *pub, const char *expected_alg, const char *compact, 
     }
     md = EVP_MD_CTX_new();
     if (md == NULL || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) != 1) {
-        openssl_fail(err, "cannot verify token", "EVP_DigestVerifyInit");
+        gw_openssl_fail(err, "cannot verify token", "EVP_DigestVerifyInit");
         goto done;
     }
     if (EVP_DigestVerify(md, sig, sig_len, (const uint8_t *)compact, jws.signing_input_len) != 1) {

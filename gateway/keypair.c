@@ -23,15 +23,6 @@
  * makes verification slow. */
 #define RSA_MAX_E_BYTES 4
 
-static int openssl_fail(gw_err_t *err, const char *public_msg, const char *call)
-{
-    unsigned long e = ERR_get_error();
-    int rc = GW_ERR(err, GW_E_INTERNAL, public_msg);
-    gw_err_detail(err, "%s: %s", call, e ? ERR_reason_error_string(e) : "failed");
-    ERR_clear_error();
-    return rc;
-}
-
 static int is_p256(const EVP_PKEY *key)
 {
     char group[32];
@@ -61,7 +52,7 @@ int gw_key_generate_ec_p256(EVP_PKEY **out, gw_err_t *err)
 {
     EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     if (key == NULL)
-        return openssl_fail(err, "cannot generate key", "EVP_PKEY_Q_keygen(EC)");
+        return gw_openssl_fail(err, "cannot generate key", "EVP_PKEY_Q_keygen(EC)");
     *out = key;
     return 0;
 }
@@ -72,7 +63,7 @@ int gw_key_generate_rsa(unsigned bits, EVP_PKEY **out, gw_err_t *err)
         return GW_ERRF(err, GW_E_INTERNAL, "RSA size %u out of range", bits);
     EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
     if (key == NULL)
-        return openssl_fail(err, "cannot generate key", "EVP_PKEY_Q_keygen(RSA)");
+        return gw_openssl_fail(err, "cannot generate key", "EVP_PKEY_Q_keygen(RSA)");
     *out = key;
     return 0;
 }
@@ -83,18 +74,18 @@ int gw_key_private_der(EVP_PKEY *key, uint8_t **der, size_t *len, gw_err_t *err)
         return GW_ERR(err, GW_E_INTERNAL, "unsupported key type");
     PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(key);
     if (p8 == NULL)
-        return openssl_fail(err, "cannot export private key", "EVP_PKEY2PKCS8");
+        return gw_openssl_fail(err, "cannot export private key", "EVP_PKEY2PKCS8");
     int n = i2d_PKCS8_PRIV_KEY_INFO(p8, NULL);
     if (n <= 0) {
         PKCS8_PRIV_KEY_INFO_free(p8);
-        return openssl_fail(err, "cannot export private key", "i2d_PKCS8_PRIV_KEY_INFO");
+        return gw_openssl_fail(err, "cannot export private key", "i2d_PKCS8_PRIV_KEY_INFO");
     }
     uint8_t *buf = gw_malloc((size_t)n), *p = buf;
     if (i2d_PKCS8_PRIV_KEY_INFO(p8, &p) != n) {
         PKCS8_PRIV_KEY_INFO_free(p8);
         gw_wipe(buf, (size_t)n);
         free(buf);
-        return openssl_fail(err, "cannot export private key", "i2d_PKCS8_PRIV_KEY_INFO");
+        return gw_openssl_fail(err, "cannot export private key", "i2d_PKCS8_PRIV_KEY_INFO");
     }
     PKCS8_PRIV_KEY_INFO_free(p8); /* its ASN.1 free callback cleanses the key */
     *der = buf;
@@ -109,12 +100,12 @@ int gw_key_from_private_der(const uint8_t *der, size_t len, EVP_PKEY **out, gw_e
     const unsigned char *p = der;
     PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
     if (p8 == NULL)
-        return openssl_fail(err, "invalid private key", "d2i_PKCS8_PRIV_KEY_INFO");
+        return gw_openssl_fail(err, "invalid private key", "d2i_PKCS8_PRIV_KEY_INFO");
     size_t used = (size_t)(p - der);
     EVP_PKEY *key = EVP_PKCS82PKEY(p8);
     PKCS8_PRIV_KEY_INFO_free(p8);
     if (key == NULL)
-        return openssl_fail(err, "invalid private key", "EVP_PKCS82PKEY");
+        return gw_openssl_fail(err, "invalid private key", "EVP_PKCS82PKEY");
     if (used != len) {
         EVP_PKEY_free(key);
         return GW_ERR(err, GW_E_INTERNAL, "invalid private key: trailing bytes");
@@ -129,7 +120,7 @@ int gw_key_from_private_der(const uint8_t *der, size_t len, EVP_PKEY **out, gw_e
     EVP_PKEY_CTX_free(ctx);
     if (!ok) {
         EVP_PKEY_free(key);
-        return openssl_fail(err, "invalid private key", "EVP_PKEY_pairwise_check");
+        return gw_openssl_fail(err, "invalid private key", "EVP_PKEY_pairwise_check");
     }
     *out = key;
     return 0;
@@ -139,16 +130,16 @@ int gw_key_public_pem(EVP_PKEY *key, char **pem, size_t *len, gw_err_t *err)
 {
     BIO *bio = BIO_new(BIO_s_mem());
     if (bio == NULL)
-        return openssl_fail(err, "cannot export public key", "BIO_new");
+        return gw_openssl_fail(err, "cannot export public key", "BIO_new");
     if (PEM_write_bio_PUBKEY(bio, key) != 1) {
         BIO_free(bio);
-        return openssl_fail(err, "cannot export public key", "PEM_write_bio_PUBKEY");
+        return gw_openssl_fail(err, "cannot export public key", "PEM_write_bio_PUBKEY");
     }
     char *data = NULL;
     long n = BIO_get_mem_data(bio, &data);
     if (n <= 0 || data == NULL) {
         BIO_free(bio);
-        return openssl_fail(err, "cannot export public key", "BIO_get_mem_data");
+        return gw_openssl_fail(err, "cannot export public key", "BIO_get_mem_data");
     }
     *pem = gw_strndup(data, (size_t)n);
     if (len != NULL)
@@ -186,7 +177,7 @@ static int jwk_required(EVP_PKEY *key, char **out, gw_err_t *err)
         if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &a) != 1 ||
             EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &b) != 1) {
             BN_free(a);
-            return openssl_fail(err, "cannot export public key", "EVP_PKEY_get_bn_param(EC)");
+            return gw_openssl_fail(err, "cannot export public key", "EVP_PKEY_get_bn_param(EC)");
         }
         char *x = bn_b64url(a, EC_COORD_LEN), *y = bn_b64url(b, EC_COORD_LEN);
         size_t cap = strlen(x) + strlen(y) + 64;
@@ -198,7 +189,7 @@ static int jwk_required(EVP_PKEY *key, char **out, gw_err_t *err)
         if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &a) != 1 ||
             EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &b) != 1) {
             BN_free(a);
-            return openssl_fail(err, "cannot export public key", "EVP_PKEY_get_bn_param(RSA)");
+            return gw_openssl_fail(err, "cannot export public key", "EVP_PKEY_get_bn_param(RSA)");
         }
         char *n = bn_b64url(a, 0), *e = bn_b64url(b, 0);
         size_t cap = strlen(n) + strlen(e) + 64;
@@ -360,7 +351,7 @@ static int ec_from_jwk(const struct yajl_val_s *obj, EVP_PKEY **out, gw_err_t *e
         OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
         OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)) != 1) {
         OSSL_PARAM_BLD_free(bld);
-        return openssl_fail(err, "cannot load key", "OSSL_PARAM_BLD");
+        return gw_openssl_fail(err, "cannot load key", "OSSL_PARAM_BLD");
     }
     int rc = pkey_fromdata("EC", bld, out, err);
     OSSL_PARAM_BLD_free(bld);
@@ -380,7 +371,7 @@ static int rsa_from_jwk(const struct yajl_val_s *obj, EVP_PKEY **out, gw_err_t *
     OSSL_PARAM_BLD *bld = NULL;
     int rc = -1;
     if (n == NULL || e == NULL) {
-        openssl_fail(err, "cannot load key", "BN_bin2bn");
+        gw_openssl_fail(err, "cannot load key", "BN_bin2bn");
         goto done;
     }
     int bits = BN_num_bits(n);
@@ -395,7 +386,7 @@ static int rsa_from_jwk(const struct yajl_val_s *obj, EVP_PKEY **out, gw_err_t *
     bld = OSSL_PARAM_BLD_new();
     if (bld == NULL || OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) != 1 ||
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) != 1) {
-        openssl_fail(err, "cannot load key", "OSSL_PARAM_BLD");
+        gw_openssl_fail(err, "cannot load key", "OSSL_PARAM_BLD");
         goto done;
     }
     rc = pkey_fromdata("RSA", bld, out, err);
