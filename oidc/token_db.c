@@ -12,16 +12,16 @@
     "o_updated_at, o_refresh"
 
 /* $1 code hash, $2 client id, $3 redirect_uri, $4 S256(verifier), $5 refresh
- * token hash or NULL, $6 refresh token lifetime (s). The last column is the
- * expiry of the TAP the session came from (epoch s, or NULL): no token of a
- * TAP session outlives the TAP (schema/010_tap.sql). */
+ * token hash or NULL, $6 refresh token lifetime (s). After the grant columns:
+ * the code's PKCE challenge, the expiry of the TAP the session came from
+ * (epoch s, or NULL: no token of a TAP session outlives the TAP,
+ * schema/010_tap.sql), the session's verified claims and the provider's
+ * signed result (recovery, schema/011_recovery.sql). One PL/pgSQL function
+ * (schema/017_code_exchange.sql): two statements inside PostgreSQL. */
 store_stmt_t OIDC_STMT_CODE_REDEEM = {
     "oidc_code_redeem",
-    "SELECT " GRANT_COLUMNS
-    ", o_challenge, tap_session_cap(o_session_id), recovery_session_verified_claims(o_session_id), "
-    "recovery_session_provider_result(o_session_id) "
-    "FROM regain_code_redeem($1::bytea, $2, $3, $4, $5::bytea, "
-    "$6::integer)",
+    "SELECT " GRANT_COLUMNS ", o_challenge, o_tap_cap, o_verified_claims, o_provider_result "
+    "FROM regain_code_exchange($1::bytea, $2, $3, $4, $5::bytea, $6::integer)",
     6, 0};
 
 /* $1 presented hash, $2 client id, $3 new hash, $4 narrowed scope or NULL,
