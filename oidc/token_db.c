@@ -84,7 +84,7 @@ store_stmt_t OIDC_STMT_USER_NAME = {"oidc_user_name",
 
 void oidc_token_db_register(void)
 {
-    store_stmt_register(&OIDC_STMT_CODE_REDEEM);
+    store_stmt_register_batchable(&OIDC_STMT_CODE_REDEEM);
     store_stmt_register(&OIDC_STMT_REFRESH_ROTATE);
     store_stmt_register(&OIDC_STMT_REFRESH_REVOKE);
     store_stmt_register(&OIDC_STMT_REFRESH_INTROSPECT);
