@@ -676,3 +676,32 @@ int scim_sort_key(const scim_resource_type_t *rt, const char *sort_by, h2o_mem_p
     *nullable = extracts_text(def->column) || !column_not_null(&c, def->column);
     return 1;
 }
+
+scim_rank_t scim_sort_rank(const scim_resource_type_t *rt, const char *sort_by, h2o_mem_pool_t *pool)
+{
+    scim_sql_t q;
+    ctx_t c;
+    gw_err_t err;
+    scim_sql_init(&q, pool);
+    ctx_init(&c, rt, &q, &err);
+    if (strcmp(c.alias, "u") != 0)
+        return SCIM_RANK_NONE; /* kept for users only */
+    scim_attr_ref_t ref;
+    if (sort_by == NULL || sort_by[0] == '\0')
+        return SCIM_RANK_CREATED;
+    scim_attr_path_t p;
+    if (scim_attr_path_parse(pool, sort_by, strlen(sort_by), &p) != 0 ||
+        scim_attr_resolve(rt, p.uri, p.attr, p.sub, GW_E_SCIM_INVALID_VALUE, &ref, &err) != 0 ||
+        ref.attr->multi_valued)
+        return SCIM_RANK_NONE; /* an error is scim_sort_sql's to report */
+    const scim_attr_t *def = ref.sub != NULL ? ref.sub : ref.attr;
+    if (def->type == SCIM_T_COMPLEX || def->column == NULL)
+        return SCIM_RANK_NONE;
+    /* meta.created: created_at NOT NULL with the id tie-break, the default
+     * order exactly; userName: lower(user_name), unique (key_unique). */
+    if (strcmp(def->column, "created_at") == 0)
+        return SCIM_RANK_CREATED;
+    if (strcmp(def->column, "user_name") == 0 && is_textual(def) && !def->case_exact)
+        return SCIM_RANK_USER_NAME;
+    return SCIM_RANK_NONE;
+}

@@ -252,6 +252,16 @@ int scim_sort_sql(const scim_resource_type_t *rt, const char *sort_by, bool desc
 int scim_sort_key(const scim_resource_type_t *rt, const char *sort_by, h2o_mem_pool_t *pool,
                   const char **expr, bool *nullable, gw_err_t *err);
 
+/* Orders whose row counts are kept per range of sort keys
+ * (schema/018_scim_user_ranks.sql), so a startIndex page finds its place
+ * without walking the rows before it: the default order (meta.created, id)
+ * and userName, of Users. Any other sort key pages with OFFSET. */
+typedef enum { SCIM_RANK_NONE, SCIM_RANK_CREATED, SCIM_RANK_USER_NAME } scim_rank_t;
+
+/* The kept order that `sortBy` (NULL: the default order) sorts in, or
+ * SCIM_RANK_NONE (also for a sortBy that is not valid: scim_sort_sql says why). */
+scim_rank_t scim_sort_rank(const scim_resource_type_t *rt, const char *sort_by, h2o_mem_pool_t *pool);
+
 /* ---- resources as JSON (resource_json.c, patch.c, project.c; all pure) ------- */
 
 typedef enum { SCIM_WRITE_CREATE, SCIM_WRITE_REPLACE } scim_write_mode_t;

@@ -692,6 +692,61 @@ static int add_rows(gw_req_t *r, list_t *l, const char *alias, bool keyset, bool
     return add_number(r, q, keyset ? 0 : l->offset, err);
 }
 
+/* The page's rows as add_rows gives them, found through the row counts
+ * kept per range of the sort key (schema/018_scim_user_ranks.sql) instead
+ * of stepping over `offset` index entries: scim_rank_*_seek names the range
+ * holding the page's first row (ascending) and how many of its rows come
+ * before, and the index is read from there, skipping fewer than one range's
+ * worth. A descending page is the same rows read from the other end (the
+ * seek turns the offset around), put in the requested order over the few
+ * rows of the page. The counts and the rows are read by one statement, so
+ * from one snapshot: the page is exactly the OFFSET page. */
+static int add_ranked_rows(gw_req_t *r, list_t *l, scim_rank_t rank, bool desc, scim_sql_t *q, gw_err_t *err)
+{
+    bool by_name = rank == SCIM_RANK_USER_NAME;
+    scim_sql_add(q, "SELECT u.id, ");
+    if (l->cursor_mode && l->key_expr != NULL) {
+        scim_sql_add(q, "(");
+        scim_sql_add(q, l->key_expr);
+        scim_sql_add(q, ")::text");
+    } else {
+        scim_sql_add(q, "NULL::text");
+    }
+    scim_sql_add(q, by_name ? " AS k FROM (SELECT u.id, u.user_name FROM scim_rank_user_name_seek("
+                            : " AS k FROM (SELECT u.id, u.created_at FROM scim_rank_created_seek(");
+    if (add_number(r, q, l->offset, err) != 0)
+        return -1;
+    scim_sql_add(q, ", ");
+    if (add_number(r, q, l->count + 1, err) != 0)
+        return -1;
+    scim_sql_add(q, ", ");
+    if (scim_sql_param(q, desc ? "t" : "f", err) != 0)
+        return -1;
+    /* The index's own order and key, so the scan is index-only. */
+    scim_sql_add(q, by_name ? "::boolean) t CROSS JOIN LATERAL (SELECT u.id, u.user_name FROM users u"
+                              " WHERE lower(u.user_name) >= t.lo ORDER BY lower(u.user_name)"
+                              " LIMIT t.take OFFSET t.skip) u) u ORDER BY "
+                            : "::boolean) t CROSS JOIN LATERAL (SELECT u.id, u.created_at FROM users u"
+                              " WHERE (u.created_at, u.id) >= (t.lo_at, t.lo_id) ORDER BY u.created_at, u.id"
+                              " LIMIT t.take OFFSET t.skip) u) u ORDER BY ");
+    return scim_sort_sql(l->k->rt, l->sort_by, desc, q, err);
+}
+
+/* Which rows a page takes: after a cursor's row (keyset), through the kept
+ * row counts (an unfiltered startIndex page past the first row in an order
+ * they are kept for), or with OFFSET (filtered lists: their counts depend
+ * on the filter, so none can be kept; other sort keys). */
+static int add_page_rows(gw_req_t *r, list_t *l, const char *alias, bool keyset, bool desc, scim_sql_t *q,
+                         gw_err_t *err)
+{
+    if (!keyset && !filtered(l) && l->offset > 0) {
+        scim_rank_t rank = scim_sort_rank(l->k->rt, l->sort_by, &r->req->pool);
+        if (rank != SCIM_RANK_NONE)
+            return add_ranked_rows(r, l, rank, desc, q, err);
+    }
+    return add_rows(r, l, alias, keyset, desc, q, err);
+}
+
 /* Users: the rows first (materialised, numbered in the sort order), then
  * the columns of the page's rows (not the one past it) in one call of
  * scim_user_rows: one set-based pass for the page instead of a document
@@ -725,7 +780,7 @@ static int build_page(gw_req_t *r, list_t *l, gw_err_t *err)
     }
     /* row_number() OVER () numbers the rows as the ordered subquery gives them. */
     scim_sql_add(q, "WITH x AS MATERIALIZED (SELECT row_number() OVER () AS o, p.id, p.k FROM (");
-    if (add_rows(r, l, alias, keyset, desc, q, err) != 0)
+    if (add_page_rows(r, l, alias, keyset, desc, q, err) != 0)
         return -1;
     /* The page's columns are named so that none clashes with a column of
      * scim_user_rows (user_doc.c finds those by name). */
