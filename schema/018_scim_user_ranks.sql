@@ -60,6 +60,9 @@ CREATE TABLE scim_rank_created (
 
 -- ---- keeping the counts -------------------------------------------------------
 
+-- A default-order key as one value (compared field by field, as the index).
+CREATE TYPE scim_rank_created_key AS (at timestamptz, id uuid);
+
 -- Splits and merges userName bucket p_lo after its count changed.
 CREATE FUNCTION scim_rank_user_name_fix(p_lo text, p_split integer) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -162,29 +165,39 @@ DECLARE
     v_ats timestamptz[];
     v_ids uuid[];
     v_deltas bigint[];
+    v_los text[];
+    v_keys scim_rank_created_key[];
 BEGIN
     -- One writer of the buckets at a time: the lock every creation and
     -- deletion of users takes anyway (scim_count_rows). Statements after it
     -- see what the previous writer committed.
     PERFORM 1 FROM scim_counts c WHERE c.resource = 'User' FOR NO KEY UPDATE;
     SELECT s.split_at INTO v_split FROM scim_rank_settings s;
-    -- Each key counts in the bucket with the greatest lo not above it.
-    SELECT array_agg(b.lo ORDER BY b.lo), array_agg(b.d ORDER BY b.lo) INTO v_names, v_deltas
-      FROM (SELECT k.lo, count(*) AS d
-              FROM unnest(p_names) x (name)
-              CROSS JOIN LATERAL (SELECT r.lo FROM scim_rank_user_name r WHERE r.lo <= x.name
-                                   ORDER BY r.lo DESC LIMIT 1) k
-             GROUP BY k.lo) b;
+    -- Each key counts in the bucket with the greatest lo not above it:
+    -- width_bucket's binary search over the lo of the buckets from the
+    -- smallest key's to the largest's (a statement's keys are usually
+    -- near each other: one or two buckets), instead of an index probe per key.
+    SELECT array_agg(r.lo ORDER BY r.lo) INTO v_los
+      FROM scim_rank_user_name r
+     WHERE r.lo >= (SELECT b.lo FROM scim_rank_user_name b WHERE b.lo <= (SELECT min(x) FROM unnest(p_names) x)
+                     ORDER BY b.lo DESC LIMIT 1)
+       AND r.lo <= (SELECT max(x) FROM unnest(p_names) x);
+    SELECT array_agg(v_los[g.i] ORDER BY g.i), array_agg(g.d ORDER BY g.i) INTO v_names, v_deltas
+      FROM (SELECT width_bucket(x.name, v_los) AS i, count(*) AS d FROM unnest(p_names) x (name) GROUP BY 1) g;
     UPDATE scim_rank_user_name r SET n = r.n + p_sign * x.d FROM unnest(v_names, v_deltas) x (lo, d)
      WHERE r.lo = x.lo;
-    SELECT array_agg(b.lo_at ORDER BY b.lo_at, b.lo_id), array_agg(b.lo_id ORDER BY b.lo_at, b.lo_id),
-           array_agg(b.d ORDER BY b.lo_at, b.lo_id) INTO v_ats, v_ids, v_deltas
-      FROM (SELECT k.lo_at, k.lo_id, count(*) AS d
-              FROM unnest(p_ats, p_ids) x (at, id)
-              CROSS JOIN LATERAL (SELECT r.lo_at, r.lo_id FROM scim_rank_created r
-                                   WHERE (r.lo_at, r.lo_id) <= (x.at, x.id)
-                                   ORDER BY r.lo_at DESC, r.lo_id DESC LIMIT 1) k
-             GROUP BY k.lo_at, k.lo_id) b;
+    SELECT array_agg((r.lo_at, r.lo_id)::scim_rank_created_key ORDER BY r.lo_at, r.lo_id) INTO v_keys
+      FROM scim_rank_created r
+     WHERE (r.lo_at, r.lo_id) >= (SELECT b.lo_at, b.lo_id FROM scim_rank_created b
+                                  WHERE (b.lo_at, b.lo_id) <= (SELECT x.at, x.id FROM unnest(p_ats, p_ids) x (at, id)
+                                                                ORDER BY x.at, x.id LIMIT 1)
+                                  ORDER BY b.lo_at DESC, b.lo_id DESC LIMIT 1)
+       AND (r.lo_at, r.lo_id) <= (SELECT x.at, x.id FROM unnest(p_ats, p_ids) x (at, id)
+                                   ORDER BY x.at DESC, x.id DESC LIMIT 1);
+    SELECT array_agg(v_keys[g.i].at ORDER BY g.i), array_agg(v_keys[g.i].id ORDER BY g.i),
+           array_agg(g.d ORDER BY g.i) INTO v_ats, v_ids, v_deltas
+      FROM (SELECT width_bucket((x.at, x.id)::scim_rank_created_key, v_keys) AS i, count(*) AS d
+              FROM unnest(p_ats, p_ids) x (at, id) GROUP BY 1) g;
     UPDATE scim_rank_created r SET n = r.n + p_sign * x.d FROM unnest(v_ats, v_ids, v_deltas) x (at, id, d)
      WHERE (r.lo_at, r.lo_id) = (x.at, x.id);
     -- Splits and merges once every count is right, in key order (a merge

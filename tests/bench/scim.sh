@@ -23,9 +23,12 @@
 #                  (index paging at the depths a person pages to; p99 < 20 ms)
 #              GET /Users?sortBy=userName&count=100&startIndex=<10,001..100,000>
 #              GET /Users?sortBy=userName&count=100&startIndex=<anywhere>
-#                  (index paging deeper: an index-only scan of startIndex
-#                  entries, so its cost grows with the depth; printed
-#                  against the same target, honestly)
+#              GET /Users?sortBy=userName&sortOrder=descending&count=100&startIndex=<anywhere>
+#                  (index paging at any depth, as a provisioning client's
+#                  import walks the whole directory: startIndex uniform over
+#                  1..users-99, 1,000 of them; the kept row counts of
+#                  schema/018_scim_user_ranks.sql make these independent of
+#                  the depth; p99 < 20 ms)
 #   cursor   one client following nextCursor (RFC 9865) through 100-item
 #            userName pages for 3 x D seconds: keyset pages, p50/p99 and the
 #            first and last page's latency (p99 < 20 ms)
@@ -160,11 +163,13 @@ def starts(lo, hi):  # startIndex in [lo, hi], within the users present
 w("page", starts(1, 10000))
 w("mid", starts(10001, 100000))
 w("deep", starts(1, n))
+w("deepdesc", [q + "&sortOrder=descending" for q in starts(1, n)])
 EOF
     local name file
     for spec in "userName eq|eq" "emails[type eq work and value sw]|sw" \
         "sortBy=userName 100/page, startIndex<=10000|page" \
-        "sortBy=userName 100/page, startIndex 10001-100000|mid" "sortBy=userName 100/page, startIndex any|deep"; do
+        "sortBy=userName 100/page, startIndex 10001-100000|mid" "sortBy=userName 100/page, startIndex any|deep" \
+        "sortBy=userName descending, startIndex any|deepdesc"; do
         name=${spec%|*}
         file=$T/scim-${spec#*|}.uris
         rm -f "$T/scim-h2load.log"
@@ -231,7 +236,8 @@ awk -F'\t' '
     $1 == "query" && $2 ~ /startIndex 10001-/ { mid = $5 }
     $1 == "query" && $2 ~ /^emails/ { sw = $5 }
     $1 == "query" && $2 ~ /^PATCH/ { patch = $5 }
-    $1 == "query" && $2 ~ /startIndex any/ { deep = $5 }
+    $1 == "query" && $2 ~ /^sortBy=userName 100\/page, startIndex any/ { deep = $5 }
+    $1 == "query" && $2 ~ /descending, startIndex any/ { deepdesc = $5 }
     $1 == "query" && $2 ~ /cursor/ { cur = $5 }
     function verdict(v, t) { return (v != "" && v != "-" && v + 0 < t ? "meets target" : "MISSES target") }
     END {
@@ -240,7 +246,8 @@ awk -F'\t' '
         if (sw != "") printf "  emails[type eq \"work\" and value sw ...] p99 %s ms (no target in the issue)%s\n", sw, at
         if (cur != "") printf "  100-item page, following cursors (RFC 9865), p99 %s ms (target < 20 ms): %s%s\n", cur, verdict(cur, 20), at
         if (pg != "") printf "  100-item page, startIndex <= 10,000, p99 %s ms (target < 20 ms): %s%s\n", pg, verdict(pg, 20), at
-        if (mid != "") printf "  100-item page, startIndex 10,001-100,000, p99 %s ms (target < 20 ms): %s%s (OFFSET grows with startIndex)\n", mid, verdict(mid, 20), at
-        if (deep != "") printf "  100-item page, startIndex anywhere, p99 %s ms (target < 20 ms): %s%s (OFFSET is linear in startIndex: deep pages need cursors)\n", deep, verdict(deep, 20), at
+        if (mid != "") printf "  100-item page, startIndex 10,001-100,000, p99 %s ms (target < 20 ms): %s%s\n", mid, verdict(mid, 20), at
+        if (deep != "") printf "  100-item page, startIndex anywhere, p99 %s ms (target < 20 ms): %s%s\n", deep, verdict(deep, 20), at
+        if (deepdesc != "") printf "  100-item page, descending, startIndex anywhere, p99 %s ms (target < 20 ms): %s%s\n", deepdesc, verdict(deepdesc, 20), at
         if (patch != "") printf "  group PATCH (one member, large group) p99 %s ms (no target in the issue)%s\n", patch, at
     }' "$SCIM_RES"
