@@ -698,10 +698,11 @@ scim_rank_t scim_sort_rank(const scim_resource_type_t *rt, const char *sort_by, 
     if (def->type == SCIM_T_COMPLEX || def->column == NULL)
         return SCIM_RANK_NONE;
     /* meta.created: created_at NOT NULL with the id tie-break, the default
-     * order exactly; userName: lower(user_name), unique (key_unique). */
+     * order exactly; userName: lower(user_name) when it is the whole order
+     * (unique, key_unique), as the kept counts' key is. */
     if (strcmp(def->column, "created_at") == 0)
         return SCIM_RANK_CREATED;
-    if (strcmp(def->column, "user_name") == 0 && is_textual(def) && !def->case_exact)
+    if (strcmp(def->column, "user_name") == 0 && is_textual(def) && key_unique(&c, def, !def->case_exact))
         return SCIM_RANK_USER_NAME;
     return SCIM_RANK_NONE;
 }

@@ -296,6 +296,29 @@ static void test_sort(void **state)
     assert_int_equal(err.kind, GW_E_SCIM_INVALID_VALUE);
 }
 
+/* Which orders page through the kept row counts (schema/018): the default
+ * order and meta.created, and userName where it is unique (the real User
+ * schema), nothing else, and never for Groups. */
+static void test_sort_rank(void **state)
+{
+    h2o_mem_pool_t *pool = *state;
+    assert_int_equal(scim_sort_rank(&SCIM_RT_USER, NULL, pool), SCIM_RANK_CREATED);
+    assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "", pool), SCIM_RANK_CREATED);
+    assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "meta.created", pool), SCIM_RANK_CREATED);
+    assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "userName", pool), SCIM_RANK_USER_NAME);
+    assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "USERNAME", pool), SCIM_RANK_USER_NAME);
+    assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "urn:ietf:params:scim:schemas:core:2.0:User:userName", pool),
+                     SCIM_RANK_USER_NAME);
+    assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "displayName", pool), SCIM_RANK_NONE);
+    assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "meta.lastModified", pool), SCIM_RANK_NONE);
+    assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "emails", pool), SCIM_RANK_NONE);
+    assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "nosuch", pool), SCIM_RANK_NONE);
+    assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "user name", pool), SCIM_RANK_NONE);
+    assert_int_equal(scim_sort_rank(&RT, "userName", pool), SCIM_RANK_NONE); /* not unique there */
+    assert_int_equal(scim_sort_rank(&SCIM_RT_GROUP, NULL, pool), SCIM_RANK_NONE);
+    assert_int_equal(scim_sort_rank(&SCIM_RT_GROUP, "displayName", pool), SCIM_RANK_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +326,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_many_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sort, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sort_rank, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
