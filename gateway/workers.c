@@ -55,8 +55,11 @@ void gw_workers_start(unsigned count)
     }
     g.threads = gw_calloc(count, sizeof(pthread_t));
     g.count = count;
-    for (unsigned i = 0; i < count; i++)
+    for (unsigned i = 0; i < count; i++) {
         pthread_create(&g.threads[i], NULL, worker_main, NULL);
+        /* Named, so top -H and /proc/PID/task/N/comm tell hashing from the loops. */
+        pthread_setname_np(g.threads[i], "regain-worker");
+    }
 }
 
 void gw_workers_stop(void)
