@@ -166,7 +166,8 @@ static void on_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
         gw_reply_redirect(r, 303, location, (size_t)n);
         return;
     }
-    oidc_signin_page(r, id, c->a.login_hint.base, NULL);
+    oidc_signin_page_new(r, id, c->a.login_hint.base, c->a.acr_values.base, c->a.acr_values.len,
+                         c->a.claims.base, c->a.claims.len);
 }
 
 static void on_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err)

@@ -173,6 +173,10 @@ void oidc_session_end(gw_req_t *r, const char *session_id, void (*done)(gw_req_t
  * (a uuid; see authorization_requests), with an optional login_hint and
  * error message. Used by /authorize when a sign-in is needed. */
 void oidc_signin_page(gw_req_t *r, const char *request_id, const char *login_hint, const char *error);
+/* The same for a request /authorize has just stored, from the login_hint,
+ * acr_values and claims it has in hand (NULL when absent): no lookup. */
+void oidc_signin_page_new(gw_req_t *r, const char *request_id, const char *login_hint, const char *acr_values,
+                          size_t acr_len, const char *claims, size_t claims_len);
 
 /* A plain HTML error page (title and message are escaped here; no-store),
  * for errors that cannot go back to a relying party: an unknown client or

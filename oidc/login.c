@@ -1,11 +1,12 @@
 /* GET and POST /login: the password sign-in form of a pending authorization
  * request, and the static files the pages use.
  *
- * POST /login, in order: form and CSRF token (csrf.c) -> the authorization
- * request is still live -> the attempt is counted against the account and the
- * client address (throttle_db.c) -> the user is looked up -> Argon2id runs on
- * the worker pool (password.c) -> a session row and cookie (session.c) -> 303
- * to /authorize/resume.
+ * POST /login, in order: form and CSRF token (csrf.c) -> in one statement
+ * (oidc_stmt_login_attempt, throttle_db.c), the authorization request is
+ * still live, the attempt is counted against the account and the client
+ * address, and the user is looked up -> Argon2id runs on the worker pool
+ * (password.c) -> a session row and cookie (session.c) -> 303 to
+ * /authorize/resume.
  *
  * Every failure of the credentials (unknown user, wrong password, no password,
  * inactive user, throttled) gives the same page with the same status and the
@@ -77,7 +78,7 @@ static void fail(gw_req_t *r, login_t *l, const char *why)
     signin_page(r, l, MSG_FAILED);
 }
 
-/* ---- step 6: session --------------------------------------------------------- */
+/* ---- step 5: session --------------------------------------------------------- */
 
 static void on_session_created(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
@@ -107,7 +108,7 @@ static void create_session(gw_req_t *r, login_t *l)
     gw_req_query(r, &oidc_stmt_session_create, params, on_session_created, l);
 }
 
-/* ---- step 5: password ---------------------------------------------------------- */
+/* ---- step 4: password ---------------------------------------------------------- */
 
 static void on_password_checked(gw_req_t *r, void *data, int ok)
 {
@@ -124,22 +125,32 @@ static void on_password_checked(gw_req_t *r, void *data, int ok)
         create_session(r, l);
 }
 
-/* ---- step 4: user ---------------------------------------------------------------- */
+/* ---- step 3: the attempt: request, counters, account -------------------------- */
 
-static void on_user(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+static void on_attempt(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     login_t *l = data;
-    if (res == NULL) {
+    if (res == NULL || PQntuples(res) != 1) {
         page_unavailable(r, err);
         return;
     }
+    const char *live = store_value(res, 0, 0), *locked = store_value(res, 0, 1);
+    if (live == NULL || live[0] != 't') {
+        page_expired(r); /* nothing was counted */
+        return;
+    }
+    if (locked != NULL && locked[0] == 't') {
+        /* Over the limit: no password check at all (that is the point). */
+        fail(r, l, "refused: throttled");
+        return;
+    }
     const char *hash = NULL;
-    if (PQntuples(res) == 1) {
-        l->user_id = gw_req_strdup(r, store_value(res, 0, 0), strlen(store_value(res, 0, 0))).base;
-        hash = store_value(res, 0, 1); /* NULL: no password set; verified against the dummy */
-        const char *active = store_value(res, 0, 2);
+    if (store_value(res, 0, 2) != NULL) {
+        l->user_id = gw_req_strdup(r, store_value(res, 0, 2), strlen(store_value(res, 0, 2))).base;
+        hash = store_value(res, 0, 3); /* NULL: no password set; verified against the dummy */
+        const char *active = store_value(res, 0, 4);
         l->active = active != NULL && active[0] == 't';
-        const char *totp = store_value(res, 0, 3);
+        const char *totp = store_value(res, 0, 5);
         l->has_totp = totp != NULL && totp[0] == 't';
     }
     char *pwd = l->password;
@@ -147,59 +158,56 @@ static void on_user(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
     oidc_password_verify_async(r, hash, pwd, l->password_len, on_password_checked, l);
 }
 
-/* ---- step 3: throttle ------------------------------------------------------------ */
+static void count_attempt(gw_req_t *r, login_t *l)
+{
+    char num[4][16];
+    snprintf(num[0], sizeof(num[0]), "%u", oidc_cfg->oidc.throttle_window_s);
+    snprintf(num[1], sizeof(num[1]), "%u", oidc_cfg->oidc.throttle_max_failures);
+    snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.throttle_lockout_s);
+    snprintf(num[3], sizeof(num[3]), "%u", oidc_cfg->oidc.throttle_addr_max_failures);
+    const char *params[7] = {l->username,
+                             l->peer,
+                             num[0],
+                             num[1],
+                             num[2],
+                             num[3],
+                             OIDC_CONTEXT_IS_REQUEST(l->request_id) ? l->request_id : NULL};
+    gw_req_query(r, &oidc_stmt_login_attempt, params, on_attempt, l);
+}
 
-static void on_throttle(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+/* ---- step 2: fields nobody's account has --------------------------------------- */
+
+static int fields_usable(const login_t *l)
+{
+    return l->username_len > 0 && l->password_len > 0 && l->username_len <= OIDC_USERNAME_MAX &&
+           l->password_len <= OIDC_PASSWORD_MAX;
+}
+
+static void refuse_fields(gw_req_t *r, login_t *l)
+{
+    if (l->username_len == 0 || l->password_len == 0) {
+        log_line(r, GW_LOG_INFO, "failed: empty field");
+        signin_page(r, l, MSG_MISSING);
+        return;
+    }
+    /* No account has such a name or password; still the same answer. */
+    l->username = NULL;
+    fail(r, l, "failed: field too long");
+}
+
+/* An expired request still says so first, as for any other form. */
+static void on_request_checked(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     login_t *l = data;
     if (res == NULL) {
         page_unavailable(r, err);
         return;
     }
-    for (int i = 0; i < PQntuples(res); i++) {
-        const char *locked = store_value(res, i, 0);
-        if (locked != NULL && locked[0] == 't') {
-            /* Over the limit: no password check at all (that is the point). */
-            fail(r, l, "refused: throttled");
-            return;
-        }
-    }
-    const char *params[1] = {l->username};
-    gw_req_query(r, &oidc_stmt_user_by_name, params, on_user, l);
-}
-
-/* ---- step 2: the authorization request ------------------------------------------ */
-
-static void on_request_checked(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
-{
-    login_t *l = data;
-    const int account = !OIDC_CONTEXT_IS_REQUEST(l->request_id); /* nothing was looked up */
-    if (res == NULL && !account) {
-        page_unavailable(r, err);
-        return;
-    }
-    if (!account && PQntuples(res) != 1) {
+    if (PQntuples(res) != 1) {
         page_expired(r);
         return;
     }
-    if (l->username_len == 0 || l->password_len == 0) {
-        log_line(r, GW_LOG_INFO, "failed: empty field");
-        signin_page(r, l, MSG_MISSING);
-        return;
-    }
-    if (l->username_len > OIDC_USERNAME_MAX || l->password_len > OIDC_PASSWORD_MAX) {
-        /* No account has such a name or password; still the same answer. */
-        l->username = NULL;
-        fail(r, l, "failed: field too long");
-        return;
-    }
-    char num[4][16];
-    snprintf(num[0], sizeof(num[0]), "%u", oidc_cfg->oidc.throttle_window_s);
-    snprintf(num[1], sizeof(num[1]), "%u", oidc_cfg->oidc.throttle_max_failures);
-    snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.throttle_lockout_s);
-    snprintf(num[3], sizeof(num[3]), "%u", oidc_cfg->oidc.throttle_addr_max_failures);
-    const char *params[6] = {l->username, l->peer, num[0], num[1], num[2], num[3]};
-    gw_req_query(r, &oidc_stmt_throttle_attempt, params, on_throttle, l);
+    refuse_fields(r, l);
 }
 
 /* ---- step 1: the form -------------------------------------------------------------- */
@@ -244,8 +252,12 @@ static void on_post(gw_req_t *r)
     l->password = password.base;
     l->password_len = password.len;
     gw_req_peer(r, l->peer);
+    if (fields_usable(l)) {
+        count_attempt(r, l);
+        return;
+    }
     if (!OIDC_CONTEXT_IS_REQUEST(l->request_id)) {
-        on_request_checked(r, l, NULL, NULL);
+        refuse_fields(r, l);
         return;
     }
     const char *params[1] = {l->request_id};
@@ -289,7 +301,6 @@ void oidc_signin_register(const gw_config_t *cfg)
 {
     oidc_argon2_params_t prm = {cfg->oidc.argon2_t, cfg->oidc.argon2_m_kib, cfg->oidc.argon2_p};
     oidc_password_set_params(&prm);
-    oidc_user_db_register();
     oidc_session_db_register();
     oidc_throttle_db_register();
     oidc_login_db_register();

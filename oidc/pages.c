@@ -230,6 +230,21 @@ typedef struct {
     const char *error;
 } signin_page_t;
 
+/* The page for a live request whose login_hint, acr_values and claims are
+ * known: a step-up says why the user is asked again and what will do. */
+static void render_for_request(gw_req_t *r, const char *request_id, const char *hint, const char *error,
+                               const char *acr, size_t acr_len, const char *claims, size_t claims_len)
+{
+    int need = oidc_acr_needed(acr, acr_len, claims, claims_len);
+    const char *notice = NULL;
+    if (need >= OIDC_ACR_LEVEL_PHISHING_RESISTANT)
+        notice = "This application asks you to sign in with a passkey.";
+    else if (need == OIDC_ACR_LEVEL_MFA)
+        notice = "This application asks for two-step sign-in: a passkey, or your password and a code from "
+                 "your authenticator app.";
+    render_signin(r, request_id, hint, error, need, notice);
+}
+
 static void on_request_loaded(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     signin_page_t *p = data;
@@ -252,15 +267,23 @@ static void on_request_loaded(gw_req_t *r, void *data, PGresult *res, const gw_e
     if (hint == NULL && store_value(res, 0, 0) != NULL)
         hint = gw_req_strdup(r, store_value(res, 0, 0), strlen(store_value(res, 0, 0))).base;
     const char *acr = store_value(res, 0, 1), *claims = store_value(res, 0, 2);
-    int need = oidc_acr_needed(acr, acr ? strlen(acr) : 0, claims, claims ? strlen(claims) : 0);
-    /* A step-up says why the user is asked again and what will do. */
-    const char *notice = NULL;
-    if (need >= OIDC_ACR_LEVEL_PHISHING_RESISTANT)
-        notice = "This application asks you to sign in with a passkey.";
-    else if (need == OIDC_ACR_LEVEL_MFA)
-        notice = "This application asks for two-step sign-in: a passkey, or your password and a code from "
-                 "your authenticator app.";
-    render_signin(r, p->request_id, hint, p->error, need, notice);
+    render_for_request(r, p->request_id, hint, p->error, acr, acr ? strlen(acr) : 0, claims,
+                       claims ? strlen(claims) : 0);
+}
+
+void oidc_signin_page_new(gw_req_t *r, const char *request_id, const char *login_hint, const char *acr_values,
+                          size_t acr_len, const char *claims, size_t claims_len)
+{
+    if (r->req == NULL)
+        return;
+    if (request_id == NULL || !oidc_uuid_ok(request_id, strlen(request_id))) {
+        oidc_signin_link_invalid(r);
+        return;
+    }
+    oidc_context_t id;
+    oidc_context_parse(request_id, OIDC_UUID_LEN, id);
+    render_for_request(r, id, login_hint, NULL, acr_values, acr_values ? acr_len : 0, claims,
+                       claims ? claims_len : 0);
 }
 
 void oidc_signin_page(gw_req_t *r, const char *request_id, const char *login_hint, const char *error)

@@ -121,24 +121,25 @@ void oidc_password_verify_async(gw_req_t *r, const char *encoded, char *pwd, siz
 
 /* ---- statements (*_db.c) ----------------------------------------------------- */
 
-void oidc_user_db_register(void);
 void oidc_session_db_register(void);
 void oidc_throttle_db_register(void);
 void oidc_login_db_register(void);
 
-/* SELECT id, password_hash, active, has a confirmed authenticator app, FROM
- * users by userName (case-insensitive). */
-extern store_stmt_t oidc_stmt_user_by_name;
 /* SELECT params->>'login_hint', ->>'acr_values', ->>'claims' of a live
  * authorization request by id. */
 extern store_stmt_t oidc_stmt_authz_request_live;
 
-/* Counts one attempt against ('user:' || lower($1)) and ('addr:' || $2)
- * ($3 window s, $4 max failures, $5 lockout s); one row per key with
- * column 1 "t" when that key is locked. */
-extern store_stmt_t oidc_stmt_throttle_attempt;
-/* The same, $7 user agent, for a code typed alone: a locked key's refusal is
- * audited in the same statement (method.failed, reason throttled). */
+/* A password sign-in's first step: with $7 the authorization request id
+ * (NULL: the account page), counts one attempt against ('user:' || lower($1))
+ * and ('addr:' || $2) ($3 window s, $4 max failures, $5 lockout s, $6 max
+ * failures per address) if that request is live, and looks up the account
+ * by userName (case-insensitive). One row: request live, a key locked,
+ * then id, password_hash, active, has a confirmed authenticator app (NULL
+ * for no such user). */
+extern store_stmt_t oidc_stmt_login_attempt;
+/* Counts one attempt ($1..$6 as above), $7 user agent, for a code typed
+ * alone: a locked key's refusal is audited in the same statement
+ * (method.failed, reason throttled). */
 extern store_stmt_t oidc_stmt_throttle_attempt_code;
 
 /* Creates a session ($1 token hash bytea hex, $2 user id, $3 acr, $4 ttl s)

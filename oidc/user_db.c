@@ -1,24 +1,9 @@
-/* SQL about users for sign-in: the lookup by userName and the CLI's insert. */
+/* SQL about users for sign-in: the CLI's insert (the lookup by userName is
+ * part of oidc_stmt_login_attempt, throttle_db.c). */
 #include <stdio.h>
 #include <string.h>
 
 #include "oidc/signin_internal.h"
-
-/* userName is unique without regard to case (schema/002_oidc.sql, RFC 7643
- * §4.1.1 caseExact=false): the same lower() as the unique index, so the
- * lookup uses it. */
-store_stmt_t oidc_stmt_user_by_name = {
-    "signin_user_by_name",
-    "SELECT u.id, u.password_hash, u.active, EXISTS (SELECT 1 FROM totp_authenticators t "
-    "WHERE t.user_id = u.id AND t.confirmed) FROM users u WHERE lower(u.user_name) = lower($1)",
-    1,
-    0,
-};
-
-void oidc_user_db_register(void)
-{
-    store_stmt_register(&oidc_stmt_user_by_name);
-}
 
 int oidc_user_insert_blocking(PGconn *conn, const char *username, const char *given, const char *family,
                               const char *email, int email_verified, const char *password_hash,
