@@ -291,6 +291,24 @@ def main(env):
     r = c.post("/login", dict(good, request="nonsense"))
     check_eq("a malformed request id is refused (400)", r.status, 400)
 
+    # ---- a request that expires while its form is open ---------------------
+    # The request check, the attempt counter and the user lookup are one
+    # statement: a request that has gone must still count nothing.
+    e = Browser(srv, "127.0.0.15")
+    rid5 = new_request()
+    page = e.get("/login?request=" + rid5)
+    counters = "select key, failures from login_throttle where key in ('user:alice', 'addr:127.0.0.15') order by key"
+    before = sql(counters)
+    sql("update authorization_requests set expires_at = now() - interval '1 minute' where id = '%s'" % rid5)
+    r = e.post("/login", {"request": rid5, "csrf": field_value(page.text, "csrf") or "", "username": "alice",
+                          "password": "wonderland 1"})
+    check("POST /login for a request that expired meanwhile: the expired page (400), no session",
+          r.status == 400 and "expired" in r.text and "__Host-regain-session" not in r.set_cookies(), r)
+    check_eq("... and no attempt counted, for the account or the address", sql(counters), before)
+    r = e.post("/login", {"request": rid5, "csrf": field_value(page.text, "csrf") or "", "username": "",
+                          "password": ""})
+    check_eq("... empty fields for it: still the expired page first", r.status, 400)
+
     # ---- account throttle --------------------------------------------------
     rid4 = new_request()
     for i in range(MAX_FAILURES):
