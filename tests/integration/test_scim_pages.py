@@ -294,5 +294,18 @@ def main(env):
           status == 200 and [u["id"] for u in body.get("Resources", [])] == want[6:15]
           and body.get("totalResults") == len(want), (status, len(want)))
 
+    # ---- rebuilt from the users (what the migration does with the users present) -----------------
+    db(env, "UPDATE scim_rank_settings SET split_at = 6")
+    db(env, "SELECT scim_rank_rebuild()")
+    n, nb = buckets_exact(env, "rebuilt in buckets of 3")
+    check("the rebuild cut %d users into %d buckets of 3" % (n, nb), nb == (n + 2) // 3, nb)
+    db(env, "UPDATE scim_rank_settings SET split_at = %d" % SPLIT_AT)
+    pages_match(env, cl, "after the rebuild", rnd)
+    db(env, "DELETE FROM users")
+    buckets_exact(env, "after deleting everyone")
+    status, body = cl.page("userName", True, 3, 5)
+    check("an empty directory: no page, totalResults 0",
+          status == 200 and body.get("totalResults") == 0 and body.get("Resources", []) == [], (status, body))
+
 
 run(main)
