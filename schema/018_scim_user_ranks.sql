@@ -319,41 +319,29 @@ BEGIN
 END
 $$;
 
--- ---- building the counts from the users ----------------------------------------------
+-- ---- the users already present ---------------------------------------------------
 
--- Cuts both orders into buckets of split_at / 2 users, from the users
--- present: for the users a database already holds when this migration runs,
--- and for an operator who wants buckets of another size (after changing
--- split_at). Writes to users wait meanwhile (SHARE lock); a second or so at
--- a million users.
-CREATE FUNCTION scim_rank_rebuild() RETURNS void
-LANGUAGE plpgsql AS $$
+INSERT INTO scim_rank_user_name (lo, n)
+SELECT '', 0;
+INSERT INTO scim_rank_created (lo_at, lo_id, n)
+SELECT '-infinity', '00000000-0000-0000-0000-000000000000', 0;
+
+DO $$
 DECLARE
-    v_part integer;
+    v_part integer := (SELECT split_at / 2 FROM scim_rank_settings);
 BEGIN
-    LOCK TABLE users IN SHARE MODE;
-    PERFORM 1 FROM scim_counts c WHERE c.resource = 'User' FOR NO KEY UPDATE;
-    SELECT s.split_at / 2 INTO v_part FROM scim_rank_settings s;
-    DELETE FROM scim_rank_user_name;
+    LOCK TABLE users IN SHARE MODE; -- no writes while the counts are built
+    WITH k AS (SELECT lower(u.user_name) AS key, row_number() OVER (ORDER BY lower(u.user_name)) - 1 AS i,
+                      count(*) OVER () AS total
+                 FROM users u)
     INSERT INTO scim_rank_user_name (lo, n)
-    SELECT CASE WHEN k.i = 0 THEN '' ELSE k.key END, least(v_part, k.total - k.i)
-      FROM (SELECT lower(u.user_name) AS key, row_number() OVER (ORDER BY lower(u.user_name)) - 1 AS i,
-                   count(*) OVER () AS total
-              FROM users u) k
-     WHERE k.i % v_part = 0;
-    INSERT INTO scim_rank_user_name (lo, n) SELECT '', 0 WHERE NOT EXISTS (SELECT FROM scim_rank_user_name);
-    DELETE FROM scim_rank_created;
+    SELECT k.key, least(v_part, k.total - k.i) FROM k WHERE k.i > 0 AND k.i % v_part = 0;
+    UPDATE scim_rank_user_name SET n = least(v_part, (SELECT count(*) FROM users)) WHERE lo = '';
+    WITH k AS (SELECT u.created_at, u.id, row_number() OVER (ORDER BY u.created_at, u.id) - 1 AS i,
+                      count(*) OVER () AS total
+                 FROM users u)
     INSERT INTO scim_rank_created (lo_at, lo_id, n)
-    SELECT CASE WHEN k.i = 0 THEN '-infinity' ELSE k.created_at END,
-           CASE WHEN k.i = 0 THEN '00000000-0000-0000-0000-000000000000' ELSE k.id END,
-           least(v_part, k.total - k.i)
-      FROM (SELECT u.created_at, u.id, row_number() OVER (ORDER BY u.created_at, u.id) - 1 AS i,
-                   count(*) OVER () AS total
-              FROM users u) k
-     WHERE k.i % v_part = 0;
-    INSERT INTO scim_rank_created (lo_at, lo_id, n)
-    SELECT '-infinity', '00000000-0000-0000-0000-000000000000', 0 WHERE NOT EXISTS (SELECT FROM scim_rank_created);
+    SELECT k.created_at, k.id, least(v_part, k.total - k.i) FROM k WHERE k.i > 0 AND k.i % v_part = 0;
+    UPDATE scim_rank_created SET n = least(v_part, (SELECT count(*) FROM users)) WHERE lo_at = '-infinity';
 END
 $$;
-
-SELECT scim_rank_rebuild();

@@ -318,7 +318,7 @@ def main(env):
           status == 200 and [u["id"] for u in body.get("Resources", [])] == want[6:15]
           and body.get("totalResults") == len(want), (status, len(want)))
 
-    # ---- rebuilt from the users (what the migration does with the users present) -----------------
+    # ---- rebuilt from the users (scim_rank_rebuild, 021) -------------------------------------------
     db(env, "UPDATE scim_rank_settings SET split_at = 6")
     db(env, "SELECT scim_rank_rebuild()")
     n, nb = buckets_exact(env, "rebuilt in buckets of 3")
