@@ -106,7 +106,7 @@ static void allow_header(gw_req_t *r, unsigned methods)
  * id ties logs together); anything else is replaced, never echoed. */
 static void set_request_id(gw_req_t *r)
 {
-    h2o_iovec_t in = gw_req_header(r, "x-request-id");
+    h2o_iovec_t in = gw_req_header(r, GW_REQUEST_ID_HEADER);
     if (in.base != NULL && in.len >= 8 && in.len < sizeof(r->id)) {
         size_t i = 0;
         while (i < in.len && (isalnum((unsigned char)in.base[i]) || in.base[i] == '-' || in.base[i] == '_' ||
@@ -324,7 +324,7 @@ void gw_reply(gw_req_t *r, int status, const char *content_type, const char *bod
     h2o_vector_reserve(&req->pool, &req->res.headers, req->res.headers.size + 10);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
                    strlen(content_type));
-    ADD_STR(req, "x-request-id", r->id, strlen(r->id));
+    ADD_STR(req, GW_REQUEST_ID_HEADER, r->id, strlen(r->id));
     ADD_STR(req, "x-content-type-options", H2O_STRLIT("nosniff"));
     ADD_STR(req, "referrer-policy", H2O_STRLIT("no-referrer"));
     /* Framing and script policies matter where something renders: pages.

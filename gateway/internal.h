@@ -18,6 +18,16 @@ void gw_workers_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *me
 void gw_access_log_request(gw_thread_t *t, const gw_req_t *r, const h2o_req_t *req, int status, size_t bytes,
                            uint64_t duration_ns);
 
+/* The response header carrying the request id (gateway/http.c). */
+#define GW_REQUEST_ID_HEADER "x-request-id"
+
+/* Checks that libh2o encodes HTTP/2 response headers through
+ * gateway/hpack_unique.c, which keeps the request id out of the HPACK table.
+ * Returns 0 when it does, 1 (and a warning in `msg`) when libh2o uses its own
+ * encoder unchanged, -1 (and `msg`) when the wrapper is called but h2o's
+ * encoder cannot be found, which would fail every HTTP/2 response. */
+int gw_hpack_unique_install(char *msg, size_t msgsize);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t gw_now_ns(void);
 

@@ -15,7 +15,7 @@ PACKAGES="
   postgresql-15 postgresql-client-15
   nghttp2-client wrk curl openssl ca-certificates jq python3 iproute2
   clang libclang-rt-14-dev clang-format
-  nodejs npm python3-authlib python3-requests python3-cryptography
+  nodejs npm python3-authlib python3-requests python3-cryptography python3-hpack
   chromium
 "
 

@@ -1,0 +1,161 @@
+"""HTTP/2 responses carry their request id without filling the HPACK table.
+
+h2o 2.2.5 indexes every response header it encodes; a value that is new on
+every response (the request id) then fills the connection's dynamic table with
+entries nobody reuses and pushes out the headers that never change
+(gateway/hpack_unique.c).  This test speaks HTTP/2 itself, over h2c and over
+TLS with ALPN h2, sends many requests on one connection, and decodes every
+response header block in order with the `hpack` package, so it sees what a
+client's decoder holds afterwards:
+  - every response has status 200 and its own x-request-id;
+  - no request id ever entered the client's dynamic table;
+  - the unchanging headers are still indexed (they are in the table, and the
+    later header blocks are short because they refer to it);
+  - a request id sent by the client is echoed the same way."""
+
+import socket
+import ssl
+import struct
+
+import hpack
+
+from harness import check, check_eq, require, run
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+DATA, HEADERS, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 4, 6, 7, 8, 9
+END_STREAM, ACK, END_HEADERS, PADDED, PRIORITY = 0x1, 0x1, 0x4, 0x8, 0x20
+BIG_WINDOW = (1 << 30)
+REQUESTS = 120  # several times the 32 entries h2o's encoder table holds
+BATCH = 20
+
+
+def frame(ftype, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", stream) + payload
+
+
+class H2:
+    def __init__(self, sock, authority, scheme):
+        self.sock = sock
+        self.authority = authority
+        self.scheme = scheme
+        self.buf = b""
+        self.encoder = hpack.Encoder()
+        self.decoder = hpack.Decoder()
+        self.block_sizes = []
+        # INITIAL_WINDOW_SIZE (0x4) large, and the connection window too, so
+        # no WINDOW_UPDATE bookkeeping is needed while reading.
+        sock.sendall(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 0x4, BIG_WINDOW))
+                     + frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", BIG_WINDOW)))
+
+    def read_frame(self):
+        while len(self.buf) < 9 or len(self.buf) < 9 + int.from_bytes(self.buf[:3], "big"):
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed by the server")
+            self.buf += chunk
+        n = int.from_bytes(self.buf[:3], "big")
+        ftype, flags = self.buf[3], self.buf[4]
+        stream = int.from_bytes(self.buf[5:9], "big") & 0x7FFFFFFF
+        payload = self.buf[9:9 + n]
+        self.buf = self.buf[9 + n:]
+        return ftype, flags, stream, payload
+
+    def get_many(self, path, first_stream, count, extra=()):
+        """Sends `count` GETs, returns {stream: headers dict} in arrival order."""
+        streams = list(range(first_stream, first_stream + 2 * count, 2))
+        out = b""
+        for s in streams:
+            block = self.encoder.encode([(":method", "GET"), (":scheme", self.scheme),
+                                         (":authority", self.authority), (":path", path)] + list(extra))
+            out += frame(HEADERS, END_STREAM | END_HEADERS, s, block)
+        self.sock.sendall(out)
+        answers, done, pending = {}, set(), {}
+        while len(done) < len(streams):
+            ftype, flags, stream, payload = self.read_frame()
+            if ftype == SETTINGS and not flags & ACK:
+                self.sock.sendall(frame(SETTINGS, ACK, 0))
+            elif ftype == PING and not flags & ACK:
+                self.sock.sendall(frame(PING, ACK, 0, payload))
+            elif ftype == GOAWAY:
+                raise EOFError("GOAWAY: %r" % payload)
+            elif ftype in (HEADERS, CONTINUATION):
+                if ftype == HEADERS:
+                    if flags & PADDED:
+                        payload = payload[1:len(payload) - payload[0]]
+                    if flags & PRIORITY:
+                        payload = payload[5:]
+                    pending[stream] = [payload, flags & END_STREAM]
+                else:
+                    pending[stream][0] += payload
+                if flags & END_HEADERS:
+                    block, ended = pending.pop(stream)
+                    self.block_sizes.append(len(block))
+                    # Blocks are decoded in arrival order, as a client must.
+                    answers[stream] = dict(self.decoder.decode(block))
+                    if ended:
+                        done.add(stream)
+            elif ftype == DATA and flags & END_STREAM:
+                done.add(stream)
+        return [answers[s] for s in streams]
+
+
+def table_names(decoder):
+    return [name.decode() if isinstance(name, bytes) else name
+            for name, _ in decoder.header_table.dynamic_entries]
+
+
+def exercise(label, sock, authority, scheme, path):
+    c = H2(sock, authority, scheme)
+    answers = []
+    for b in range(REQUESTS // BATCH):
+        answers += c.get_many(path, 1 + 2 * BATCH * b, BATCH)
+    statuses = sorted({a.get(":status") for a in answers})
+    check_eq("%s: %d answers, all 200" % (label, REQUESTS), statuses, ["200"])
+    ids = [a.get("x-request-id") for a in answers]
+    check("%s: every answer has an x-request-id" % label, all(ids), repr(ids[:5]))
+    check_eq("%s: the request ids are all different" % label, len(set(ids)), REQUESTS)
+    names = table_names(c.decoder)
+    check("%s: no request id entered the client's HPACK table" % label,
+          "x-request-id" not in names,
+          "%d of %d entries are x-request-id" % (names.count("x-request-id"), len(names)))
+    check("%s: the unchanging headers are indexed" % label,
+          "x-content-type-options" in names and "content-type" in names, repr(names))
+    # Once the table holds the unchanging headers, a header block is the
+    # indexed references plus the id literal: short, and no block re-sends
+    # the unchanging headers (a churned table re-sent them again and again).
+    later = c.block_sizes[2:]
+    check("%s: later header blocks stay short (no re-sent literals)" % label,
+          later and max(later) <= 64, repr(c.block_sizes[:40]))
+
+    # A client's own id (a proxy's) is kept and sent back the same way.
+    mine = "proxy-id-0123456789"
+    echoed = c.get_many(path, 1 + 2 * REQUESTS, 2, extra=[("x-request-id", mine)])
+    check_eq("%s: the client's request id is echoed" % label,
+             [a.get("x-request-id") for a in echoed], [mine, mine])
+    names = table_names(c.decoder)
+    check("%s: the echoed id did not enter the table either" % label,
+          "x-request-id" not in names,
+          "%d of %d entries are x-request-id" % (names.count("x-request-id"), len(names)))
+    sock.close()
+
+
+def main(env):
+    srv = env.regain()
+    for path in ("/.well-known/openid-configuration", "/jwks.json"):
+        sock = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        exercise("h2c %s" % path, sock, "127.0.0.1:%d" % srv.port, "http", path)
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["h2"])
+        raw = socket.create_connection(("127.0.0.1", srv.tls_port), timeout=10)
+        tls = ctx.wrap_socket(raw, server_hostname="localhost")
+        require("h2 %s: ALPN selected h2" % path, tls.selected_alpn_protocol() == "h2",
+                repr(tls.selected_alpn_protocol()))
+        exercise("h2 %s" % path, tls, "localhost:%d" % srv.tls_port, "https", path)
+    srv.stop()
+
+
+if __name__ == "__main__":
+    run(main)
