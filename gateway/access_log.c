@@ -1,6 +1,7 @@
 /* The access log: one JSON object per finished request, formatted straight
  * into the thread's batch buffer. It runs on every request, so it avoids
- * printf and formats the time once per second. */
+ * printf, formats the time once per second, and makes room for a whole line
+ * once, so that each piece is copied without a bounds check of its own. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -8,100 +9,128 @@
 #include "gateway/internal.h"
 #include "gateway/log.h"
 
-#define LINE_MAX_BYTES 1200 /* path and method are truncated to fit */
+/* What is logged of the method, path and route name, in bytes; an escaped
+ * byte takes at most 6 (\u00XX). */
+#define METHOD_LOGGED 16
+#define PATH_LOGGED   256
+#define ROUTE_LOGGED  128
+#define LINE_MAX_BYTES                                                                                       \
+    (256 /* names, punctuation, numbers, protocol */ + sizeof(((gw_req_t *)0)->id) + 6 * METHOD_LOGGED +     \
+     6 * PATH_LOGGED + ROUTE_LOGGED)
 
-typedef struct {
-    char *p, *end;
-} out_t;
+#define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
 
-static void put(out_t *o, const char *s, size_t n)
+/* Bytes JSON strings cannot hold as they are: controls, quote, backslash
+ * and DEL. */
+static int needs_escape(unsigned char c)
 {
-    if ((size_t)(o->end - o->p) < n)
-        n = (size_t)(o->end - o->p);
-    memcpy(o->p, s, n);
-    o->p += n;
+    return c < 0x20 || c == '"' || c == '\\' || c == 0x7f;
 }
 
-#define PUT_LIT(o, lit) put((o), (lit), sizeof(lit) - 1)
-
-static void put_uint(out_t *o, uint64_t v)
+/* Whether any of the 8 bytes in `w` needs escaping, without a loop: the
+ * classic "has a byte below n" test ((w - n*ones) & ~w & highs, exact for
+ * n <= 128) for the controls, and "has a zero byte" on w ^ c for the others. */
+static int word_needs_escape(uint64_t w)
 {
-    char buf[24];
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\'), del = w ^ (ones * 0x7f);
+    uint64_t hits = ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
+                    ((del - ones) & ~del);
+    return (hits & highs) != 0;
+}
+
+static char *put_uint(char *p, uint64_t v)
+{
+    char buf[20];
     size_t i = sizeof(buf);
     do {
         buf[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    put(o, buf + i, sizeof(buf) - i);
+    memcpy(p, buf + i, sizeof(buf) - i);
+    return p + sizeof(buf) - i;
 }
 
-static void put_escaped(out_t *o, const char *s, size_t n)
+/* Copies `s` with JSON escapes; `p` has room for 6 * n bytes. Paths and
+ * methods almost never need escaping, so the plain run is one copy. */
+static char *put_escaped(char *p, const char *s, size_t n)
 {
-    /* Paths and methods almost never need escaping: copy them as they are. */
     size_t i = 0;
-    while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\' && s[i] != 0x7f)
+    uint64_t w;
+    while (i + 8 <= n && (memcpy(&w, s + i, 8), !word_needs_escape(w)))
+        i += 8;
+    while (i < n && !needs_escape((unsigned char)s[i]))
         i++;
-    if (i == n) {
-        put(o, s, n);
-        return;
-    }
-    char buf[600];
-    size_t len = gw_log_escape(buf, sizeof(buf), s, n);
-    put(o, buf, len);
+    memcpy(p, s, i);
+    p += i;
+    if (i < n)
+        p += gw_log_escape(p, 6 * (n - i) + 1, s + i, n - i);
+    return p;
 }
 
-/* "2026-11-26T05:14:36.123Z": the part up to the seconds is cached. */
-static void put_time(out_t *o, gw_thread_t *t)
+/* `{"time":"2026-11-26T05:14:36.123Z"`: the text up to the second is made
+ * once per second. */
+static char *put_time(char *p, gw_thread_t *t)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     if (ts.tv_sec != t->log_second) {
         struct tm tm;
         gmtime_r(&ts.tv_sec, &tm);
-        strftime(t->log_second_text, sizeof(t->log_second_text), "%Y-%m-%dT%H:%M:%S", &tm);
+        t->log_second_len =
+            strftime(t->log_second_text, sizeof(t->log_second_text), "%Y-%m-%dT%H:%M:%S", &tm);
         t->log_second = ts.tv_sec;
     }
-    put(o, t->log_second_text, strlen(t->log_second_text));
+    p = PUT_LIT(p, "{\"time\":\"");
+    memcpy(p, t->log_second_text, t->log_second_len);
+    p += t->log_second_len;
     unsigned ms = (unsigned)(ts.tv_nsec / 1000000);
-    char frac[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10), 'Z'};
-    put(o, frac, 5);
+    *p++ = '.';
+    *p++ = (char)('0' + ms / 100);
+    *p++ = (char)('0' + ms / 10 % 10);
+    *p++ = (char)('0' + ms % 10);
+    *p++ = 'Z';
+    return p;
 }
 
 void gw_access_log_request(gw_thread_t *t, const gw_req_t *r, const h2o_req_t *req, int status, size_t bytes,
                            uint64_t duration_ns)
 {
-    char line[LINE_MAX_BYTES];
-    out_t o = {line, line + sizeof(line) - 3};
-    PUT_LIT(&o, "{\"time\":\"");
-    put_time(&o, t);
-    PUT_LIT(&o, "\",\"type\":\"access\",\"request_id\":\"");
-    put(&o, r->id, strlen(r->id));
-    PUT_LIT(&o, "\",\"method\":\"");
-    put_escaped(&o, req->method.base, req->method.len < 16 ? req->method.len : 16);
-    PUT_LIT(&o, "\",\"path\":\"");
+    char *line = gw_access_log_reserve(t, LINE_MAX_BYTES), *p = line;
+    p = put_time(p, t);
+    p = PUT_LIT(p, "\",\"type\":\"access\",\"request_id\":\"");
+    size_t n = strnlen(r->id, sizeof(r->id));
+    memcpy(p, r->id, n);
+    p += n;
+    p = PUT_LIT(p, "\",\"method\":\"");
+    p = put_escaped(p, req->method.base, req->method.len < METHOD_LOGGED ? req->method.len : METHOD_LOGGED);
+    p = PUT_LIT(p, "\",\"path\":\"");
     /* The query string can carry codes and tokens: log the path alone. */
-    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-    put_escaped(&o, req->path.base, plen < 256 ? plen : 256);
-    PUT_LIT(&o, "\",\"route\":\"");
-    if (r->route != NULL)
-        put(&o, r->route->name, strlen(r->route->name));
-    PUT_LIT(&o, "\",\"status\":");
-    put_uint(&o, (uint64_t)status);
-    PUT_LIT(&o, ",\"duration_ms\":");
+    n = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    p = put_escaped(p, req->path.base, n < PATH_LOGGED ? n : PATH_LOGGED);
+    p = PUT_LIT(p, "\",\"route\":\"");
+    if (r->route != NULL) {
+        /* Route names are constants of the code: no escaping needed. */
+        n = strnlen(r->route->name, ROUTE_LOGGED);
+        memcpy(p, r->route->name, n);
+        p += n;
+    }
+    p = PUT_LIT(p, "\",\"status\":");
+    p = put_uint(p, (uint64_t)status);
+    p = PUT_LIT(p, ",\"duration_ms\":");
     uint64_t us = duration_ns / 1000;
-    put_uint(&o, us / 1000);
-    char frac[4] = {'.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10), (char)('0' + us % 10)};
-    put(&o, frac, 4);
-    PUT_LIT(&o, ",\"bytes\":");
-    put_uint(&o, bytes);
-    PUT_LIT(&o, ",\"protocol\":\"");
+    p = put_uint(p, us / 1000);
+    *p++ = '.';
+    *p++ = (char)('0' + us / 100 % 10);
+    *p++ = (char)('0' + us / 10 % 10);
+    *p++ = (char)('0' + us % 10);
+    p = PUT_LIT(p, ",\"bytes\":");
+    p = put_uint(p, bytes);
     if (req->version >= 0x200)
-        PUT_LIT(&o, "HTTP/2");
+        p = PUT_LIT(p, ",\"protocol\":\"HTTP/2\"}\n");
     else if (req->version == 0x101)
-        PUT_LIT(&o, "HTTP/1.1");
+        p = PUT_LIT(p, ",\"protocol\":\"HTTP/1.1\"}\n");
     else
-        PUT_LIT(&o, "HTTP/1.0");
-    o.end += 3; /* the room kept for the closing quote, brace and newline */
-    PUT_LIT(&o, "\"}\n");
-    gw_access_log(t, line, (size_t)(o.p - line));
+        p = PUT_LIT(p, ",\"protocol\":\"HTTP/1.0\"}\n");
+    gw_access_log_commit(t, (size_t)(p - line));
 }

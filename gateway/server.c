@@ -77,11 +77,15 @@ static void on_access_flush(h2o_timeout_entry_t *entry)
     access_flush(t);
 }
 
-void gw_access_log(gw_thread_t *t, const char *line, size_t len)
+char *gw_access_log_reserve(gw_thread_t *t, size_t max)
 {
-    if (t->access_len + len > sizeof(t->access_buf))
+    if (t->access_len + max > sizeof(t->access_buf))
         access_flush(t);
-    memcpy(t->access_buf + t->access_len, line, len);
+    return t->access_buf + t->access_len;
+}
+
+void gw_access_log_commit(gw_thread_t *t, size_t len)
+{
     t->access_len += len;
     if (!h2o_timeout_is_linked(&t->access_flush_entry))
         h2o_timeout_link(t->loop, &t->access_flush_timeout, &t->access_flush_entry);

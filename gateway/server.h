@@ -36,6 +36,7 @@ struct gw_thread {
     size_t access_len;
     time_t log_second; /* the second log_second_text spells */
     char log_second_text[24];
+    size_t log_second_len;
     h2o_timeout_t access_flush_timeout;
     h2o_timeout_entry_t access_flush_entry;
     h2o_timeout_t shutdown_timeout;
@@ -66,7 +67,10 @@ const gw_config_t *gw_server_config(const gw_thread_t *t);
 unsigned gw_server_thread_count(const gw_thread_t *t);
 gw_thread_t *gw_server_thread_at(const gw_thread_t *t, unsigned i);
 
-/* The access log line of a finished request (called by the reply path). */
-void gw_access_log(gw_thread_t *t, const char *line, size_t len);
+/* The access log: a line is written in place at gw_access_log_reserve's
+ * answer (room for `max` bytes) and then committed with its length, so it is
+ * formatted once and never copied (gateway/access_log.c). */
+char *gw_access_log_reserve(gw_thread_t *t, size_t max);
+void gw_access_log_commit(gw_thread_t *t, size_t len);
 
 #endif
