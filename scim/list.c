@@ -34,9 +34,9 @@
  * the start and linear in startIndex; a filtered list has no kept counts
  * (they would depend on the filter). Cursors (RFC 9865) need no offset: a
  * cursor names the last row of its page by sort key and id (keyset
- * pagination), and the
- * next page is an index range scan starting there, at any depth. A
- * previousCursor names the first row and asks for the rows before it.
+ * pagination), and the next page is an index range scan starting there, at
+ * any depth. A previousCursor names the first row and asks for the rows
+ * before it.
  * Sorting by a multi-valued attribute (a subquery per row, no index) and
  * sort keys longer than CURSOR_KEY_MAX fall back to cursors holding an
  * offset.
