@@ -309,6 +309,7 @@ static int http(browser_t *b, const char *method, const char *path, const char *
     }
     size_t len = 0;
     char *head_end = NULL;
+    b->buf[0] = '\0'; /* nothing of the previous response */
     long clen = -1;
     for (;;) {
         if (head_end == NULL && (head_end = strstr(b->buf, "\r\n\r\n")) != NULL) {
