@@ -25,13 +25,13 @@ store_stmt_t OIDC_STMT_CODE_REDEEM = {
     6, 0};
 
 /* $1 presented hash, $2 client id, $3 new hash, $4 narrowed scope or NULL,
- * $5 lifetime (s); the last column as for OIDC_STMT_CODE_REDEEM. */
+ * $5 lifetime (s); the last three columns as for OIDC_STMT_CODE_REDEEM (one
+ * lookup of the session, schema/017_code_exchange.sql). */
 store_stmt_t OIDC_STMT_REFRESH_ROTATE = {
     "oidc_refresh_rotate",
-    "SELECT " GRANT_COLUMNS
-    ", tap_session_cap(o_session_id), recovery_session_verified_claims(o_session_id), "
-    "recovery_session_provider_result(o_session_id) "
-    "FROM regain_refresh_rotate($1::bytea, $2, $3::bytea, $4, $5::integer)",
+    "SELECT " GRANT_COLUMNS ", x.o_tap_cap, x.o_verified_claims, x.o_provider_result "
+    "FROM regain_refresh_rotate($1::bytea, $2, $3::bytea, $4, $5::integer) "
+    "LEFT JOIN LATERAL regain_session_extras(o_session_id) x ON true",
     5, 0};
 
 /* $1 hash, $2 client id -> 'revoked' | 'wrong_client' | 'unknown'. */
@@ -84,15 +84,20 @@ store_stmt_t OIDC_STMT_USER_NAME = {"oidc_user_name",
 
 void oidc_token_db_register(void)
 {
+    /* Batchable (gateway/store.h): the code exchange, the hot statement of
+     * the token endpoint (a fresh code each time: its row lock meets no other
+     * batch's), and the read-only lookups of bearer tokens and userinfo. The
+     * refresh rotation and revocations stay their own transactions: they
+     * lock rows that concurrent requests of one client may share. */
     store_stmt_register_batchable(&OIDC_STMT_CODE_REDEEM);
     store_stmt_register(&OIDC_STMT_REFRESH_ROTATE);
     store_stmt_register(&OIDC_STMT_REFRESH_REVOKE);
-    store_stmt_register(&OIDC_STMT_REFRESH_INTROSPECT);
-    store_stmt_register(&OIDC_STMT_AT_REVOKED);
+    store_stmt_register_batchable(&OIDC_STMT_REFRESH_INTROSPECT);
+    store_stmt_register_batchable(&OIDC_STMT_AT_REVOKED);
     store_stmt_register(&OIDC_STMT_AT_REVOKE);
-    store_stmt_register(&OIDC_STMT_USERINFO);
-    store_stmt_register(&OIDC_STMT_USER_NAME);
-    store_stmt_register(&OIDC_STMT_USERINFO_VERIFIED);
+    store_stmt_register_batchable(&OIDC_STMT_USERINFO);
+    store_stmt_register_batchable(&OIDC_STMT_USER_NAME);
+    store_stmt_register_batchable(&OIDC_STMT_USERINFO_VERIFIED);
 }
 
 static const char *col(PGresult *res, int c)

@@ -114,3 +114,24 @@ BEGIN
     RETURN NEXT;
 END
 $$;
+
+-- What a session adds to every token issued from it, in one PL/pgSQL query
+-- whose plan is kept: the expiry of the TAP it came from (epoch s; no token
+-- of a TAP session outlives the TAP, 010) and, for a session that verified
+-- recovery opened, the verified identity and the provider's signed result
+-- (011). The same as tap_session_cap, recovery_session_verified_claims and
+-- recovery_session_provider_result together; the refresh grant used to call
+-- the three, and the last, a LANGUAGE sql function with a join, is parsed
+-- and planned again on every call.
+CREATE FUNCTION regain_session_extras(p_session uuid)
+RETURNS TABLE (o_tap_cap bigint, o_verified_claims text, o_provider_result text)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
+    SELECT floor(extract(epoch FROM t.expires_at))::bigint, s.verified_claims::text, a.provider_result
+      FROM sessions s
+      LEFT JOIN taps t ON t.id = s.tap_id
+      LEFT JOIN recovery_attempts a ON a.id = s.recovery_attempt_id
+     WHERE s.id = p_session;
+END
+$$;
