@@ -11,8 +11,9 @@
 -- regain_code_exchange makes the same decisions with the same results in two
 -- statements whose plans PL/pgSQL keeps for the life of the connection: the
 -- UPDATE that takes the code (RETURNING only the columns used), and one
--- SELECT of the user and of what the session adds (its TAP's expiry, the
--- verified identity and the provider's signed result of a recovery).
+-- SELECT of the user and the session; a session that came from a TAP or a
+-- recovery adds one lookup each (the TAP's expiry, the provider's signed
+-- result).
 --
 -- Semantics are regain_code_redeem's (006): one-time (the UPDATE ... WHERE
 -- used_at IS NULL is the lock: of two concurrent redemptions exactly one
@@ -40,6 +41,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     c record;
     u record;
+    v_found boolean;
 BEGIN
     UPDATE authorization_codes SET used_at = now()
      WHERE code_hash = p_code_hash AND used_at IS NULL
@@ -58,13 +60,12 @@ BEGIN
         RETURN;
     END IF;
     SELECT x.active, x.user_name, x.display_name, x.given_name, x.family_name, x.email, x.email_verified,
-           x.updated_at, t.expires_at AS tap_expires_at, s.verified_claims, a.provider_result
+           x.updated_at, s.tap_id, s.recovery_attempt_id, s.verified_claims
       INTO u
       FROM users x
       LEFT JOIN sessions s ON s.id = c.session_id
-      LEFT JOIN taps t ON t.id = s.tap_id
-      LEFT JOIN recovery_attempts a ON a.id = s.recovery_attempt_id
      WHERE x.id = c.user_id;
+    v_found := FOUND;
     IF c.expires_at <= now() THEN
         o_status := 'expired';
     ELSIF c.client_id <> p_client_id THEN
@@ -73,7 +74,7 @@ BEGIN
         o_status := 'wrong_redirect_uri';
     ELSIF p_challenge IS NULL OR c.code_challenge <> p_challenge THEN
         o_status := 'wrong_verifier';
-    ELSIF NOT FOUND OR NOT u.active THEN
+    ELSIF NOT v_found OR NOT u.active THEN
         o_status := 'inactive_user';
     ELSE
         o_status := 'ok';
@@ -107,10 +108,17 @@ BEGIN
     o_email := u.email;
     o_email_verified := u.email_verified;
     o_updated_at := extract(epoch FROM u.updated_at)::bigint;
-    -- tap_session_cap (010, 015) and recovery_session_* (011, 015) say what these mean.
-    o_tap_cap := floor(extract(epoch FROM u.tap_expires_at))::bigint;
+    -- tap_session_cap (010, 015) and recovery_session_* (011, 015) say what
+    -- these mean. Most sessions have neither a TAP nor a recovery behind
+    -- them: each lookup runs only when there is something to find (a join
+    -- of all four tables cost more to set up than it took to run).
+    IF u.tap_id IS NOT NULL THEN
+        SELECT floor(extract(epoch FROM t.expires_at))::bigint INTO o_tap_cap FROM taps t WHERE t.id = u.tap_id;
+    END IF;
+    IF u.recovery_attempt_id IS NOT NULL THEN
+        SELECT a.provider_result INTO o_provider_result FROM recovery_attempts a WHERE a.id = u.recovery_attempt_id;
+    END IF;
     o_verified_claims := u.verified_claims::text;
-    o_provider_result := u.provider_result;
     RETURN NEXT;
 END
 $$;
