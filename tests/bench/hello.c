@@ -4,7 +4,13 @@
  * fixed JSON body on GET /hello.  `make bench` compares regain against it, so
  * the gap it reports is regain's own cost, not h2o's.
  *
- * Usage: bench_hello PORT TLS_PORT CERT_FILE KEY_FILE [THREADS]
+ * With PADDED_BYTES, GET /padded answers a JSON body of exactly that many
+ * bytes (regain's discovery document is ~2 KB, /hello 36 bytes): the bench
+ * shows it beside the targets, so the cost of the bytes themselves (TLS,
+ * copies, the client's parsing) can be told apart from regain's own.  /hello
+ * is registered first and unchanged.
+ *
+ * Usage: bench_hello PORT TLS_PORT CERT_FILE KEY_FILE [THREADS [PADDED_BYTES]]
  * Stops on SIGTERM or SIGINT. */
 #define H2O_USE_LIBUV 0
 #include <errno.h>
@@ -25,6 +31,8 @@
 static const char HELLO_BODY[] = "{\"hello\":\"world\",\"service\":\"bench\"}";
 
 static h2o_globalconf_t g_config;
+static char *g_padded;
+static size_t g_padded_len;
 static SSL_CTX *g_ssl_ctx;
 static unsigned short g_port, g_tls_port;
 
@@ -46,6 +54,33 @@ static int on_hello(h2o_handler_t *self, h2o_req_t *req)
                    H2O_STRLIT("application/json"));
     h2o_send_inline(req, HELLO_BODY, sizeof(HELLO_BODY) - 1);
     return 0;
+}
+
+static int on_padded(h2o_handler_t *self, h2o_req_t *req)
+{
+    (void)self;
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")))
+        return -1;
+    req->res.status = 200;
+    req->res.reason = "OK";
+    req->res.content_length = g_padded_len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/json"));
+    h2o_send_inline(req, g_padded, g_padded_len);
+    return 0;
+}
+
+/* {"pad":"xxx...x"}, exactly `n` bytes (at least the 10 of the frame). */
+static void make_padded(size_t n)
+{
+    static const char HEAD[] = "{\"pad\":\"", TAIL[] = "\"}";
+    if (n < sizeof(HEAD) + sizeof(TAIL) - 2)
+        n = sizeof(HEAD) + sizeof(TAIL) - 2;
+    g_padded = malloc(n);
+    memset(g_padded, 'x', n);
+    memcpy(g_padded, HEAD, sizeof(HEAD) - 1);
+    memcpy(g_padded + n - (sizeof(TAIL) - 1), TAIL, sizeof(TAIL) - 1);
+    g_padded_len = n;
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -109,7 +144,7 @@ static void *run_worker(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf(stderr, "usage: bench_hello PORT TLS_PORT CERT_FILE KEY_FILE [THREADS]\n");
+        fprintf(stderr, "usage: bench_hello PORT TLS_PORT CERT_FILE KEY_FILE [THREADS [PADDED_BYTES]]\n");
         return 2;
     }
     g_port = (unsigned short)atoi(argv[1]);
@@ -133,6 +168,12 @@ int main(int argc, char **argv)
     h2o_hostconf_t *host = h2o_config_register_host(&g_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/hello", 0);
     h2o_create_handler(path, sizeof(h2o_handler_t))->on_req = on_hello;
+    long padded = argc > 6 ? atol(argv[6]) : 0;
+    if (padded > 0 && padded <= 1024 * 1024) {
+        make_padded((size_t)padded);
+        path = h2o_config_register_path(host, "/padded", 0);
+        h2o_create_handler(path, sizeof(h2o_handler_t))->on_req = on_padded;
+    }
 
     g_ssl_ctx = SSL_CTX_new(TLS_server_method());
     SSL_CTX_set_min_proto_version(g_ssl_ctx, TLS1_2_VERSION);
