@@ -292,8 +292,8 @@ static void conn_complete_batch(store_conn_t *c)
         PQclear(commit_error);
     /* What follows in the FIFO was sent after this Sync: nothing of it is read yet. */
     c->await_sync = 0;
-    c->reading = h2o_linklist_is_empty(&c->fifo) ? NULL
-                                                : H2O_STRUCT_FROM_MEMBER(store_query_t, link, c->fifo.next);
+    c->reading =
+        h2o_linklist_is_empty(&c->fifo) ? NULL : H2O_STRUCT_FROM_MEMBER(store_query_t, link, c->fifo.next);
 }
 
 static void conn_read_results(store_conn_t *c)

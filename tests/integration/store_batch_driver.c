@@ -15,8 +15,8 @@
 #include "gateway/log.h"
 #include "gateway/store.h"
 
-static store_stmt_t S_INSERT = {"t_insert",
-                                "INSERT INTO store_batch_rows (id) VALUES ($1::int) RETURNING xmin::text", 1, 0};
+static store_stmt_t S_INSERT = {
+    "t_insert", "INSERT INTO store_batch_rows (id) VALUES ($1::int) RETURNING xmin::text", 1, 0};
 static store_stmt_t S_DIVIDE = {"t_divide", "SELECT (10 / $1::int)::text", 1, 0};
 static store_stmt_t S_DEFERRED = {
     "t_deferred", "INSERT INTO store_batch_deferred (id) VALUES ($1::int) RETURNING xmin::text", 1, 0};
@@ -180,7 +180,8 @@ int main(int argc, char **argv)
     submit(pool, &S_INSERT_ALONE, "4", &b);
     run_until_done(loop);
     snprintf(detail, sizeof(detail), "xmin %s and %s", a.value, b.value);
-    report(a.ok && b.ok && strcmp(a.value, b.value) != 0, "plain statements are separate transactions", detail);
+    report(a.ok && b.ok && strcmp(a.value, b.value) != 0, "plain statements are separate transactions",
+           detail);
 
     /* 3. A failing statement in a batch: its neighbours get their results,
      * each row exactly once, and the failure is its own. */
@@ -192,7 +193,8 @@ int main(int argc, char **argv)
     report(a.ok && c.ok, "inserts batched with a failing statement succeed", NULL);
     report(!b.ok && b.kind == GW_E_INTERNAL, "the failing statement gets its own error", NULL);
     snprintf(detail, sizeof(detail), "value '%s'", d.value);
-    report(d.ok && strcmp(d.value, "2") == 0, "a read batched with a failing statement gets its result", detail);
+    report(d.ok && strcmp(d.value, "2") == 0, "a read batched with a failing statement gets its result",
+           detail);
     snprintf(detail, sizeof(detail), "rows 10: %ld, 11: %ld", count_rows("store_batch_rows", 10),
              count_rows("store_batch_rows", 11));
     report(count_rows("store_batch_rows", 10) == 1 && count_rows("store_batch_rows", 11) == 1,
@@ -220,7 +222,8 @@ int main(int argc, char **argv)
     submit(pool, &S_INSERT, "31", &c);
     run_until_done(loop);
     snprintf(detail, sizeof(detail), "ok %d/%d/%d", a.ok, b.ok, c.ok);
-    report(a.ok + b.ok == 1 && c.ok, "a failed commit: one deferred insert wins, the neighbour succeeds", detail);
+    report(a.ok + b.ok == 1 && c.ok, "a failed commit: one deferred insert wins, the neighbour succeeds",
+           detail);
     report(count_rows("store_batch_deferred", 30) == 1 && count_rows("store_batch_rows", 31) == 1,
            "after a failed commit each row is stored once", NULL);
 
