@@ -70,12 +70,36 @@ static void page_unavailable(gw_req_t *r, const gw_err_t *err)
 }
 
 /* The single answer to every credential failure (see the top of the file). */
-static void fail(gw_req_t *r, login_t *l, const char *why)
+static void answer_failed(gw_req_t *r, login_t *l)
 {
-    log_line(r, GW_LOG_INFO, why);
     if (l->password != NULL)
         gw_wipe(l->password, l->password_len);
     signin_page(r, l, MSG_FAILED);
+}
+
+static void fail(gw_req_t *r, login_t *l, const char *why)
+{
+    log_line(r, GW_LOG_INFO, why);
+    answer_failed(r, l);
+}
+
+static void on_fail_audited(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    if (res == NULL)
+        gw_log_write(GW_LOG_ERROR, "signin", r->id, "password failure not audited: %s (%s)",
+                     err ? err->public : "?", err ? err->detail : "");
+    answer_failed(r, data);
+}
+
+/* A refusal of a named account's credentials is an audit event (so its
+ * owner and the help desk see guessing, as for codes and passkeys); a name
+ * that is nobody's records nothing. Both take the same statement, so the
+ * answer's timing still does not say whether the account exists. */
+static void fail_audited(gw_req_t *r, login_t *l, const char *reason, const char *why)
+{
+    log_line(r, GW_LOG_INFO, why);
+    const char *params[4] = {l->user_id, reason, l->peer, oidc_req_user_agent(r)};
+    gw_req_query(r, &oidc_stmt_password_failed, params, on_fail_audited, l);
 }
 
 /* ---- step 5: session --------------------------------------------------------- */
@@ -114,11 +138,11 @@ static void on_password_checked(gw_req_t *r, void *data, int ok)
 {
     login_t *l = data;
     if (l->user_id == NULL)
-        fail(r, l, "failed: unknown user");
+        fail_audited(r, l, "unknown_user", "failed: unknown user");
     else if (!ok)
-        fail(r, l, "failed: wrong password");
+        fail_audited(r, l, "wrong_password", "failed: wrong password");
     else if (!l->active)
-        fail(r, l, "failed: inactive user");
+        fail_audited(r, l, "account_inactive", "failed: inactive user");
     else if (l->has_totp)
         oidc_totp_second_step(r, l->user_id, l->request_id);
     else
@@ -139,14 +163,16 @@ static void on_attempt(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
         page_expired(r); /* nothing was counted */
         return;
     }
+    if (store_value(res, 0, 2) != NULL)
+        l->user_id = gw_req_strdup(r, store_value(res, 0, 2), strlen(store_value(res, 0, 2))).base;
     if (locked != NULL && locked[0] == 't') {
         /* Over the limit: no password check at all (that is the point). */
-        fail(r, l, "refused: throttled");
+        gw_wipe(l->password, l->password_len);
+        fail_audited(r, l, "throttled", "refused: throttled");
         return;
     }
     const char *hash = NULL;
-    if (store_value(res, 0, 2) != NULL) {
-        l->user_id = gw_req_strdup(r, store_value(res, 0, 2), strlen(store_value(res, 0, 2))).base;
+    if (l->user_id != NULL) {
         hash = store_value(res, 0, 3); /* NULL: no password set; verified against the dummy */
         const char *active = store_value(res, 0, 4);
         l->active = active != NULL && active[0] == 't';

@@ -259,11 +259,24 @@ def main(env):
     check("... similar time (within a factor of 2): wrong %.0f ms, unknown %.0f ms" % (tw * 1e3, tu * 1e3),
           max(tw, tu) / max(min(tw, tu), 1e-6) < 2.0, "")
 
+    def password_failures(name):
+        return sql("select e.reason, e.outcome, e.detail->>'kind', host(e.client_addr) from audit_events e "
+                   "join users u on u.id = e.subject_user where e.type = 'method.failed' "
+                   "and lower(u.user_name) = lower('%s') order by e.id" % name)
+
+    check_eq("each wrong password of alice is audited: method.failed, kind password, with the address",
+             password_failures("alice"), [["wrong_password", "failure", "password", "127.0.0.11"]] * 3)
+    check_eq("... a name that is nobody's records nothing",
+             sql("select count(*) from audit_events where type = 'method.failed' and subject_user is null"),
+             [["0"]])
+
     # Inactive user and a user without a password fail the same way.
     other = Browser(srv, "127.0.0.14")
     r = other.login(rid2, "carol", "carol pw 3")
     check("inactive user with the right password: the same failure",
           r.status == w[0].status and normalise(r.text, "carol") == normalise(w[0].text, "alice"), r)
+    check_eq("... audited as account_inactive", [row[0] for row in password_failures("carol")],
+             ["account_inactive"])
     r = other.login(rid2, "dave", "")
     check("an empty password asks for both fields", r.status == 200 and "Enter your username and password" in r.text,
           r)
@@ -320,6 +333,9 @@ def main(env):
           r.status == w[0].status and normalise(r.text, "bob") == normalise(w[0].text, "alice"), r)
     rows = sql("select locked_until > now() from login_throttle where key = 'user:bob'")
     check_eq("... locked_until is set", rows[0][0] if rows else None, "t")
+    reasons = [row[0] for row in password_failures("bob")]
+    check("... every refusal audited: the wrong passwords, then the throttled right one",
+          reasons[-1:] == ["throttled"] and reasons.count("wrong_password") >= MAX_FAILURES - 1, reasons)
     check_eq("... and no session for bob",
              sql("select count(*) from sessions s join users u on u.id = s.user_id where u.user_name = 'bob'")[0][0],
              "0")
