@@ -195,6 +195,8 @@ static void on_req_dispose(void *p)
     }
     if (r->pending != NULL && r->detach != NULL)
         r->detach(r->pending);
+    if (r->_release != NULL)
+        r->_release(r->_release_arg);
     gw_server_request_done(r->thread);
 }
 
@@ -309,11 +311,12 @@ void gw_reply_header(gw_req_t *r, const char *name, const char *value, size_t le
 #define ADD_STR(req, name, ...)                                                                              \
     h2o_add_header_by_str(&(req)->pool, &(req)->res.headers, H2O_STRLIT(name), 0, NULL, __VA_ARGS__)
 
-void gw_reply(gw_req_t *r, int status, const char *content_type, const char *body, size_t len)
+/* Status, headers, metrics and access log of the reply; the caller sends the
+ * body. Returns the request, which `r` no longer holds (the send may dispose
+ * the request, and `r` with it, before it returns). */
+static h2o_req_t *reply_start(gw_req_t *r, int status, const char *content_type, size_t len)
 {
     h2o_req_t *req = r->req;
-    if (req == NULL || r->replied)
-        return;
     unsigned flags = r->route ? r->route->flags : 0;
     req->res.status = status;
     req->res.reason = reason_phrase(status);
@@ -340,10 +343,38 @@ void gw_reply(gw_req_t *r, int status, const char *content_type, const char *bod
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, HSTS,
                        sizeof(HSTS) - 1);
     access_log(r, req, status, len);
-    /* The send may dispose the request (and `r`) before it returns. */
     r->replied = 1;
     r->req = NULL;
-    h2o_send_inline(req, body, len);
+    return req;
+}
+
+void gw_reply(gw_req_t *r, int status, const char *content_type, const char *body, size_t len)
+{
+    if (r->req == NULL || r->replied)
+        return;
+    h2o_send_inline(reply_start(r, status, content_type, len), body, len);
+}
+
+void gw_reply_borrowed(gw_req_t *r, int status, const char *content_type, const char *body, size_t len,
+                       void (*release)(void *arg), void *arg)
+{
+    if (r->req == NULL || r->replied) {
+        if (release != NULL)
+            release(arg);
+        return;
+    }
+    r->_release = release;
+    r->_release_arg = arg;
+    /* What h2o_send_inline does, minus its copy of the body. */
+    static h2o_generator_t generator = {NULL, NULL};
+    h2o_req_t *req = reply_start(r, status, content_type, len);
+    h2o_start_response(req, &generator);
+    if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"))) {
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+    } else {
+        h2o_iovec_t buf = h2o_iovec_init(body, len);
+        h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+    }
 }
 
 void gw_reply_json(gw_req_t *r, int status, const char *json, size_t len)

@@ -71,6 +71,9 @@ struct gw_req {
     /* The asynchronous operation in flight, detached if the request dies first. */
     void *pending;
     gw_req_detach_fn detach;
+    /* gw_reply_borrowed's release and its argument: owning file only. */
+    void (*_release)(void *arg);
+    void *_release_arg;
 };
 
 /* The state a module keeps for this request between its callbacks: zeroed
@@ -98,6 +101,14 @@ void gw_reply_header(gw_req_t *r, const char *name, const char *value, size_t le
  * access log. The body is copied. After this `r->req` is invalid. */
 void gw_reply(gw_req_t *r, int status, const char *content_type, const char *body, size_t len);
 void gw_reply_json(gw_req_t *r, int status, const char *json, size_t len);
+
+/* gw_reply without the copy: h2o sends `body` from where it is, so it must
+ * stay valid until the request's memory is released (after the last byte is
+ * sent, or the client is gone). For static data `release` is NULL; otherwise
+ * `release(arg)` runs exactly once, then, to drop what keeps the body alive
+ * (a reference count, say), also when no reply can be sent any more. */
+void gw_reply_borrowed(gw_req_t *r, int status, const char *content_type, const char *body, size_t len,
+                       void (*release)(void *arg), void *arg);
 
 /* A JSON error body {"error": ..., "error_description": ...} with the kind's
  * status (RFC 6749 §5.2 shape); 503s carry Retry-After. Logs the detail. */

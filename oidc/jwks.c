@@ -2,14 +2,19 @@
 #include "gateway/keys.h"
 #include "oidc/internal.h"
 
+static void release_keyset(void *ks)
+{
+    gw_keys_release(ks);
+}
+
 static void on_jwks(gw_req_t *r)
 {
     gw_keyset_t *ks = gw_keys_acquire();
     /* Short caching: relying parties refetch on an unknown kid anyway, and a
      * rotation should reach them within minutes. */
     gw_reply_header(r, "cache-control", H2O_STRLIT("public, max-age=300"));
-    gw_reply(r, 200, "application/json", ks->jwks, ks->jwks_len);
-    gw_keys_release(ks);
+    /* Sent from the key set itself, which the request holds until it ends. */
+    gw_reply_borrowed(r, 200, "application/json", ks->jwks, ks->jwks_len, release_keyset, ks);
 }
 
 static gw_route_t ROUTE_JWKS = {"/jwks.json", GW_GET, 0, on_jwks, NULL, NULL, 0};
