@@ -108,10 +108,13 @@ typedef struct {
 /* Finds scim_user_rows' columns in `res` by name; -1 when one is missing. */
 int scim_user_row_cols(const PGresult *res, scim_user_row_cols_t *c);
 
-/* The document of row `row` as JSON text allocated from `pool` (NUL-terminated
- * too), or {NULL, 0} when the row has no user (deleted meanwhile). -1 with
- * GW_E_INTERNAL when the row cannot be written. */
-int scim_user_row_doc(h2o_mem_pool_t *pool, const PGresult *res, int row, const scim_user_row_cols_t *c,
-                      h2o_iovec_t *out, gw_err_t *err);
+/* The document of row `row` as the tree gw_json_parse would make of its JSON
+ * text, with meta.version already a weak entity tag (scim_doc_weak_version),
+ * built without writing and parsing that text. Its nodes and strings live in
+ * `pool` and go with it: never yajl_tree_free it. NULL when the row has no
+ * user (deleted meanwhile); -1 with GW_E_INTERNAL when the row cannot be
+ * read. */
+int scim_user_row_tree(h2o_mem_pool_t *pool, const PGresult *res, int row, const scim_user_row_cols_t *c,
+                       yajl_val *out, gw_err_t *err);
 
 #endif

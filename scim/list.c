@@ -13,7 +13,7 @@
  *   ON d.id = x.id ORDER BY x.o
  *
  * The users' columns are read only for the rows of the page, together (the
- * inner query orders and cuts first), and their documents are written in C
+ * inner query orders and cuts first), and their documents are built in C
  * (user_doc.c); the one row past the page has none and only says whether
  * there is a next one.
  *
@@ -72,8 +72,10 @@
  * starts, by sort key and id. */
 typedef enum { CUR_OFFSET = 0, CUR_AFTER = 1, CUR_BEFORE = 2 } cursor_kind_t;
 
-/* One resource of the page, copied out of the result. */
+/* One resource of the page, copied out of the result: a user as its tree
+ * (user_doc.c), a group as its JSON text. */
 typedef struct {
+    yajl_val tree;
     const char *text;
     size_t len;
 } page_doc_t;
@@ -417,15 +419,19 @@ static void reply_list(gw_req_t *r, list_t *l, int64_t total)
     gw_jw_arr_open(w);
     gw_json_limits_t lim = {.max_bytes = 256u * 1024 * 1024, .max_depth = 64, .require_object = true};
     for (int i = 0; i < l->ndocs; i++) {
-        yajl_val doc = gw_json_parse(l->docs[i].text, l->docs[i].len, &lim, &err);
+        yajl_val doc = l->docs[i].tree;
         if (doc == NULL) {
-            gw_jw_free(w);
-            scim_reply_fail(r, GW_E_INTERNAL, "stored resource unreadable");
-            return;
+            doc = gw_json_parse(l->docs[i].text, l->docs[i].len, &lim, &err);
+            if (doc == NULL) {
+                gw_jw_free(w);
+                scim_reply_fail(r, GW_E_INTERNAL, "stored resource unreadable");
+                return;
+            }
+            scim_doc_weak_version(doc);
         }
-        scim_doc_weak_version(doc);
         int rc = scim_project(l->k->rt, doc, l->attributes, l->excluded, base_url(), w, &err);
-        yajl_tree_free(doc);
+        if (l->docs[i].tree == NULL)
+            yajl_tree_free(doc);
         if (rc != 0) {
             gw_jw_free(w);
             scim_reply_error(r, &err);
@@ -558,7 +564,7 @@ static void on_page(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
     bool reversed = l->dir == CUR_BEFORE;
     l->docs = gw_req_alloc(r, sizeof(*l->docs) * (size_t)(rows > 0 ? rows : 1));
     l->ndocs = 0;
-    /* Users come as columns and their documents are written in C; groups
+    /* Users come as columns and their documents are built in C; groups
      * come as documents. */
     scim_user_row_cols_t cols;
     bool user_rows = !l->k->is_group;
@@ -569,21 +575,21 @@ static void on_page(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
     for (int j = 0; j < rows; j++) {
         int i = reversed ? rows - 1 - j : j;
         if (user_rows) {
-            h2o_iovec_t doc;
+            yajl_val doc;
             gw_err_t derr;
-            if (scim_user_row_doc(&r->req->pool, res, i, &cols, &doc, &derr) != 0) {
+            if (scim_user_row_tree(&r->req->pool, res, i, &cols, &doc, &derr) != 0) {
                 scim_reply_error(r, &derr);
                 return;
             }
-            if (doc.base != NULL) /* NULL: deleted between the two parts of the query */
-                l->docs[l->ndocs++] = (page_doc_t){doc.base, doc.len};
+            if (doc != NULL) /* NULL: deleted between the two parts of the query */
+                l->docs[l->ndocs++] = (page_doc_t){doc, NULL, 0};
             continue;
         }
         const char *text = store_value(res, i, COL_DOC);
         if (text == NULL)
             continue; /* deleted between the two parts of the query */
         size_t len = (size_t)PQgetlength(res, i, COL_DOC);
-        l->docs[l->ndocs++] = (page_doc_t){gw_req_strdup(r, text, len).base, len};
+        l->docs[l->ndocs++] = (page_doc_t){NULL, gw_req_strdup(r, text, len).base, len};
     }
     if (l->cursor_mode)
         page_cursors(r, l, res, reversed ? rows - 1 : 0, reversed ? 0 : rows - 1, more);
@@ -763,7 +769,7 @@ static int add_page_rows(gw_req_t *r, list_t *l, const char *alias, bool keyset,
  * the columns of the page's rows (not the one past it) in one call of
  * scim_user_rows: one set-based pass for the page instead of a document
  * function call per row, which was 9 of a cursor page's 10 ms in the
- * database at a million users; the documents are written in C, as building
+ * database at a million users; the documents are built in C, as building
  * them with jsonb took 4 of the 5 ms left. Groups: a document call per row (their
  * pages carry no value rows to aggregate; members only when asked). */
 static int build_page(gw_req_t *r, list_t *l, gw_err_t *err)
