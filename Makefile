@@ -20,12 +20,9 @@ UNIT_SRC   := $(wildcard tests/unit/*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit_%)
 FUZZ_SRC   := $(filter-out tests/fuzz/replay_main.c,$(wildcard tests/fuzz/*.c))
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
-# C programs that integration tests run against their database (*_driver.c).
-DRIVER_SRC := $(wildcard tests/integration/*_driver.c)
-DRIVER_BIN := $(DRIVER_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 
 .PHONY: all asan test check run bench fmt format fmt-check deps clean help unit fuzz
-all: $(BUILD)/regain $(UNIT_BIN) $(FUZZ_BIN) $(DRIVER_BIN)
+all: $(BUILD)/regain $(UNIT_BIN) $(FUZZ_BIN)
 
 help:
 	@echo "make          build build/regain and the tests"
@@ -61,11 +58,6 @@ $(BUILD)/tests/unit_%: tests/unit/%.c $(BUILD)/libregain.a
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libregain.a -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
-
-$(BUILD)/tests/%_driver: tests/integration/%_driver.c $(BUILD)/libregain.a
-	@mkdir -p $(dir $@)
-	@echo "  LINK    $@"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libregain.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 # Fuzz targets are built twice: with libFuzzer by `make fuzz`, and here with a
 # small driver that replays the seed corpus during the normal test run.

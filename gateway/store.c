@@ -1,24 +1,9 @@
 /* Asynchronous PostgreSQL pool; see store.h for the contract.
  *
- * Each connection runs in libpq pipeline mode. Results come back in order, so
- * a FIFO of pending queries per connection pairs each result with its caller.
- *
- * A Sync ends an implicit transaction, and an error aborts everything up to
- * the next Sync. Most statements are followed by their own Sync, so an error
- * in one never touches its neighbours. Statements marked batchable share one
- * Sync with the other batchable statements sent on the same connection during
- * the same event-loop turn: one transaction, one commit and one wake-up of
- * the backend for all of them (issue 3: commit and round trip were a large
- * part of PostgreSQL's work per code exchange; with synchronous_commit on, a
- * commit per statement is a WAL flush per statement). What keeps that safe:
- *   - a batch's results are handed over only after its Sync, that is after
- *     its commit; until then a caller has seen nothing of it;
- *   - when any statement of a batch fails, or its commit does, the whole
- *     transaction has rolled back, and each statement of the batch is sent
- *     again on its own (with its own Sync): each caller gets what its
- *     statement alone gives, the failing one its error, the others their
- *     results. A statement sent on its own is never retried.
- */
+ * Each connection runs in libpq pipeline mode: every query is followed by its
+ * own Sync, so an error in one query never aborts its neighbours (each gets
+ * its own error boundary). Results come back in order, so a FIFO of pending
+ * queries per connection pairs each result with its caller. */
 #include "gateway/store.h"
 
 #include <stdlib.h>
@@ -34,10 +19,8 @@
 #define STORE_BACKOFF_MIN_MS  100
 #define STORE_BACKOFF_MAX_MS  5000
 #define STORE_TICK_MS         100
-#define STORE_BATCH_MAX       32 /* statements under one Sync */
 
 static store_stmt_t *g_stmts[STORE_MAX_STMTS];
-static unsigned char g_batchable[STORE_MAX_STMTS]; /* by _index */
 static unsigned g_stmt_count;
 
 void store_stmt_register(store_stmt_t *stmt)
@@ -51,17 +34,6 @@ void store_stmt_register(store_stmt_t *stmt)
     }
     stmt->_index = g_stmt_count;
     g_stmts[g_stmt_count++] = stmt;
-}
-
-void store_stmt_register_batchable(store_stmt_t *stmt)
-{
-    store_stmt_register(stmt);
-    g_batchable[stmt->_index] = 1;
-}
-
-static int stmt_batchable(const store_stmt_t *stmt)
-{
-    return stmt != NULL && stmt->name != NULL && g_stmts[stmt->_index] == stmt && g_batchable[stmt->_index];
 }
 
 typedef enum { CONN_DOWN, CONN_CONNECTING, CONN_READY } conn_state_t;
@@ -78,10 +50,7 @@ struct store_query {
     store_cb_t cb; /* NULL once cancelled or answered */
     void *data;
     PGresult *res;      /* first result of this query */
-    int internal;       /* a PREPARE of the connection itself */
-    int ended;          /* all of its results are read (it waits for its batch's Sync) */
-    int batch_end;      /* a Sync follows it */
-    int solo;           /* sent again alone after its batch failed: never batched */
+    int internal;       /* a PREPARE or SYNC of the connection itself */
     store_stmt_t adhoc; /* the statement of a store_query_send_sql (name NULL) */
 };
 
@@ -98,13 +67,6 @@ struct store_conn {
     int broken;       /* a write failed; failed from the loop, never inside a caller */
     int write_armed;  /* a write-readiness callback is pending on `sock` */
     int flush_needed; /* libpq holds output that did not fit the socket yet */
-    /* Batches (see the top of this file). */
-    store_query_t *reading;    /* the first query whose results are not all read, or NULL */
-    store_query_t *batch_last; /* last query of the open batch (no Sync sent yet), or NULL */
-    unsigned batch_len;        /* queries in the open batch */
-    int await_sync;            /* the closed batch's queries are all read; its Sync comes next */
-    int batch_failed;          /* a query of the batch being read failed, or its commit */
-    PGresult *commit_error;    /* an error after the batch's last query: its commit failed */
 };
 
 struct store_pool {
@@ -116,8 +78,6 @@ struct store_pool {
     h2o_timeout_t query_timeout;
     h2o_timeout_t tick_timeout;
     h2o_timeout_entry_t tick;
-    h2o_timeout_t batch_timeout; /* zero: fires at the end of the current loop turn */
-    h2o_timeout_entry_t batch_close;
     store_stats_t stats;
     int closing;
 };
@@ -208,141 +168,30 @@ static void conn_complete_head(store_conn_t *c)
     query_free(q);
 }
 
-static store_query_t *fifo_next(store_conn_t *c, store_query_t *q)
-{
-    return q->link.next == &c->fifo ? NULL : H2O_STRUCT_FROM_MEMBER(store_query_t, link, q->link.next);
-}
-
-static void fifo_take(store_conn_t *c, store_query_t *q)
-{
-    h2o_linklist_unlink(&q->link);
-    if (--c->in_flight == 0)
-        stat_add(&c->pool->stats.in_use, -1);
-}
-
-static int conn_send(store_conn_t *c, store_query_t *q, int batch);
-
-/* The Sync of the batch at the head of the FIFO arrived: the batch has
- * committed, or (batch_failed) rolled back. */
-static void conn_complete_batch(store_conn_t *c)
-{
-    store_query_t *end = NULL;
-    unsigned n = 0;
-    for (h2o_linklist_t *l = c->fifo.next; l != &c->fifo; l = l->next) {
-        store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, l);
-        n++;
-        if (q->batch_end) {
-            end = q;
-            break;
-        }
-    }
-    int failed = c->batch_failed;
-    PGresult *commit_error = c->commit_error;
-    c->batch_failed = 0;
-    c->commit_error = NULL;
-    c->await_sync = 1; /* until the end: callbacks may send, and must not become `reading` */
-    if (end == NULL) {
-        /* A Sync we did not send: libpq and we disagree; start afresh. */
-        if (commit_error != NULL)
-            PQclear(commit_error);
-        c->broken = 1;
-        return;
-    }
-    if (!failed || n == 1) {
-        for (unsigned i = 0; i < n; i++) {
-            store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, c->fifo.next);
-            if (commit_error != NULL && q->res != NULL &&
-                (PQresultStatus(q->res) == PGRES_TUPLES_OK || PQresultStatus(q->res) == PGRES_COMMAND_OK)) {
-                /* Alone, and its commit failed: that is its outcome. */
-                PQclear(q->res);
-                q->res = commit_error;
-                commit_error = NULL;
-            }
-            conn_complete_head(c);
-        }
-    } else {
-        /* Everything of the batch rolled back: each statement runs again on
-         * its own, behind what is already in the pipeline. */
-        store_query_t *batch[STORE_BATCH_MAX];
-        unsigned count = 0;
-        for (unsigned i = 0; i < n; i++) {
-            store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, c->fifo.next);
-            fifo_take(c, q);
-            if (q->res != NULL)
-                PQclear(q->res);
-            q->res = NULL;
-            q->ended = q->batch_end = 0;
-            q->solo = 1;
-            q->conn = NULL;
-            if (q->cb == NULL || count == STORE_BATCH_MAX) /* cancelled meanwhile; never longer */
-                query_free(q);
-            else
-                batch[count++] = q;
-        }
-        for (unsigned i = 0; i < count; i++) {
-            if (c->broken || conn_send(c, batch[i], 0) != 0) {
-                c->broken = 1;
-                query_fail(batch[i], GW_E_UNAVAILABLE, "database unavailable", "send failed");
-                query_free(batch[i]);
-            }
-        }
-        conn_flush(c);
-    }
-    if (commit_error != NULL)
-        PQclear(commit_error);
-    /* What follows in the FIFO was sent after this Sync: nothing of it is read yet. */
-    c->await_sync = 0;
-    c->reading =
-        h2o_linklist_is_empty(&c->fifo) ? NULL : H2O_STRUCT_FROM_MEMBER(store_query_t, link, c->fifo.next);
-}
-
 static void conn_read_results(store_conn_t *c)
 {
-    int nulls = 0;
-    while (c->state == CONN_READY && !c->broken && !h2o_linklist_is_empty(&c->fifo)) {
+    while (c->state == CONN_READY && !h2o_linklist_is_empty(&c->fifo)) {
         if (PQisBusy(c->pg))
             return;
         PGresult *res = PQgetResult(c->pg);
-        store_query_t *q = c->reading;
+        store_query_t *head = H2O_STRUCT_FROM_MEMBER(store_query_t, link, c->fifo.next);
         if (res == NULL) {
-            if (q != NULL && q->res != NULL) {
-                /* The end of one query's results. */
-                nulls = 0;
-                q->ended = 1;
-                if (q->batch_end) {
-                    c->reading = NULL;
-                    c->await_sync = 1;
-                } else {
-                    c->reading = fifo_next(c, q);
-                }
-                continue;
-            }
-            /* libpq has nothing more for now (twice in a row: it is idle). */
-            if (++nulls > 1)
+            /* End of one query's results. A NULL before any result means
+             * libpq has nothing more for now. */
+            if (head->res == NULL)
                 return;
+            conn_complete_head(c);
             continue;
         }
-        nulls = 0;
         ExecStatusType st = PQresultStatus(res);
-        int ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
         if (st == PGRES_PIPELINE_SYNC) {
             PQclear(res);
-            conn_complete_batch(c);
-        } else if (q != NULL && q->res == NULL) {
-            q->res = res;
-            if (!ok)
-                c->batch_failed = 1;
-        } else if (q == NULL && !ok) {
-            /* After the batch's last query and before its Sync: the commit
-             * failed, and the whole batch with it. */
-            c->batch_failed = 1;
-            if (c->commit_error == NULL)
-                c->commit_error = res;
-            else
-                PQclear(res);
-        } else {
-            PQclear(res); /* a statement returns one result; ignore extras */
+            continue;
         }
+        if (head->res == NULL)
+            head->res = res;
+        else
+            PQclear(res); /* a statement returns one result; ignore extras */
     }
 }
 
@@ -485,12 +334,6 @@ static void conn_fail(store_conn_t *c, const char *why)
     }
     c->state = CONN_DOWN;
     c->broken = 0;
-    c->reading = c->batch_last = NULL;
-    c->batch_len = 0;
-    c->await_sync = c->batch_failed = 0;
-    if (c->commit_error != NULL)
-        PQclear(c->commit_error);
-    c->commit_error = NULL;
     conn_close_socket(c);
     if (c->pg != NULL) {
         PQfinish(c->pg);
@@ -505,38 +348,8 @@ static void conn_fail(store_conn_t *c, const char *why)
         pool_fail_waiting_if_down(p);
 }
 
-static void pool_arm_batch_close(store_pool_t *p)
+static int conn_send(store_conn_t *c, store_query_t *q)
 {
-    if (!h2o_timeout_is_linked(&p->batch_close))
-        h2o_timeout_link(p->loop, &p->batch_timeout, &p->batch_close);
-}
-
-/* Sends the Sync that ends the open batch, if there is one. */
-static int conn_close_batch(store_conn_t *c)
-{
-    store_query_t *last = c->batch_last;
-    if (last == NULL)
-        return 0;
-    c->batch_last = NULL;
-    c->batch_len = 0;
-    if (!PQpipelineSync(c->pg))
-        return -1;
-    last->batch_end = 1;
-    if (last->ended) {
-        /* Everything of the batch is read already; only its Sync is to come. */
-        c->reading = NULL;
-        c->await_sync = 1;
-    }
-    return 0;
-}
-
-/* Sends `q`: with `batch`, into the connection's open batch (its Sync goes
- * at the end of the loop turn); otherwise alone with its own Sync, after
- * closing an open batch, so that Syncs follow the order of the queries. */
-static int conn_send(store_conn_t *c, store_query_t *q, int batch)
-{
-    if (!batch && conn_close_batch(c) != 0)
-        return -1;
     int ok;
     if (q->internal)
         ok = PQsendPrepare(c->pg, q->stmt->name, q->stmt->sql, q->stmt->nparams, NULL);
@@ -546,39 +359,13 @@ static int conn_send(store_conn_t *c, store_query_t *q, int batch)
     else
         ok = PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams, (const char *const *)q->params, NULL,
                                  NULL, 0);
-    if (!ok || (!batch && !PQpipelineSync(c->pg)))
+    if (!ok || !PQpipelineSync(c->pg))
         return -1;
     q->conn = c;
-    q->batch_end = !batch;
     h2o_linklist_insert(&c->fifo, &q->link);
-    if (c->reading == NULL && !c->await_sync)
-        c->reading = q;
     if (c->in_flight++ == 0)
         stat_add(&c->pool->stats.in_use, 1);
-    if (batch) {
-        c->batch_last = q;
-        if (++c->batch_len == STORE_BATCH_MAX)
-            return conn_close_batch(c);
-        pool_arm_batch_close(c->pool);
-    }
     return 0;
-}
-
-/* End of the loop turn: every open batch gets its Sync and goes out. */
-static void on_batch_close(h2o_timeout_entry_t *entry)
-{
-    store_pool_t *p = H2O_STRUCT_FROM_MEMBER(store_pool_t, batch_close, entry);
-    for (unsigned i = 0; i < p->opts.connections; i++) {
-        store_conn_t *c = &p->conns[i];
-        if (c->state != CONN_READY || c->batch_last == NULL)
-            continue;
-        if (conn_close_batch(c) != 0)
-            c->broken = 1;
-        else
-            conn_flush(c);
-        if (c->broken)
-            conn_fail(c, PQerrorMessage(c->pg));
-    }
 }
 
 static void conn_became_ready(store_conn_t *c)
@@ -599,7 +386,7 @@ static void conn_became_ready(store_conn_t *c)
         q->pool = p;
         q->stmt = g_stmts[i];
         q->internal = 1;
-        if (conn_send(c, q, 0) != 0) {
+        if (conn_send(c, q) != 0) {
             free(q);
             conn_fail(c, PQerrorMessage(c->pg));
             return;
@@ -644,23 +431,13 @@ static void conn_connect(store_conn_t *c)
         conn_want_write(c);
 }
 
-static int query_batchable(const store_query_t *q)
-{
-    return stmt_batchable(q->stmt) && !q->internal && !q->solo;
-}
-
-/* The least busy ready connection; for a batchable statement, one with an
- * open batch first (fewer, larger batches). */
-static store_conn_t *pool_pick(store_pool_t *p, int batchable)
+static store_conn_t *pool_pick(store_pool_t *p)
 {
     store_conn_t *best = NULL;
     for (unsigned i = 0; i < p->opts.connections; i++) {
         store_conn_t *c = &p->conns[i];
-        if (c->state != CONN_READY || c->in_flight >= STORE_MAX_IN_FLIGHT)
-            continue;
-        if (batchable && c->batch_last != NULL)
-            return c;
-        if (best == NULL || c->in_flight < best->in_flight)
+        if (c->state == CONN_READY && c->in_flight < STORE_MAX_IN_FLIGHT &&
+            (best == NULL || c->in_flight < best->in_flight))
             best = c;
     }
     return best;
@@ -677,23 +454,21 @@ static int pool_has_hope(store_pool_t *p)
 /* Returns -1, with the query untouched, when the connection refused it. */
 static int pool_send_to(store_conn_t *c, store_query_t *q)
 {
-    int batch = query_batchable(q);
-    if (conn_send(c, q, batch) != 0) {
+    if (conn_send(c, q) != 0) {
         c->broken = 1;
         return -1;
     }
-    if (!batch || c->batch_last == NULL) /* an open batch goes out when it closes */
-        conn_flush(c);
+    conn_flush(c);
     return 0;
 }
 
 static void pool_dispatch_waiting(store_pool_t *p)
 {
     while (!h2o_linklist_is_empty(&p->waiting)) {
-        store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, p->waiting.next);
-        store_conn_t *c = pool_pick(p, query_batchable(q));
+        store_conn_t *c = pool_pick(p);
         if (c == NULL)
             return;
+        store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, p->waiting.next);
         h2o_linklist_unlink(&q->link);
         stat_add(&p->stats.waiting, -1);
         if (q->cb == NULL) { /* cancelled while waiting */
@@ -753,9 +528,7 @@ store_pool_t *store_pool_new(h2o_loop_t *loop, const store_options_t *opts)
     h2o_linklist_init_anchor(&p->waiting);
     h2o_timeout_init(loop, &p->query_timeout, opts->query_timeout_ms);
     h2o_timeout_init(loop, &p->tick_timeout, STORE_TICK_MS);
-    h2o_timeout_init(loop, &p->batch_timeout, 0);
     p->tick.cb = on_tick;
-    p->batch_close.cb = on_batch_close;
     atomic_store(&p->stats.size, p->opts.connections);
     for (unsigned i = 0; i < p->opts.connections; i++) {
         store_conn_t *c = &p->conns[i];
@@ -775,8 +548,6 @@ void store_pool_free(store_pool_t *p)
     p->closing = 1;
     if (h2o_timeout_is_linked(&p->tick))
         h2o_timeout_unlink(&p->tick);
-    if (h2o_timeout_is_linked(&p->batch_close))
-        h2o_timeout_unlink(&p->batch_close);
     for (unsigned i = 0; i < p->opts.connections; i++) {
         store_conn_t *c = &p->conns[i];
         if (c->state != CONN_DOWN || c->pg != NULL) {
@@ -792,7 +563,6 @@ void store_pool_free(store_pool_t *p)
     }
     h2o_timeout_dispose(p->loop, &p->query_timeout);
     h2o_timeout_dispose(p->loop, &p->tick_timeout);
-    h2o_timeout_dispose(p->loop, &p->batch_timeout);
     free(p->conninfo);
     free(p);
 }
@@ -817,7 +587,7 @@ static store_query_t *query_send(store_pool_t *p, const store_stmt_t *stmt, cons
                                  int nparams, const char *const *params, store_cb_t cb, void *data,
                                  gw_err_t *err)
 {
-    store_conn_t *c = pool_pick(p, stmt_batchable(stmt));
+    store_conn_t *c = pool_pick(p);
     if (c == NULL) {
         if (!pool_has_hope(p)) {
             count_error(p);

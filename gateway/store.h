@@ -30,20 +30,6 @@ typedef struct {
 
 void store_stmt_register(store_stmt_t *stmt);
 
-/* store_stmt_register, and marks the statement batchable: the pool may run it
- * in one transaction with other batchable statements sent on the same
- * connection during the same event-loop turn (one commit and one round trip
- * for all of them). Each caller still gets the outcome of its statement run
- * alone: results are handed over only once the batch has committed, and
- * when any statement of a batch fails, the batch rolls back and each of its
- * statements runs again on its own. A batchable statement must not mind that
- * now() is the batch's start (at most a few milliseconds early), and should
- * take only locks that cannot form a cycle with another batch's (a deadlock
- * is detected after deadlock_timeout and then retried: it costs time, not
- * correctness). Statements registered the plain way are their own
- * transaction. */
-void store_stmt_register_batchable(store_stmt_t *stmt);
-
 /* Result callback: on success `res` is a PGRES_TUPLES_OK/COMMAND_OK result
  * that the store clears after the callback returns; on failure `res` is NULL
  * and `err` says why (GW_E_UNAVAILABLE, GW_E_TIMEOUT, GW_E_CONFLICT for a

@@ -32,11 +32,8 @@ static store_stmt_t STMT_CODE_FROM_REQUEST = {
 
 void oidc_code_db_register(void)
 {
-    /* Batchable (gateway/store.h): each touches only its own fresh code and
-     * its own pending request, so it meets no other batch's locks, and a few
-     * milliseconds on now() do not matter to a lifetime of a minute. */
-    store_stmt_register_batchable(&STMT_CODE_INSERT);
-    store_stmt_register_batchable(&STMT_CODE_FROM_REQUEST);
+    store_stmt_register(&STMT_CODE_INSERT);
+    store_stmt_register(&STMT_CODE_FROM_REQUEST);
 }
 
 int oidc_code_issue_or_reply(gw_req_t *r, const oidc_az_request_t *a, const oidc_session_t *s,

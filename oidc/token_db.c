@@ -84,20 +84,15 @@ store_stmt_t OIDC_STMT_USER_NAME = {"oidc_user_name",
 
 void oidc_token_db_register(void)
 {
-    /* Batchable (gateway/store.h): the code exchange, the hot statement of
-     * the token endpoint (a fresh code each time: its row lock meets no other
-     * batch's), and the read-only lookups of bearer tokens and userinfo. The
-     * refresh rotation and revocations stay their own transactions: they
-     * lock rows that concurrent requests of one client may share. */
-    store_stmt_register_batchable(&OIDC_STMT_CODE_REDEEM);
+    store_stmt_register(&OIDC_STMT_CODE_REDEEM);
     store_stmt_register(&OIDC_STMT_REFRESH_ROTATE);
     store_stmt_register(&OIDC_STMT_REFRESH_REVOKE);
-    store_stmt_register_batchable(&OIDC_STMT_REFRESH_INTROSPECT);
-    store_stmt_register_batchable(&OIDC_STMT_AT_REVOKED);
+    store_stmt_register(&OIDC_STMT_REFRESH_INTROSPECT);
+    store_stmt_register(&OIDC_STMT_AT_REVOKED);
     store_stmt_register(&OIDC_STMT_AT_REVOKE);
-    store_stmt_register_batchable(&OIDC_STMT_USERINFO);
-    store_stmt_register_batchable(&OIDC_STMT_USER_NAME);
-    store_stmt_register_batchable(&OIDC_STMT_USERINFO_VERIFIED);
+    store_stmt_register(&OIDC_STMT_USERINFO);
+    store_stmt_register(&OIDC_STMT_USER_NAME);
+    store_stmt_register(&OIDC_STMT_USERINFO_VERIFIED);
 }
 
 static const char *col(PGresult *res, int c)
