@@ -673,6 +673,19 @@ static int add_number(gw_req_t *r, scim_sql_t *q, int64_t v, gw_err_t *err)
     return 0;
 }
 
+/* The sort key of a row as text, which a cursor is made from (cursor mode
+ * only; NULL otherwise). */
+static void add_key_column(const list_t *l, scim_sql_t *q)
+{
+    if (l->cursor_mode && l->key_expr != NULL) {
+        scim_sql_add(q, "(");
+        scim_sql_add(q, l->key_expr);
+        scim_sql_add(q, ")::text");
+    } else {
+        scim_sql_add(q, "NULL::text");
+    }
+}
+
 /* The page's rows in order: id and (cursor mode) sort key, count + 1 of them. */
 static int add_rows(gw_req_t *r, list_t *l, const char *alias, bool keyset, bool desc, scim_sql_t *q,
                     gw_err_t *err)
@@ -681,13 +694,7 @@ static int add_rows(gw_req_t *r, list_t *l, const char *alias, bool keyset, bool
     scim_sql_add(q, "SELECT ");
     scim_sql_add(q, alias);
     scim_sql_add(q, ".id, ");
-    if (l->cursor_mode && l->key_expr != NULL) {
-        scim_sql_add(q, "(");
-        scim_sql_add(q, l->key_expr);
-        scim_sql_add(q, ")::text");
-    } else {
-        scim_sql_add(q, "NULL::text");
-    }
+    add_key_column(l, q);
     scim_sql_add(q, " AS k FROM ");
     scim_sql_add(q, rt->table);
     if (add_where(r, l, q, err) != 0)
@@ -717,13 +724,7 @@ static int add_ranked_rows(gw_req_t *r, list_t *l, scim_rank_t rank, bool desc, 
 {
     bool by_name = rank == SCIM_RANK_USER_NAME;
     scim_sql_add(q, "SELECT u.id, ");
-    if (l->cursor_mode && l->key_expr != NULL) {
-        scim_sql_add(q, "(");
-        scim_sql_add(q, l->key_expr);
-        scim_sql_add(q, ")::text");
-    } else {
-        scim_sql_add(q, "NULL::text");
-    }
+    add_key_column(l, q);
     scim_sql_add(q, by_name ? " AS k FROM (SELECT u.id, u.user_name FROM scim_rank_user_name_seek("
                             : " AS k FROM (SELECT u.id, u.created_at FROM scim_rank_created_seek(");
     if (add_number(r, q, l->offset, err) != 0)
