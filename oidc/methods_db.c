@@ -134,17 +134,20 @@ store_stmt_t oidc_stmt_pending_totps = {
     0,
 };
 
-/* A code that was checked and refused: $1 reason (wrong_code, code_reused,
- * no_code_sign_in), $2 the account or NULL, $3 the name typed (whose
- * account, when $2 is NULL), $4 address, $5 user agent. A name that is
- * nobody's records nothing: there is no account to tell about. */
-store_stmt_t oidc_stmt_totp_failed = {
-    "methods_totp_failed",
-    "SELECT audit_append('method.failed', 'anonymous', s.u, $4, $5, 'failure', $1, "
-    "jsonb_build_object('kind', 'totp')) "
+/* A sign-in method's credential checked and refused (a code: wrong_code,
+ * code_reused, no_code_sign_in; a password: wrong_password,
+ * account_inactive, throttled): $1 reason, $2 the account or NULL, $3 the
+ * name typed (whose account, when $2 is NULL), $4 address, $5 user agent,
+ * $6 the method's kind ("totp", "password"). A name that is nobody's
+ * records nothing, through the same statement (the same round trip): there
+ * is no account to tell about, and the answer's timing stays alike. */
+store_stmt_t oidc_stmt_method_failed = {
+    "methods_method_failed",
+    "SELECT count(audit_append('method.failed', 'anonymous', s.u, $4, $5, 'failure', $1, "
+    "jsonb_build_object('kind', $6::text))) "
     "FROM (SELECT coalesce($2::uuid, (SELECT id FROM users WHERE lower(user_name) = lower($3)))) s(u) "
     "WHERE s.u IS NOT NULL",
-    5,
+    6,
     0,
 };
 
@@ -282,7 +285,7 @@ void oidc_methods_db_register(void)
         &oidc_stmt_account_session,  &oidc_stmt_account_methods,  &oidc_stmt_method_remove,
         &oidc_stmt_method_rename,    &oidc_stmt_totp_create,      &oidc_stmt_totp_enrol_load,
         &oidc_stmt_totp_confirm,     &oidc_stmt_pending_create,   &oidc_stmt_pending_totps,
-        &oidc_stmt_totp_failed,      &oidc_stmt_code_only_totps,  &oidc_stmt_totp_signin,
+        &oidc_stmt_method_failed,      &oidc_stmt_code_only_totps,  &oidc_stmt_totp_signin,
         &oidc_stmt_challenge_create, &oidc_stmt_register_options, &oidc_stmt_get_consume,
         &oidc_stmt_create_consume,   &oidc_stmt_passkey_insert,   &oidc_stmt_passkey_signin,
         &oidc_stmt_passkey_refused};

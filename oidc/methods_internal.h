@@ -260,7 +260,7 @@ extern store_stmt_t oidc_stmt_totp_enrol_load;  /* id, user */
 extern store_stmt_t oidc_stmt_totp_confirm;     /* id, user, step, session, actor, addr, ua */
 extern store_stmt_t oidc_stmt_pending_create;   /* hash, user, context, amr, ttl */
 extern store_stmt_t oidc_stmt_pending_totps;    /* hash, context, addr, ua */
-extern store_stmt_t oidc_stmt_totp_failed;      /* reason, user, username, addr, ua */
+extern store_stmt_t oidc_stmt_method_failed;    /* reason, user, username, addr, ua, kind */
 extern store_stmt_t oidc_stmt_code_only_totps;  /* username */
 extern store_stmt_t oidc_stmt_totp_signin;      /* session params..., totp id, step, pending hash */
 extern store_stmt_t oidc_stmt_challenge_create; /* see oidc_challenge_store */

@@ -141,10 +141,6 @@ extern store_stmt_t oidc_stmt_login_attempt;
  * alone: a locked key's refusal is audited in the same statement
  * (method.failed, reason throttled). */
 extern store_stmt_t oidc_stmt_throttle_attempt_code;
-/* A refused password sign-in: method.failed (kind password) with reason $2
- * against account $1, $3 address, $4 user agent. $1 NULL (a name that is
- * nobody's) records nothing but costs the same round trip. */
-extern store_stmt_t oidc_stmt_password_failed;
 
 /* Creates a session ($1 token hash bytea hex, $2 user id, $3 acr, $4 ttl s)
  * and forgives the attempt: deletes the account counter ('user:' || lower($5))

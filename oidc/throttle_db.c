@@ -76,17 +76,8 @@ store_stmt_t oidc_stmt_throttle_attempt_code = {
     0,
 };
 
-store_stmt_t oidc_stmt_password_failed = {
-    "signin_password_failed",
-    "SELECT count(audit_append('method.failed', 'anonymous', $1::uuid, $3, $4, 'failure', $2, "
-    "jsonb_build_object('kind', 'password'))) FROM (SELECT 1 WHERE $1::uuid IS NOT NULL) s",
-    4,
-    0,
-};
-
 void oidc_throttle_db_register(void)
 {
     store_stmt_register(&oidc_stmt_login_attempt);
     store_stmt_register(&oidc_stmt_throttle_attempt_code);
-    store_stmt_register(&oidc_stmt_password_failed);
 }
