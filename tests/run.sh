@@ -91,6 +91,20 @@ fi
 # The interop tests' npm packages (package-lock.json pins them) go into
 # tests/interop/node_modules on first use; later runs work offline.
 INTEROP_NODE=0 NODE_FLAGS=
+# npm_ci_once DIR KIND WHAT: install DIR's pinned packages unless
+# node_modules already matches package-lock.json; on failure records a failed
+# KIND result (WHAT skipped) and returns 1.
+npm_ci_once() {
+    local dir=$1 kind=$2 what=$3 log=$TAP_TMP/npm-ci-$2.log
+    [ -f "$dir/node_modules/.package-lock.json" ] &&
+        [ ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ] && return 0
+    echo "   npm ci in $dir (once; needs the npm registry)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1 && return 0
+    tail -n 20 "$log"
+    echo "FAIL  npm ci in $dir: $what skipped"
+    printf 'fail\t%s: npm ci failed (offline on first use?)\n' "$kind" >>"$RESULTS"
+    return 1
+}
 interop_prepare() {
     local dir=tests/interop
     [ -f "$dir/package-lock.json" ] || return 0
@@ -99,16 +113,7 @@ interop_prepare() {
         printf 'fail\tinterop: node or npm missing\n' >>"$RESULTS"
         return 0
     fi
-    if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
-        [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-        echo "   npm ci in $dir (once; needs the npm registry)"
-        if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$TAP_TMP/npm-ci.log" 2>&1; then
-            tail -n 20 "$TAP_TMP/npm-ci.log"
-            echo "FAIL  npm ci in $dir: Node interop tests skipped"
-            printf 'fail\tinterop: npm ci failed (offline on first use?)\n' >>"$RESULTS"
-            return 0
-        fi
-    fi
+    npm_ci_once "$dir" interop "Node interop tests" || return 0
     # Debian 12's own nodejs is 18, where Web Crypto (openid-client, jose)
     # is not global yet.
     [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ] && NODE_FLAGS=--experimental-global-webcrypto
@@ -127,16 +132,7 @@ browser_prepare() {
         printf 'fail\tbrowser: node, npm or chromium missing\n' >>"$RESULTS"
         return 0
     fi
-    if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
-        [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-        echo "   npm ci in $dir (once; needs the npm registry)"
-        if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$TAP_TMP/npm-ci-browser.log" 2>&1; then
-            tail -n 20 "$TAP_TMP/npm-ci-browser.log"
-            echo "FAIL  npm ci in $dir: browser tests skipped"
-            printf 'fail\tbrowser: npm ci failed (offline on first use?)\n' >>"$RESULTS"
-            return 0
-        fi
-    fi
+    npm_ci_once "$dir" browser "browser tests" || return 0
     BROWSER_NODE=1
 }
 [ -n "$PG_DIR" ] && browser_prepare
