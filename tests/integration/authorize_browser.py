@@ -29,11 +29,12 @@ def pkce():
 
 
 class Reply:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, seconds=None):
         self.status = status
         self.headers = headers  # list of (lower-case name, value)
         self.body = body
         self.text = body.decode("utf-8", "replace")
+        self.seconds = seconds  # how long the request took, when the caller timed it
 
     def header(self, name):
         for k, v in self.headers:
@@ -46,6 +47,7 @@ class Reply:
         return urllib.parse.urlsplit(loc), dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(loc).query))
 
     def set_cookies(self):
+        """name -> (value, [attributes]) of every Set-Cookie."""
         out = {}
         for k, v in self.headers:
             if k == "set-cookie":

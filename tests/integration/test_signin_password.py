@@ -9,12 +9,12 @@ the per-address throttle of one does not leak into another."""
 import http.client
 import re
 import socket
-import ssl
 import statistics
 import threading
 import time
 import urllib.parse
 
+from authorize_browser import CTX, Reply
 from harness import SLOW, check, check_eq, psql, regain_bin, require, run, sh
 
 MAX_FAILURES = 5
@@ -23,39 +23,6 @@ SESSION_TTL = 3600
 # A higher time cost than the default makes "a verification on the loop"
 # visible as a /healthz stall (t=6: roughly 100 ms per check).
 ARGON2_T = 6
-
-CTX = ssl.create_default_context()
-CTX.check_hostname = False
-CTX.verify_mode = ssl.CERT_NONE
-
-
-class Reply:
-    def __init__(self, status, headers, body, seconds):
-        self.status = status
-        self.headers = headers  # list of (lower-case name, value)
-        self.body = body
-        self.text = body.decode("utf-8", "replace")
-        self.seconds = seconds
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k == name:
-                return v
-        return None
-
-    def set_cookies(self):
-        """name -> (value, [attributes]) of every Set-Cookie."""
-        out = {}
-        for k, v in self.headers:
-            if k == "set-cookie":
-                parts = [p.strip() for p in v.split(";")]
-                name, _, value = parts[0].partition("=")
-                out[name] = (value, parts[1:])
-        return out
-
-    def __repr__(self):
-        return "<%d %r %s>" % (self.status, self.headers, self.text[:600])
-
 
 def request(srv, method, path, src, body=None, cookies=None, timeout=30):
     conn = http.client.HTTPSConnection("127.0.0.1", srv.tls_port, context=CTX, timeout=timeout * SLOW,
