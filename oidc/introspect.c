@@ -100,27 +100,17 @@ static void on_refresh(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
 
 static void on_client(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)
 {
-    h2o_iovec_t token, hint;
-    gw_err_t err;
-    if (gw_kvs_get_once(form, "token", &token, &err) != 0 ||
-        gw_kvs_get_once(form, "token_type_hint", &hint, &err) != 0) {
-        gw_reply_error(r, &err);
+    h2o_iovec_t token;
+    if (oidc_token_param_or_reply(r, form, &token) != 0)
         return;
-    }
-    if (token.base == NULL) {
-        gw_reply_fail(r, GW_E_INVALID_REQUEST, "token is required");
-        return;
-    }
     if (c->auth_method == OIDC_AUTH_NONE || token.len > TOKEN_MAX) {
         inactive(r);
         return;
     }
     introspect_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     st->client = c;
-    size_t dots = 0;
-    for (size_t i = 0; i < token.len; i++)
-        dots += token.base[i] == '.';
-    if (dots == 2) {
+    if (oidc_token_is_jwt(token)) {
+        gw_err_t err;
         if (oidc_access_verify(&r->req->pool, oidc_cfg->issuer, token.base, token.len, oidc_now(), &st->at,
                                &err) != 0 ||
             !may_see(c, st->at.client_id)) {

@@ -30,34 +30,19 @@ static void on_done(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
     reply_ok(r);
 }
 
-static int looks_like_jwt(h2o_iovec_t t)
-{
-    size_t dots = 0;
-    for (size_t i = 0; i < t.len; i++)
-        dots += t.base[i] == '.';
-    return dots == 2;
-}
-
 static void on_client(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)
 {
-    h2o_iovec_t token, hint;
-    gw_err_t err;
-    if (gw_kvs_get_once(form, "token", &token, &err) != 0 ||
-        gw_kvs_get_once(form, "token_type_hint", &hint, &err) != 0) {
-        gw_reply_error(r, &err);
+    h2o_iovec_t token;
+    if (oidc_token_param_or_reply(r, form, &token) != 0)
         return;
-    }
-    if (token.base == NULL) {
-        gw_reply_fail(r, GW_E_INVALID_REQUEST, "token is required");
-        return;
-    }
     if (token.len > TOKEN_MAX) {
         reply_ok(r);
         return;
     }
     /* The hint is only a hint (§2.1): the token's shape decides. */
-    if (looks_like_jwt(token)) {
+    if (oidc_token_is_jwt(token)) {
         oidc_access_t at;
+        gw_err_t err;
         if (oidc_access_verify(&r->req->pool, oidc_cfg->issuer, token.base, token.len, oidc_now(), &at,
                                &err) != 0 ||
             strcmp(at.client_id, c->id) != 0) {

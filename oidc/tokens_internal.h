@@ -167,6 +167,14 @@ void oidc_token_refresh(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *for
 void oidc_token_client_credentials(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form);
 
 void oidc_userinfo_register(void);
+
+/* Reads `token` (required) and `token_type_hint` of a revocation or
+ * introspection request; 0, or -1 with the error answered. */
+int oidc_token_param_or_reply(gw_req_t *r, const gw_kvs_t *form, h2o_iovec_t *token);
+/* 1 when the token has a JWS's shape (two dots): one of our access tokens,
+ * if anything; otherwise it can only be a refresh token. */
+int oidc_token_is_jwt(h2o_iovec_t token);
+
 void oidc_revoke_register(void);
 void oidc_introspect_register(void);
 

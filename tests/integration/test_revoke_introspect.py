@@ -73,6 +73,13 @@ def main(env):
     check_eq("... still active", (introspect(srv, rt, A).json() or {}).get("active"), True)
     check_eq("revoke an unknown token: 200", revoke(srv, "no-such-token", A).status, 200)
     check_eq("revoke without token: 400", revoke(srv, "", A).status, 400)
+    for path in ("/revoke", "/introspect"):
+        r = post(srv, path, [("token_type_hint", "access_token")], auth=A)
+        check_eq(path + " with no token parameter: invalid_request", (r.status, (r.json() or {}).get("error")),
+                 (400, "invalid_request"))
+        r = post(srv, path, [("token", at), ("token_type_hint", "access_token"), ("token_type_hint", "x")], auth=A)
+        check_eq(path + " with a repeated hint: invalid_request", (r.status, (r.json() or {}).get("error")),
+                 (400, "invalid_request"))
 
     # revoke the access token
     r = revoke(srv, at, A, hint="access_token")
