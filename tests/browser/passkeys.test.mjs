@@ -14,16 +14,11 @@
 // Screenshots of the pages go to build/test-artifacts/browser/ (or
 // $REGAIN_ARTIFACTS). TAP output; run by tests/run.sh.
 import { createHash, createHmac } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { check, checkEq, comment, require_, ROOT, run } from '../interop/fixture.mjs';
+import { check, checkEq, require_, run } from '../interop/fixture.mjs';
+import { launchChromium, newPage, phoneContext, shot, virtualAuthenticator } from './browser.mjs';
 
 const PASSWORD = 'correct horse battery staple';
 const REDIRECT = 'https://rp.example/cb';
-const ARTIFACTS = process.env.REGAIN_ARTIFACTS || path.join(ROOT, 'build', 'test-artifacts', 'browser');
-const SLOW = process.env.REGAIN_SANITIZED === '1' ? 3 : 1;
-const TIMEOUT = 15000 * SLOW;
 
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 
@@ -51,35 +46,17 @@ function totp(key, step) {
 }
 const stepNow = () => Math.floor(Date.now() / 30000);
 
-async function shot(page, name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  comment(`screenshot: ${path.relative(ROOT, file)}`);
-}
-
 await run('browser_passkeys', async ({ srv, fetch, psql }) => {
   const sub = srv.addUser('alice', PASSWORD);
   srv.addUser('bob', 'another password entirely');
   srv.addClient('web', { redirectUris: [REDIRECT], grants: 'authorization_code', scopes: 'openid', auth: 'none' });
   const q = (sql) => psql(sql);
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    // Chromium refuses its sandbox as root (containers, CI).
-    args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
-  });
+  const browser = await launchChromium();
   try {
-    // A certificate of the test's own: the origin stays https://localhost:PORT.
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 414, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
-        isUserVerified: true, automaticPresenceSimulation: true },
-    });
+    const context = await phoneContext(browser);
+    const page = await newPage(context);
+    const { cdp, authenticatorId } = await virtualAuthenticator(context, page);
 
     // ---- sign in with the password, from the account page itself ---------------
     await page.goto(srv.https('/account/security'));

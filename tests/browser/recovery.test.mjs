@@ -17,23 +17,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { chromium } from 'playwright-core';
-import { check, checkEq, comment, require_, ROOT, run } from '../interop/fixture.mjs';
+import { check, checkEq, require_, ROOT, run } from '../interop/fixture.mjs';
+import { launchChromium, newPage, phoneContext, shot as shotAs, virtualAuthenticator } from './browser.mjs';
 
 const REDIRECT = 'https://rp.example/recovered';
 const ACR = 'urn:regain:acr:verified-recovery';
 const GROUP = '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a';
-const ARTIFACTS = process.env.REGAIN_ARTIFACTS || path.join(ROOT, 'build', 'test-artifacts', 'browser');
-const SLOW = process.env.REGAIN_SANITIZED === '1' ? 3 : 1;
-const TIMEOUT = 15000 * SLOW;
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 
-async function shot(page, name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const file = path.join(ARTIFACTS, `recovery-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  comment(`screenshot: ${path.relative(ROOT, file)}`);
-}
+const shot = (page, name) => shotAs(page, `recovery-${name}`);
 
 // ---- the identity-verification provider, before regain starts (its issuer is in regain's config)
 const idvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'regain-idv.'));
@@ -82,20 +74,11 @@ await run('browser_recovery', async ({ srv, fetch, psql }) => {
   };
   q(`select o_status from policy_put('recovery', '${JSON.stringify(policy)}'::jsonb, NULL, 'test', NULL, NULL)`);
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
-  });
+  const browser = await launchChromium();
   try {
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 414, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
-        isUserVerified: true, automaticPresenceSimulation: true },
-    });
+    const context = await phoneContext(browser);
+    const page = await newPage(context);
+    const { cdp, authenticatorId } = await virtualAuthenticator(context, page);
 
     // ---- the relying party asks for verified recovery ----------------------------------
     const verifier = b64url(Buffer.from('r'.repeat(48)));

@@ -16,24 +16,12 @@
 //     tap.failed.
 // Screenshots go to build/test-artifacts/browser/ (or $REGAIN_ARTIFACTS).
 import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { check, checkEq, comment, require_, ROOT, run } from '../interop/fixture.mjs';
+import { check, checkEq, require_, run } from '../interop/fixture.mjs';
+import { launchChromium, newPage, phoneContext, shot, virtualAuthenticator } from './browser.mjs';
 
 const REDIRECT = 'https://rp.example/cb';
-const ARTIFACTS = process.env.REGAIN_ARTIFACTS || path.join(ROOT, 'build', 'test-artifacts', 'browser');
-const SLOW = process.env.REGAIN_SANITIZED === '1' ? 3 : 1;
-const TIMEOUT = 15000 * SLOW;
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
-
-async function shot(page, name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  comment(`screenshot: ${path.relative(ROOT, file)}`);
-}
 
 await run('browser_tap', async ({ srv, fetch, psql }) => {
   const sub = srv.addUser('tess', 'a password long forgotten');
@@ -56,24 +44,12 @@ await run('browser_tap', async ({ srv, fetch, psql }) => {
   require_('the administrator issues a TAP (201)', ir.status === 201 && issued.temporaryAccessPass, issued);
   const tap = issued.temporaryAccessPass;
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
-  });
+  const browser = await launchChromium();
   try {
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 414, height: 900 } });
     // No passkey autofill prompt on the sign-in page: this person has none yet.
-    await context.addInitScript(() => {
-      if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = async () => false;
-    });
-    const page = await context.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
-        isUserVerified: true, automaticPresenceSimulation: true },
-    });
+    const context = await phoneContext(browser, { noAutofill: true });
+    const page = await newPage(context);
+    await virtualAuthenticator(context, page);
 
     // ---- the relying party sends the person to sign in ---------------------------------
     const verifier = b64url(randomBytes(32));
@@ -127,8 +103,7 @@ await run('browser_tap', async ({ srv, fetch, psql }) => {
 
     // ---- one-time: the TAP a second time ---------------------------------------------------
     const other = await browser.newContext({ ignoreHTTPSErrors: true });
-    const p2 = await other.newPage();
-    p2.setDefaultTimeout(TIMEOUT);
+    const p2 = await newPage(other);
     await p2.goto(authorize);
     await p2.click('summary:has-text("temporary access pass")');
     await p2.fill('#tap', tap);

@@ -9,26 +9,14 @@
 //     counts the failure.
 // Screenshots go to build/test-artifacts/browser/ (or $REGAIN_ARTIFACTS).
 import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { check, checkEq, comment, require_, ROOT, run } from '../interop/fixture.mjs';
+import { check, checkEq, require_, run } from '../interop/fixture.mjs';
+import { launchChromium, newPage, phoneContext, shot } from './browser.mjs';
 
 const REDIRECT = 'https://rp.example/cb';
-const ARTIFACTS = process.env.REGAIN_ARTIFACTS || path.join(ROOT, 'build', 'test-artifacts', 'browser');
-const SLOW = process.env.REGAIN_SANITIZED === '1' ? 3 : 1;
-const TIMEOUT = 15000 * SLOW;
 const MAX_FAILURES = 3;
 const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 const wrongTap = () => [...randomBytes(16)].map((b) => ALPHABET[b % 31]).join('');
-
-async function shot(page, name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  comment(`screenshot: ${path.relative(ROOT, file)}`);
-}
 
 // Opens the TAP form on the page shown, fills it and submits; returns the
 // text of the page that answers.
@@ -68,17 +56,10 @@ await run('browser_tap_lockout', async ({ srv, fetch, psql }) => {
   const erinTap = await issue('erin');
   const fredTap = await issue('fred');
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
-  });
+  const browser = await launchChromium();
   try {
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 414, height: 1000 } });
-    await context.addInitScript(() => {
-      if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = async () => false;
-    });
-    const page = await context.newPage();
-    page.setDefaultTimeout(TIMEOUT);
+    const context = await phoneContext(browser, { height: 1000, noAutofill: true });
+    const page = await newPage(context);
 
     // ---- a relying party names the account: login_hint prefills the TAP form ------------
     const challenge = b64url(createHash('sha256').update(b64url(randomBytes(32))).digest());
@@ -112,8 +93,7 @@ await run('browser_tap_lockout', async ({ srv, fetch, psql }) => {
     await shot(page, 'tap-locked');
 
     // ---- no request: the person types the name; known and unknown look the same ---------
-    const p2 = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
-    p2.setDefaultTimeout(TIMEOUT);
+    const p2 = await newPage(await browser.newContext({ ignoreHTTPSErrors: true }));
     await p2.goto(srv.https('/account/security'));
     checkEq('the account sign-in page: the TAP username field is empty',
       await p2.locator('#tap-username').inputValue(), '');
