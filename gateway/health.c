@@ -143,6 +143,7 @@ static void emit_latency(text_t *t, gw_thread_t *self)
 static void emit_pool(text_t *t, gw_thread_t *self)
 {
     unsigned long size = 0, ready = 0, in_use = 0, waiting = 0, errors = 0;
+    unsigned long sql_prepared = 0, sql_reused = 0, sql_evicted = 0;
     for (unsigned th = 0; th < gw_server_thread_count(self); th++) {
         gw_thread_t *w = gw_server_thread_at(self, th);
         if (w->store == NULL)
@@ -153,6 +154,9 @@ static void emit_pool(text_t *t, gw_thread_t *self)
         in_use += atomic_load_explicit(&s->in_use, memory_order_relaxed);
         waiting += atomic_load_explicit(&s->waiting, memory_order_relaxed);
         errors += atomic_load_explicit(&s->errors, memory_order_relaxed);
+        sql_prepared += atomic_load_explicit(&s->sql_prepared, memory_order_relaxed);
+        sql_reused += atomic_load_explicit(&s->sql_reused, memory_order_relaxed);
+        sql_evicted += atomic_load_explicit(&s->sql_evicted, memory_order_relaxed);
     }
     emit(t,
          "# HELP regain_db_pool_size PostgreSQL connections configured (all threads).\n"
@@ -166,6 +170,15 @@ static void emit_pool(text_t *t, gw_thread_t *self)
          "# HELP regain_db_errors_total Failed database calls (connection loss, timeout, SQL error).\n"
          "# TYPE regain_db_errors_total counter\nregain_db_errors_total %lu\n",
          size, ready, in_use, waiting, errors);
+    emit(t,
+         "# HELP regain_db_sql_prepared_total Statements built at run time (SCIM queries) prepared on a "
+         "connection.\n"
+         "# TYPE regain_db_sql_prepared_total counter\nregain_db_sql_prepared_total %lu\n"
+         "# HELP regain_db_sql_reused_total Statements built at run time that ran as prepared before.\n"
+         "# TYPE regain_db_sql_reused_total counter\nregain_db_sql_reused_total %lu\n"
+         "# HELP regain_db_sql_evicted_total Prepared statements deallocated to make room for others.\n"
+         "# TYPE regain_db_sql_evicted_total counter\nregain_db_sql_evicted_total %lu\n",
+         sql_prepared, sql_reused, sql_evicted);
 }
 
 static void on_metrics(gw_req_t *r)

@@ -19,6 +19,12 @@
 #define STORE_BACKOFF_MIN_MS  100
 #define STORE_BACKOFF_MAX_MS  5000
 #define STORE_TICK_MS         100
+/* Statements built at run time (store_query_send_sql) that one connection
+ * keeps prepared, least recently used out first. Bounded because their
+ * shapes (SCIM filters) are the clients' to choose, and every prepared
+ * statement holds its plan in the PostgreSQL backend's memory. */
+#define STORE_SQL_CACHE 32
+#define STORE_SQL_NAME  "regain_sql_"
 
 static store_stmt_t *g_stmts[STORE_MAX_STMTS];
 static unsigned g_stmt_count;
@@ -40,6 +46,19 @@ typedef enum { CONN_DOWN, CONN_CONNECTING, CONN_READY } conn_state_t;
 
 typedef struct store_conn store_conn_t;
 
+/* What a query is to the connection: a caller's, or the connection's own
+ * housekeeping (preparing a statement, deallocating one), whose results
+ * nobody waits for. */
+typedef enum { Q_CALLER = 0, Q_PREPARE, Q_COMMAND } query_kind_t;
+
+/* A run-time statement prepared on one connection, named STORE_SQL_NAME<id>. */
+typedef struct {
+    char *sql; /* NULL: a free slot */
+    uint64_t hash;
+    uint64_t used; /* the connection's use clock at its last use */
+    unsigned id;
+} sql_cached_t;
+
 struct store_query {
     h2o_linklist_t link; /* in a connection's FIFO or the pool's waiting list */
     h2o_timeout_entry_t deadline;
@@ -49,9 +68,11 @@ struct store_query {
     char **params;
     store_cb_t cb; /* NULL once cancelled or answered */
     void *data;
-    PGresult *res;      /* first result of this query */
-    int internal;       /* a PREPARE or SYNC of the connection itself */
-    store_stmt_t adhoc; /* the statement of a store_query_send_sql (name NULL) */
+    PGresult *res;         /* first result of this query */
+    query_kind_t internal; /* Q_CALLER, or the connection's own housekeeping */
+    store_stmt_t adhoc;    /* the statement of a store_query_send_sql (name NULL), or of
+                              the housekeeping of the run-time statement cache (owned) */
+    unsigned cached_id;    /* the cached statement a store_query_send_sql ran as (0: none) */
 };
 
 struct store_conn {
@@ -64,9 +85,12 @@ struct store_conn {
     unsigned in_flight;
     uint64_t retry_at; /* loop time of the next connection attempt */
     unsigned backoff_ms;
-    int broken;       /* a write failed; failed from the loop, never inside a caller */
-    int write_armed;  /* a write-readiness callback is pending on `sock` */
-    int flush_needed; /* libpq holds output that did not fit the socket yet */
+    int broken;                              /* a write failed; failed from the loop, never inside a caller */
+    int write_armed;                         /* a write-readiness callback is pending on `sock` */
+    int flush_needed;                        /* libpq holds output that did not fit the socket yet */
+    sql_cached_t sql_cache[STORE_SQL_CACHE]; /* emptied when the connection goes */
+    uint64_t sql_clock;
+    unsigned sql_next_id;
 };
 
 struct store_pool {
@@ -112,6 +136,7 @@ static void query_free(store_query_t *q)
     if (q->res != NULL)
         PQclear(q->res);
     free((char *)q->adhoc.sql);
+    free((char *)q->adhoc.name);
     free(q);
 }
 
@@ -137,6 +162,127 @@ static void query_fail(store_query_t *q, gw_err_kind_t kind, const char *msg, co
     query_answer(q, NULL, &err);
 }
 
+/* ---- run-time statements, prepared per connection ---------------------------------- */
+
+static int conn_send(store_conn_t *c, store_query_t *q);
+
+static void stat_inc(_Atomic unsigned long *v)
+{
+    atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+/* FNV-1a: the SQL texts differ in their shape, not adversarially (the
+ * clients choose the shape, never the text), and a hit is confirmed with
+ * strcmp. */
+static uint64_t sql_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static unsigned sql_cache_id_of(const char *name)
+{
+    return (unsigned)strtoul(name + sizeof(STORE_SQL_NAME) - 1, NULL, 10);
+}
+
+/* Sends the connection's own statement `sql` (a PREPARE of `name` when
+ * `name` is set): its result comes back in order, and nobody waits for it. */
+static int conn_send_own(store_conn_t *c, query_kind_t kind, const char *name, const char *sql, int nparams)
+{
+    store_query_t *q = gw_calloc(1, sizeof(*q));
+    q->pool = c->pool;
+    q->internal = kind;
+    q->adhoc.name = name != NULL ? gw_strdup(name) : NULL;
+    q->adhoc.sql = gw_strdup(sql);
+    q->adhoc.nparams = nparams;
+    q->stmt = &q->adhoc;
+    if (conn_send(c, q) != 0) {
+        query_free(q);
+        return -1;
+    }
+    return 0;
+}
+
+static void sql_cache_name(unsigned id, char out[32])
+{
+    snprintf(out, 32, STORE_SQL_NAME "%u", id);
+}
+
+/* Drops the cached statement `id`, and deallocates it on the server when
+ * `deallocate` (it exists there). */
+static void sql_cache_forget(store_conn_t *c, unsigned id, int deallocate)
+{
+    for (unsigned i = 0; i < STORE_SQL_CACHE; i++) {
+        sql_cached_t *e = &c->sql_cache[i];
+        if (e->sql == NULL || e->id != id)
+            continue;
+        free(e->sql);
+        e->sql = NULL;
+        if (deallocate && c->state == CONN_READY) {
+            /* The name is ours (STORE_SQL_NAME and a number), never a value:
+             * DEALLOCATE takes no parameters. Queries already sent with the
+             * name run before it, in pipeline order. */
+            char name[32], sql[64];
+            sql_cache_name(id, name);
+            snprintf(sql, sizeof(sql), "DEALLOCATE %s", name);
+            if (conn_send_own(c, Q_COMMAND, NULL, sql, 0) != 0)
+                c->broken = 1;
+        }
+        return;
+    }
+}
+
+static void sql_cache_clear(store_conn_t *c)
+{
+    for (unsigned i = 0; i < STORE_SQL_CACHE; i++) {
+        free(c->sql_cache[i].sql);
+        c->sql_cache[i].sql = NULL;
+    }
+}
+
+/* The name under which `q` (a store_query_send_sql) runs on `c`: found in
+ * the cache, or prepared now (the PREPARE goes down the pipeline before the
+ * query), pushing out the least recently used one when the cache is full.
+ * 0, or -1 when the connection refused to send. */
+static int sql_cache_use(store_conn_t *c, store_query_t *q, char name[32])
+{
+    uint64_t h = sql_hash(q->stmt->sql);
+    sql_cached_t *slot = NULL;
+    for (unsigned i = 0; i < STORE_SQL_CACHE; i++) {
+        sql_cached_t *e = &c->sql_cache[i];
+        if (e->sql != NULL && e->hash == h && strcmp(e->sql, q->stmt->sql) == 0) {
+            e->used = ++c->sql_clock;
+            q->cached_id = e->id;
+            sql_cache_name(e->id, name);
+            stat_inc(&c->pool->stats.sql_reused);
+            return 0;
+        }
+        if (slot == NULL || (slot->sql != NULL && (e->sql == NULL || e->used < slot->used)))
+            slot = e;
+    }
+    if (slot->sql != NULL) {
+        sql_cache_forget(c, slot->id, 1);
+        stat_inc(&c->pool->stats.sql_evicted);
+        if (c->broken)
+            return -1;
+    }
+    unsigned id = ++c->sql_next_id;
+    if (id == 0) /* 0 means "none"; wrapping takes four billion statements */
+        id = ++c->sql_next_id;
+    sql_cache_name(id, name);
+    if (conn_send_own(c, Q_PREPARE, name, q->stmt->sql, q->stmt->nparams) != 0)
+        return -1;
+    slot->sql = gw_strdup(q->stmt->sql);
+    slot->hash = h;
+    slot->used = ++c->sql_clock;
+    slot->id = id;
+    q->cached_id = id;
+    stat_inc(&c->pool->stats.sql_prepared);
+    return 0;
+}
+
 /* Completes the FIFO head with the result gathered for it. */
 static void conn_complete_head(store_conn_t *c)
 {
@@ -146,13 +292,29 @@ static void conn_complete_head(store_conn_t *c)
         stat_add(&c->pool->stats.in_use, -1);
     PGresult *res = q->res;
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (q->internal) {
-        if (st != PGRES_COMMAND_OK)
-            gw_log_error("preparing statements failed: %s", res ? PQresultErrorMessage(res) : "no result");
+    if (q->internal != Q_CALLER) {
+        if (st != PGRES_COMMAND_OK) {
+            gw_log_error("%s failed: %s",
+                         q->internal == Q_PREPARE ? "preparing a statement" : "deallocating a statement",
+                         res ? PQresultErrorMessage(res) : "no result");
+            /* A run-time statement that did not prepare is forgotten, so the
+             * next query of its text tries afresh; the query sent behind it
+             * fails on the missing name, as it would have failed to parse. */
+            if (q->internal == Q_PREPARE && q->adhoc.name != NULL)
+                sql_cache_forget(c, sql_cache_id_of(q->adhoc.name), 0);
+        }
     } else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
         query_answer(q, res, NULL);
     } else {
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        /* A cached statement the server no longer has (26000), or whose
+         * plan a schema change made unusable (0A000, "cached plan must not
+         * change result type"): forgotten, so the next query prepares anew. */
+        if (q->cached_id != 0 && state != NULL &&
+            (strcmp(state, "26000") == 0 || strcmp(state, "0A000") == 0)) {
+            sql_cache_forget(c, q->cached_id, strcmp(state, "0A000") == 0);
+            conn_flush(c);
+        }
         /* 23505 unique_violation is a conflict the caller can explain, and
          * class RG is raised on purpose by our own SQL functions (a stale
          * version, a bad member id) for the caller to answer: neither is a
@@ -340,6 +502,7 @@ static void conn_fail(store_conn_t *c, const char *why)
         c->pg = NULL;
     }
     conn_fail_fifo(c, reason);
+    sql_cache_clear(c); /* prepared statements live and die with their session */
     c->backoff_ms = c->backoff_ms == 0 ? STORE_BACKOFF_MIN_MS : c->backoff_ms * 2;
     if (c->backoff_ms > STORE_BACKOFF_MAX_MS)
         c->backoff_ms = STORE_BACKOFF_MAX_MS;
@@ -351,11 +514,15 @@ static void conn_fail(store_conn_t *c, const char *why)
 static int conn_send(store_conn_t *c, store_query_t *q)
 {
     int ok;
-    if (q->internal)
+    char name[32];
+    if (q->internal == Q_PREPARE)
         ok = PQsendPrepare(c->pg, q->stmt->name, q->stmt->sql, q->stmt->nparams, NULL);
+    else if (q->internal == Q_COMMAND)
+        ok = PQsendQueryParams(c->pg, q->stmt->sql, 0, NULL, NULL, NULL, NULL, 0);
     else if (q->stmt->name == NULL)
-        ok = PQsendQueryParams(c->pg, q->stmt->sql, q->stmt->nparams, NULL, (const char *const *)q->params,
-                               NULL, NULL, 0);
+        ok =
+            sql_cache_use(c, q, name) == 0 &&
+            PQsendQueryPrepared(c->pg, name, q->stmt->nparams, (const char *const *)q->params, NULL, NULL, 0);
     else
         ok = PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams, (const char *const *)q->params, NULL,
                                  NULL, 0);
@@ -385,7 +552,7 @@ static void conn_became_ready(store_conn_t *c)
         store_query_t *q = gw_calloc(1, sizeof(*q));
         q->pool = p;
         q->stmt = g_stmts[i];
-        q->internal = 1;
+        q->internal = Q_PREPARE;
         if (conn_send(c, q) != 0) {
             free(q);
             conn_fail(c, PQerrorMessage(c->pg));

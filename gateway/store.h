@@ -56,7 +56,10 @@ store_query_t *store_query_send(store_pool_t *pool, const store_stmt_t *stmt, co
                                 store_cb_t cb, void *data, gw_err_t *err);
 
 /* The same for SQL built at run time (SCIM filters): still parameters only —
- * `sql` holds $1..$n placeholders and never a value. Not prepared. */
+ * `sql` holds $1..$n placeholders and never a value. Each connection keeps
+ * the texts it ran last prepared (a bounded cache, least recently used out
+ * first, emptied when the connection goes), so a text seen again is neither
+ * parsed again nor, once PostgreSQL settles on a generic plan, planned. */
 store_query_t *store_query_send_sql(store_pool_t *pool, const char *sql, int nparams,
                                     const char *const *params, store_cb_t cb, void *data, gw_err_t *err);
 
@@ -73,6 +76,10 @@ typedef struct {
     _Atomic unsigned in_use;      /* connections with queries in flight */
     _Atomic unsigned waiting;     /* queries waiting for a connection */
     _Atomic unsigned long errors; /* failed calls: connection loss, timeout, SQL error */
+    /* run-time statements (store_query_send_sql) */
+    _Atomic unsigned long sql_prepared; /* prepared on a connection */
+    _Atomic unsigned long sql_reused;   /* ran as a statement prepared before */
+    _Atomic unsigned long sql_evicted;  /* deallocated to make room */
 } store_stats_t;
 
 const store_stats_t *store_pool_stats(const store_pool_t *pool);
