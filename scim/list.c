@@ -744,11 +744,17 @@ static int add_ranked_rows(gw_req_t *r, list_t *l, scim_rank_t rank, bool desc, 
                               " LIMIT t.take OFFSET t.skip) u) u ORDER BY ");
     if (scim_sort_sql(l->k->rt, l->sort_by, desc, q, err) != 0)
         return -1;
-    /* take is never more; said here as a constant, the planner knows the
-     * page is small (LIMIT t.take is estimated at a tenth of the table, and
-     * the plan costed past jit_above_cost, compiling for 50 ms a page). */
-    scim_sql_add(q, " LIMIT ");
-    return add_number(r, q, l->count + 1, err);
+    /* take (count + 1) is never more than the largest page and one; said
+     * here as a constant, the planner knows the page is small (LIMIT t.take
+     * is estimated at a tenth of the table, and the plan costed past
+     * jit_above_cost, compiling for 50 ms a page). A constant of the code,
+     * not the request's count: the statement's text and, once prepared
+     * (store_query_send_sql), its generic plan serve every page, where a
+     * parameter here made PostgreSQL plan each page anew (an unknown LIMIT
+     * costs the generic plan above the custom ones). */
+    _Static_assert(SCIM_MAX_PAGE + 1 == 1001, "the LIMIT below is the largest page and one");
+    scim_sql_add(q, " LIMIT 1001");
+    return 0;
 }
 
 /* Which rows a page takes: after a cursor's row (keyset), through the kept
