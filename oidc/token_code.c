@@ -1,7 +1,9 @@
 /* grant_type=authorization_code (RFC 6749 §4.1.3, OIDC Core §3.1.3.2,
- * RFC 7636 §4.5-4.6): one statement redeems the code atomically and, when
- * the grant has offline_access, stores the first refresh token; then the
- * access token and ID token are signed and returned. */
+ * RFC 7636 §4.5-4.6): one statement redeems the code atomically and, for a
+ * client allowed refresh tokens whose grant has offline_access, stores the
+ * first refresh token; then the access token and ID token are signed and
+ * returned. A code that is not taken is looked up once more (replay), and a
+ * session with a TAP or a recovery behind it has its extras read. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +17,72 @@ static const char STATE_TAG = 0;
 
 #define CODE_MAX 512
 
+/* Columns of OIDC_STMT_CODE_REDEEM and OIDC_STMT_CODE_TAKE (token_db.c). */
+#define COL_STATUS    0
+#define COL_SESSION   3
+#define COL_REFRESH   17
+#define COL_CHALLENGE 18
+#define COL_TAP_CAP   19 /* then verified claims, provider result */
+#define COL_EXTRAS    22 /* OIDC_STMT_CODE_TAKE only */
+
 typedef struct {
     const oidc_client_t *client;
     h2o_iovec_t verifier;
+    char code_hash[GW_SECRET_HASH_HEX_LEN + 1];
     char refresh[GW_SECRET_LEN + 1];
+    PGresult **taken; /* the taken code's row while its session's extras are read */
 } code_state_t;
+
+static void refuse(gw_req_t *r, const code_state_t *st, const char *status)
+{
+    /* One public message for "unknown", "expired", "replayed" and
+     * "wrong_client": an attacker holding a code learns nothing. */
+    const char *msg = "authorization code is invalid, expired or already used";
+    if (status != NULL && strcmp(status, "wrong_redirect_uri") == 0)
+        msg = "redirect_uri does not match the authorization request";
+    else if (status != NULL && strcmp(status, "wrong_verifier") == 0)
+        msg = "code_verifier does not match the code_challenge";
+    gw_log_write(GW_LOG_INFO, __func__, r->id, "code refused for client %s: %s", st->client->id,
+                 status ? status : "no row");
+    gw_reply_fail(r, GW_E_INVALID_GRANT, msg);
+}
+
+/* RFC 7636 §4.6, again in constant time in C (the statement's equality
+ * only decides the status). Replies and returns 0 when it does not match. */
+static int verifier_matches_or_reply(gw_req_t *r, const code_state_t *st, PGresult *res)
+{
+    const char *challenge = store_value(res, 0, COL_CHALLENGE);
+    if (challenge == NULL ||
+        !oidc_pkce_verify(st->verifier.base, st->verifier.len, challenge, strlen(challenge))) {
+        gw_reply_fail(r, GW_E_INVALID_GRANT, "code_verifier does not match the code_challenge");
+        return 0;
+    }
+    return 1;
+}
+
+/* Signs and returns the tokens of the grant in row 0 of `res`; the session's
+ * extras (TAP expiry, verified claims, provider result) are the three
+ * columns from `first` of `extras`, or none when `extras` is NULL. */
+static void issue(gw_req_t *r, const code_state_t *st, PGresult *res, PGresult *extras, int first)
+{
+    oidc_grant_t g = {0};
+    oidc_user_info_t u = {0};
+    yajl_val claims = oidc_token_grant_load(r, res, st->client, &g, &u);
+    if (extras != NULL) {
+        const char *cap = store_value(extras, 0, first);
+        g.exp_cap = cap ? strtoll(cap, NULL, 10) : 0;
+        g.verified_claims_json = store_value(extras, 0, first + 1);
+        g.provider_result_jwt = store_value(extras, 0, first + 2);
+    }
+    const char *rt = store_value(res, 0, COL_REFRESH);
+    int has_refresh = rt != NULL && rt[0] == 't';
+    int with_id = oidc_scope_has(g.scope, strlen(g.scope), "openid");
+    oidc_token_issue_reply(r, st->client, &g, &u, gw_json_get(claims, "id_token"), with_id,
+                           has_refresh ? st->refresh : NULL);
+    free((char *)g.uic_json); /* malloc'd by oidc_token_grant_load */
+}
+
+/* ---- a client allowed refresh tokens: regain_code_exchange (017) ---------- */
 
 static void on_redeemed(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
 {
@@ -28,41 +91,85 @@ static void on_redeemed(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
         gw_reply_error(r, qerr);
         return;
     }
-    const char *status = store_value(res, 0, 0);
+    const char *status = store_value(res, 0, COL_STATUS);
     if (status == NULL || strcmp(status, "ok") != 0) {
-        /* One public message for "unknown", "expired", "replayed" and
-         * "wrong_client": an attacker holding a code learns nothing. */
-        const char *msg = "authorization code is invalid, expired or already used";
-        if (status != NULL && strcmp(status, "wrong_redirect_uri") == 0)
-            msg = "redirect_uri does not match the authorization request";
-        else if (status != NULL && strcmp(status, "wrong_verifier") == 0)
-            msg = "code_verifier does not match the code_challenge";
-        gw_log_write(GW_LOG_INFO, __func__, r->id, "code refused for client %s: %s", st->client->id,
-                     status ? status : "no row");
-        gw_reply_fail(r, GW_E_INVALID_GRANT, msg);
+        refuse(r, st, status);
         return;
     }
-    /* RFC 7636 §4.6, again in constant time in C (the statement's equality
-     * only decides whether to store the refresh token). */
-    const char *challenge = store_value(res, 0, 18);
-    if (challenge == NULL ||
-        !oidc_pkce_verify(st->verifier.base, st->verifier.len, challenge, strlen(challenge))) {
-        gw_reply_fail(r, GW_E_INVALID_GRANT, "code_verifier does not match the code_challenge");
+    if (verifier_matches_or_reply(r, st, res))
+        issue(r, st, res, res, COL_TAP_CAP);
+}
+
+/* ---- any other client: OIDC_STMT_CODE_TAKE (025) -------------------------- */
+
+static void on_replayed(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
+{
+    code_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
+    if (qerr != NULL) {
+        gw_reply_error(r, qerr);
         return;
     }
-    oidc_grant_t g = {0};
-    oidc_user_info_t u = {0};
-    yajl_val claims = oidc_token_grant_load(r, res, st->client, &g, &u);
-    const char *cap = store_value(res, 0, 19);
-    g.exp_cap = cap ? strtoll(cap, NULL, 10) : 0;
-    g.verified_claims_json = store_value(res, 0, 20);
-    g.provider_result_jwt = store_value(res, 0, 21);
-    const char *rt = store_value(res, 0, 17);
-    int has_refresh = rt != NULL && rt[0] == 't';
-    int with_id = oidc_scope_has(g.scope, strlen(g.scope), "openid");
-    oidc_token_issue_reply(r, st->client, &g, &u, gw_json_get(claims, "id_token"), with_id,
-                           has_refresh ? st->refresh : NULL);
-    free((char *)g.uic_json); /* malloc'd by oidc_token_grant_load */
+    const char *status = store_value(res, 0, 0);
+    refuse(r, st, status ? status : "unknown");
+}
+
+static void on_extras(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
+{
+    code_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
+    if (qerr != NULL) {
+        gw_reply_error(r, qerr);
+        return;
+    }
+    /* The session ended since the code was taken (its TAP cap can no
+     * longer be read): nothing is issued. */
+    if (PQntuples(res) != 1) {
+        refuse(r, st, "session_ended");
+        return;
+    }
+    issue(r, st, *st->taken, res, 0);
+}
+
+static void taken_dispose(void *p)
+{
+    PGresult **taken = p;
+    PQclear(*taken);
+}
+
+static void on_taken(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
+{
+    code_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
+    if (qerr != NULL) {
+        gw_reply_error(r, qerr);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        const char *params[1] = {st->code_hash};
+        gw_req_query_or_reply(r, &OIDC_STMT_CODE_REPLAYED, params, on_replayed);
+        return;
+    }
+    const char *status = store_value(res, 0, COL_STATUS);
+    if (status == NULL || strcmp(status, "ok") != 0) {
+        refuse(r, st, status);
+        return;
+    }
+    if (!verifier_matches_or_reply(r, st, res))
+        return;
+    const char *extras = store_value(res, 0, COL_EXTRAS);
+    const char *session = store_value(res, 0, COL_SESSION);
+    if (extras == NULL || extras[0] != 't' || session == NULL) {
+        issue(r, st, res, NULL, 0);
+        return;
+    }
+    /* A TAP or recovery session: keep the row (the store clears `res` when
+     * this returns) until its extras arrive; the request's pool frees it. */
+    st->taken = h2o_mem_alloc_shared(&r->req->pool, sizeof(*st->taken), taken_dispose);
+    *st->taken = PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+    if (*st->taken == NULL) {
+        gw_reply_fail(r, GW_E_INTERNAL, "out of memory");
+        return;
+    }
+    const char *params[1] = {PQgetvalue(*st->taken, 0, COL_SESSION)};
+    gw_req_query_or_reply(r, &OIDC_STMT_SESSION_EXTRAS, params, on_extras);
 }
 
 void oidc_token_code(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)
@@ -102,19 +209,22 @@ void oidc_token_code(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)
     code_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     st->client = c;
     st->verifier = verifier;
-    char code_hash[GW_SECRET_HASH_HEX_LEN + 1], refresh_hash[GW_SECRET_HASH_HEX_LEN + 1];
+    char refresh_hash[GW_SECRET_HASH_HEX_LEN + 1];
     char challenge[OIDC_PKCE_S256_LEN + 1], ttl[16];
-    gw_secret_hash_hex(code.base, code.len, code_hash);
+    gw_secret_hash_hex(code.base, code.len, st->code_hash);
     oidc_pkce_s256(verifier.base, verifier.len, challenge);
-    const char *refresh_param = NULL;
-    /* A refresh token only for clients allowed the refresh_token grant; the
-     * statement stores it only when offline_access was granted. */
-    if (c->grants & OIDC_GRANT_REFRESH) {
-        gw_secret_new(st->refresh);
-        gw_secret_hash_hex(st->refresh, GW_SECRET_LEN, refresh_hash);
-        refresh_param = refresh_hash;
+    /* A client that may not receive refresh tokens: one statement takes the
+     * code (schema/025_code_take.sql). */
+    if (!(c->grants & OIDC_GRANT_REFRESH)) {
+        const char *params[4] = {st->code_hash, c->id, redirect_uri.base, challenge};
+        gw_req_query_or_reply(r, &OIDC_STMT_CODE_TAKE, params, on_taken);
+        return;
     }
+    /* regain_code_exchange stores the first refresh token in the same
+     * transaction, when offline_access was granted. */
+    gw_secret_new(st->refresh);
+    gw_secret_hash_hex(st->refresh, GW_SECRET_LEN, refresh_hash);
     snprintf(ttl, sizeof(ttl), "%u", oidc_cfg->oidc.refresh_token_ttl_s);
-    const char *params[6] = {code_hash, c->id, redirect_uri.base, challenge, refresh_param, ttl};
+    const char *params[6] = {st->code_hash, c->id, redirect_uri.base, challenge, refresh_hash, ttl};
     gw_req_query_or_reply(r, &OIDC_STMT_CODE_REDEEM, params, on_redeemed);
 }

@@ -24,6 +24,39 @@ store_stmt_t OIDC_STMT_CODE_REDEEM = {
     "FROM regain_code_exchange($1::bytea, $2, $3, $4, $5::bytea, $6::integer)",
     6, 0};
 
+/* The same decisions as OIDC_STMT_CODE_REDEEM for a client that may not
+ * receive refresh tokens, in one top-level statement (schema/025_code_take.sql
+ * says why): $1 code hash, $2 client id, $3 redirect_uri, $4 S256(verifier).
+ * Columns as OIDC_STMT_CODE_REDEEM's (o_refresh false; the last three NULL),
+ * then whether the session has extras to look up with
+ * OIDC_STMT_SESSION_EXTRAS (a TAP or a recovery behind it). No row: the code
+ * is unknown or was used (OIDC_STMT_CODE_REPLAYED tells which). Joining users
+ * drops no code: authorization_codes.user_id references users. */
+store_stmt_t OIDC_STMT_CODE_TAKE = {
+    "oidc_code_take",
+    "UPDATE authorization_codes c SET used_at = now() FROM users x "
+    "WHERE c.code_hash = $1::bytea AND c.used_at IS NULL AND x.id = c.user_id "
+    "RETURNING CASE WHEN c.expires_at <= now() THEN 'expired' "
+    "WHEN c.client_id <> $2::text THEN 'wrong_client' "
+    "WHEN $3::text IS NULL OR c.redirect_uri <> $3::text THEN 'wrong_redirect_uri' "
+    "WHEN $4::text IS NULL OR c.code_challenge <> $4::text THEN 'wrong_verifier' "
+    "WHEN NOT x.active THEN 'inactive_user' ELSE 'ok' END, "
+    "c.family_id, c.user_id, c.session_id, c.scope, c.nonce, c.claims::text, "
+    "extract(epoch FROM c.auth_time)::bigint, c.acr, to_json(c.amr)::text, x.user_name, x.display_name, "
+    "x.given_name, x.family_name, x.email, x.email_verified, extract(epoch FROM x.updated_at)::bigint, false, "
+    "c.code_challenge, NULL::bigint, NULL::text, NULL::text, "
+    "(SELECT s.tap_id IS NOT NULL OR s.recovery_attempt_id IS NOT NULL OR s.verified_claims IS NOT NULL "
+    " FROM sessions s WHERE s.id = c.session_id)",
+    4, 0};
+
+/* $1 code hash -> 'replayed' (grant family revoked) | 'unknown'. */
+store_stmt_t OIDC_STMT_CODE_REPLAYED = {"oidc_code_replayed", "SELECT regain_code_replayed($1::bytea)", 1, 0};
+
+/* $1 session id -> TAP expiry (epoch s), verified claims, provider result. */
+store_stmt_t OIDC_STMT_SESSION_EXTRAS = {
+    "oidc_session_extras",
+    "SELECT o_tap_cap, o_verified_claims, o_provider_result FROM regain_session_extras($1::uuid)", 1, 0};
+
 /* $1 presented hash, $2 client id, $3 new hash, $4 narrowed scope or NULL,
  * $5 lifetime (s); the last three columns as for OIDC_STMT_CODE_REDEEM (one
  * lookup of the session, schema/017_code_exchange.sql). */
@@ -85,6 +118,9 @@ store_stmt_t OIDC_STMT_USER_NAME = {"oidc_user_name",
 void oidc_token_db_register(void)
 {
     store_stmt_register(&OIDC_STMT_CODE_REDEEM);
+    store_stmt_register(&OIDC_STMT_CODE_TAKE);
+    store_stmt_register(&OIDC_STMT_CODE_REPLAYED);
+    store_stmt_register(&OIDC_STMT_SESSION_EXTRAS);
     store_stmt_register(&OIDC_STMT_REFRESH_ROTATE);
     store_stmt_register(&OIDC_STMT_REFRESH_REVOKE);
     store_stmt_register(&OIDC_STMT_REFRESH_INTROSPECT);

@@ -181,6 +181,9 @@ void oidc_introspect_register(void);
 /* ---- SQL (token_db.c) ------------------------------------------------------ */
 
 extern store_stmt_t OIDC_STMT_CODE_REDEEM;
+extern store_stmt_t OIDC_STMT_CODE_TAKE;
+extern store_stmt_t OIDC_STMT_CODE_REPLAYED;
+extern store_stmt_t OIDC_STMT_SESSION_EXTRAS;
 extern store_stmt_t OIDC_STMT_REFRESH_ROTATE;
 extern store_stmt_t OIDC_STMT_REFRESH_REVOKE;
 extern store_stmt_t OIDC_STMT_REFRESH_INTROSPECT;
