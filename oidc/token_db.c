@@ -43,7 +43,8 @@ store_stmt_t OIDC_STMT_CODE_TAKE = {
     "WHEN NOT x.active THEN 'inactive_user' ELSE 'ok' END, "
     "c.family_id, c.user_id, c.session_id, c.scope, c.nonce, c.claims::text, "
     "extract(epoch FROM c.auth_time)::bigint, c.acr, to_json(c.amr)::text, x.user_name, x.display_name, "
-    "x.given_name, x.family_name, x.email, x.email_verified, extract(epoch FROM x.updated_at)::bigint, false, "
+    "x.given_name, x.family_name, x.email, x.email_verified, extract(epoch FROM x.updated_at)::bigint, "
+    "false, "
     "c.code_challenge, NULL::bigint, NULL::text, NULL::text, "
     "(SELECT s.tap_id IS NOT NULL OR s.recovery_attempt_id IS NOT NULL OR s.verified_claims IS NOT NULL "
     " FROM sessions s WHERE s.id = c.session_id)",
