@@ -4,17 +4,19 @@
  *
  * The filter becomes SQL with parameters (filter_sql.c), never a scan in C:
  *
- *   WITH x AS MATERIALIZED (SELECT row_number() OVER () AS o, p.id, p.k
- *     FROM (SELECT u.id, <sort key>::text AS k FROM users u
+ *   WITH x AS MATERIALIZED (SELECT row_number() OVER () AS o, p.id, p.tid, p.k
+ *     FROM (SELECT u.id, u.ctid AS tid, <sort key>::text AS k FROM users u
  *           WHERE (<filter>) [AND (<sort key>, u.id) > ($k, $id)]
  *           ORDER BY <sort> LIMIT <count + 1> OFFSET $m) p)
  *   SELECT NULL, <total>, x.id, x.k, d.* FROM x
- *   LEFT JOIN scim_user_rows(ARRAY(<ids of x up to count, in order>)) d
+ *   LEFT JOIN scim_user_rows(ARRAY(<ids of x up to count, in order>),
+ *                            ARRAY(<their ctids>)) d
  *   ON d.id = x.id ORDER BY x.o
  *
  * The users' columns are read only for the rows of the page, together (the
- * inner query orders and cuts first), and their documents are built in C
- * (user_doc.c); the one row past the page has none and only says whether
+ * inner query orders and cuts first), straight from the row versions the
+ * page found (their ctids, one snapshot), and their documents are built in
+ * C (user_doc.c); the one row past the page has none and only says whether
  * there is a next one.
  *
  * totalResults without counting the whole table for every page (count(*)
@@ -686,14 +688,25 @@ static void add_key_column(const list_t *l, scim_sql_t *q)
     }
 }
 
-/* The page's rows in order: id and (cursor mode) sort key, count + 1 of them. */
-static int add_rows(gw_req_t *r, list_t *l, const char *alias, bool keyset, bool desc, scim_sql_t *q,
-                    gw_err_t *err)
+/* The page's rows in order: id, (users) ctid and (cursor mode) sort key,
+ * count + 1 of them. The ctid only where no row is skipped: with OFFSET,
+ * asking for it would read the table's row of every row stepped over, where
+ * the index alone may do (build_page looks the page's up by id instead). */
+static int add_rows(gw_req_t *r, list_t *l, const char *alias, bool keyset, bool desc, bool with_tid,
+                    scim_sql_t *q, gw_err_t *err)
 {
     const scim_resource_type_t *rt = l->k->rt;
     scim_sql_add(q, "SELECT ");
     scim_sql_add(q, alias);
     scim_sql_add(q, ".id, ");
+    if (with_tid) {
+        if (keyset || l->offset == 0) {
+            scim_sql_add(q, alias);
+            scim_sql_add(q, ".ctid AS tid, ");
+        } else {
+            scim_sql_add(q, "NULL::tid AS tid, ");
+        }
+    }
     add_key_column(l, q);
     scim_sql_add(q, " AS k FROM ");
     scim_sql_add(q, rt->table);
@@ -723,10 +736,10 @@ static int add_rows(gw_req_t *r, list_t *l, const char *alias, bool keyset, bool
 static int add_ranked_rows(gw_req_t *r, list_t *l, scim_rank_t rank, bool desc, scim_sql_t *q, gw_err_t *err)
 {
     bool by_name = rank == SCIM_RANK_USER_NAME;
-    scim_sql_add(q, "SELECT u.id, ");
+    scim_sql_add(q, "SELECT u.id, u.tid, ");
     add_key_column(l, q);
-    scim_sql_add(q, by_name ? " AS k FROM (SELECT u.id, u.user_name FROM scim_rank_user_name_seek("
-                            : " AS k FROM (SELECT u.id, u.created_at FROM scim_rank_created_seek(");
+    scim_sql_add(q, by_name ? " AS k FROM (SELECT u.id, u.tid, u.user_name FROM scim_rank_user_name_seek("
+                            : " AS k FROM (SELECT u.id, u.tid, u.created_at FROM scim_rank_created_seek(");
     if (add_number(r, q, l->offset, err) != 0)
         return -1;
     scim_sql_add(q, ", ");
@@ -735,13 +748,22 @@ static int add_ranked_rows(gw_req_t *r, list_t *l, scim_rank_t rank, bool desc, 
     scim_sql_add(q, ", ");
     if (scim_sql_param(q, desc ? "t" : "f", err) != 0)
         return -1;
-    /* The index's own order and key, so the scan is index-only. */
-    scim_sql_add(q, by_name ? "::boolean) t CROSS JOIN LATERAL (SELECT u.id, u.user_name FROM users u"
-                              " WHERE lower(u.user_name) >= t.lo ORDER BY lower(u.user_name)"
-                              " LIMIT t.take OFFSET t.skip) u) u ORDER BY "
-                            : "::boolean) t CROSS JOIN LATERAL (SELECT u.id, u.created_at FROM users u"
-                              " WHERE (u.created_at, u.id) >= (t.lo_at, t.lo_id) ORDER BY u.created_at, u.id"
-                              " LIMIT t.take OFFSET t.skip) u) u ORDER BY ");
+    /* Two steps: the rows to skip in the index's own order and key only
+     * (index-only), to the page's first key (the keys are unique); then the
+     * page's rows from there, read from the table, whose ctids spare
+     * scim_user_rows a users_pkey descent per row. */
+    static const char by_name_rows[] =
+        "::boolean) t CROSS JOIN LATERAL (SELECT lower(f.user_name) AS k0 FROM users f"
+        " WHERE lower(f.user_name) >= t.lo ORDER BY lower(f.user_name) LIMIT 1 OFFSET t.skip) f"
+        " CROSS JOIN LATERAL (SELECT u.id, u.ctid AS tid, u.user_name FROM users u"
+        " WHERE lower(u.user_name) >= f.k0 ORDER BY lower(u.user_name) LIMIT t.take) u) u ORDER BY ";
+    static const char by_created_rows[] =
+        "::boolean) t CROSS JOIN LATERAL (SELECT f.created_at AS at0, f.id AS id0 FROM users f"
+        " WHERE (f.created_at, f.id) >= (t.lo_at, t.lo_id) ORDER BY f.created_at, f.id"
+        " LIMIT 1 OFFSET t.skip) f CROSS JOIN LATERAL (SELECT u.id, u.ctid AS tid, u.created_at FROM users u"
+        " WHERE (u.created_at, u.id) >= (f.at0, f.id0) ORDER BY u.created_at, u.id LIMIT t.take) u) u"
+        " ORDER BY ";
+    scim_sql_add(q, by_name ? by_name_rows : by_created_rows);
     if (scim_sort_sql(l->k->rt, l->sort_by, desc, q, err) != 0)
         return -1;
     /* take (count + 1) is never more than the largest page and one; said
@@ -769,7 +791,7 @@ static int add_page_rows(gw_req_t *r, list_t *l, const char *alias, bool keyset,
         if (rank != SCIM_RANK_NONE)
             return add_ranked_rows(r, l, rank, desc, q, err);
     }
-    return add_rows(r, l, alias, keyset, desc, q, err);
+    return add_rows(r, l, alias, keyset, desc, true, q, err);
 }
 
 /* Users: the rows first (materialised, numbered in the sort order), then
@@ -797,14 +819,17 @@ static int build_page(gw_req_t *r, list_t *l, gw_err_t *err)
         if (add_total(l, q, err) != 0)
             return -1;
         scim_sql_add(q, ", x.id::text, x.k FROM (");
-        if (add_rows(r, l, alias, keyset, desc, q, err) != 0)
+        if (add_rows(r, l, alias, keyset, desc, false, q, err) != 0)
             return -1;
         /* The outer query keeps the inner one's order (a plain subquery scan). */
         scim_sql_add(q, ") x");
         return 0;
     }
-    /* row_number() OVER () numbers the rows as the ordered subquery gives them. */
-    scim_sql_add(q, "WITH x AS MATERIALIZED (SELECT row_number() OVER () AS o, p.id, p.k FROM (");
+    /* row_number() OVER () numbers the rows as the ordered subquery gives
+     * them; a row without its ctid (an OFFSET page) has it looked up by id,
+     * here, for the rows of the page only. */
+    scim_sql_add(q, "WITH x AS MATERIALIZED (SELECT row_number() OVER () AS o, p.id,"
+                    " coalesce(p.tid, (SELECT v.ctid FROM users v WHERE v.id = p.id)) AS tid, p.k FROM (");
     if (add_page_rows(r, l, alias, keyset, desc, q, err) != 0)
         return -1;
     /* The page's columns are named so that none clashes with a column of
@@ -814,6 +839,9 @@ static int build_page(gw_req_t *r, list_t *l, gw_err_t *err)
         return -1;
     scim_sql_add(q, " AS page_total, x.id::text AS page_id, x.k AS page_key, d.* FROM x"
                     " LEFT JOIN scim_user_rows(ARRAY(SELECT x.id FROM x WHERE x.o <= ");
+    if (add_number(r, q, l->count, err) != 0)
+        return -1;
+    scim_sql_add(q, " ORDER BY x.o), ARRAY(SELECT x.tid FROM x WHERE x.o <= ");
     if (add_number(r, q, l->count, err) != 0)
         return -1;
     scim_sql_add(q, " ORDER BY x.o)) d ON d.id = x.id ORDER BY x.o");
