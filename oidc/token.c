@@ -28,19 +28,14 @@ int oidc_iov_is(h2o_iovec_t v, const char *lit)
 void oidc_token_reply(gw_req_t *r, const char *access_token, int64_t expires_in, const char *scope,
                       const char *id_token, const char *refresh_token)
 {
-    gw_jw_t *w = gw_jw_new();
-    gw_jw_obj_open(w);
-    gw_jw_kv_str(w, "access_token", access_token);
-    gw_jw_kv_str(w, "token_type", "Bearer");
-    gw_jw_kv_int64(w, "expires_in", expires_in);
-    if (scope != NULL)
-        gw_jw_kv_str(w, "scope", scope);
-    if (id_token != NULL)
-        gw_jw_kv_str(w, "id_token", id_token);
-    if (refresh_token != NULL)
-        gw_jw_kv_str(w, "refresh_token", refresh_token);
-    gw_jw_obj_close(w);
-    gw_reply_jw(r, 200, w);
+    size_t len = 0;
+    char *body = oidc_token_response_json(access_token, expires_in, scope, id_token, refresh_token, &len);
+    if (body == NULL) {
+        gw_reply_fail(r, GW_E_INTERNAL, "cannot write the token response");
+        return;
+    }
+    gw_reply_json(r, 200, body, len);
+    free(body);
 }
 
 void oidc_token_issue_reply(gw_req_t *r, const oidc_client_t *c, const oidc_grant_t *g,

@@ -178,6 +178,15 @@ int oidc_token_is_jwt(h2o_iovec_t token);
 void oidc_revoke_register(void);
 void oidc_introspect_register(void);
 
+/* ---- the token response (token_response.c) --------------------------------- */
+
+/* The JSON body of a successful token response (RFC 6749 §5.1); scope,
+ * id_token and refresh_token may be NULL (left out). Returns a malloc'd,
+ * NUL-terminated body and its length in *len, or NULL when a string is not
+ * valid UTF-8 (the JSON writer refuses it). */
+char *oidc_token_response_json(const char *access_token, int64_t expires_in, const char *scope,
+                               const char *id_token, const char *refresh_token, size_t *len);
+
 /* ---- SQL (token_db.c) ------------------------------------------------------ */
 
 extern store_stmt_t OIDC_STMT_CODE_REDEEM;
