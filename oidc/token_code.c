@@ -2,8 +2,9 @@
  * RFC 7636 §4.5-4.6): one statement redeems the code atomically and, for a
  * client allowed refresh tokens whose grant has offline_access, stores the
  * first refresh token; then the access token and ID token are signed and
- * returned. A code that is not taken is looked up once more (replay), and a
- * session with a TAP or a recovery behind it has its extras read. */
+ * returned. A code that is not taken is looked up once more (replay), a
+ * session with a TAP or a recovery behind it has its extras read, and a code
+ * with a claims request its user's claims. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,19 +19,32 @@ static const char STATE_TAG = 0;
 #define CODE_MAX 512
 
 /* Columns of OIDC_STMT_CODE_REDEEM and OIDC_STMT_CODE_TAKE (token_db.c). */
-#define COL_STATUS    0
-#define COL_SESSION   3
-#define COL_REFRESH   17
-#define COL_CHALLENGE 18
-#define COL_TAP_CAP   19 /* then verified claims, provider result */
-#define COL_EXTRAS    22 /* OIDC_STMT_CODE_TAKE only */
+#define COL_STATUS         0
+#define COL_USER           2
+#define COL_SESSION        3
+#define COL_CLAIMS         6
+#define COL_REFRESH        17
+#define COL_CHALLENGE      18
+#define COL_TAP_CAP        19 /* then verified claims, provider result */
+#define COL_TAKE_CHALLENGE 10
+#define COL_TAKE_EXTRAS    11
+
+/* What a taken code still waits for: its session's extras, its user's
+ * claims (for a claims request). The rows are copies (the store clears its
+ * results when their callbacks return), released with the request's pool. */
+typedef struct {
+    PGresult *taken;
+    PGresult *extras;
+    int need_extras;
+    int need_user;
+} held_t;
 
 typedef struct {
     const oidc_client_t *client;
     h2o_iovec_t verifier;
     char code_hash[GW_SECRET_HASH_HEX_LEN + 1];
     char refresh[GW_SECRET_LEN + 1];
-    PGresult **taken; /* the taken code's row while its session's extras are read */
+    held_t *held;
 } code_state_t;
 
 static void refuse(gw_req_t *r, const code_state_t *st, const char *status)
@@ -49,9 +63,9 @@ static void refuse(gw_req_t *r, const code_state_t *st, const char *status)
 
 /* RFC 7636 §4.6, again in constant time in C (the statement's equality
  * only decides the status). Replies and returns 0 when it does not match. */
-static int verifier_matches_or_reply(gw_req_t *r, const code_state_t *st, PGresult *res)
+static int verifier_matches_or_reply(gw_req_t *r, const code_state_t *st, PGresult *res, int col)
 {
-    const char *challenge = store_value(res, 0, COL_CHALLENGE);
+    const char *challenge = store_value(res, 0, col);
     if (challenge == NULL ||
         !oidc_pkce_verify(st->verifier.base, st->verifier.len, challenge, strlen(challenge))) {
         gw_reply_fail(r, GW_E_INVALID_GRANT, "code_verifier does not match the code_challenge");
@@ -96,7 +110,7 @@ static void on_redeemed(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
         refuse(r, st, status);
         return;
     }
-    if (verifier_matches_or_reply(r, st, res))
+    if (verifier_matches_or_reply(r, st, res, COL_CHALLENGE))
         issue(r, st, res, res, COL_TAP_CAP);
 }
 
@@ -113,6 +127,45 @@ static void on_replayed(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
     refuse(r, st, status ? status : "unknown");
 }
 
+/* Signs and returns the tokens of a taken code: the grant from `taken`, the
+ * session's extras from `extras` (or none), the user's claims from `user`
+ * (OIDC_STMT_USERINFO's columns, or none: no claims request). */
+static void issue_taken(gw_req_t *r, const code_state_t *st, PGresult *taken, PGresult *extras,
+                        PGresult *user)
+{
+    oidc_grant_t g = {0};
+    oidc_user_info_t u = {.email_verified = -1};
+    yajl_val claims = oidc_token_take_load(r, taken, st->client, &g);
+    if (extras != NULL) {
+        const char *cap = store_value(extras, 0, 0);
+        g.exp_cap = cap ? strtoll(cap, NULL, 10) : 0;
+        g.verified_claims_json = store_value(extras, 0, 1);
+        g.provider_result_jwt = store_value(extras, 0, 2);
+    }
+    if (user != NULL)
+        oidc_token_db_user(user, 0, &u);
+    int with_id = oidc_scope_has(g.scope, strlen(g.scope), "openid");
+    oidc_token_issue_reply(r, st->client, &g, &u, gw_json_get(claims, "id_token"), with_id, NULL);
+    free((char *)g.uic_json); /* malloc'd by oidc_token_take_load */
+}
+
+static void next_lookup(gw_req_t *r, code_state_t *st);
+
+static void on_user(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
+{
+    code_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
+    if (qerr != NULL) {
+        gw_reply_error(r, qerr);
+        return;
+    }
+    /* Deactivated since the code was taken. */
+    if (PQntuples(res) != 1) {
+        refuse(r, st, "inactive_user");
+        return;
+    }
+    issue_taken(r, st, st->held->taken, st->held->extras, res);
+}
+
 static void on_extras(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
 {
     code_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
@@ -126,13 +179,35 @@ static void on_extras(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
         refuse(r, st, "session_ended");
         return;
     }
-    issue(r, st, *st->taken, res, 0);
+    st->held->extras = PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+    if (st->held->extras == NULL) {
+        gw_reply_fail(r, GW_E_INTERNAL, "out of memory");
+        return;
+    }
+    st->held->need_extras = 0;
+    next_lookup(r, st);
 }
 
-static void taken_dispose(void *p)
+/* The session's extras, then the user's claims, then the tokens. */
+static void next_lookup(gw_req_t *r, code_state_t *st)
 {
-    PGresult **taken = p;
-    PQclear(*taken);
+    held_t *h = st->held;
+    if (h->need_extras) {
+        const char *params[1] = {PQgetvalue(h->taken, 0, COL_SESSION)};
+        gw_req_query_or_reply(r, &OIDC_STMT_SESSION_EXTRAS, params, on_extras);
+    } else if (h->need_user) {
+        const char *params[1] = {PQgetvalue(h->taken, 0, COL_USER)};
+        gw_req_query_or_reply(r, &OIDC_STMT_USERINFO, params, on_user);
+    } else {
+        issue_taken(r, st, h->taken, h->extras, NULL);
+    }
+}
+
+static void held_dispose(void *p)
+{
+    held_t *h = p;
+    PQclear(h->taken);
+    PQclear(h->extras);
 }
 
 static void on_taken(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
@@ -152,24 +227,26 @@ static void on_taken(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
         refuse(r, st, status);
         return;
     }
-    if (!verifier_matches_or_reply(r, st, res))
+    if (!verifier_matches_or_reply(r, st, res, COL_TAKE_CHALLENGE))
         return;
-    const char *extras = store_value(res, 0, COL_EXTRAS);
-    const char *session = store_value(res, 0, COL_SESSION);
-    if (extras == NULL || extras[0] != 't' || session == NULL) {
-        issue(r, st, res, NULL, 0);
+    const char *extras = store_value(res, 0, COL_TAKE_EXTRAS);
+    int need_extras = extras != NULL && extras[0] == 't' && store_value(res, 0, COL_SESSION) != NULL;
+    int need_user = store_value(res, 0, COL_CLAIMS) != NULL;
+    if (!need_extras && !need_user) {
+        issue_taken(r, st, res, NULL, NULL);
         return;
     }
-    /* A TAP or recovery session: keep the row (the store clears `res` when
-     * this returns) until its extras arrive; the request's pool frees it. */
-    st->taken = h2o_mem_alloc_shared(&r->req->pool, sizeof(*st->taken), taken_dispose);
-    *st->taken = PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
-    if (*st->taken == NULL) {
+    held_t *h = h2o_mem_alloc_shared(&r->req->pool, sizeof(*h), held_dispose);
+    memset(h, 0, sizeof(*h));
+    st->held = h;
+    h->need_extras = need_extras;
+    h->need_user = need_user;
+    h->taken = PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+    if (h->taken == NULL) {
         gw_reply_fail(r, GW_E_INTERNAL, "out of memory");
         return;
     }
-    const char *params[1] = {PQgetvalue(*st->taken, 0, COL_SESSION)};
-    gw_req_query_or_reply(r, &OIDC_STMT_SESSION_EXTRAS, params, on_extras);
+    next_lookup(r, st);
 }
 
 void oidc_token_code(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)

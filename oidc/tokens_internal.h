@@ -219,6 +219,14 @@ void oidc_token_db_grant(PGresult *res, int first, oidc_grant_t *g, oidc_user_in
 yajl_val oidc_token_grant_load(gw_req_t *r, PGresult *res, const oidc_client_t *c, oidc_grant_t *g,
                                oidc_user_info_t *u);
 
+/* The same for row 0 of OIDC_STMT_CODE_TAKE, which carries no user claims
+ * (*u stays as the caller set it). */
+yajl_val oidc_token_take_load(gw_req_t *r, PGresult *res, const oidc_client_t *c, oidc_grant_t *g);
+
+/* The user's claims from column `first` of row 0, in OIDC_STMT_USERINFO's
+ * order (user_name ... updated_at). Strings point into `res`. */
+void oidc_token_db_user(PGresult *res, int first, oidc_user_info_t *u);
+
 /* Current time in seconds since the epoch. */
 int64_t oidc_now(void);
 

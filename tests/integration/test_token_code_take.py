@@ -8,13 +8,15 @@ longer works at /userinfo); an unknown code revokes nothing; a wrong verifier,
 another client, another redirect URI, an expired code and a deactivated user
 fail and use the code up; of two concurrent exchanges of one code exactly one
 succeeds; a session opened with a Temporary Access Pass caps the tokens at the
-pass's expiry (its extras are read by a second statement)."""
+pass's expiry (its extras are read by a second statement); the user's claims
+reach the ID token only for a claims request (read by a statement of their
+own), also together with a TAP session's extras."""
 
 import threading
 
 from harness import check, check_eq, curl, require, run
 from tokens_fixture import (REDIRECT, add_client, add_code, add_session, add_user, at_hash, code_form, jwt_parts,
-                            lit, now, sql, token, token_no_cache, verify_sig)
+                            lit, now, secret_hash_hex, sql, token, token_no_cache, verify_sig)
 
 
 def userinfo(srv, at):
@@ -35,6 +37,14 @@ def main(env):
     add_client(srv, "web2", grants="authorization_code")
     uid = add_user(env, "alice")
     sid = add_session(env, uid)
+
+    # ---- without a claims request the ID token carries no user claims ----
+    code, verifier = add_code(env, "web", uid, sid, scope="openid profile email")
+    r = token(srv, code_form(code, verifier, "web"))
+    require("exchange without claims request: 200", r.status == 200, r.describe())
+    p = jwt_parts((r.json() or {}).get("id_token", "a.e30.c"))[1]
+    check("no claims request: no email or name in the ID token", "email" not in p and "name" not in p, repr(p))
+    check_eq("no claims request: sub", p.get("sub"), uid)
 
     # ---- a good exchange, with a claims request for the ID token ----
     claims = {"id_token": {"email": None, "name": {"essential": True}}}
@@ -72,7 +82,8 @@ def main(env):
     check_eq("replayed code: 400", r.status, 400)
     check_eq("replayed code: invalid_grant", error(r), "invalid_grant")
     check_eq("replay revokes the code's family", families_revoked(env), before + 1)
-    family = sql(env, "SELECT family_id FROM authorization_codes WHERE used_at IS NOT NULL LIMIT 1")[0][0]
+    family = sql(env, "SELECT family_id FROM authorization_codes WHERE code_hash = %s::bytea"
+                 % lit(secret_hash_hex(env, code)))[0][0]
     check_eq("the revoked family is the code's",
              sql(env, "SELECT count(*) FROM revoked_grants WHERE family_id = %s" % lit(family))[0][0], "1")
     check_eq("the first exchange's access token no longer works", userinfo(srv, at).status, 401)
@@ -152,10 +163,12 @@ def main(env):
     tap_sid = sql(env, "INSERT INTO sessions (token_hash, user_id, auth_time, amr, acr, expires_at, tap_id) VALUES "
                        "(%s::bytea, %s, now(), '{tap}', 'urn:regain:acr:tap', now() + interval '1 hour', %s) "
                        "RETURNING id" % (lit("\\x" + "cd" * 32), lit(carol), lit(tap[0])))[0][0]
-    code, verifier = add_code(env, "web", carol, tap_sid, scope="openid")
+    code, verifier = add_code(env, "web", carol, tap_sid, scope="openid", claims={"id_token": {"email": None}})
     r = token(srv, code_form(code, verifier, "web"))
     body = r.json() or {}
     require("TAP session: 200", r.status == 200 and "access_token" in body, r.describe())
+    check_eq("TAP session with a claims request: the user's email in the ID token",
+             jwt_parts(body["id_token"])[1].get("email"), "carol@example.com")
     check_eq("TAP session: access token exp is the pass's expiry", jwt_parts(body["access_token"])[1].get("exp"),
              int(tap[1]))
     check_eq("TAP session: ID token exp is the pass's expiry", jwt_parts(body["id_token"])[1].get("exp"), int(tap[1]))
