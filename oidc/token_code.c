@@ -49,8 +49,9 @@ typedef struct {
 
 static void refuse(gw_req_t *r, const code_state_t *st, const char *status)
 {
-    /* One public message for "unknown", "expired", "replayed" and
-     * "wrong_client": an attacker holding a code learns nothing. */
+    /* One public message for "unknown", "expired", "replayed",
+     * "wrong_client", "inactive_user" and "session_ended": an attacker
+     * holding a code learns nothing. */
     const char *msg = "authorization code is invalid, expired or already used";
     if (status != NULL && strcmp(status, "wrong_redirect_uri") == 0)
         msg = "redirect_uri does not match the authorization request";

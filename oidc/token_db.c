@@ -34,7 +34,8 @@ store_stmt_t OIDC_STMT_CODE_REDEEM = {
  * and whether the session has extras to look up with
  * OIDC_STMT_SESSION_EXTRAS (a TAP or a recovery behind it). No row: the code
  * is unknown or was used (OIDC_STMT_CODE_REPLAYED tells which). Joining users
- * drops no code: authorization_codes.user_id references users. */
+ * drops no code: authorization_codes.user_id references users. A code whose
+ * session has ended is refused (schema/026_code_session_ended.sql). */
 store_stmt_t OIDC_STMT_CODE_TAKE = {
     "oidc_code_take",
     "UPDATE authorization_codes c SET used_at = now() FROM users x "
@@ -43,7 +44,9 @@ store_stmt_t OIDC_STMT_CODE_TAKE = {
     "WHEN c.client_id <> $2::text THEN 'wrong_client' "
     "WHEN $3::text IS NULL OR c.redirect_uri <> $3::text THEN 'wrong_redirect_uri' "
     "WHEN $4::text IS NULL OR c.code_challenge <> $4::text THEN 'wrong_verifier' "
-    "WHEN NOT x.active THEN 'inactive_user' ELSE 'ok' END, "
+    "WHEN NOT x.active THEN 'inactive_user' "
+    "WHEN (SELECT s.ended_at IS NOT NULL FROM sessions s WHERE s.id = c.session_id) THEN 'session_ended' "
+    "ELSE 'ok' END, "
     "c.family_id, c.user_id, c.session_id, c.scope, c.nonce, c.claims::text, "
     "extract(epoch FROM c.auth_time)::bigint, c.acr, to_json(c.amr)::text, c.code_challenge, "
     "(SELECT s.tap_id IS NOT NULL OR s.recovery_attempt_id IS NOT NULL OR s.verified_claims IS NOT NULL "

@@ -8,7 +8,7 @@ answer carries Cache-Control: no-store and Pragma: no-cache."""
 
 from harness import check, check_eq, require, run
 from tokens_fixture import (REDIRECT, add_client, add_code, add_session, add_user, at_hash, code_form, jwt_parts,
-                            now, sql, token, token_no_cache, verify_sig)
+                            lit, now, sql, token, token_no_cache, verify_sig)
 
 
 def main(env):
@@ -132,6 +132,27 @@ def main(env):
     check_eq("RS256 client: ID token alg", h.get("alg"), "RS256")
     check("RS256 ID token verifies", verify_sig(srv, b["id_token"]), b["id_token"])
     check_eq("RS256 ID token at_hash", p.get("at_hash"), at_hash(b["access_token"]))
+
+    # ---- a code whose session has ended (sign-out, recovery, TAP revoked) ----
+    # Both exchanges: "app" may receive refresh tokens (regain_code_exchange),
+    # "nooffline" may not (the one-statement take); a live session's code
+    # works on each, the same code after the session ends does not.
+    for client in ("app", "nooffline"):
+        sid2 = add_session(env, uid)
+        live, live_v = add_code(env, client, uid, sid2, scope="openid")
+        ended, ended_v = add_code(env, client, uid, sid2, scope="openid")
+        r = token(srv, code_form(live, live_v, client))
+        check(client + ": a live session's code is exchanged", r.status == 200, r.describe())
+        sql(env, "UPDATE sessions SET ended_at = now() WHERE id = %s" % lit(sid2))
+        r = token(srv, code_form(ended, ended_v, client))
+        token_no_cache(client + ": ended session's code", r)
+        check(client + ": a code of an ended session: 400 invalid_grant",
+              r.status == 400 and (r.json() or {}).get("error") == "invalid_grant", r.describe())
+        check_eq(client + ": ... with the public message of an unknown code",
+                 (r.json() or {}).get("error_description"), "authorization code is invalid, expired or already used")
+        used = sql(env, "SELECT count(*) FROM authorization_codes WHERE used_at IS NOT NULL AND session_id = %s"
+                   % lit(sid2))
+        check_eq(client + ": ... and the code is used up", used[0][0], "2")
 
     # ---- request shape ----
     code, verifier = add_code(env, "app", uid, sid)
