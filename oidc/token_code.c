@@ -27,7 +27,7 @@ static const char STATE_TAG = 0;
 #define COL_CHALLENGE      18
 #define COL_TAP_CAP        19 /* then verified claims, provider result */
 #define COL_TAKE_CHALLENGE 10
-#define COL_TAKE_EXTRAS    11
+#define COL_TAKE_SESSION   11 /* ended | extras | plain | NULL */
 
 /* What a taken code still waits for: its session's extras, its user's
  * claims (for a claims request). The rows are copies (the store clears its
@@ -228,10 +228,16 @@ static void on_taken(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
         refuse(r, st, status);
         return;
     }
+    /* After the statement's own checks, as regain_code_exchange orders them
+     * (026): the code is used up either way. */
+    const char *session = store_value(res, 0, COL_TAKE_SESSION);
+    if (session != NULL && strcmp(session, "ended") == 0) {
+        refuse(r, st, "session_ended");
+        return;
+    }
     if (!verifier_matches_or_reply(r, st, res, COL_TAKE_CHALLENGE))
         return;
-    const char *extras = store_value(res, 0, COL_TAKE_EXTRAS);
-    int need_extras = extras != NULL && extras[0] == 't' && store_value(res, 0, COL_SESSION) != NULL;
+    int need_extras = session != NULL && strcmp(session, "extras") == 0;
     int need_user = store_value(res, 0, COL_CLAIMS) != NULL;
     if (!need_extras && !need_user) {
         issue_taken(r, st, res, NULL, NULL);
