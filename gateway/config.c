@@ -178,6 +178,29 @@ fail:
     return -1;
 }
 
+/* OWASP's Password Storage Cheat Sheet lists the Argon2id settings it counts
+ * as equal in defense, trading memory for passes: m=46 MiB t=1 down to
+ * m=7 MiB t=5 (p=1). Each has at least 7 MiB of memory and a memory times
+ * passes product of at least 7168 KiB x 5; a configuration below that floor
+ * would store passwords more weakly than any of them, so it is refused. */
+#define ARGON2_MIN_M_KIB     7168u
+#define ARGON2_MIN_M_TIMES_T (7168u * 5u)
+
+static int argon2_cost_ok(gw_cfg_ctx_t *c, const gw_config_t *cfg)
+{
+    unsigned m = cfg->oidc.argon2_m_kib, t = cfg->oidc.argon2_t;
+    if (m < ARGON2_MIN_M_KIB)
+        return gw_cfg_fail(c, "oidc.argon2_m_kib: at least %u (OWASP's lowest Argon2id memory)",
+                           ARGON2_MIN_M_KIB);
+    if ((unsigned long long)m * t < ARGON2_MIN_M_TIMES_T)
+        return gw_cfg_fail(
+            c,
+            "oidc.argon2_t: with argon2_m_kib %u, at least %u passes (OWASP's Argon2id settings "
+            "have argon2_m_kib x argon2_t >= %u)",
+            m, (ARGON2_MIN_M_TIMES_T + m - 1) / m, ARGON2_MIN_M_TIMES_T);
+    return 0;
+}
+
 static int parse_oidc(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
 {
     yajl_val o = gw_cfg_member(root, "oidc");
@@ -221,7 +244,8 @@ static int parse_oidc(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
                    gw_cfg_get_uint(c, o, "oidc", "passkey_challenges_per_browser", 1, 1000,
                             &cfg->oidc.passkey_challenges_per_browser) ||
                    gw_cfg_get_uint(c, o, "oidc", "passkey_challenges_per_address", 1, 100000,
-                            &cfg->oidc.passkey_challenges_per_address)
+                            &cfg->oidc.passkey_challenges_per_address) ||
+                   argon2_cost_ok(c, cfg)
                ? -1
                : 0;
 }

@@ -25,7 +25,7 @@ BASE = {
 def mutate(doc, path, value, delete=False):
     cur = doc
     for k in path[:-1]:
-        cur = cur[k]
+        cur = cur.setdefault(k, {}) if isinstance(cur, dict) else cur[k]
     if delete:
         del cur[path[-1]]
     else:
@@ -67,6 +67,9 @@ def main(env):
         ("encryption key not 32 bytes", lambda d: mutate(d, ["keys", "encryption_key"], "c2hvcnQ="),
          ["keys.encryption_key"]),
         ("log level unknown", lambda d: mutate(d, ["log", "level"], "loud"), ["log.level"]),
+        # Below every Argon2id setting OWASP lists (7 MiB x 5 passes at the least).
+        ("argon2 memory under 7 MiB", lambda d: mutate(d, ["oidc", "argon2_m_kib"], 4096), ["oidc.argon2_m_kib"]),
+        ("argon2 19 MiB with one pass", lambda d: mutate(d, ["oidc", "argon2_t"], 1), ["oidc.argon2_t"]),
     ]
     for label, fn, needles in cases:
         doc = fn(copy.deepcopy(BASE))
@@ -104,6 +107,17 @@ def main(env):
     p = regain(["migrate"], path, env={"REGAIN_DATABASE_URL": env.db_url, "REGAIN_KEY_ENCRYPTION_KEY": "zz-not-a-key-zz"})
     check_refused("bad REGAIN_KEY_ENCRYPTION_KEY", p, "REGAIN_KEY_ENCRYPTION_KEY", "encryption_key")
     check("the bad key value is not echoed", "zz-not-a-key-zz" not in p.stderr, p.stderr)
+
+    # OWASP's lowest-memory Argon2id setting (7 MiB, 5 passes) is accepted.
+    doc = mutate(copy.deepcopy(BASE), ["database", "url"], env.db_url)
+    doc = mutate(doc, ["keys", "encryption_key"], key)
+    doc["oidc"] = {"argon2_m_kib": 7168, "argon2_t": 5}
+    path = os.path.join(env.dir, "argon2-low-memory.json")
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    p = regain(["migrate"], path)
+    check("argon2_m_kib 7168 with argon2_t 5 is accepted (migrate exits 0)", p.returncode == 0,
+          "exit %s\n%s" % (p.returncode, p.stderr))
 
     # CLI surface.
     p = run_regain("version")
