@@ -118,10 +118,14 @@ static void stat_add(_Atomic unsigned *v, int delta)
                           memory_order_relaxed);
 }
 
+static void stat_inc(_Atomic unsigned long *v)
+{
+    atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
 static void count_error(store_pool_t *p)
 {
-    atomic_store_explicit(&p->stats.errors, atomic_load_explicit(&p->stats.errors, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    stat_inc(&p->stats.errors);
 }
 
 static void query_free(store_query_t *q)
@@ -165,11 +169,6 @@ static void query_fail(store_query_t *q, gw_err_kind_t kind, const char *msg, co
 /* ---- run-time statements, prepared per connection ---------------------------------- */
 
 static int conn_send(store_conn_t *c, store_query_t *q);
-
-static void stat_inc(_Atomic unsigned long *v)
-{
-    atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + 1, memory_order_relaxed);
-}
 
 /* FNV-1a: the SQL texts differ in their shape, not adversarially (the
  * clients choose the shape, never the text), and a hit is confirmed with

@@ -285,7 +285,7 @@ void oidc_methods_db_register(void)
         &oidc_stmt_account_session,  &oidc_stmt_account_methods,  &oidc_stmt_method_remove,
         &oidc_stmt_method_rename,    &oidc_stmt_totp_create,      &oidc_stmt_totp_enrol_load,
         &oidc_stmt_totp_confirm,     &oidc_stmt_pending_create,   &oidc_stmt_pending_totps,
-        &oidc_stmt_method_failed,      &oidc_stmt_code_only_totps,  &oidc_stmt_totp_signin,
+        &oidc_stmt_method_failed,    &oidc_stmt_code_only_totps,  &oidc_stmt_totp_signin,
         &oidc_stmt_challenge_create, &oidc_stmt_register_options, &oidc_stmt_get_consume,
         &oidc_stmt_create_consume,   &oidc_stmt_passkey_insert,   &oidc_stmt_passkey_signin,
         &oidc_stmt_passkey_refused};

@@ -83,12 +83,8 @@ static void issue(gw_req_t *r, const code_state_t *st, PGresult *res, PGresult *
     oidc_grant_t g = {0};
     oidc_user_info_t u = {0};
     yajl_val claims = oidc_token_grant_load(r, res, st->client, &g, &u);
-    if (extras != NULL) {
-        const char *cap = store_value(extras, 0, first);
-        g.exp_cap = cap ? strtoll(cap, NULL, 10) : 0;
-        g.verified_claims_json = store_value(extras, 0, first + 1);
-        g.provider_result_jwt = store_value(extras, 0, first + 2);
-    }
+    if (extras != NULL)
+        oidc_token_db_extras(extras, first, &g);
     const char *rt = store_value(res, 0, COL_REFRESH);
     int has_refresh = rt != NULL && rt[0] == 't';
     int with_id = oidc_scope_has(g.scope, strlen(g.scope), "openid");
@@ -137,12 +133,8 @@ static void issue_taken(gw_req_t *r, const code_state_t *st, PGresult *taken, PG
     oidc_grant_t g = {0};
     oidc_user_info_t u = {.email_verified = -1};
     yajl_val claims = oidc_token_take_load(r, taken, st->client, &g);
-    if (extras != NULL) {
-        const char *cap = store_value(extras, 0, 0);
-        g.exp_cap = cap ? strtoll(cap, NULL, 10) : 0;
-        g.verified_claims_json = store_value(extras, 0, 1);
-        g.provider_result_jwt = store_value(extras, 0, 2);
-    }
+    if (extras != NULL)
+        oidc_token_db_extras(extras, 0, &g);
     if (user != NULL)
         oidc_token_db_user(user, 0, &u);
     int with_id = oidc_scope_has(g.scope, strlen(g.scope), "openid");

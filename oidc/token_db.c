@@ -172,6 +172,13 @@ void oidc_token_db_user(PGresult *res, int first, oidc_user_info_t *u)
     u->updated_at = col_int(res, first + 6);
 }
 
+void oidc_token_db_extras(PGresult *res, int first, oidc_grant_t *g)
+{
+    g->exp_cap = col_int(res, first);
+    g->verified_claims_json = col(res, first + 1);
+    g->provider_result_jwt = col(res, first + 2);
+}
+
 void oidc_token_db_grant(PGresult *res, int first, oidc_grant_t *g, oidc_user_info_t *u,
                          const char **claims_json)
 {

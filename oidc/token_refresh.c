@@ -40,10 +40,7 @@ static void on_rotated(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
     oidc_grant_t g = {0};
     oidc_user_info_t u = {0};
     yajl_val claims = oidc_token_grant_load(r, res, st->client, &g, &u);
-    const char *cap = store_value(res, 0, 18);
-    g.exp_cap = cap ? strtoll(cap, NULL, 10) : 0;
-    g.verified_claims_json = store_value(res, 0, 19);
-    g.provider_result_jwt = store_value(res, 0, 20);
+    oidc_token_db_extras(res, 18, &g);
     /* OIDC Core §12.2: an ID token may come with a refreshed access token;
      * sub, aud, auth_time stay those of the original authentication. */
     int with_id = oidc_scope_has(g.scope, strlen(g.scope), "openid");

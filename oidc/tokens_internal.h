@@ -227,6 +227,12 @@ yajl_val oidc_token_take_load(gw_req_t *r, PGresult *res, const oidc_client_t *c
  * order (user_name ... updated_at). Strings point into `res`. */
 void oidc_token_db_user(PGresult *res, int first, oidc_user_info_t *u);
 
+/* What a session adds to its tokens, from columns `first` .. `first` + 2 of
+ * row 0 in regain_session_extras' order (schema/017_code_exchange.sql): the
+ * TAP's expiry (exp_cap), the verified claims, the provider's result.
+ * Strings point into `res`. */
+void oidc_token_db_extras(PGresult *res, int first, oidc_grant_t *g);
+
 /* Current time in seconds since the epoch. */
 int64_t oidc_now(void);
 
