@@ -21,7 +21,7 @@ static int set_encryption_key(gw_cfg_ctx_t *c, gw_config_t *cfg, const char *b64
     if (strlen(b64) != 44 || gw_b64_decode(b64, 44, buf, &len) != 0 || len != 32) {
         gw_wipe(buf, sizeof(buf));
         return gw_cfg_fail(c, "%s: expected the base64 encoding of 32 random bytes (openssl rand -base64 32)",
-                    source);
+                           source);
     }
     memcpy(cfg->keys.encryption_key, buf, 32);
     gw_wipe(buf, sizeof(buf));
@@ -52,7 +52,8 @@ static int parse_database(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
         if (gw_cfg_check_keys(c, db, "database", KEYS) != 0 ||
             gw_cfg_get_string(c, db, "database", "url", &cfg->database.url) ||
             gw_cfg_get_uint(c, db, "database", "pool_size", 1, 64, &cfg->database.pool_size) ||
-            gw_cfg_get_uint(c, db, "database", "query_timeout_ms", 10, 600000, &cfg->database.query_timeout_ms) ||
+            gw_cfg_get_uint(c, db, "database", "query_timeout_ms", 10, 600000,
+                            &cfg->database.query_timeout_ms) ||
             gw_cfg_get_uint(c, db, "database", "max_waiting", 1, 1000000, &cfg->database.max_waiting))
             return -1;
     }
@@ -87,7 +88,8 @@ static int parse_listener(gw_cfg_ctx_t *c, gw_listen_config_t *l, yajl_val v, si
         return 0;
     char *cert = NULL, *key = NULL;
     int rc = -1;
-    if (gw_cfg_check_keys(c, tls, twhere, TLS_KEYS) || gw_cfg_get_string(c, tls, twhere, "certificate_file", &cert) ||
+    if (gw_cfg_check_keys(c, tls, twhere, TLS_KEYS) ||
+        gw_cfg_get_string(c, tls, twhere, "certificate_file", &cert) ||
         gw_cfg_get_string(c, tls, twhere, "key_file", &key))
         goto out;
     if (cert == NULL || key == NULL) {
@@ -137,7 +139,7 @@ static int parse_server(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
         gw_cfg_get_uint(c, s, "server", "max_request_body_bytes", 1024, 64 * 1024 * 1024, &body) ||
         gw_cfg_get_uint(c, s, "server", "idle_timeout_ms", 100, 3600000, &cfg->server.idle_timeout_ms) ||
         gw_cfg_get_uint(c, s, "server", "max_streams_per_connection", 1, 1000,
-                 &cfg->server.max_streams_per_connection) ||
+                        &cfg->server.max_streams_per_connection) ||
         gw_cfg_get_uint(c, s, "server", "shutdown_timeout_ms", 0, 600000, &cfg->server.shutdown_timeout_ms) ||
         gw_cfg_get_uint(c, s, "server", "worker_threads", 0, 256, &cfg->server.worker_threads))
         return -1;
@@ -152,8 +154,10 @@ static int parse_keys(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
     char *b64 = NULL;
     int have = 0;
     if (k != NULL) {
-        if (gw_cfg_check_keys(c, k, "keys", KEYS) || gw_cfg_get_string(c, k, "keys", "encryption_key", &b64) ||
-            gw_cfg_get_uint(c, k, "keys", "refresh_interval_ms", 100, 3600000, &cfg->keys.refresh_interval_ms))
+        if (gw_cfg_check_keys(c, k, "keys", KEYS) ||
+            gw_cfg_get_string(c, k, "keys", "encryption_key", &b64) ||
+            gw_cfg_get_uint(c, k, "keys", "refresh_interval_ms", 100, 3600000,
+                            &cfg->keys.refresh_interval_ms))
             goto fail;
         if (b64 != NULL && set_encryption_key(c, cfg, b64, "keys.encryption_key") != 0)
             goto fail;
@@ -224,27 +228,32 @@ static int parse_oidc(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
     if (o == NULL)
         return 0;
     return gw_cfg_check_keys(c, o, "oidc", KEYS) ||
-                   gw_cfg_get_uint(c, o, "oidc", "access_token_ttl_s", 10, 86400, &cfg->oidc.access_token_ttl_s) ||
+                   gw_cfg_get_uint(c, o, "oidc", "access_token_ttl_s", 10, 86400,
+                                   &cfg->oidc.access_token_ttl_s) ||
                    gw_cfg_get_uint(c, o, "oidc", "id_token_ttl_s", 10, 86400, &cfg->oidc.id_token_ttl_s) ||
                    gw_cfg_get_uint(c, o, "oidc", "refresh_token_ttl_s", 60, 31536000,
-                            &cfg->oidc.refresh_token_ttl_s) ||
+                                   &cfg->oidc.refresh_token_ttl_s) ||
                    gw_cfg_get_uint(c, o, "oidc", "code_ttl_s", 1, 600, &cfg->oidc.code_ttl_s) ||
                    gw_cfg_get_uint(c, o, "oidc", "session_ttl_s", 60, 2592000, &cfg->oidc.session_ttl_s) ||
                    gw_cfg_get_uint(c, o, "oidc", "argon2_t", 1, 16, &cfg->oidc.argon2_t) ||
                    gw_cfg_get_uint(c, o, "oidc", "argon2_m_kib", 8, 4194304, &cfg->oidc.argon2_m_kib) ||
                    gw_cfg_get_uint(c, o, "oidc", "argon2_p", 1, 16, &cfg->oidc.argon2_p) ||
                    gw_cfg_get_uint(c, o, "oidc", "throttle_max_failures", 1, 1000,
-                            &cfg->oidc.throttle_max_failures) ||
+                                   &cfg->oidc.throttle_max_failures) ||
                    gw_cfg_get_uint(c, o, "oidc", "throttle_addr_max_failures", 1, 100000,
-                            &cfg->oidc.throttle_addr_max_failures) ||
-                   gw_cfg_get_uint(c, o, "oidc", "throttle_window_s", 1, 86400, &cfg->oidc.throttle_window_s) ||
-                   gw_cfg_get_uint(c, o, "oidc", "throttle_lockout_s", 1, 86400, &cfg->oidc.throttle_lockout_s) ||
-                   gw_cfg_get_bool(c, o, "oidc", "allow_remove_last_method", &cfg->oidc.allow_remove_last_method) ||
-                   gw_cfg_get_uint(c, o, "oidc", "account_reauth_s", 30, 86400, &cfg->oidc.account_reauth_s) ||
+                                   &cfg->oidc.throttle_addr_max_failures) ||
+                   gw_cfg_get_uint(c, o, "oidc", "throttle_window_s", 1, 86400,
+                                   &cfg->oidc.throttle_window_s) ||
+                   gw_cfg_get_uint(c, o, "oidc", "throttle_lockout_s", 1, 86400,
+                                   &cfg->oidc.throttle_lockout_s) ||
+                   gw_cfg_get_bool(c, o, "oidc", "allow_remove_last_method",
+                                   &cfg->oidc.allow_remove_last_method) ||
+                   gw_cfg_get_uint(c, o, "oidc", "account_reauth_s", 30, 86400,
+                                   &cfg->oidc.account_reauth_s) ||
                    gw_cfg_get_uint(c, o, "oidc", "passkey_challenges_per_browser", 1, 1000,
-                            &cfg->oidc.passkey_challenges_per_browser) ||
+                                   &cfg->oidc.passkey_challenges_per_browser) ||
                    gw_cfg_get_uint(c, o, "oidc", "passkey_challenges_per_address", 1, 100000,
-                            &cfg->oidc.passkey_challenges_per_address) ||
+                                   &cfg->oidc.passkey_challenges_per_address) ||
                    argon2_cost_ok(c, cfg)
                ? -1
                : 0;
@@ -322,8 +331,8 @@ int gw_config_parse(gw_config_t *cfg, const char *json, const char *base_dir, ch
         gw_cfg_get_bool(&c, root, "", "dev_mode", &cfg->dev_mode) || parse_database(&c, cfg, root) ||
         parse_listen(&c, cfg, root) || parse_server(&c, cfg, root) || parse_keys(&c, cfg, root) ||
         parse_oidc(&c, cfg, root) || parse_log(&c, cfg, root) ||
-        gw_config_parse_recovery(cfg, gw_cfg_member(root, "providers"), gw_cfg_member(root, "recovery"), base_dir, msg,
-                                 msgsize))
+        gw_config_parse_recovery(cfg, gw_cfg_member(root, "providers"), gw_cfg_member(root, "recovery"),
+                                 base_dir, msg, msgsize))
         goto out;
     rc = 0;
 out:

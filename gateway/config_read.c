@@ -54,8 +54,8 @@ int gw_cfg_get_string(gw_cfg_ctx_t *c, yajl_val obj, const char *where, const ch
     if (v == NULL)
         return 0;
     if (!YAJL_IS_STRING(v) || v->u.string[0] == '\0' || strlen(v->u.string) > CONFIG_STRING_MAX)
-        return gw_cfg_fail(c, "%s%s%s: expected a non-empty string (at most %d bytes)", where, DOT(where), key,
-                           CONFIG_STRING_MAX);
+        return gw_cfg_fail(c, "%s%s%s: expected a non-empty string (at most %d bytes)", where, DOT(where),
+                           key, CONFIG_STRING_MAX);
     free(*out);
     *out = gw_strdup(v->u.string);
     return 0;

@@ -46,7 +46,8 @@ static int id_ok(const char *s)
     return 1;
 }
 
-static int parse_provider(gw_cfg_ctx_t *c, gw_config_t *cfg, gw_provider_config_t *p, yajl_val v, size_t index)
+static int parse_provider(gw_cfg_ctx_t *c, gw_config_t *cfg, gw_provider_config_t *p, yajl_val v,
+                          size_t index)
 {
     static const char *const KEYS[] = {"id",        "type",          "display_name",     "issuer",
                                        "client_id", "client_secret", "private_key_file", "scopes",
@@ -63,7 +64,8 @@ static int parse_provider(gw_cfg_ctx_t *c, gw_config_t *cfg, gw_provider_config_
         gw_cfg_get_string(c, v, where, "client_id", &p->client_id) ||
         gw_cfg_get_string(c, v, where, "client_secret", &p->client_secret) ||
         get_path(c, v, where, "private_key_file", &p->private_key_file) ||
-        gw_cfg_get_string(c, v, where, "scopes", &p->scopes) || get_path(c, v, where, "ca_file", &p->ca_file) ||
+        gw_cfg_get_string(c, v, where, "scopes", &p->scopes) ||
+        get_path(c, v, where, "ca_file", &p->ca_file) ||
         gw_cfg_get_bool(c, v, where, "use_par", &p->use_par) ||
         gw_cfg_get_bool(c, v, where, "aggregate_result", &p->aggregate_result) ||
         gw_cfg_get_uint(c, v, where, "timeout_ms", 100, 60000, &p->timeout_ms))
@@ -99,7 +101,8 @@ static int parse_provider(gw_cfg_ctx_t *c, gw_config_t *cfg, gw_provider_config_
     return 0;
 }
 
-static int parse_webhook(gw_cfg_ctx_t *c, yajl_val v, const char *where, gw_webhook_config_t *w, int with_on_error)
+static int parse_webhook(gw_cfg_ctx_t *c, yajl_val v, const char *where, gw_webhook_config_t *w,
+                         int with_on_error)
 {
     static const char *const KEYS[] = {"url", "timeout_ms", "on_error", "ca_file", NULL};
     w->timeout_ms = 3000;
@@ -108,7 +111,8 @@ static int parse_webhook(gw_cfg_ctx_t *c, yajl_val v, const char *where, gw_webh
     char *on_error = NULL;
     if (gw_cfg_check_keys(c, v, where, KEYS) || gw_cfg_get_string(c, v, where, "url", &w->url) ||
         gw_cfg_get_uint(c, v, where, "timeout_ms", 100, 30000, &w->timeout_ms) ||
-        gw_cfg_get_string(c, v, where, "on_error", &on_error) || get_path(c, v, where, "ca_file", &w->ca_file)) {
+        gw_cfg_get_string(c, v, where, "on_error", &on_error) ||
+        get_path(c, v, where, "ca_file", &w->ca_file)) {
         free(on_error);
         return -1;
     }
@@ -133,12 +137,13 @@ static int parse_trust_frameworks(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val v)
         return 0;
     if (!YAJL_IS_ARRAY(v) || v->u.array.len > GW_CONFIG_MAX_TRUST_FRAMEWORKS)
         return gw_cfg_fail(c, "recovery.trust_frameworks: expected an array of at most %d strings",
-                    GW_CONFIG_MAX_TRUST_FRAMEWORKS);
+                           GW_CONFIG_MAX_TRUST_FRAMEWORKS);
     for (size_t i = 0; i < v->u.array.len; i++) {
         yajl_val s = v->u.array.values[i];
         size_t n = YAJL_IS_STRING(s) ? strlen(s->u.string) : 0;
         if (n == 0 || n > 64)
-            return gw_cfg_fail(c, "recovery.trust_frameworks[%zu]: expected a string of 1 to 64 characters", i);
+            return gw_cfg_fail(c, "recovery.trust_frameworks[%zu]: expected a string of 1 to 64 characters",
+                               i);
         for (size_t k = 0; k < n; k++)
             if ((unsigned char)s->u.string[k] <= 0x20 || (unsigned char)s->u.string[k] > 0x7E)
                 return gw_cfg_fail(c, "recovery.trust_frameworks[%zu]: expected visible ASCII", i);
@@ -172,8 +177,8 @@ int gw_config_parse_recovery(gw_config_t *cfg, const void *providers, const void
                                        NULL};
     return gw_cfg_check_keys(&c, r, "recovery", KEYS) ||
                    parse_trust_frameworks(&c, cfg, gw_cfg_member(r, "trust_frameworks")) ||
-                   parse_webhook(&c, gw_cfg_member(r, "notification_webhook"), "recovery.notification_webhook",
-                                 &cfg->recovery.notification, 0) ||
+                   parse_webhook(&c, gw_cfg_member(r, "notification_webhook"),
+                                 "recovery.notification_webhook", &cfg->recovery.notification, 0) ||
                    parse_webhook(&c, gw_cfg_member(r, "claim_validation_webhook"),
                                  "recovery.claim_validation_webhook", &cfg->recovery.claim_validation, 1)
                ? -1

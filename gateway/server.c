@@ -311,7 +311,10 @@ static void configure_h2o(gw_server_t *srv)
     const gw_config_t *cfg = srv->cfg;
     h2o_globalconf_t *gc = &srv->globalconf;
     h2o_config_init(gc);
-    gc->server_name = h2o_iovec_init(H2O_STRLIT("regain"));
+    /* No Server header (h2o leaves it out when the name is empty): it tells
+     * a scanner what runs here and nothing to a client, and every HTTP/2
+     * client decodes and checks it on every response. */
+    gc->server_name = h2o_iovec_init(NULL, 0);
     gc->max_request_entity_size = cfg->server.max_request_body_bytes;
     gc->http1.req_timeout = cfg->server.idle_timeout_ms;
     gc->http1.upgrade_to_http2 = 1;

@@ -31,6 +31,7 @@ def check_headers(label, r, tls):
     check_eq("%s: x-content-type-options" % label, r.header("x-content-type-options"), "nosniff")
     check("%s: referrer-policy present" % label, bool(r.header("referrer-policy")), r.describe())
     check("%s: x-request-id present" % label, bool(r.header("x-request-id")), r.describe())
+    check("%s: no server header" % label, r.header("server") is None, r.describe())
     hsts = r.header("strict-transport-security")
     if tls:
         check("%s: strict-transport-security on TLS" % label,

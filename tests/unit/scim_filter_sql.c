@@ -307,8 +307,9 @@ static void test_sort_rank(void **state)
     assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "meta.created", pool), SCIM_RANK_CREATED);
     assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "userName", pool), SCIM_RANK_USER_NAME);
     assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "USERNAME", pool), SCIM_RANK_USER_NAME);
-    assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "urn:ietf:params:scim:schemas:core:2.0:User:userName", pool),
-                     SCIM_RANK_USER_NAME);
+    assert_int_equal(
+        scim_sort_rank(&SCIM_RT_USER, "urn:ietf:params:scim:schemas:core:2.0:User:userName", pool),
+        SCIM_RANK_USER_NAME);
     assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "displayName", pool), SCIM_RANK_NONE);
     assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "meta.lastModified", pool), SCIM_RANK_NONE);
     assert_int_equal(scim_sort_rank(&SCIM_RT_USER, "emails", pool), SCIM_RANK_NONE);
