@@ -137,17 +137,38 @@ percentiles() { # FILE of latencies in microseconds -> "p50_ms p99_ms"
               printf "%.2f %.2f\n", v[i50] / 1000, v[i99] / 1000 }'
 }
 
-run_h2load() { # NAME PROTO URL
-    local name=$1 proto=$2 url=$3 out log
+cpu_ticks() { # PID -> CPU time (user + system) of all its threads, in clock ticks
+    local t=0 f line
+    for f in /proc/"$1"/task/*/stat; do
+        read -r line <"$f" 2>/dev/null || continue
+        line=${line##*) }
+        # shellcheck disable=SC2086
+        set -- $line
+        t=$((t + ${12} + ${13}))
+    done
+    echo "$t"
+}
+TICK_HZ=$(getconf CLK_TCK)
+
+# Who does the work in a run, printed beside its rate: the load tool's CPU
+# time in % of one core (h2load -t 1 and wrk -t1 run one thread, so near
+# 100% means the client, not the server, sets the rate) and the server's CPU
+# time per request in microseconds (all its threads).
+run_h2load() { # NAME PROTO URL SERVER_PID
+    local name=$1 proto=$2 url=$3 spid=$4 out log
     out=$T/h2load.out
     log=$T/h2load.log
     rm -f "$log"
-    if ! h2load -D "$D" -c 16 -m 10 -t 1 --log-file="$log" "$url" >"$out" 2>&1; then
-        printf '%s\t%s\t0\t-\t-\th2load failed\n' "$name" "$proto" >>"$RESULTS"
+    local s0 s1 tm
+    s0=$(cpu_ticks "$spid")
+    if ! tm=$( { TIMEFORMAT='%R %U %S'; time h2load -D "$D" -c 16 -m 10 -t 1 --log-file="$log" "$url" >"$out" 2>&1; } 2>&1 ); then
+        printf '%s\t%s\t0\t-\t-\th2load failed\t-\t-\n' "$name" "$proto" >>"$RESULTS"
         return
     fi
-    local rps bad p
+    s1=$(cpu_ticks "$spid")
+    local rps bad p done_n
     rps=$(awk '/^finished in/ { for (i = 1; i <= NF; i++) if ($(i) ~ /^req\/s/) { v = $(i - 1); gsub(/,/, "", v); print v } }' "$out")
+    done_n=$(awk '/^requests:/ { print $8 }' "$out")
     # non-2xx answers and failed/errored requests both count as errors
     bad=$(awk '/^status codes:/ { n = $5 + $7 + $9 }
                /^requests:/ { f = $10 + $12 }
@@ -155,7 +176,16 @@ run_h2load() { # NAME PROTO URL
     # --log-file lines: start time, status, duration (microseconds)
     awk -F'\t' '{ print $3 }' "$log" >"$log.lat"
     p=$(percentiles "$log.lat")
-    printf '%s\t%s\t%.0f\t%s\t%s\t%s\n' "$name" "$proto" "${rps:-0}" "${p% *}" "${p#* }" "${bad:-?}" >>"$RESULTS"
+    printf '%s\t%s\t%.0f\t%s\t%s\t%s\t%s\n' "$name" "$proto" "${rps:-0}" "${p% *}" "${p#* }" "${bad:-?}" \
+        "$(work_split "$tm" "$((s1 - s0))" "${done_n:-0}")" >>"$RESULTS"
+}
+
+work_split() { # "REAL USER SYS" of the load tool, server ticks, requests -> "client%<TAB>server us/req"
+    awk -v tm="$1" -v ticks="$2" -v n="$3" -v hz="$TICK_HZ" 'BEGIN {
+        split(tm, t, " ")
+        client = t[1] > 0 ? 100 * (t[2] + t[3]) / t[1] : 0
+        if (n > 0) printf "%.0f\t%.1f", client, 1e6 * ticks / hz / n
+        else printf "%.0f\t-", client }'
 }
 
 to_ms() { # "1.23ms" / "456.78us" / "1.02s" -> milliseconds
@@ -166,19 +196,24 @@ to_ms() { # "1.23ms" / "456.78us" / "1.02s" -> milliseconds
         else print "-" }'
 }
 
-run_wrk() { # NAME URL
-    local name=$1 url=$2 out
+run_wrk() { # NAME URL SERVER_PID
+    local name=$1 url=$2 spid=$3 out
     out=$T/wrk.out
-    if ! wrk -t1 -c64 -d"${D}s" --latency "$url" >"$out" 2>&1; then
-        printf '%s\th1\t0\t-\t-\twrk failed\n' "$name" >>"$RESULTS"
+    local s0 s1 tm
+    s0=$(cpu_ticks "$spid")
+    if ! tm=$( { TIMEFORMAT='%R %U %S'; time wrk -t1 -c64 -d"${D}s" --latency "$url" >"$out" 2>&1; } 2>&1 ); then
+        printf '%s\th1\t0\t-\t-\twrk failed\t-\t-\n' "$name" >>"$RESULTS"
         return
     fi
-    local rps p50 p99 bad
+    s1=$(cpu_ticks "$spid")
+    local rps p50 p99 bad done_n
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    done_n=$(awk '/ requests in / { print $1 }' "$out")
     p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
     p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
     bad=$(awk '/Non-2xx or 3xx responses:/ { n += $NF } /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$out")
-    printf '%s\th1\t%.0f\t%s\t%s\t%s\n' "$name" "${rps:-0}" "$p50" "$p99" "$bad" >>"$RESULTS"
+    printf '%s\th1\t%.0f\t%s\t%s\t%s\t%s\n' "$name" "${rps:-0}" "$p50" "$p99" "$bad" \
+        "$(work_split "$tm" "$((s1 - s0))" "${done_n:-0}")" >>"$RESULTS"
 }
 
 TARGETS=(
@@ -202,15 +237,16 @@ for t in "${TARGETS[@]}" "$SAME_BYTES"; do
 done
 
 measure() { # PROTO NAME PORT TLS PATH
-    local proto=$1 name=$2 port=$3 tls=$4 path=$5
+    local proto=$1 name=$2 port=$3 tls=$4 path=$5 spid=$HELLO_PID
     if [ -n "${SKIP[$name]:-}" ]; then
-        printf '%s\t%s\t0\t-\t-\tanswers %s\n' "$name" "$proto" "${SKIP[$name]}" >>"$RESULTS"
+        printf '%s\t%s\t0\t-\t-\tanswers %s\t-\t-\n' "$name" "$proto" "${SKIP[$name]}" >>"$RESULTS"
         return
     fi
+    case $name in regain*) spid=$REGAIN_PID ;; esac
     case $proto in
-    h2c) run_h2load "$name" h2c "http://127.0.0.1:$port$path" ;;
-    h2) run_h2load "$name" h2 "https://127.0.0.1:$tls$path" ;;
-    h1) run_wrk "$name" "http://127.0.0.1:$port$path" ;;
+    h2c) run_h2load "$name" h2c "http://127.0.0.1:$port$path" "$spid" ;;
+    h2) run_h2load "$name" h2 "https://127.0.0.1:$tls$path" "$spid" ;;
+    h1) run_wrk "$name" "http://127.0.0.1:$port$path" "$spid" ;;
     esac
 }
 
@@ -231,9 +267,11 @@ kill -0 "$REGAIN_PID" 2>/dev/null || { echo "bench: regain died during the run:"
 
 # ---- report -----------------------------------------------------------------
 echo
-printf '%-42s %-5s %10s %9s %9s  %s\n' "route" "proto" "req/s" "p50 ms" "p99 ms" "errors"
-printf '%-42s %-5s %10s %9s %9s  %s\n' "-----" "-----" "-----" "------" "------" "------"
-awk -F'\t' '{ printf "%-42s %-5s %10s %9s %9s  %s\n", $1, $2, $3, $4, $5, $6 }' "$RESULTS"
+printf '%-42s %-5s %10s %9s %9s  %-6s  %9s %11s\n' "route" "proto" "req/s" "p50 ms" "p99 ms" "errors" "client %" "server us"
+printf '%-42s %-5s %10s %9s %9s  %-6s  %9s %11s\n' "-----" "-----" "-----" "------" "------" "------" "--------" "---------"
+awk -F'\t' '{ printf "%-42s %-5s %10s %9s %9s  %-6s  %9s %11s\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$RESULTS"
+echo "(client %: CPU time of the one-thread load tool in % of one core, near 100 when it sets the rate;"
+echo " server us: CPU time of the server's threads per request)"
 
 echo
 echo "regain / baseline, baseline = mean of its runs (target >= ${TARGET_RATIO}% for the in-memory routes; /readyz is bound by PostgreSQL, shown for scale)"
