@@ -185,19 +185,37 @@ static int key_fits(const EVP_PKEY *key, const char *alg)
     return key_alg != NULL && strcmp(key_alg, alg) == 0;
 }
 
-/* DER ECDSA-Sig-Value -> raw R || S, 32 bytes each (RFC 7518 §3.4). */
+/* DER ECDSA-Sig-Value (X9.62: SEQUENCE { INTEGER r, INTEGER s }) from our
+ * own signer -> raw R || S, 32 bytes each (RFC 7518 §3.4). Read here rather
+ * than through d2i_ECDSA_SIG and two BIGNUMs, which took about 4,000
+ * instructions per token (callgrind); anything but two positive integers of
+ * at most 32 bytes (33 with the sign byte) in one short-form SEQUENCE is
+ * refused. */
 static int es256_der_to_raw(const uint8_t *der, size_t len, uint8_t raw[ES256_SIG])
 {
-    const unsigned char *p = der;
-    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)len);
-    if (sig == NULL)
+    if (len < 8 || der[0] != 0x30 || der[1] != len - 2)
         return -1;
-    const BIGNUM *r, *s;
-    ECDSA_SIG_get0(sig, &r, &s);
-    int ok = BN_bn2binpad(r, raw, ES256_COORD) == ES256_COORD &&
-             BN_bn2binpad(s, raw + ES256_COORD, ES256_COORD) == ES256_COORD;
-    ECDSA_SIG_free(sig);
-    return ok ? 0 : -1;
+    size_t i = 2;
+    for (int k = 0; k < 2; k++) {
+        if (len - i < 2 || der[i] != 0x02)
+            return -1;
+        size_t n = der[i + 1];
+        i += 2;
+        if (n == 0 || n > ES256_COORD + 1 || len - i < n || (der[i] & 0x80) != 0)
+            return -1;
+        const uint8_t *v = der + i;
+        i += n;
+        if (n == ES256_COORD + 1) {
+            if (v[0] != 0)
+                return -1;
+            v++;
+            n--;
+        }
+        uint8_t *out = raw + k * ES256_COORD;
+        memset(out, 0, ES256_COORD - n);
+        memcpy(out + ES256_COORD - n, v, n);
+    }
+    return i == len ? 0 : -1;
 }
 
 /* Raw R || S -> DER for EVP; *der is OPENSSL_malloc'd. */
@@ -223,14 +241,17 @@ static int es256_raw_to_der(const uint8_t raw[ES256_SIG], uint8_t **der, size_t 
 
 /* Setting up an EVP signing context (algorithm fetches through OpenSSL 3's
  * provider name map, under its lock) costs about as much as a P-256
- * signature. Each thread keeps a few contexts, one per key it signs with; a
- * context holds a reference to its key, so a rotated key lives until the
- * thread's slot is reused, and the contexts are freed when the thread ends. */
+ * signature, and asking a key for its curve's name (gw_key_jws_alg) about
+ * 3,600 instructions per token. Each thread keeps a few contexts, one per key it signs with, with
+ * the key's algorithm; a context holds a reference to its key, so a rotated
+ * key (and its address) lives until the thread's slot is reused, and the
+ * contexts are freed when the thread ends. */
 #define SIGN_CACHE_SLOTS 4
 
 typedef struct {
     EVP_PKEY *key;
     EVP_PKEY_CTX *ctx;
+    const char *alg; /* gw_key_jws_alg(key) */
 } sign_slot_t;
 
 static pthread_key_t g_sign_cache;
@@ -249,7 +270,10 @@ static void sign_cache_create(void)
     pthread_key_create(&g_sign_cache, sign_cache_free);
 }
 
-static EVP_PKEY_CTX *sign_ctx(EVP_PKEY *key, int rsa)
+/* This thread's signing context for `key`, and in *key_alg the algorithm
+ * the key fits (NULL: none we sign with, and no context). NULL also when
+ * OpenSSL cannot set one up. */
+static EVP_PKEY_CTX *sign_ctx(EVP_PKEY *key, const char **key_alg)
 {
     pthread_once(&g_sign_cache_once, sign_cache_create);
     sign_slot_t *slots = pthread_getspecific(g_sign_cache);
@@ -259,15 +283,20 @@ static EVP_PKEY_CTX *sign_ctx(EVP_PKEY *key, int rsa)
     }
     size_t victim = 0;
     for (size_t i = 0; i < SIGN_CACHE_SLOTS; i++) {
-        if (slots[i].key == key)
+        if (slots[i].key == key) {
+            *key_alg = slots[i].alg;
             return slots[i].ctx;
+        }
         if (slots[i].ctx == NULL)
             victim = i;
     }
+    const char *alg = *key_alg = gw_key_jws_alg(key);
+    if (alg == NULL)
+        return NULL;
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
     if (ctx == NULL || EVP_PKEY_sign_init(ctx) != 1 ||
-        (rsa && (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
-                 EVP_PKEY_CTX_set_signature_md(ctx, gw_sha256_md()) != 1))) {
+        (alg[0] == 'R' && (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
+                           EVP_PKEY_CTX_set_signature_md(ctx, gw_sha256_md()) != 1))) {
         EVP_PKEY_CTX_free(ctx);
         return NULL;
     }
@@ -276,13 +305,16 @@ static EVP_PKEY_CTX *sign_ctx(EVP_PKEY *key, int rsa)
     }
     slots[victim].key = key;
     slots[victim].ctx = ctx;
+    slots[victim].alg = alg;
     return ctx;
 }
 
 int gw_jws_sign(EVP_PKEY *key, const char *alg, const char *header_extra_json, const char *payload,
                 size_t payload_len, char **out, gw_err_t *err)
 {
-    if (!alg_supported(alg) || !key_fits(key, alg))
+    const char *key_alg = NULL;
+    EVP_PKEY_CTX *ctx = alg_supported(alg) ? sign_ctx(key, &key_alg) : NULL;
+    if (key_alg == NULL || strcmp(key_alg, alg) != 0)
         return GW_ERR(err, GW_E_INTERNAL, "signing algorithm does not fit the key");
     size_t extra_len = header_extra_json ? strlen(header_extra_json) : 0;
     if (extra_len > 0 && strstr(header_extra_json, "\"alg\"") != NULL)
@@ -319,7 +351,6 @@ int gw_jws_sign(EVP_PKEY *key, const char *alg, const char *header_extra_json, c
     int rc = -1;
     uint8_t digest[GW_SHA256_LEN];
     gw_sha256(tok, input_len, digest);
-    EVP_PKEY_CTX *ctx = sign_ctx(key, alg[0] == 'R');
     if (ctx == NULL || EVP_PKEY_sign(ctx, sig, &sig_len, digest, sizeof(digest)) != 1) {
         gw_openssl_fail(err, "cannot sign token", "EVP_PKEY_sign");
         goto done;

@@ -3,10 +3,10 @@
  *
  * Its strings are tokens (base64url and dots), "Bearer" and a scope that
  * passed oidc_scope_valid: none needs escaping, and running the two signed
- * tokens (about 1,300 characters) through yajl's escaper one character at a
+ * tokens (about 1,300 characters) through an escaper one character at a
  * time was most of the JSON cost of a code exchange. So a body whose strings
- * are all plain is written directly; anything else still goes through the
- * JSON writer. */
+ * are all plain (gw_json_plain) is written directly, each length measured
+ * once; anything else still goes through the JSON writer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,30 +14,19 @@
 #include "gateway/alloc.h"
 #include "oidc/tokens_internal.h"
 
-/* 1 when `s` can stand between JSON quotes as it is: printable ASCII
- * without '"' and '\\' (RFC 8259 §7). */
-static int plain(const char *s)
+static char *put(char *p, const char *s, size_t n)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
-        if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
-            return 0;
-    return 1;
-}
-
-static char *put(char *p, const char *s)
-{
-    size_t n = strlen(s);
     memcpy(p, s, n);
     return p + n;
 }
 
-static char *put_member(char *p, const char *key, const char *value)
+static char *put_member(char *p, const char *key, size_t key_len, const char *value, size_t len)
 {
-    p = put(p, ",\"");
-    p = put(p, key);
-    p = put(p, "\":\"");
-    p = put(p, value);
-    return put(p, "\"");
+    p = put(p, ",\"", 2);
+    p = put(p, key, key_len);
+    p = put(p, "\":\"", 3);
+    p = put(p, value, len);
+    return put(p, "\"", 1);
 }
 
 static char *with_writer(const char *access_token, int64_t expires_in, const char *scope,
@@ -64,23 +53,23 @@ static char *with_writer(const char *access_token, int64_t expires_in, const cha
 char *oidc_token_response_json(const char *access_token, int64_t expires_in, const char *scope,
                                const char *id_token, const char *refresh_token, size_t *len)
 {
-    if (!plain(access_token) || (scope != NULL && !plain(scope)) || (id_token != NULL && !plain(id_token)) ||
-        (refresh_token != NULL && !plain(refresh_token)))
+    size_t at_len = strlen(access_token), scope_len = scope ? strlen(scope) : 0,
+           id_len = id_token ? strlen(id_token) : 0, rt_len = refresh_token ? strlen(refresh_token) : 0;
+    if (!gw_json_plain(access_token, at_len) || !gw_json_plain(scope, scope_len) ||
+        !gw_json_plain(id_token, id_len) || !gw_json_plain(refresh_token, rt_len))
         return with_writer(access_token, expires_in, scope, id_token, refresh_token, len);
-    size_t cap = 128 + strlen(access_token) + (scope ? strlen(scope) : 0) +
-                 (id_token ? strlen(id_token) : 0) + (refresh_token ? strlen(refresh_token) : 0);
-    char *out = gw_malloc(cap), *p = out;
-    p = put(p, "{\"access_token\":\"");
-    p = put(p, access_token);
-    p = put(p, "\",\"token_type\":\"Bearer\",\"expires_in\":");
+    char *out = gw_malloc(128 + at_len + scope_len + id_len + rt_len), *p = out;
+    p = put(p, H2O_STRLIT("{\"access_token\":\""));
+    p = put(p, access_token, at_len);
+    p = put(p, H2O_STRLIT("\",\"token_type\":\"Bearer\",\"expires_in\":"));
     p += snprintf(p, 24, "%lld", (long long)expires_in);
     if (scope != NULL)
-        p = put_member(p, "scope", scope);
+        p = put_member(p, H2O_STRLIT("scope"), scope, scope_len);
     if (id_token != NULL)
-        p = put_member(p, "id_token", id_token);
+        p = put_member(p, H2O_STRLIT("id_token"), id_token, id_len);
     if (refresh_token != NULL)
-        p = put_member(p, "refresh_token", refresh_token);
-    p = put(p, "}");
+        p = put_member(p, H2O_STRLIT("refresh_token"), refresh_token, rt_len);
+    p = put(p, "}", 1);
     *p = '\0';
     *len = (size_t)(p - out);
     return out;

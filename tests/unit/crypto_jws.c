@@ -166,6 +166,31 @@ static void test_roundtrip(void **state)
     roundtrip(k->rsa, "RS256");
 }
 
+/* Our DER reading of OpenSSL's ES256 signatures (gw_jws_sign): R or S
+ * shorter than 32 bytes (about 1 signature in 128) must come out
+ * left-padded, and every token must verify, with our verifier and with
+ * OpenSSL's own DER path. */
+static void test_es256_short_integers(void **state)
+{
+    keys_t *k = *state;
+    gw_err_t err;
+    int short_seen = 0;
+    for (int i = 0; i < 3000; i++) {
+        char claims[32], *tok = NULL;
+        snprintf(claims, sizeof(claims), "{\"n\":%d}", i);
+        assert_int_equal(gw_jws_sign(k->ec, "ES256", NULL, claims, strlen(claims), &tok, &err), 0);
+        assert_int_equal(gw_jws_verify(k->ec, "ES256", tok, strlen(tok), NULL, NULL, &err), 0);
+        gw_jws_t jws;
+        assert_int_equal(gw_jws_parse(tok, strlen(tok), &jws, &err), 0);
+        assert_int_equal(jws.sig_len, 64);
+        if (jws.sig[0] == 0 || jws.sig[32] == 0)
+            short_seen++;
+        gw_jws_dispose(&jws);
+        free(tok);
+    }
+    assert_true(short_seen > 0);
+}
+
 static void test_sign_refuses(void **state)
 {
     keys_t *k = *state;
@@ -435,9 +460,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc7515_a3),     cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_sign_refuses),   cmocka_unit_test(test_broken_twins),
-        cmocka_unit_test(test_nul_in_payload), cmocka_unit_test(test_libjwt_interop),
-        cmocka_unit_test(test_bench),
+        cmocka_unit_test(test_sign_refuses),   cmocka_unit_test(test_es256_short_integers),
+        cmocka_unit_test(test_broken_twins),   cmocka_unit_test(test_nul_in_payload),
+        cmocka_unit_test(test_libjwt_interop), cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,252 @@
+/* gateway/json_write.c against yajl_gen 2.1, which it replaced: the same
+ * calls must give the same bytes, and a string yajl_gen refuses (not UTF-8
+ * by its rule) must fail the writer too. Random documents from a fixed seed,
+ * with strings drawn from the bytes where encoders differ: quote, backslash,
+ * solidus, each control character, DEL, valid and broken UTF-8. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+
+#include "gateway/json.h"
+
+/* Both writers, fed the same calls. */
+typedef struct {
+    gw_jw_t *w;
+    yajl_gen g;
+    int yajl_failed;
+} pair_t;
+
+static uint64_t g_rng = 0x9e3779b97f4a7c15u;
+
+static uint32_t next_rand(void)
+{
+    g_rng ^= g_rng << 13; /* xorshift64 */
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (uint32_t)(g_rng >> 32);
+}
+
+static void pair_init(pair_t *p)
+{
+    p->w = gw_jw_new();
+    p->g = yajl_gen_alloc(NULL);
+    assert_non_null(p->g);
+    yajl_gen_config(p->g, yajl_gen_validate_utf8, 1);
+    p->yajl_failed = 0;
+}
+
+static void yajl_did(pair_t *p, yajl_gen_status st)
+{
+    if (st != yajl_gen_status_ok)
+        p->yajl_failed = 1;
+}
+
+/* A string of up to 24 bytes from pieces where escaping and UTF-8
+ * validation can go wrong. */
+static size_t random_string(char *out)
+{
+    static const char *const PIECES[] = {"a",
+                                         "Z",
+                                         "0",
+                                         " ",
+                                         "~",
+                                         "\"",
+                                         "\\",
+                                         "/",
+                                         "\x7f",
+                                         "\xc3\xa9",
+                                         "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80",
+                                         "\xc3",
+                                         "\xe2\x82",
+                                         "\x80",
+                                         "\xff",
+                                         "\xf8\x88\x80\x80\x80",
+                                         "\xed\xa0\x80",
+                                         "\xc0\x80"};
+    size_t n = 0, pieces = next_rand() % 8;
+    for (size_t i = 0; i < pieces; i++) {
+        if (next_rand() % 4 == 0) {
+            out[n++] = (char)(next_rand() % 0x20); /* any control character, NUL too */
+        } else {
+            const char *piece = PIECES[next_rand() % (sizeof(PIECES) / sizeof(PIECES[0]))];
+            size_t len = strlen(piece);
+            memcpy(out + n, piece, len);
+            n += len;
+        }
+    }
+    return n;
+}
+
+static void both_string(pair_t *p, int key)
+{
+    char s[64];
+    size_t n = random_string(s);
+    if (key)
+        gw_jw_keyn(p->w, s, n);
+    else
+        gw_jw_strn(p->w, s, n);
+    yajl_did(p, yajl_gen_string(p->g, (const unsigned char *)s, n));
+}
+
+static void both_scalar(pair_t *p)
+{
+    switch (next_rand() % 5) {
+    case 0:
+        both_string(p, 0);
+        break;
+    case 1: {
+        static const int64_t EDGES[] = {0, 1, -1, 9, 10, -10, INT64_MAX, INT64_MIN, 1311281970};
+        int64_t v =
+            next_rand() % 2 ? EDGES[next_rand() % 9] : (int64_t)(((uint64_t)next_rand() << 32) | next_rand());
+        gw_jw_int64(p->w, v);
+        yajl_did(p, yajl_gen_integer(p->g, (long long)v));
+        break;
+    }
+    case 2: {
+        int v = (int)(next_rand() % 2);
+        gw_jw_bool(p->w, v);
+        yajl_did(p, yajl_gen_bool(p->g, v));
+        break;
+    }
+    case 3:
+        gw_jw_null(p->w);
+        yajl_did(p, yajl_gen_null(p->g));
+        break;
+    default:
+        gw_jw_raw(p->w, "{\"r\":[1,2.5]}", 13);
+        yajl_did(p, yajl_gen_number(p->g, "{\"r\":[1,2.5]}", 13));
+    }
+}
+
+static void both_value(pair_t *p, int depth)
+{
+    unsigned kind = depth >= 4 ? 0 : next_rand() % 4;
+    if (kind >= 2) {
+        int object = kind == 2;
+        size_t members = next_rand() % 5;
+        if (object) {
+            gw_jw_obj_open(p->w);
+            yajl_did(p, yajl_gen_map_open(p->g));
+        } else {
+            gw_jw_arr_open(p->w);
+            yajl_did(p, yajl_gen_array_open(p->g));
+        }
+        for (size_t i = 0; i < members; i++) {
+            if (object)
+                both_string(p, 1);
+            both_value(p, depth + 1);
+        }
+        if (object) {
+            gw_jw_obj_close(p->w);
+            yajl_did(p, yajl_gen_map_close(p->g));
+        } else {
+            gw_jw_arr_close(p->w);
+            yajl_did(p, yajl_gen_array_close(p->g));
+        }
+    } else {
+        both_scalar(p);
+    }
+}
+
+static void test_random_documents_match_yajl(void **state)
+{
+    (void)state;
+    size_t ok = 0, refused = 0;
+    for (int round = 0; round < 20000; round++) {
+        pair_t p;
+        pair_init(&p);
+        both_value(&p, 0);
+        size_t n = 0, yn = 0;
+        const char *buf = gw_jw_buf(p.w, &n);
+        const unsigned char *ybuf = NULL;
+        yajl_gen_get_buf(p.g, &ybuf, &yn);
+        if (p.yajl_failed) {
+            if (buf != NULL)
+                fail_msg("round %d: yajl_gen refused, the writer gave %.*s", round, (int)n, buf);
+            refused++;
+        } else {
+            if (buf == NULL)
+                fail_msg("round %d: the writer failed, yajl_gen gave %.*s", round, (int)yn, ybuf);
+            if (n != yn || memcmp(buf, ybuf, n) != 0)
+                fail_msg("round %d:\n writer %.*s\n yajl   %.*s", round, (int)n, buf, (int)yn, ybuf);
+            ok++;
+        }
+        gw_jw_free(p.w);
+        yajl_gen_free(p.g);
+    }
+    /* Both outcomes were exercised often. */
+    assert_true(ok > 2000);
+    assert_true(refused > 2000);
+}
+
+/* Every single byte as a one-byte string, and every control character
+ * inside text: each escape form once. */
+static void test_each_byte_matches_yajl(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 256; c++) {
+        char s[3] = {'x', (char)c, 'y'};
+        pair_t p;
+        pair_init(&p);
+        gw_jw_strn(p.w, s, 3);
+        yajl_did(&p, yajl_gen_string(p.g, (const unsigned char *)s, 3));
+        size_t n = 0, yn = 0;
+        const char *buf = gw_jw_buf(p.w, &n);
+        const unsigned char *ybuf = NULL;
+        yajl_gen_get_buf(p.g, &ybuf, &yn);
+        if (p.yajl_failed)
+            assert_null(buf);
+        else if (buf == NULL || n != yn || memcmp(buf, ybuf, n) != 0)
+            fail_msg("byte 0x%02x: writer %.*s yajl %.*s", c, (int)n, buf ? buf : "", (int)yn, ybuf);
+        gw_jw_free(p.w);
+        yajl_gen_free(p.g);
+    }
+}
+
+/* A document longer than the first buffer grows it without losing bytes. */
+static void test_long_document(void **state)
+{
+    (void)state;
+    pair_t p;
+    pair_init(&p);
+    gw_jw_arr_open(p.w);
+    yajl_gen_array_open(p.g);
+    char s[300];
+    memset(s, 'q', sizeof(s));
+    for (int i = 0; i < 40; i++) {
+        s[i] = '"';
+        gw_jw_strn(p.w, s, sizeof(s));
+        yajl_gen_string(p.g, (const unsigned char *)s, sizeof(s));
+    }
+    gw_jw_arr_close(p.w);
+    yajl_gen_array_close(p.g);
+    size_t n = 0, yn = 0;
+    const char *buf = gw_jw_buf(p.w, &n);
+    const unsigned char *ybuf = NULL;
+    yajl_gen_get_buf(p.g, &ybuf, &yn);
+    assert_non_null(buf);
+    assert_true(n > 12000);
+    assert_int_equal(n, yn);
+    assert_memory_equal(buf, ybuf, n);
+    gw_jw_free(p.w);
+    yajl_gen_free(p.g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_documents_match_yajl),
+        cmocka_unit_test(test_each_byte_matches_yajl),
+        cmocka_unit_test(test_long_document),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
