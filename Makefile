@@ -54,6 +54,12 @@ $(BUILD)/regain: $(BUILD)/gateway/main.o $(BUILD)/libregain.a
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
+# make bench's reference Argon2id time, through regain's own verification.
+$(BUILD)/bench_argon2_time: tests/bench/argon2_time.c $(BUILD)/libregain.a
+	@mkdir -p $(@D)
+	@echo "  LINK    $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libregain.a -o $@ $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/tests/unit_%: tests/unit/%.c $(BUILD)/libregain.a
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"

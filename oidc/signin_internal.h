@@ -107,6 +107,23 @@ int oidc_password_hash(const oidc_argon2_params_t *prm, const char *pwd, size_t 
  * that is not Argon2id or does not parse). Same cost as hashing. */
 int oidc_password_verify(const char *encoded, const char *pwd, size_t len);
 
+/* An Argon2id hash in the PHC string format libargon2 writes, read strictly
+ * (password_phc.c): 0, or -1 for anything else. */
+#define OIDC_PHC_BYTES_MAX 64 /* salt and tag: libargon2 writes 16 and 32 for us */
+typedef struct {
+    uint32_t m_kib, t, p;
+    uint8_t salt[OIDC_PHC_BYTES_MAX], tag[OIDC_PHC_BYTES_MAX];
+    size_t salt_len, tag_len;
+} oidc_phc_t;
+int oidc_phc_parse(const char *s, oidc_phc_t *h);
+
+/* libargon2's allocate_cbk and free_cbk: the calling thread's kept,
+ * huge-page-backed block (password_memory.c). */
+int oidc_argon2_memory_alloc(uint8_t **memory, size_t bytes);
+void oidc_argon2_memory_free(uint8_t *memory, size_t bytes);
+/* The calling thread's kept block and its size (NULL, 0: none yet); for tests. */
+const uint8_t *oidc_argon2_memory_kept(size_t *size);
+
 /* Sets the cost used by the dummy hash (oidc_signin_register). */
 void oidc_password_set_params(const oidc_argon2_params_t *prm);
 

@@ -184,8 +184,7 @@ A_T=$(jq -r '.oidc.argon2_t // 2' "$CFG")
 A_M=$(jq -r '.oidc.argon2_m_kib // 19456' "$CFG")
 A_P=$(jq -r '.oidc.argon2_p // 1' "$CFG")
 CORES=$(nproc)
-cc -std=c11 -O2 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L tests/bench/argon2_time.c -o build/bench_argon2_time \
-    -largon2 -pthread
+make -s build/bench_argon2_time
 HASH_MS=$(build/bench_argon2_time "$A_T" "$A_M" "$A_P" 15)
 # One hash alone against one on every core at once, as the workers run under
 # load, on each thread's CPU clock (so waiting for a core on a shared machine
