@@ -55,10 +55,13 @@ static int utf8_valid(const unsigned char *s, size_t n)
     return 1;
 }
 
-/* Decode s[0..n) into dst (room for n bytes) and NUL-terminate it. */
+/* Decode s[0..n) into dst (room for n bytes) and NUL-terminate it. The
+ * UTF-8 check runs only when a byte from 0x80 up came out: ASCII is UTF-8,
+ * and the parameters of a token request are ASCII. */
 static int decode_component(const char *s, size_t n, char *dst, h2o_iovec_t *out, gw_err_t *err)
 {
     size_t o = 0;
+    unsigned char high = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '+') {
@@ -72,10 +75,11 @@ static int decode_component(const char *s, size_t n, char *dst, h2o_iovec_t *out
         }
         if (c == '\0')
             return GW_ERR(err, GW_E_INVALID_REQUEST, "NUL byte in parameter");
+        high |= c;
         dst[o++] = (char)c;
     }
     dst[o] = '\0';
-    if (!utf8_valid((const unsigned char *)dst, o))
+    if ((high & 0x80) != 0 && !utf8_valid((const unsigned char *)dst, o))
         return GW_ERR(err, GW_E_INVALID_REQUEST, "parameter is not valid UTF-8");
     *out = h2o_iovec_init(dst, o);
     return 0;

@@ -49,13 +49,35 @@ static const unsigned char PLAIN[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 70 */
 };
 
+#define ONES  0x0101010101010101u
+#define HIGHS 0x8080808080808080u
+
+/* Length of the run of PLAIN bytes that `s` starts with. Eight bytes at a
+ * time while no byte of the word is below 0x20, above 0x7e, '"' or '\\'
+ * (the classic "has a byte less than / equal to" bit tricks), then PLAIN:
+ * the strings are mostly signed tokens of 500 to 900 characters. */
+static size_t plain_prefix(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t x, q, b;
+        memcpy(&x, s + i, 8);
+        q = x ^ (ONES * '"');
+        b = x ^ (ONES * '\\');
+        uint64_t bad = ((x - ONES * 0x20) & ~x) |         /* a byte below 0x20 */
+                       ((x + ONES * (0x80 - 0x7f)) | x) | /* one above 0x7e */
+                       ((q - ONES) & ~q) | ((b - ONES) & ~b);
+        if ((bad & HIGHS) != 0)
+            break;
+    }
+    while (i < n && PLAIN[s[i]])
+        i++;
+    return i;
+}
+
 int gw_json_plain(const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n && PLAIN[p[i]])
-        i++;
-    return i == n;
+    return plain_prefix((const unsigned char *)s, n) == n;
 }
 
 gw_jw_t *gw_jw_new(void)
@@ -184,9 +206,7 @@ static int utf8_ok(const unsigned char *s, size_t n)
 static int put_string(gw_jw_t *w, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < n && PLAIN[s[i]])
-        i++;
+    size_t i = plain_prefix(s, n);
     if (i < n && !utf8_ok(s + i, n - i))
         return -1;
     /* Worst case: every byte a 6-byte \u00XX, plus the quotes. */

@@ -26,6 +26,30 @@ void gw_random_bytes(uint8_t *buf, size_t n)
     }
 }
 
+/* One RAND_bytes call per token cost 6,600 instructions and a system call
+ * (the DRBG's fork check is a getpid); identifiers are drawn in bulk. */
+#define ID_POOL_BYTES 4096
+#define ID_MAX_BYTES  64
+
+static _Thread_local struct {
+    uint8_t buf[ID_POOL_BYTES];
+    size_t left; /* unused bytes at the end of buf */
+} g_ids;
+
+void gw_random_id(uint8_t *buf, size_t n)
+{
+    if (n > ID_MAX_BYTES)
+        abort(); /* a caller's bug: identifiers are short */
+    if (g_ids.left < n) {
+        gw_random_bytes(g_ids.buf, ID_POOL_BYTES);
+        g_ids.left = ID_POOL_BYTES;
+    }
+    uint8_t *from = g_ids.buf + ID_POOL_BYTES - g_ids.left;
+    memcpy(buf, from, n);
+    memset(from, 0, n); /* handed out once */
+    g_ids.left -= n;
+}
+
 /* OpenSSL 3 looks an algorithm up by name on every use of EVP_sha256() or
  * HMAC(); on the token path that look-up cost as much as the hashing. The
  * digest is fetched once and HMAC is built from it (RFC 2104). */

@@ -41,7 +41,7 @@ typedef struct {
 
 typedef struct {
     const oidc_client_t *client;
-    h2o_iovec_t verifier;
+    char challenge[OIDC_PKCE_S256_LEN + 1]; /* S256 of the verifier, the statement's $4 */
     char code_hash[GW_SECRET_HASH_HEX_LEN + 1];
     char refresh[GW_SECRET_LEN + 1];
     held_t *held;
@@ -63,12 +63,13 @@ static void refuse(gw_req_t *r, const code_state_t *st, const char *status)
 }
 
 /* RFC 7636 §4.6, again in constant time in C (the statement's equality
- * only decides the status). Replies and returns 0 when it does not match. */
+ * only decides the status), against the S256 of the verifier computed once
+ * for the statement. Replies and returns 0 when it does not match. */
 static int verifier_matches_or_reply(gw_req_t *r, const code_state_t *st, PGresult *res, int col)
 {
     const char *challenge = store_value(res, 0, col);
-    if (challenge == NULL ||
-        !oidc_pkce_verify(st->verifier.base, st->verifier.len, challenge, strlen(challenge))) {
+    if (challenge == NULL || strlen(challenge) != OIDC_PKCE_S256_LEN ||
+        !gw_ct_equal(st->challenge, challenge, OIDC_PKCE_S256_LEN)) {
         gw_reply_fail(r, GW_E_INVALID_GRANT, "code_verifier does not match the code_challenge");
         return 0;
     }
@@ -284,15 +285,14 @@ void oidc_token_code(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)
     }
     code_state_t *st = gw_req_state(r, &STATE_TAG, sizeof(*st));
     st->client = c;
-    st->verifier = verifier;
     char refresh_hash[GW_SECRET_HASH_HEX_LEN + 1];
-    char challenge[OIDC_PKCE_S256_LEN + 1], ttl[16];
+    char ttl[16];
     gw_secret_hash_hex(code.base, code.len, st->code_hash);
-    oidc_pkce_s256(verifier.base, verifier.len, challenge);
+    oidc_pkce_s256(verifier.base, verifier.len, st->challenge);
     /* A client that may not receive refresh tokens: one statement takes the
      * code (schema/025_code_take.sql). */
     if (!(c->grants & OIDC_GRANT_REFRESH)) {
-        const char *params[4] = {st->code_hash, c->id, redirect_uri.base, challenge};
+        const char *params[4] = {st->code_hash, c->id, redirect_uri.base, st->challenge};
         gw_req_query_or_reply(r, &OIDC_STMT_CODE_TAKE, params, on_taken);
         return;
     }
@@ -301,6 +301,6 @@ void oidc_token_code(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)
     gw_secret_new(st->refresh);
     gw_secret_hash_hex(st->refresh, GW_SECRET_LEN, refresh_hash);
     snprintf(ttl, sizeof(ttl), "%u", oidc_cfg->oidc.refresh_token_ttl_s);
-    const char *params[6] = {st->code_hash, c->id, redirect_uri.base, challenge, refresh_hash, ttl};
+    const char *params[6] = {st->code_hash, c->id, redirect_uri.base, st->challenge, refresh_hash, ttl};
     gw_req_query_or_reply(r, &OIDC_STMT_CODE_REDEEM, params, on_redeemed);
 }

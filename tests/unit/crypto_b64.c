@@ -206,6 +206,22 @@ static void test_ct_equal_and_random(void **state)
     assert_false(gw_ct_equal(a, zero, sizeof(a)));
 }
 
+/* gw_random_id: 600 16-byte identifiers cross two refills of the
+ * per-thread buffer; all must differ, and none may be all zero (a buffer
+ * handed out without being filled). */
+static void test_random_id(void **state)
+{
+    (void)state;
+    static uint8_t ids[600][16];
+    static const uint8_t zero[16];
+    for (size_t i = 0; i < 600; i++) {
+        gw_random_id(ids[i], 16);
+        assert_true(memcmp(ids[i], zero, 16) != 0);
+        for (size_t j = 0; j < i; j++)
+            assert_true(memcmp(ids[i], ids[j], 16) != 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_hmac_sha256),
         cmocka_unit_test(test_ct_equal_and_random),
+        cmocka_unit_test(test_random_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

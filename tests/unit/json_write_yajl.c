@@ -188,27 +188,34 @@ static void test_random_documents_match_yajl(void **state)
     assert_true(refused > 2000);
 }
 
-/* Every single byte as a one-byte string, and every control character
- * inside text: each escape form once. */
+/* Every byte at every offset of a 24-byte string of plain text: each
+ * escape form, and each place in an 8-byte word where the writer's word at
+ * a time scan must notice it. */
 static void test_each_byte_matches_yajl(void **state)
 {
     (void)state;
     for (int c = 0; c < 256; c++) {
-        char s[3] = {'x', (char)c, 'y'};
-        pair_t p;
-        pair_init(&p);
-        gw_jw_strn(p.w, s, 3);
-        yajl_did(&p, yajl_gen_string(p.g, (const unsigned char *)s, 3));
-        size_t n = 0, yn = 0;
-        const char *buf = gw_jw_buf(p.w, &n);
-        const unsigned char *ybuf = NULL;
-        yajl_gen_get_buf(p.g, &ybuf, &yn);
-        if (p.yajl_failed)
-            assert_null(buf);
-        else if (buf == NULL || n != yn || memcmp(buf, ybuf, n) != 0)
-            fail_msg("byte 0x%02x: writer %.*s yajl %.*s", c, (int)n, buf ? buf : "", (int)yn, ybuf);
-        gw_jw_free(p.w);
-        yajl_gen_free(p.g);
+        for (size_t at = 0; at < 24; at++) {
+            char s[24];
+            memset(s, 'x', sizeof(s));
+            s[at] = (char)c;
+            pair_t p;
+            pair_init(&p);
+            gw_jw_strn(p.w, s, sizeof(s));
+            yajl_did(&p, yajl_gen_string(p.g, (const unsigned char *)s, sizeof(s)));
+            size_t n = 0, yn = 0;
+            const char *buf = gw_jw_buf(p.w, &n);
+            const unsigned char *ybuf = NULL;
+            yajl_gen_get_buf(p.g, &ybuf, &yn);
+            if (p.yajl_failed)
+                assert_null(buf);
+            else if (buf == NULL || n != yn || memcmp(buf, ybuf, n) != 0)
+                fail_msg("byte 0x%02x at %zu: writer %.*s yajl %.*s", c, at, (int)n, buf ? buf : "", (int)yn,
+                         ybuf);
+            assert_int_equal(gw_json_plain(s, sizeof(s)), c >= 0x20 && c <= 0x7e && c != '"' && c != '\\');
+            gw_jw_free(p.w);
+            yajl_gen_free(p.g);
+        }
     }
 }
 
