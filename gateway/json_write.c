@@ -209,8 +209,17 @@ static int put_string(gw_jw_t *w, const char *str, size_t n)
     size_t i = plain_prefix(s, n);
     if (i < n && !utf8_ok(s + i, n - i))
         return -1;
-    /* Worst case: every byte a 6-byte \u00XX, plus the quotes. */
-    char *p = reserve(w, 2 + i + (n - i) * 6), *start = p;
+    /* The exact length: a long string with one escape must not reserve six
+     * bytes for each of its others. */
+    size_t out_len = 2 + n;
+    for (size_t j = i; j < n; j++) {
+        unsigned char c = s[j];
+        if (!PLAIN[c] && c < 0x7f)
+            out_len += c == '"' || c == '\\' || c == '\r' || c == '\n' || c == '\f' || c == '\b' || c == '\t'
+                           ? 1
+                           : 5;
+    }
+    char *p = reserve(w, out_len), *start = p;
     *p++ = '"';
     memcpy(p, str, i);
     p += i;

@@ -248,12 +248,38 @@ static void test_long_document(void **state)
     yajl_gen_free(p.g);
 }
 
+/* A first string far longer than the first buffer, with every ASCII byte
+ * (each escape form) repeated: the writer reserves exactly what it writes,
+ * so a miscount shows as a heap overflow under ASan, or as a difference. */
+static void test_long_escaped_string(void **state)
+{
+    (void)state;
+    char s[2048];
+    for (size_t i = 0; i < sizeof(s); i++)
+        s[i] = (char)(i % 128);
+    pair_t p;
+    pair_init(&p);
+    gw_jw_strn(p.w, s, sizeof(s));
+    yajl_did(&p, yajl_gen_string(p.g, (const unsigned char *)s, sizeof(s)));
+    size_t n = 0, yn = 0;
+    const char *buf = gw_jw_buf(p.w, &n);
+    const unsigned char *ybuf = NULL;
+    yajl_gen_get_buf(p.g, &ybuf, &yn);
+    assert_false(p.yajl_failed);
+    assert_non_null(buf);
+    assert_int_equal(n, yn);
+    assert_memory_equal(buf, ybuf, n);
+    gw_jw_free(p.w);
+    yajl_gen_free(p.g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_documents_match_yajl),
         cmocka_unit_test(test_each_byte_matches_yajl),
         cmocka_unit_test(test_long_document),
+        cmocka_unit_test(test_long_escaped_string),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
