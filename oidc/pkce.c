@@ -27,13 +27,11 @@ void oidc_pkce_s256(const char *verifier, size_t len, char out[OIDC_PKCE_S256_LE
     gw_b64url_encode(digest, sizeof(digest), out);
 }
 
-int oidc_pkce_verify(const char *verifier, size_t vlen, const char *challenge, size_t clen)
+int oidc_pkce_s256_matches(const char s256[OIDC_PKCE_S256_LEN + 1], const char *challenge)
 {
-    char computed[OIDC_PKCE_S256_LEN + 1];
-    if (!oidc_pkce_verifier_valid(verifier, vlen) || challenge == NULL || clen != OIDC_PKCE_S256_LEN)
+    if (challenge == NULL || strlen(challenge) != OIDC_PKCE_S256_LEN)
         return 0;
-    oidc_pkce_s256(verifier, vlen, computed);
     /* The challenge is not secret (it crossed the front channel), but the
      * comparison is constant-time anyway: one habit for every token check. */
-    return gw_ct_equal(computed, challenge, OIDC_PKCE_S256_LEN);
+    return gw_ct_equal(s256, challenge, OIDC_PKCE_S256_LEN);
 }

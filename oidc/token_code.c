@@ -67,9 +67,7 @@ static void refuse(gw_req_t *r, const code_state_t *st, const char *status)
  * for the statement. Replies and returns 0 when it does not match. */
 static int verifier_matches_or_reply(gw_req_t *r, const code_state_t *st, PGresult *res, int col)
 {
-    const char *challenge = store_value(res, 0, col);
-    if (challenge == NULL || strlen(challenge) != OIDC_PKCE_S256_LEN ||
-        !gw_ct_equal(st->challenge, challenge, OIDC_PKCE_S256_LEN)) {
+    if (!oidc_pkce_s256_matches(st->challenge, store_value(res, 0, col))) {
         gw_reply_fail(r, GW_E_INVALID_GRANT, "code_verifier does not match the code_challenge");
         return 0;
     }

@@ -28,9 +28,10 @@ int oidc_pkce_verifier_valid(const char *v, size_t len);
 /* BASE64URL(SHA256(ASCII(verifier))) (RFC 7636 §4.2, S256) into `out`. */
 void oidc_pkce_s256(const char *verifier, size_t len, char out[OIDC_PKCE_S256_LEN + 1]);
 
-/* RFC 7636 §4.6: 1 when the verifier is valid and its S256 transform equals
- * `challenge`, compared in constant time; 0 otherwise. */
-int oidc_pkce_verify(const char *verifier, size_t vlen, const char *challenge, size_t clen);
+/* RFC 7636 §4.6: 1 when `challenge` (NULL-safe) equals `s256`, a verifier's
+ * S256 transform from oidc_pkce_s256, compared in constant time; else 0.
+ * The verifier must have passed oidc_pkce_verifier_valid. */
+int oidc_pkce_s256_matches(const char s256[OIDC_PKCE_S256_LEN + 1], const char *challenge);
 
 /* ---- scopes (jwt_issue.c) ------------------------------------------------- */
 
