@@ -49,6 +49,29 @@ static void yajl_did(pair_t *p, yajl_gen_status st)
         p->yajl_failed = 1;
 }
 
+/* Compares what the two wrote and frees both; returns 1 when yajl_gen
+ * accepted the calls, 0 when it refused them (the writer must then have
+ * failed too). Fails the test, naming `what`, on any difference. */
+static int pair_check(pair_t *p, const char *what, size_t *len)
+{
+    size_t n = 0, yn = 0;
+    const char *buf = gw_jw_buf(p->w, &n);
+    const unsigned char *ybuf = NULL;
+    yajl_gen_get_buf(p->g, &ybuf, &yn);
+    int accepted = !p->yajl_failed;
+    if (!accepted && buf != NULL)
+        fail_msg("%s: yajl_gen refused, the writer gave %.*s", what, (int)n, buf);
+    if (accepted && buf == NULL)
+        fail_msg("%s: the writer failed, yajl_gen gave %.*s", what, (int)yn, ybuf);
+    if (accepted && (n != yn || memcmp(buf, ybuf, n) != 0))
+        fail_msg("%s:\n writer %.*s\n yajl   %.*s", what, (int)n, buf, (int)yn, ybuf);
+    if (len != NULL)
+        *len = n;
+    gw_jw_free(p->w);
+    yajl_gen_free(p->g);
+    return accepted;
+}
+
 /* A string of up to 24 bytes from pieces where escaping and UTF-8
  * validation can go wrong. */
 static size_t random_string(char *out)
@@ -165,23 +188,12 @@ static void test_random_documents_match_yajl(void **state)
         pair_t p;
         pair_init(&p);
         both_value(&p, 0);
-        size_t n = 0, yn = 0;
-        const char *buf = gw_jw_buf(p.w, &n);
-        const unsigned char *ybuf = NULL;
-        yajl_gen_get_buf(p.g, &ybuf, &yn);
-        if (p.yajl_failed) {
-            if (buf != NULL)
-                fail_msg("round %d: yajl_gen refused, the writer gave %.*s", round, (int)n, buf);
-            refused++;
-        } else {
-            if (buf == NULL)
-                fail_msg("round %d: the writer failed, yajl_gen gave %.*s", round, (int)yn, ybuf);
-            if (n != yn || memcmp(buf, ybuf, n) != 0)
-                fail_msg("round %d:\n writer %.*s\n yajl   %.*s", round, (int)n, buf, (int)yn, ybuf);
+        char what[32];
+        snprintf(what, sizeof(what), "round %d", round);
+        if (pair_check(&p, what, NULL))
             ok++;
-        }
-        gw_jw_free(p.w);
-        yajl_gen_free(p.g);
+        else
+            refused++;
     }
     /* Both outcomes were exercised often. */
     assert_true(ok > 2000);
@@ -203,18 +215,10 @@ static void test_each_byte_matches_yajl(void **state)
             pair_init(&p);
             gw_jw_strn(p.w, s, sizeof(s));
             yajl_did(&p, yajl_gen_string(p.g, (const unsigned char *)s, sizeof(s)));
-            size_t n = 0, yn = 0;
-            const char *buf = gw_jw_buf(p.w, &n);
-            const unsigned char *ybuf = NULL;
-            yajl_gen_get_buf(p.g, &ybuf, &yn);
-            if (p.yajl_failed)
-                assert_null(buf);
-            else if (buf == NULL || n != yn || memcmp(buf, ybuf, n) != 0)
-                fail_msg("byte 0x%02x at %zu: writer %.*s yajl %.*s", c, at, (int)n, buf ? buf : "", (int)yn,
-                         ybuf);
+            char what[40];
+            snprintf(what, sizeof(what), "byte 0x%02x at %zu", c, at);
+            pair_check(&p, what, NULL);
             assert_int_equal(gw_json_plain(s, sizeof(s)), c >= 0x20 && c <= 0x7e && c != '"' && c != '\\');
-            gw_jw_free(p.w);
-            yajl_gen_free(p.g);
         }
     }
 }
@@ -236,16 +240,9 @@ static void test_long_document(void **state)
     }
     gw_jw_arr_close(p.w);
     yajl_gen_array_close(p.g);
-    size_t n = 0, yn = 0;
-    const char *buf = gw_jw_buf(p.w, &n);
-    const unsigned char *ybuf = NULL;
-    yajl_gen_get_buf(p.g, &ybuf, &yn);
-    assert_non_null(buf);
+    size_t n = 0;
+    assert_true(pair_check(&p, "long document", &n));
     assert_true(n > 12000);
-    assert_int_equal(n, yn);
-    assert_memory_equal(buf, ybuf, n);
-    gw_jw_free(p.w);
-    yajl_gen_free(p.g);
 }
 
 /* A first string far longer than the first buffer, with every ASCII byte
@@ -261,16 +258,7 @@ static void test_long_escaped_string(void **state)
     pair_init(&p);
     gw_jw_strn(p.w, s, sizeof(s));
     yajl_did(&p, yajl_gen_string(p.g, (const unsigned char *)s, sizeof(s)));
-    size_t n = 0, yn = 0;
-    const char *buf = gw_jw_buf(p.w, &n);
-    const unsigned char *ybuf = NULL;
-    yajl_gen_get_buf(p.g, &ybuf, &yn);
-    assert_false(p.yajl_failed);
-    assert_non_null(buf);
-    assert_int_equal(n, yn);
-    assert_memory_equal(buf, ybuf, n);
-    gw_jw_free(p.w);
-    yajl_gen_free(p.g);
+    assert_true(pair_check(&p, "long escaped string", NULL));
 }
 
 int main(void)
