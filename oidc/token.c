@@ -38,6 +38,15 @@ void oidc_token_reply(gw_req_t *r, const char *access_token, int64_t expires_in,
     free(body);
 }
 
+void oidc_token_grant_reply(gw_req_t *r, const oidc_client_t *c, oidc_grant_t *g, const oidc_user_info_t *u,
+                            yajl_val claims, const char *refresh_token)
+{
+    int with_id = oidc_scope_has(g->scope, strlen(g->scope), "openid");
+    oidc_token_issue_reply(r, c, g, u, gw_json_get(claims, "id_token"), with_id, refresh_token);
+    free((char *)g->uic_json); /* malloc'd by the load */
+    g->uic_json = NULL;
+}
+
 void oidc_token_issue_reply(gw_req_t *r, const oidc_client_t *c, const oidc_grant_t *g,
                             const oidc_user_info_t *u, yajl_val id_token_claims, int with_id,
                             const char *refresh_token)

@@ -86,10 +86,7 @@ static void issue(gw_req_t *r, const code_state_t *st, PGresult *res, PGresult *
         oidc_token_db_extras(extras, first, &g);
     const char *rt = store_value(res, 0, COL_REFRESH);
     int has_refresh = rt != NULL && rt[0] == 't';
-    int with_id = oidc_scope_has(g.scope, strlen(g.scope), "openid");
-    oidc_token_issue_reply(r, st->client, &g, &u, gw_json_get(claims, "id_token"), with_id,
-                           has_refresh ? st->refresh : NULL);
-    free((char *)g.uic_json); /* malloc'd by oidc_token_grant_load */
+    oidc_token_grant_reply(r, st->client, &g, &u, claims, has_refresh ? st->refresh : NULL);
 }
 
 /* ---- a client allowed refresh tokens: regain_code_exchange (017) ---------- */
@@ -136,9 +133,7 @@ static void issue_taken(gw_req_t *r, const code_state_t *st, PGresult *taken, PG
         oidc_token_db_extras(extras, 0, &g);
     if (user != NULL)
         oidc_token_db_user(user, 0, &u);
-    int with_id = oidc_scope_has(g.scope, strlen(g.scope), "openid");
-    oidc_token_issue_reply(r, st->client, &g, &u, gw_json_get(claims, "id_token"), with_id, NULL);
-    free((char *)g.uic_json); /* malloc'd by oidc_token_take_load */
+    oidc_token_grant_reply(r, st->client, &g, &u, claims, NULL);
 }
 
 static void next_lookup(gw_req_t *r, code_state_t *st);

@@ -43,9 +43,7 @@ static void on_rotated(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
     oidc_token_db_extras(res, 18, &g);
     /* OIDC Core §12.2: an ID token may come with a refreshed access token;
      * sub, aud, auth_time stay those of the original authentication. */
-    int with_id = oidc_scope_has(g.scope, strlen(g.scope), "openid");
-    oidc_token_issue_reply(r, st->client, &g, &u, gw_json_get(claims, "id_token"), with_id, st->refresh);
-    free((char *)g.uic_json); /* malloc'd by oidc_token_grant_load */
+    oidc_token_grant_reply(r, st->client, &g, &u, claims, st->refresh);
 }
 
 void oidc_token_refresh(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)

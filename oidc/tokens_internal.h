@@ -157,6 +157,13 @@ void oidc_token_issue_reply(gw_req_t *r, const oidc_client_t *c, const oidc_gran
                             const oidc_user_info_t *u, yajl_val id_token_claims, int with_id,
                             const char *refresh_token);
 
+/* The reply for a grant loaded by oidc_token_grant_load or
+ * oidc_token_take_load: an ID token when openid was granted (with the
+ * claims request's "id_token" member from `claims`), then frees
+ * g->uic_json. */
+void oidc_token_grant_reply(gw_req_t *r, const oidc_client_t *c, oidc_grant_t *g, const oidc_user_info_t *u,
+                            yajl_val claims, const char *refresh_token);
+
 /* Replies 400 invalid_request when any parameter with a value appears twice
  * (RFC 6749 §3.2); returns -1 then. */
 int oidc_form_no_repeats_or_reply(gw_req_t *r, const gw_kvs_t *form);
@@ -216,7 +223,8 @@ void oidc_token_db_grant(PGresult *res, int first, oidc_grant_t *g, oidc_user_in
 /* The grant in row 0 of a redeemed code or rotated refresh token, for client
  * `c` (issuer, client id and the userinfo claims request filled in); returns
  * the `claims` request it carries, parsed into the request's pool, or NULL.
- * g->uic_json is malloc'd (NULL without a claims request): free it. */
+ * g->uic_json is malloc'd (NULL without a claims request): oidc_token_grant_reply
+ * frees it. */
 yajl_val oidc_token_grant_load(gw_req_t *r, PGresult *res, const oidc_client_t *c, oidc_grant_t *g,
                                oidc_user_info_t *u);
 

@@ -1,8 +1,7 @@
-/* The token response body (oidc/token_response.c): plain strings are written
- * directly and must come out byte for byte as the JSON writer writes them;
- * members left out when NULL; a string that needs escaping (quote,
- * backslash, control character, non-ASCII) goes through the writer and
- * parses back to itself; invalid UTF-8 is refused. */
+/* The token response body (oidc/token_response.c): the members in order,
+ * byte for byte as the JSON writer writes them; members left out when NULL;
+ * a string that needs escaping (quote, backslash, control character,
+ * non-ASCII) parses back to itself; invalid UTF-8 is refused. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
