@@ -16,7 +16,9 @@
 #   oidc-provider        Node's oidc-provider v9 (tests/interop/
 #                        bench_oidc_provider.mjs), client_credentials with
 #                        the same wrk -t1 -c16 over HTTP/1.1 cleartext
-# and the password-hash ceiling: cores / the median time of one Argon2id hash
+# with, for each of the last two, where the CPU went (regain's password
+# workers, its other threads, PostgreSQL, the load tool) per exchange and per
+# flow, and the password-hash ceiling: cores / the median time of one Argon2id hash
 # at the configured cost (tests/bench/argon2_time.c), with beside it how much
 # more CPU one hash takes while every core hashes at once (not used for the
 # ceiling).  Prints the figures,
@@ -108,11 +110,41 @@ end
 EOF
 printf 'grant_type=client_credentials&scope=admin' >"$T/cc.body"
 
-# oidc_wrk NAME URL SCRIPT [ARGS...]: one wrk run, a line in ORES.
+# Where the CPU of a run goes, on these shared cores: regain's password
+# workers, regain's other threads (the event loops), and every PostgreSQL
+# process, in clock ticks ("workers loops postgres"). Read before and after
+# the code exchange and the complete flows, and printed per exchange and per
+# flow beside the targets; the load tool's own time is measured with `time`.
+PG_POSTMASTER=$(head -n 1 "$(psql -X -A -t "$DB_URL" -c 'SHOW data_directory')/postmaster.pid" 2>/dev/null || true)
+cpu_split() {
+    local w=0 l=0 p=0 f pid
+    for f in /proc/"$REGAIN_PID"/task/*/stat; do
+        stat_ticks "$f" || continue
+        if [ "$STAT_COMM" = regain-worker ]; then w=$((w + STAT_TICKS)); else l=$((l + STAT_TICKS)); fi
+    done
+    if [ -n "$PG_POSTMASTER" ]; then
+        for pid in "$PG_POSTMASTER" $(pgrep -P "$PG_POSTMASTER"); do
+            stat_ticks "/proc/$pid/stat" && p=$((p + STAT_TICKS))
+        done
+    fi
+    echo "$w $l $p"
+}
+# split_per BEFORE AFTER TOOL_SECONDS N UNIT_US -> "workers loops postgres tool" per item, in UNIT_US
+split_per() {
+    awk -v a="$1" -v b="$2" -v tool="$3" -v n="$4" -v unit="$5" -v hz="$TICK_HZ" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        if (n + 0 <= 0) { print "- - - -"; exit }
+        f = 1e6 / hz / n / unit
+        printf "%.2f %.2f %.2f %.2f\n", (y[1] - x[1]) * f, (y[2] - x[2]) * f, (y[3] - x[3]) * f, tool * 1e6 / n / unit
+    }'
+}
+
+# oidc_wrk NAME URL SCRIPT [ARGS...]: one wrk run, a line in ORES; the CPU
+# seconds wrk used (user + system) in $T/owrk.cpu.
 oidc_wrk() {
-    local name=$1 url=$2 script=$3 out=$T/owrk.out
+    local name=$1 url=$2 script=$3 out=$T/owrk.out tm
     shift 3
-    if ! wrk -t1 -c"$OIDC_C" -d"${D}s" --latency -s "$script" "$url" -- "$@" >"$out" 2>&1; then
+    if ! tm=$( { TIMEFORMAT='%U %S'; time wrk -t1 -c"$OIDC_C" -d"${D}s" --latency -s "$script" "$url" -- "$@" >"$out" 2>&1; } 2>&1 ); then
         printf '%s\th1\t0\t-\t-\twrk failed\t0\n' "$name" >>"$ORES"
         return
     fi
@@ -123,6 +155,7 @@ oidc_wrk() {
     bad=$(awk '/Non-2xx or 3xx responses:/ { n += $NF } /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$out")
     n=$(awk '/requests in/ { print $1 }' "$out")
     printf '%s\th1\t%.0f\t%s\t%s\t%s\t%s\n' "$name" "${rps:-0}" "$p50" "$p99" "$bad" "${n:-0}" >>"$ORES"
+    echo "$tm" | awk '{ print $1 + $2 }' >"$T/owrk.cpu"
 }
 
 # oidc_h2load NAME PROTO URL: POST cc.body with client_secret_basic.
@@ -151,12 +184,18 @@ oidc_wrk "regain client_credentials" "http://127.0.0.1:$R_PORT/token" "$T/cc.lua
 oidc_h2load "regain client_credentials" h2c "http://127.0.0.1:$R_PORT/token"
 oidc_h2load "regain client_credentials" h2 "https://127.0.0.1:$R_TLS/token"
 echo "   regain code exchange"
+CE_CPU0=$(cpu_split)
 oidc_wrk "regain code exchange" "http://127.0.0.1:$R_PORT/token" "$T/code.lua" "$T/codes.txt"
+CE_SPLIT=$(split_per "$CE_CPU0" "$(cpu_split)" "$(cat "$T/owrk.cpu" 2>/dev/null || echo 0)" \
+    "$(awk -F'\t' '$1 == "regain code exchange" { print $7 }' "$ORES")" 1)
 
 echo "   regain complete flows (sign-in with Argon2id)"
 cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE tests/bench/flows.c -o build/bench_flows -lssl -lcrypto -pthread
-build/bench_flows "https://localhost:$R_TLS" "$T/cert.pem" bench-web "$WEB_SECRET" "$OREDIRECT" \
-    "$OUSER" "$OPASSWORD" "$OIDC_C" "$D" >"$T/flows.json" 2>"$T/flows.err" || true
+FL_CPU0=$(cpu_split)
+FL_TM=$( { TIMEFORMAT='%U %S'; time build/bench_flows "https://localhost:$R_TLS" "$T/cert.pem" bench-web "$WEB_SECRET" \
+    "$OREDIRECT" "$OUSER" "$OPASSWORD" "$OIDC_C" "$D" >"$T/flows.json" 2>"$T/flows.err" || true; } 2>&1 )
+FL_SPLIT=$(split_per "$FL_CPU0" "$(cpu_split)" "$(echo "$FL_TM" | awk '{ print $1 + $2 }')" \
+    "$(jq -r '.flows // 0' "$T/flows.json" 2>/dev/null || echo 0)" 1000)
 if [ "$have_node" = 1 ]; then
     echo "   oidc-provider client_credentials"
     OP_PORT=$(free_port)
@@ -230,3 +269,8 @@ awk -F'\t' -v codes="$OIDC_CODES" -v hash_ms="$HASH_MS" -v cpu1_ms="$HASH_CPU1_M
         print "    (the ceiling gives hashing every core; the driver, PostgreSQL and the other three requests"
         print "     of each flow run on the same cores here)"
     }' "$ORES"
+echo "$CE_SPLIT" | awk '$1 != "-" {
+    printf "  CPU per code exchange: regain %.0f us, PostgreSQL %.0f us, wrk %.0f us\n", $1 + $2, $3, $4 }'
+echo "$FL_SPLIT" | awk '$1 != "-" {
+    printf "  CPU per complete flow: password workers %.2f ms, regain'"'"'s other threads %.2f ms, PostgreSQL %.2f ms, driver %.2f ms\n",
+        $1, $2, $3, $4 }'

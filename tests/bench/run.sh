@@ -137,14 +137,23 @@ percentiles() { # FILE of latencies in microseconds -> "p50_ms p99_ms"
               printf "%.2f %.2f\n", v[i50] / 1000, v[i99] / 1000 }'
 }
 
+# stat_ticks FILE: from one /proc/.../stat, the CPU time (user + system) in
+# clock ticks into STAT_TICKS and the thread's name into STAT_COMM (globals:
+# no subshell per thread); fails when the thread is gone.
+stat_ticks() {
+    local line
+    read -r line <"$1" 2>/dev/null || return 1
+    STAT_COMM=${line#*(}
+    STAT_COMM=${STAT_COMM%%)*}
+    line=${line##*) }
+    # shellcheck disable=SC2086
+    set -- $line
+    STAT_TICKS=$((${12} + ${13}))
+}
 cpu_ticks() { # PID -> CPU time (user + system) of all its threads, in clock ticks
-    local t=0 f line
+    local t=0 f
     for f in /proc/"$1"/task/*/stat; do
-        read -r line <"$f" 2>/dev/null || continue
-        line=${line##*) }
-        # shellcheck disable=SC2086
-        set -- $line
-        t=$((t + ${12} + ${13}))
+        stat_ticks "$f" && t=$((t + STAT_TICKS))
     done
     echo "$t"
 }
