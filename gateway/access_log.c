@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "gateway/internal.h"
+#include "gateway/json.h"
 #include "gateway/log.h"
 
 /* What is logged of the method, path and route name, in bytes; an escaped
@@ -19,25 +20,6 @@
      6 * PATH_LOGGED + ROUTE_LOGGED)
 
 #define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
-
-/* Bytes JSON strings cannot hold as they are: controls, quote, backslash
- * and DEL. */
-static int needs_escape(unsigned char c)
-{
-    return c < 0x20 || c == '"' || c == '\\' || c == 0x7f;
-}
-
-/* Whether any of the 8 bytes in `w` needs escaping, without a loop: the
- * classic "has a byte below n" test ((w - n*ones) & ~w & highs, exact for
- * n <= 128) for the controls, and "has a zero byte" on w ^ c for the others. */
-static int word_needs_escape(uint64_t w)
-{
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\'), del = w ^ (ones * 0x7f);
-    uint64_t hits = ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
-                    ((del - ones) & ~del);
-    return (hits & highs) != 0;
-}
 
 static char *put_uint(char *p, uint64_t v)
 {
@@ -52,15 +34,11 @@ static char *put_uint(char *p, uint64_t v)
 }
 
 /* Copies `s` with JSON escapes; `p` has room for 6 * n bytes. Paths and
- * methods almost never need escaping, so the plain run is one copy. */
+ * methods almost never need escaping, so the plain run is one copy;
+ * gw_log_escape takes the rest (bytes from 0x80 up as they are). */
 static char *put_escaped(char *p, const char *s, size_t n)
 {
-    size_t i = 0;
-    uint64_t w;
-    while (i + 8 <= n && (memcpy(&w, s + i, 8), !word_needs_escape(w)))
-        i += 8;
-    while (i < n && !needs_escape((unsigned char)s[i]))
-        i++;
+    size_t i = gw_json_plain_prefix(s, n);
     memcpy(p, s, i);
     p += i;
     if (i < n)

@@ -71,9 +71,11 @@ gw_json_get_t gw_json_get_bool(yajl_val obj, const char *key, bool *out);
 /* `key` as an integer that fits int64 ("1.0" and "1e3" are WRONG_TYPE). */
 gw_json_get_t gw_json_get_int64(yajl_val obj, const char *key, int64_t *out);
 
-/* 1 when the `n` bytes of `s` can stand between JSON quotes as they are:
- * printable ASCII without '"' and '\\' (RFC 8259 §7). */
-int gw_json_plain(const char *s, size_t n);
+/* How many of the `n` bytes of `s`, from the start, can stand between JSON
+ * quotes as they are: printable ASCII without '"' and '\\' (RFC 8259 §7).
+ * Eight bytes at a time: the JSON writer and the access log run every
+ * string they write through it. */
+size_t gw_json_plain_prefix(const char *s, size_t n);
 
 /* JSON writer: the output of yajl_gen with UTF-8 validation on, byte for
  * byte (gateway/json_write.c says why it is not yajl_gen).

@@ -56,8 +56,9 @@ static const unsigned char PLAIN[256] = {
  * time while no byte of the word is below 0x20, above 0x7e, '"' or '\\'
  * (the classic "has a byte less than / equal to" bit tricks), then PLAIN:
  * the strings are mostly signed tokens of 500 to 900 characters. */
-static size_t plain_prefix(const unsigned char *s, size_t n)
+size_t gw_json_plain_prefix(const char *str, size_t n)
 {
+    const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     for (; n - i >= 8; i += 8) {
         uint64_t x, q, b;
@@ -73,11 +74,6 @@ static size_t plain_prefix(const unsigned char *s, size_t n)
     while (i < n && PLAIN[s[i]])
         i++;
     return i;
-}
-
-int gw_json_plain(const char *s, size_t n)
-{
-    return plain_prefix((const unsigned char *)s, n) == n;
 }
 
 gw_jw_t *gw_jw_new(void)
@@ -206,7 +202,7 @@ static int utf8_ok(const unsigned char *s, size_t n)
 static int put_string(gw_jw_t *w, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
-    size_t i = plain_prefix(s, n);
+    size_t i = gw_json_plain_prefix(str, n);
     if (i < n && !utf8_ok(s + i, n - i))
         return -1;
     /* The exact length: a long string with one escape must not reserve six

@@ -139,13 +139,13 @@ split_per() {
     }'
 }
 
-# oidc_wrk NAME URL SCRIPT [ARGS...]: one wrk run, a line in ORES; the CPU
-# seconds wrk used (user + system) in $T/owrk.cpu.
+# oidc_wrk NAME URL SCRIPT [ARGS...]: one wrk run, a line in ORES, whose
+# eighth column (not printed) is the CPU seconds wrk used (user + system).
 oidc_wrk() {
     local name=$1 url=$2 script=$3 out=$T/owrk.out tm
     shift 3
     if ! tm=$( { TIMEFORMAT='%U %S'; time wrk -t1 -c"$OIDC_C" -d"${D}s" --latency -s "$script" "$url" -- "$@" >"$out" 2>&1; } 2>&1 ); then
-        printf '%s\th1\t0\t-\t-\twrk failed\t0\n' "$name" >>"$ORES"
+        printf '%s\th1\t0\t-\t-\twrk failed\t0\t-\n' "$name" >>"$ORES"
         return
     fi
     local rps p50 p99 bad n
@@ -154,8 +154,8 @@ oidc_wrk() {
     p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
     bad=$(awk '/Non-2xx or 3xx responses:/ { n += $NF } /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$out")
     n=$(awk '/requests in/ { print $1 }' "$out")
-    printf '%s\th1\t%.0f\t%s\t%s\t%s\t%s\n' "$name" "${rps:-0}" "$p50" "$p99" "$bad" "${n:-0}" >>"$ORES"
-    echo "$tm" | awk '{ print $1 + $2 }' >"$T/owrk.cpu"
+    printf '%s\th1\t%.0f\t%s\t%s\t%s\t%s\t%s\n' "$name" "${rps:-0}" "$p50" "$p99" "$bad" "${n:-0}" \
+        "$(echo "$tm" | awk '{ print $1 + $2 }')" >>"$ORES"
 }
 
 # oidc_h2load NAME PROTO URL: POST cc.body with client_secret_basic.
@@ -186,7 +186,8 @@ oidc_h2load "regain client_credentials" h2 "https://127.0.0.1:$R_TLS/token"
 echo "   regain code exchange"
 CE_CPU0=$(cpu_split)
 oidc_wrk "regain code exchange" "http://127.0.0.1:$R_PORT/token" "$T/code.lua" "$T/codes.txt"
-CE_SPLIT=$(split_per "$CE_CPU0" "$(cpu_split)" "$(cat "$T/owrk.cpu" 2>/dev/null || echo 0)" \
+CE_SPLIT=$(split_per "$CE_CPU0" "$(cpu_split)" \
+    "$(awk -F'\t' '$1 == "regain code exchange" { print $8 }' "$ORES")" \
     "$(awk -F'\t' '$1 == "regain code exchange" { print $7 }' "$ORES")" 1)
 
 echo "   regain complete flows (sign-in with Argon2id)"
