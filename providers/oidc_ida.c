@@ -457,27 +457,45 @@ static void ida_begin(prov_provider_t *p, gw_req_t *r, const prov_begin_t *b, pr
 
 /* ---- finish: the ID token ------------------------------------------------------------------ */
 
+/* 1 when s[0..n) are all ASCII digits. */
+static int all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
 /* RFC 3339 date-time ("2024-05-01T10:00:00Z", fractions and offsets) to
- * epoch seconds; -1 when it is not one. */
+ * epoch seconds; -1 when it is not one. Every field is two (the year four)
+ * digits and the offset is "Z" or "+HH:MM" / "-HH:MM" (§5.6): sscanf alone
+ * would take " 5" or "-1" for a field, and an offset is only read once its
+ * six characters are known to be there. */
 static int64_t rfc3339(const char *s)
 {
-    int y, mo, d, h, mi, sec, n = 0;
-    if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+    int y, mo, d, h, mi, sec;
+    if (s == NULL || strlen(s) < 20 || !all_digits(s, 4) || s[4] != '-' || !all_digits(s + 5, 2) ||
+        s[7] != '-' || !all_digits(s + 8, 2) || (s[10] != 'T' && s[10] != 't') || !all_digits(s + 11, 2) ||
+        s[13] != ':' || !all_digits(s + 14, 2) || s[16] != ':' || !all_digits(s + 17, 2) ||
+        sscanf(s, "%4d-%2d-%2d%*c%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6)
         return -1;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return -1;
     const char *p = s + 19;
     if (*p == '.') {
         p++;
+        if (!all_digits(p, 1))
+            return -1;
         while (*p >= '0' && *p <= '9')
             p++;
     }
     int offset = 0;
     if (*p == 'Z' || *p == 'z') {
         p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && all_digits(p + 1, 2) && p[3] == ':' &&
+               all_digits(p + 4, 2)) {
+        int oh = (p[1] - '0') * 10 + (p[2] - '0'), om = (p[4] - '0') * 10 + (p[5] - '0');
+        if (oh > 23 || om > 59)
             return -1;
         offset = (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
         p += 6;
@@ -662,6 +680,7 @@ static void verify_id_token(op_t *op)
         gw_json_parse(payload_json, strlen(payload_json), &(gw_json_limits_t){.require_object = true}, &err);
     free(payload_json);
     const char *reason = NULL, *why = NULL;
+    /* exp and iat may be any int64: the skew is added to the clock, never to them. */
     int64_t exp = 0, iat = 0;
     const char *nonce = gw_json_str(pl, "nonce");
     if (pl == NULL) {
@@ -670,7 +689,7 @@ static void verify_id_token(op_t *op)
         reason = PROV_R_WRONG_ISSUER, why = "iss";
     } else if (!audience_ok(pl, op->p->cfg->client_id)) {
         reason = PROV_R_WRONG_AUDIENCE, why = "aud/azp";
-    } else if (gw_json_get_int64(pl, "exp", &exp) != GW_JSON_OK || exp + CLOCK_SKEW_S < now_s()) {
+    } else if (gw_json_get_int64(pl, "exp", &exp) != GW_JSON_OK || exp < now_s() - CLOCK_SKEW_S) {
         reason = PROV_R_TOKEN_EXPIRED, why = "exp";
     } else if (gw_json_get_int64(pl, "iat", &iat) != GW_JSON_OK || iat > now_s() + CLOCK_SKEW_S) {
         reason = PROV_R_MALFORMED, why = "iat";

@@ -8,7 +8,9 @@ It "verifies" whoever comes: the test sets `idp.identity` (the claims and the
 verification data the next ID token carries) and `idp.tamper` (one of None,
 "wrong_nonce", "forged", "wrong_aud", "wrong_iss", "expired", "no_verified_claims",
 "unknown_kid", and for the authorization response itself (RFC 9207)
-"response_wrong_iss", "response_no_iss") before sending the browser to it. It records what it was asked
+"response_wrong_iss", "response_no_iss") before sending the browser to it; `idp.mutate`, when set, is
+called with the ID token's payload just before it is signed (hostile but correctly signed results). It
+records what it was asked
 (`idp.requests`): the tests check the claims request, PKCE and PAR.
 
 Python standard library + python3-cryptography only."""
@@ -64,6 +66,7 @@ class IdvProvider:
         self.other_key = ec.generate_private_key(ec.SECP256R1())  # not in the JWKS: forgeries
         self.identity = None
         self.tamper = None
+        self.mutate = None
         self.requests = []
         self.pushed = {}
         self.codes = {}
@@ -137,6 +140,8 @@ class IdvProvider:
             payload["exp"] = now - 3600
         elif t == "no_verified_claims":
             del payload["verified_claims"]
+        if self.mutate is not None:
+            self.mutate(payload)
         if t == "forged":
             return sign_es256(self.other_key, self.kid, payload)
         if t == "unknown_kid":
