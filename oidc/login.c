@@ -120,15 +120,14 @@ static void on_session_created(gw_req_t *r, void *data, PGresult *res, const gw_
 
 static void create_session(gw_req_t *r, login_t *l)
 {
-    char token[GW_SECRET_LEN + 1], hash[GW_SECRET_HASH_HEX_LEN + 1], ttl[16];
-    gw_secret_new(token);
-    gw_secret_hash_hex(token, GW_SECRET_LEN, hash);
-    snprintf(ttl, sizeof(ttl), "%u", oidc_cfg->oidc.session_ttl_s);
+    oidc_session_params_t p;
+    oidc_session_params_new(r, &p);
     /* The cookie goes out with the redirect; a fresh token at every sign-in
-     * means a cookie planted before it is worthless (session fixation). */
-    oidc_session_cookie_set(r, token, oidc_cfg->oidc.session_ttl_s);
-    gw_wipe(token, sizeof(token));
-    const char *params[6] = {hash, l->user_id, OIDC_ACR_PASSWORD, ttl, l->username, l->peer};
+     * means a cookie planted before it is worthless (session fixation), and
+     * the session of the cookie it replaces ends with the statement. */
+    oidc_session_params_commit(r, &p);
+    const char *params[7] = {p.hash,      l->user_id, OIDC_ACR_PASSWORD, p.ttl, l->username, l->peer,
+                             p.has_old ? p.old_hash : NULL};
     gw_req_query(r, &oidc_stmt_session_create, params, on_session_created, l);
 }
 

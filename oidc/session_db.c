@@ -10,11 +10,15 @@ store_stmt_t oidc_stmt_session_create = {
      * guessing run against others from the same address. */
     "WITH forgive_user AS (DELETE FROM login_throttle WHERE key = 'user:' || lower($5)), "
     "forgive_addr AS (UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = 'addr:' || "
-    "$6) "
+    "$6), "
+    /* The new cookie replaces the browser's old one, so its session ends
+     * too, as at the end of a sign-in by a method (methods_db.c): a copy of
+     * the old cookie must not outlive the sign-in that replaced it. */
+    "old AS (UPDATE sessions SET ended_at = now() WHERE token_hash = $7::bytea AND ended_at IS NULL) "
     "INSERT INTO sessions (token_hash, user_id, auth_time, amr, acr, expires_at) "
     "VALUES ($1::bytea, $2::uuid, now(), '{pwd}', $3, now() + $4::integer * interval '1 second') "
     "RETURNING id",
-    6,
+    7,
     0,
 };
 

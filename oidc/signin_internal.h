@@ -159,8 +159,9 @@ extern store_stmt_t oidc_stmt_login_attempt;
  * (method.failed, reason throttled). */
 extern store_stmt_t oidc_stmt_throttle_attempt_code;
 
-/* Creates a session ($1 token hash bytea hex, $2 user id, $3 acr, $4 ttl s)
- * and forgives the attempt: deletes the account counter ('user:' || lower($5))
+/* Creates a session ($1 token hash bytea hex, $2 user id, $3 acr, $4 ttl s),
+ * ends the browser's previous session (token hash $7, may be NULL) and
+ * forgives the attempt: deletes the account counter ('user:' || lower($5))
  * and takes one from the address counter ('addr:' || $6). Returns id. */
 extern store_stmt_t oidc_stmt_session_create;
 /* The live session of token hash $1: id, user_id, auth_time (epoch s), amr (JSON), acr,
