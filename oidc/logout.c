@@ -1,7 +1,7 @@
 /* GET|POST /logout: OpenID Connect RP-Initiated Logout 1.0.
  *
- * §2: id_token_hint must have been issued by us (our signature, our iss; an
- * expired one is fine). "The OP MUST ask the End-User [whether to log out]
+ * §2: id_token_hint must be an ID token issued by us (our signature, our iss,
+ * no typ of another kind of token; an expired one is fine). "The OP MUST ask the End-User [whether to log out]
  * if an id_token_hint was not provided or if the supplied ID Token does not
  * belong to the current OP session": then a confirmation form is shown,
  * which POSTs back here with confirm=yes. That POST is safe from cross-site
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gateway/crypto.h"
 #include "gateway/json.h"
@@ -55,7 +56,14 @@ static int hint_verify(h2o_mem_pool_t *pool, h2o_iovec_t hint, lo_ctx_t *c, cons
     if (gw_jws_parse(hint.base, hint.len, &jws, &err) != 0)
         return -1;
     yajl_val header = gw_json_parse_pool(pool, jws.header, jws.header_len, NULL, &err);
-    const char *kid = gw_json_str(header, "kid");
+    const char *kid = gw_json_str(header, "kid"), *typ = gw_json_str(header, "typ");
+    /* Our ID tokens carry no typ; the other tokens we sign with the same
+     * keys, iss and sub (access tokens, at+jwt; recovery events) name
+     * theirs, so none of them passes for an ID token (RFC 8725 §3.11). */
+    if (gw_json_get(header, "typ") != NULL && (typ == NULL || strcasecmp(typ, "JWT") != 0)) {
+        gw_jws_dispose(&jws);
+        return -1;
+    }
     gw_keyset_t *ks = gw_keys_acquire();
     const gw_signing_key_t *key = NULL;
     for (size_t i = 0; kid != NULL && i < ks->count; i++)
