@@ -30,6 +30,19 @@
     "THEN now() + $5::integer * interval '1 second' ELSE NULL END "                                          \
     "RETURNING coalesce(locked_until > now(), false)"
 
+/* A few rows that hold nothing any more: 'user:' and 'addr:' keys whose
+ * window has passed and that are not locked, which the next attempt on
+ * them would reset anyway (RESET). Without it every made-up name typed
+ * stayed a row forever (schema/028_login_throttle_gc.sql). The keys this
+ * statement counts are left to the upsert (one row is never changed twice
+ * in one statement); 'tap-addr:' keys have the TAP policy's own window. */
+#define THROTTLE_GC                                                                                          \
+    "gc AS (DELETE FROM login_throttle WHERE key IN (SELECT g.key FROM login_throttle g "                    \
+    "  WHERE g.window_start <= now() - $3::integer * interval '1 second' "                                   \
+    "  AND (g.locked_until IS NULL OR g.locked_until <= now()) AND (g.key LIKE 'user:%' OR g.key LIKE "      \
+    "  'addr:%') AND g.key <> 'user:' || lower($1) AND g.key <> 'addr:' || $2 "                              \
+    "  ORDER BY g.window_start LIMIT 16 FOR UPDATE SKIP LOCKED)), "
+
 #define THROTTLE_UPSERT                                                                                      \
     "INSERT INTO login_throttle AS t (key, failures, window_start) "                                         \
     "VALUES ('user:' || lower($1), 1, now()), ('addr:' || $2, 1, now()) " THROTTLE_CONFLICT
@@ -47,7 +60,7 @@
  * uses it. */
 store_stmt_t oidc_stmt_login_attempt = {
     "signin_login_attempt",
-    "WITH live AS (SELECT ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM authorization_requests a "
+    "WITH " THROTTLE_GC "live AS (SELECT ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM authorization_requests a "
     "  WHERE a.id = $7::uuid AND a.expires_at > now())) AS ok), "
     "att AS (INSERT INTO login_throttle AS t (key, failures, window_start) "
     "  SELECT v.key, 1, now() FROM live, (VALUES ('user:' || lower($1)), ('addr:' || $2)) AS v (key) "
@@ -67,7 +80,7 @@ store_stmt_t oidc_stmt_login_attempt = {
  * audit CTE calls a volatile function, so PostgreSQL evaluates it once. */
 store_stmt_t oidc_stmt_throttle_attempt_code = {
     "signin_throttle_attempt_code",
-    "WITH att AS (" THROTTLE_UPSERT " AS locked), "
+    "WITH " THROTTLE_GC "att AS (" THROTTLE_UPSERT " AS locked), "
     "ev AS (SELECT audit_append('method.failed', 'anonymous', u.id, $2, $7, 'failure', 'throttled', "
     "  jsonb_build_object('kind', 'totp')) AS e FROM users u "
     "  WHERE lower(u.user_name) = lower($1) AND EXISTS (SELECT 1 FROM att WHERE att.locked)) "

@@ -1,0 +1,12 @@
+-- The failed-attempt counters stay bounded (oidc/throttle_db.c).
+--
+-- Every password or code sign-in attempt upserts a login_throttle row for
+-- the account name it typed and one for its address, and nothing removed
+-- them: one client typing a new made-up name each time grew the table
+-- without end, cheaply once its address was locked (no password or code
+-- check then). Each attempt now also deletes a few 'user:' and 'addr:' rows
+-- whose window has passed and that are not locked, which the next attempt on
+-- their key would have reset anyway. This index lets that find them oldest
+-- first without reading the table; window_start changes only when a window
+-- starts, so counting a failure stays a HOT update.
+CREATE INDEX login_throttle_window ON login_throttle (window_start);
