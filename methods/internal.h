@@ -76,8 +76,8 @@ typedef struct {
 } mth_wa_authdata_t;
 
 /* Parses `len` bytes of authenticator data. `registration` 1: AT must be set
- * and the attested credential data must parse (credential id at most
- * MTH_WA_CRED_ID_MAX bytes, then one COSE key item); 0 (an assertion): AT
+ * and the attested credential data must parse (credential id of
+ * MTH_WA_CRED_ID_MIN to MTH_WA_CRED_ID_MAX bytes, then one COSE key item); 0 (an assertion): AT
  * must be clear. With ED, one CBOR map of extensions follows. Nothing may
  * follow the last part. MTH_WA_OK or MTH_WA_MALFORMED. */
 mth_wa_status_t mth_wa_authdata_parse(const uint8_t *buf, size_t len, int registration,

@@ -15,7 +15,11 @@
 
 /* Bytes of a challenge we issue (WebAuthn §13.4.3 asks for at least 16). */
 #define MTH_WA_CHALLENGE_LEN 32
-/* Credential ids are at most 1023 bytes (WebAuthn §5.8.3 / CTAP2). */
+/* Credential ids are at most 1023 bytes (WebAuthn §5.8.3 / CTAP2), and at
+ * least 16: an authenticator makes "at least 16 bytes that include at least
+ * 100 bits of entropy" or an encrypted credential source, longer still
+ * (WebAuthn Level 3 §4, Credential ID); webauthn_credentials keeps 16..1023. */
+#define MTH_WA_CRED_ID_MIN 16
 #define MTH_WA_CRED_ID_MAX 1023
 
 /* COSE algorithm identifiers we accept (IANA COSE Algorithms registry). */

@@ -30,8 +30,9 @@ mth_wa_status_t mth_wa_authdata_parse(const uint8_t *buf, size_t len, int regist
         pos += AAGUID_LEN;
         size_t id_len = ((size_t)buf[pos] << 8) | buf[pos + 1];
         pos += 2;
-        /* §6.5.2 / §7.1 step 25: at most 1023 bytes, never more than is there. */
-        if (id_len == 0 || id_len > MTH_WA_CRED_ID_MAX || id_len > len - pos)
+        /* §6.5.2 / §7.1 step 25: at most 1023 bytes, never more than is there;
+         * at least 16 (§4, Credential ID). */
+        if (id_len < MTH_WA_CRED_ID_MIN || id_len > MTH_WA_CRED_ID_MAX || id_len > len - pos)
             return MTH_WA_MALFORMED;
         out->cred_id = buf + pos;
         out->cred_id_len = id_len;

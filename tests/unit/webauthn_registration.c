@@ -607,6 +607,21 @@ static void test_authdata_lengths(void **state)
     bent.p[54] = 0x00;
     assert_int_equal(mth_wa_authdata_parse(bent.p, bent.n, 1, &a), MTH_WA_MALFORMED);
     wa_bytes_free(&bent);
+    /* The same key after an id of 15 bytes, then of 16: WebAuthn L3 §4 has a
+     * credential id of at least 16 bytes (the stored form's lower bound). */
+    size_t key_at = 55 + w->cred_id.n;
+    assert_true(w->cred_id.n >= 16 && ad.n > key_at);
+    for (size_t id = 15; id <= 16; id++) {
+        bent = (wa_bytes_t){malloc(55 + id + ad.n - key_at), 55 + id + ad.n - key_at};
+        memcpy(bent.p, ad.p, 53);
+        bent.p[53] = 0;
+        bent.p[54] = (uint8_t)id;
+        memcpy(bent.p + 55, w->cred_id.p, id);
+        memcpy(bent.p + 55 + id, ad.p + key_at, ad.n - key_at);
+        assert_int_equal(mth_wa_authdata_parse(bent.p, bent.n, 1, &a),
+                         id < 16 ? MTH_WA_MALFORMED : MTH_WA_OK);
+        wa_bytes_free(&bent);
+    }
     /* ED with an extensions map after the key parses. */
     bent = (wa_bytes_t){malloc(ad.n + 1), ad.n + 1};
     memcpy(bent.p, ad.p, ad.n);

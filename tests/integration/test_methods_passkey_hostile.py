@@ -1,0 +1,103 @@
+"""Registering a passkey whose authenticator data is well-formed but odd
+(issue 5), against the real server and PostgreSQL, with attestation "none"
+built here (a P-256 key, CBOR written by hand):
+
+  - a credential id shorter than 16 bytes. WebAuthn Level 3 §4 (Credential
+    ID): authenticators make ids of "at least 16 bytes that include at least
+    100 bits of entropy" (or an encrypted credential source, longer still),
+    and webauthn_credentials keeps 16..1023 bytes. Such an id used to pass
+    the ceremony's checks and fail the INSERT's CHECK, which the page got as
+    503 temporarily_unavailable and the log as a database error; it is a
+    refused passkey (400, reason malformed), and nothing is stored;
+  - the same registration with a 16-byte id is accepted, so the refusal is
+    the id's length and not the test's construction."""
+
+import hashlib
+import json
+import re
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from authorize_browser import Browser, setup_fixtures
+from harness import b64url, check, check_eq, require, run
+from methods_fixture import plant_session
+
+
+def post_json(b, path, body):
+    r = b.request("POST", path, raw_body=json.dumps(body), content_type="application/json")
+    try:
+        r.json = json.loads(r.text)
+    except ValueError:
+        r.json = {}
+    return r
+
+
+def data_attr(text, element_id, name):
+    m = re.search(r'<div id="%s"[^>]*data-%s="([^"]*)"' % (element_id, name), text)
+    return m.group(1) if m else None
+
+
+def cbor(v):
+    """The CBOR (RFC 8949) of ints, bytes, str and dicts: what a COSE key
+    and an attestation object need."""
+    def head(major, n):
+        if n < 24:
+            return bytes([major << 5 | n])
+        if n < 256:
+            return bytes([major << 5 | 24, n])
+        return bytes([major << 5 | 25]) + n.to_bytes(2, "big")
+    if isinstance(v, int):
+        return head(0, v) if v >= 0 else head(1, -1 - v)
+    if isinstance(v, bytes):
+        return head(2, len(v)) + v
+    if isinstance(v, str):
+        return head(3, len(v.encode())) + v.encode()
+    return head(5, len(v)) + b"".join(cbor(k) + cbor(x) for k, x in v.items())
+
+
+def attestation_none(rp_id, cred_id):
+    nums = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
+    cose = cbor({1: 2, 3: -7, -1: 1, -2: nums.x.to_bytes(32, "big"), -3: nums.y.to_bytes(32, "big")})
+    auth_data = (hashlib.sha256(rp_id.encode()).digest() + bytes([0x45]) + b"\x00\x00\x00\x00" + b"\x00" * 16
+                 + len(cred_id).to_bytes(2, "big") + cred_id + cose)
+    return cbor({"fmt": "none", "attStmt": {}, "authData": auth_data})
+
+
+def main(env):
+    srv = env.regain()
+    db = env.db_url
+    sql = setup_fixtures(srv, db)
+    alice = sql("select id from users where user_name = 'alice'")[0][0]
+    me = Browser(srv, "127.0.0.44")
+    plant_session(me, env, db, alice)
+    page = me.get("/account/security")
+    csrf = data_attr(page.text, "passkey-register", "csrf")
+    require("the account page carries the registration data", csrf, page)
+
+    def register(cred_id):
+        r = post_json(me, "/account/security/passkey/options", {"csrf": csrf})
+        require("registration options: 200", r.status == 200, r)
+        pk = r.json["publicKey"]
+        cdj = json.dumps({"type": "webauthn.create", "challenge": pk["challenge"], "origin": srv.issuer})
+        body = {"csrf": csrf, "name": "Key", "credential": {
+            "id": b64url(cred_id), "rawId": b64url(cred_id), "type": "public-key",
+            "response": {"clientDataJSON": b64url(cdj.encode()),
+                         "attestationObject": b64url(attestation_none(pk["rp"]["id"], cred_id)),
+                         "transports": ["internal"]}}}
+        return post_json(me, "/account/security/passkey", body)
+
+    for n in (1, 8, 15):
+        r = register(bytes(range(1, n + 1)))
+        check_eq("a %d-byte credential id: 400 passkey_refused, reason malformed" % n,
+                 (r.status, r.json.get("error"), r.json.get("reason")), (400, "passkey_refused", "malformed"))
+    check_eq("... nothing stored", sql("select count(*) from webauthn_credentials"), [["0"]])
+
+    r = register(b"\x07" * 16)
+    check_eq("a 16-byte credential id: 200", r.status, 200)
+    check_eq("... stored", sql("select length(credential_id) from webauthn_credentials"), [["16"]])
+    srv.stop()
+    log = open(srv.stderr_path, errors="replace").read()
+    check("no database error was logged", "database:" not in log, log[-2000:])
+
+
+run(main)
