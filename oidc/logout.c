@@ -1,12 +1,12 @@
 /* GET|POST /logout: OpenID Connect RP-Initiated Logout 1.0.
  *
  * §2: id_token_hint must be an ID token issued by us (our signature, our iss,
- * no typ of another kind of token; an expired one is fine). "The OP MUST ask the End-User [whether to log out]
- * if an id_token_hint was not provided or if the supplied ID Token does not
- * belong to the current OP session": then a confirmation form is shown,
- * which POSTs back here with confirm=yes. That POST is safe from cross-site
- * forgery because the session cookie is SameSite=Lax, which browsers do not
- * send on cross-site POSTs.
+ * no typ of another kind of token; an expired one is fine). "The OP MUST ask
+ * the End-User [whether to log out] if an id_token_hint was not provided or
+ * if the supplied ID Token does not belong to the current OP session": then
+ * a confirmation form is shown, which POSTs back here with confirm=yes. That
+ * POST is safe from cross-site forgery because the session cookie is
+ * SameSite=Lax, which browsers do not send on cross-site POSTs.
  * §3: post-logout redirection only to a URI registered for the client, by
  * exact match, and the client identified by client_id or the hint.
  * §4: on any validation error, no redirection and an error page. */
