@@ -177,7 +177,8 @@ static void on_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err
         oidc_az_respond_error(r, &c->a, OIDC_AZE_TEMPORARILY_UNAVAILABLE, "please try again");
         return;
     }
-    int fits = s != NULL && oidc_az_session_fits(&c->a, s->auth_time, now_s());
+    int fits = s != NULL && oidc_az_session_user_fits(&c->a, s->user_id) &&
+               oidc_az_session_fits(&c->a, s->auth_time, now_s());
     if (fits && s->register_only) {
         if (c->a.prompt & OIDC_PROMPT_NONE)
             /* OIDC Core §3.1.2.6: the user must act (register a method). */
@@ -336,7 +337,7 @@ static void on_resume_session(gw_req_t *r, const oidc_session_t *s, const gw_err
      * created_at is rounded down: 2 s covers both). Otherwise the usual
      * rules apply. */
     int fits = 0;
-    if (s != NULL) {
+    if (s != NULL && oidc_az_session_user_fits(&c->a, s->user_id)) {
         int wants_fresh =
             (c->a.prompt & (OIDC_PROMPT_LOGIN | OIDC_PROMPT_SELECT_ACCOUNT)) || c->a.max_age == 0;
         if (wants_fresh) {

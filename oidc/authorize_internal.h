@@ -75,6 +75,10 @@ typedef struct {
     h2o_iovec_t login_hint;
     h2o_iovec_t acr_values;
     h2o_iovec_t claims; /* the JSON text, validated (OIDC Core §5.5) */
+    /* The End-User the request is for, by a sub value in the claims
+     * request's id_token member or the id_token_hint's sub: only a session
+     * of that user may answer it (OIDC Core §3.1.2.2). */
+    h2o_iovec_t required_sub;
     /* Stored requests only: the session the browser had when a fresh
      * sign-in was asked for; resuming needs another one. */
     h2o_iovec_t stale_session;
@@ -97,6 +101,10 @@ int oidc_az_parse(h2o_mem_pool_t *pool, const gw_kvs_t *kvs, oidc_az_request_t *
  * prompt asks for login or account selection, nor when max_age has passed
  * (OIDC Core §3.1.2.1; max_age=0 behaves as prompt=login). */
 int oidc_az_session_fits(const oidc_az_request_t *a, int64_t auth_time, int64_t now);
+
+/* 1 unless the request names an End-User (required_sub) other than
+ * `user_id`, the user of the session that would answer it. */
+int oidc_az_session_user_fits(const oidc_az_request_t *a, const char *user_id);
 
 /* The stored form of a pending request (authorization_requests.params) and
  * back. to_json returns a NUL-terminated string from `pool`; from_json reads

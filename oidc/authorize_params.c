@@ -270,7 +270,37 @@ static int parse_claims(h2o_mem_pool_t *pool, oidc_az_request_t *a, h2o_iovec_t 
             if (!claim_request_ok(YAJL_GET_OBJECT(obj)->keys[i], YAJL_GET_OBJECT(obj)->values[i]))
                 return fail(a, OIDC_AZE_INVALID_REQUEST, "claims has a malformed claim request");
     }
+    /* §5.5.1: a sub value in the id_token member names the End-User. */
+    yajl_val sub = gw_json_get(gw_json_get(gw_json_get(root, "id_token"), "sub"), "value");
+    if (sub != NULL) {
+        if (!YAJL_IS_STRING(sub))
+            return fail(a, OIDC_AZE_INVALID_REQUEST, "claims id_token sub value must be a string");
+        a->required_sub = h2o_iovec_init(sub->u.string, strlen(sub->u.string)); /* the tree is the pool's */
+    }
     a->claims = v;
+    return 0;
+}
+
+/* The sub of an id_token_hint names the End-User too. The hint only ever
+ * narrows who may answer, so its signature need not be checked here: a
+ * forged one can only make the request unanswerable. A hint whose payload
+ * cannot be read is ignored, as before. */
+static int parse_id_token_hint(h2o_mem_pool_t *pool, oidc_az_request_t *a, h2o_iovec_t v)
+{
+    gw_jws_t jws;
+    gw_err_t err;
+    if (v.base == NULL || gw_jws_parse(v.base, v.len, &jws, &err) != 0)
+        return 0;
+    gw_json_limits_t limits = {.max_bytes = GW_JWS_MAX_LEN, .max_depth = 8, .require_object = true};
+    /* The tree lives in the pool, so sub outlives the disposed JWS. */
+    const char *sub =
+        gw_json_str(gw_json_parse_pool(pool, jws.payload, jws.payload_len, &limits, &err), "sub");
+    gw_jws_dispose(&jws);
+    if (sub == NULL)
+        return 0;
+    if (a->required_sub.base != NULL && strcmp(a->required_sub.base, sub) != 0)
+        return fail(a, OIDC_AZE_INVALID_REQUEST, "id_token_hint and claims name different users");
+    a->required_sub = h2o_iovec_init(sub, strlen(sub));
     return 0;
 }
 
@@ -361,12 +391,20 @@ int oidc_az_parse(h2o_mem_pool_t *pool, const gw_kvs_t *kvs, oidc_az_request_t *
     if (get(out, kvs, "display", 16, &v) == 0 && v.base != NULL && !is(v, "page") && !is(v, "popup") &&
         !is(v, "touch") && !is(v, "wap"))
         fail(out, OIDC_AZE_INVALID_REQUEST, "display has an unsupported value");
-    /* Accepted, bounded, not acted upon: ui_locales, claims_locales,
-     * id_token_hint (the session decides who is signed in). */
+    /* Accepted, bounded, not acted upon: ui_locales, claims_locales. */
     get(out, kvs, "ui_locales", OIDC_AZ_LOCALES_MAX, &v);
     get(out, kvs, "claims_locales", OIDC_AZ_LOCALES_MAX, &v);
-    get(out, kvs, "id_token_hint", GW_JWS_MAX_LEN, &v);
+    if (get(out, kvs, "id_token_hint", GW_JWS_MAX_LEN, &v) == 0)
+        parse_id_token_hint(pool, out, v);
     return 0;
+}
+
+int oidc_az_session_user_fits(const oidc_az_request_t *a, const char *user_id)
+{
+    /* OIDC Core §3.1.2.2: "The Authorization Server MUST NOT reply with an
+     * ID Token or Access Token for a different user, even if they have an
+     * active session with the Authorization Server." */
+    return a->required_sub.base == NULL || strcmp(a->required_sub.base, user_id) == 0;
 }
 
 int oidc_az_session_fits(const oidc_az_request_t *a, int64_t auth_time, int64_t now)
@@ -407,6 +445,7 @@ h2o_iovec_t oidc_az_to_json(h2o_mem_pool_t *pool, const oidc_az_request_t *a)
     kv(w, "login_hint", a->login_hint);
     kv(w, "acr_values", a->acr_values);
     kv(w, "claims", a->claims); /* as a string: client text is never raw JSON */
+    kv(w, "required_sub", a->required_sub);
     kv(w, "stale_session", a->stale_session);
     gw_jw_obj_close(w);
     size_t len = 0;
@@ -447,6 +486,7 @@ int oidc_az_from_json(h2o_mem_pool_t *pool, const char *json, size_t len, oidc_a
     out->login_hint = str(root, "login_hint");
     out->acr_values = str(root, "acr_values");
     out->claims = str(root, "claims");
+    out->required_sub = str(root, "required_sub");
     out->stale_session = str(root, "stale_session");
     if (out->client_id.base == NULL || out->redirect_uri.base == NULL || out->scope.base == NULL ||
         out->code_challenge.base == NULL)

@@ -307,6 +307,33 @@ static void test_claims(void **state)
         snprintf(extra, sizeof(extra), "&claims=%s", bad[i]);
         assert_int_equal(with(state, extra, &a), OIDC_AZE_INVALID_REQUEST);
     }
+    /* A sub value in the id_token member names the End-User (§5.5.1). */
+    assert_int_equal(
+        with(state, "&claims=%7B%22id_token%22%3A%7B%22sub%22%3A%7B%22value%22%3A%22u-1%22%7D%7D%7D", &a),
+        OIDC_AZE_NONE);
+    assert_iov(a.required_sub, "u-1");
+    assert_true(oidc_az_session_user_fits(&a, "u-1"));
+    assert_false(oidc_az_session_user_fits(&a, "u-2"));
+    assert_int_equal(
+        with(state, "&claims=%7B%22id_token%22%3A%7B%22sub%22%3A%7B%22value%22%3A7%7D%7D%7D", &a),
+        OIDC_AZE_INVALID_REQUEST);
+    assert_int_equal(
+        with(state, "&claims=%7B%22userinfo%22%3A%7B%22sub%22%3A%7B%22value%22%3A%22u-1%22%7D%7D%7D", &a),
+        OIDC_AZE_NONE);
+    assert_null(a.required_sub.base); /* userinfo's sub names nobody for the ID token */
+    assert_true(oidc_az_session_user_fits(&a, "u-2"));
+    /* So does an id_token_hint's sub: {"alg":"none"}.{"sub":"u-1"}.x, read,
+     * not verified (it only narrows); one that cannot be read is ignored. */
+    assert_int_equal(with(state, "&id_token_hint=eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1LTEifQ.eA", &a),
+                     OIDC_AZE_NONE);
+    assert_iov(a.required_sub, "u-1");
+    assert_int_equal(with(state, "&id_token_hint=junk", &a), OIDC_AZE_NONE);
+    assert_null(a.required_sub.base);
+    assert_int_equal(with(state,
+                          "&id_token_hint=eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1LTEifQ.eA"
+                          "&claims=%7B%22id_token%22%3A%7B%22sub%22%3A%7B%22value%22%3A%22u-2%22%7D%7D%7D",
+                          &a),
+                     OIDC_AZE_INVALID_REQUEST);
     /* Over OIDC_AZ_CLAIMS_MAX bytes. */
     char *extra = malloc(OIDC_AZ_CLAIMS_MAX + 64);
     strcpy(extra, "&claims=%7B%22x%22%3A%22");
@@ -392,7 +419,8 @@ static void test_stored_round_trip(void **state)
                      OIDC_AZE_INVALID_REQUEST); /* scope repeated: BASE has one */
     assert_int_equal(with(state,
                           "&state=s%22%5C&nonce=n&prompt=login&max_age=30&login_hint=bob&acr_values=x"
-                          "&response_mode=form_post&claims=%7B%22userinfo%22%3A%7B%7D%7D",
+                          "&response_mode=form_post&claims=%7B%22userinfo%22%3A%7B%7D%7D"
+                          "&id_token_hint=eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1LTEifQ.eA",
                           &a),
                      OIDC_AZE_NONE);
     a.stale_session = h2o_iovec_init(H2O_STRLIT("0f8fad5b-d9cb-469f-a165-70867728950e"));
@@ -412,6 +440,7 @@ static void test_stored_round_trip(void **state)
     assert_int_equal(b.max_age, 30);
     assert_int_equal(b.response_mode, OIDC_RM_FORM_POST);
     assert_iov(b.stale_session, "0f8fad5b-d9cb-469f-a165-70867728950e");
+    assert_iov(b.required_sub, "u-1");
     /* Broken twins: not JSON, a required member missing. */
     assert_int_equal(oidc_az_from_json(*state, "{", 1, &b), -1);
     const char *partial = "{\"client_id\":\"a\",\"prompt\":0,\"max_age\":-1}";
