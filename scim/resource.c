@@ -144,7 +144,9 @@ static char *val_text(gw_req_t *r, yajl_val v, gw_err_t *err)
     return s;
 }
 
-int scim_attr_list_has(const char *list, const char *attr)
+/* Whether `list` names `attr`: whole only (`whole`), or also through one of
+ * its sub-attributes ("members.value"). */
+static int attr_list_names(const char *list, const char *attr, bool whole)
 {
     if (list == NULL)
         return 0;
@@ -167,18 +169,25 @@ int scim_attr_list_has(const char *list, const char *attr)
             }
         const char *dot = memchr(s, '.', (size_t)(e - s));
         size_t n = dot != NULL ? (size_t)(dot - s) : (size_t)(e - s);
-        if (n == alen && strncasecmp(s, attr, n) == 0)
+        if (n == alen && strncasecmp(s, attr, n) == 0 && !(whole && dot != NULL))
             return 1;
         p = *end == ',' ? end + 1 : end;
     }
     return 0;
 }
 
+int scim_attr_list_has(const char *list, const char *attr)
+{
+    return attr_list_names(list, attr, false);
+}
+
 bool scim_group_wants_members(const char *attributes, const char *excluded)
 {
     if (attributes != NULL && attributes[0] != '\0')
         return scim_attr_list_has(attributes, "members");
-    return !scim_attr_list_has(excluded, "members");
+    /* RFC 7644 §3.9: excluding "members.display" leaves the members, each
+     * without its display; only "members" itself removes them. */
+    return !attr_list_names(excluded, "members", true);
 }
 
 /* ---- entity tags (RFC 7644 §3.14, RFC 9110 §8.8.3) ----------------------------- */

@@ -54,6 +54,19 @@ def main(env):
     r = scim.get("/Groups/" + gid, [("excludedAttributes", "members")])
     check("GET excludedAttributes=members: no members", r.status == 200 and "members" not in (r.json() or {}),
           r.describe())
+    # RFC 7644 §3.9: excludedAttributes removes the attributes it names; a
+    # sub-attribute of members names only that sub-attribute.
+    for excluded in ("members.display", "urn:ietf:params:scim:schemas:core:2.0:Group:members.display"):
+        r = scim.get("/Groups/" + gid, [("excludedAttributes", excluded)])
+        got = (r.json() or {}).get("members") or []
+        check("GET excludedAttributes=%s: members without display" % excluded,
+              r.status == 200 and members_of(r.json()) == sorted([ann, bob])
+              and all("display" not in m for m in got), r.describe())
+        r = scim.get("/Groups", [("filter", 'displayName eq "Eligible"'), ("excludedAttributes", excluded)])
+        docs = (r.json() or {}).get("Resources") or [{}]
+        check("list excludedAttributes=%s: members without display" % excluded,
+              r.status == 200 and members_of(docs[0]) == sorted([ann, bob])
+              and all("display" not in m for m in docs[0].get("members") or []), r.describe())
     r = scim.get("/Groups/" + gid, headers=["if-none-match: " + str(etag)])
     check_eq("GET If-None-Match: 304", r.status, 304)
     scim_error("GET malformed group id", scim.get("/Groups/zzz"), 404)
