@@ -107,12 +107,13 @@ static void read_bool(yajl_val v, int *out)
 }
 
 /* An array of strings (or of objects with a `value`/`id` member, as SCIM
- * group references are written). */
-static void read_list(yajl_val v, char (*out)[RCV_NAME_MAX], size_t width, size_t *count)
+ * group references are written). -1 when an entry does not fit: dropping
+ * it would widen a list where "none" means "any", or shift the per-provider
+ * groups that follow the ids. */
+static int read_list(yajl_val v, char (*out)[RCV_NAME_MAX], size_t *count)
 {
-    (void)width;
     if (v == NULL || !YAJL_IS_ARRAY(v))
-        return;
+        return 0;
     *count = 0;
     for (size_t i = 0; i < v->u.array.len && *count < RCV_MAX_LIST; i++) {
         yajl_val e = v->u.array.values[i];
@@ -121,9 +122,12 @@ static void read_list(yajl_val v, char (*out)[RCV_NAME_MAX], size_t width, size_
             s = gw_json_str(e, "value");
         if (s == NULL)
             s = gw_json_str(e, "id");
-        if (s != NULL && strlen(s) < RCV_NAME_MAX)
+        if (s != NULL && strlen(s) >= RCV_NAME_MAX)
+            return -1;
+        if (s != NULL)
             copy(out[(*count)++], RCV_NAME_MAX, s);
     }
+    return 0;
 }
 
 static int read_rule(yajl_val o, rcv_rule_t *r, rcv_mode_t default_mode, char *msg, size_t msgsize)
@@ -173,13 +177,23 @@ int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, s
 
     char groups[RCV_MAX_LIST][RCV_NAME_MAX];
     size_t ngroups = 0;
-    read_list(MEMBER(root, "eligibleGroups", "eligible_groups"), groups, RCV_NAME_MAX, &ngroups);
+    yajl_val provs = MEMBER(root, "providers", "allowedProviders", "allowed_providers");
+    yajl_val ev = MEMBER(root, "evidence", "requiredEvidence", "required_evidence");
+    if (read_list(MEMBER(root, "eligibleGroups", "eligible_groups"), groups, &ngroups) != 0 ||
+        read_list(provs, p->providers, &p->provider_count) != 0 ||
+        read_list(MEMBER(ev, "trustFrameworks", "trust_frameworks"), p->trust_frameworks,
+                  &p->trust_framework_count) != 0 ||
+        read_list(MEMBER(ev, "assuranceLevels", "assurance_levels"), p->assurance_levels,
+                  &p->assurance_level_count) != 0) {
+        snprintf(msg, msgsize,
+                 "a group, provider, trust framework or assurance level is longer than %d bytes",
+                 RCV_NAME_MAX - 1);
+        goto out;
+    }
     p->eligible_group_count = 0;
     for (size_t i = 0; i < ngroups; i++)
         if (strlen(groups[i]) == 36)
             copy(p->eligible_groups[p->eligible_group_count++], 37, groups[i]);
-    yajl_val provs = MEMBER(root, "providers", "allowedProviders", "allowed_providers");
-    read_list(provs, p->providers, RCV_NAME_MAX, &p->provider_count);
     /* {"id", "groups": [uuid...]}: read_list kept the ids in order. */
     for (size_t i = 0, k = 0;
          provs != NULL && YAJL_IS_ARRAY(provs) && i < provs->u.array.len && k < p->provider_count; i++) {
@@ -246,11 +260,6 @@ int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, s
         const char *oe = gw_json_str(hook, "onError");
         p->webhook_accept_on_error = oe != NULL && strcmp(oe, "accept") == 0;
     }
-    yajl_val ev = MEMBER(root, "evidence", "requiredEvidence", "required_evidence");
-    read_list(MEMBER(ev, "trustFrameworks", "trust_frameworks"), p->trust_frameworks, RCV_NAME_MAX,
-              &p->trust_framework_count);
-    read_list(MEMBER(ev, "assuranceLevels", "assurance_levels"), p->assurance_levels, RCV_NAME_MAX,
-              &p->assurance_level_count);
     const char *one = gw_json_str(ev, "assuranceLevel");
     if (one != NULL && p->assurance_level_count == 0 && strlen(one) < RCV_NAME_MAX)
         copy(p->assurance_levels[p->assurance_level_count++], RCV_NAME_MAX, one);

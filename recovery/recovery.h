@@ -50,7 +50,9 @@ int rcv_value_match(const char *verified, const char *directory, rcv_mode_t mode
 
 #define RCV_MAX_RULES 8
 #define RCV_MAX_LIST  16
-#define RCV_NAME_MAX  64
+/* Claim names, provider ids, trust frameworks and assurance levels of up to
+ * 128 bytes: all the admin API accepts (oidc/recovery_policy.c). */
+#define RCV_NAME_MAX 129
 
 /* Directory attributes a rule can compare (SCIM names). */
 typedef enum {
