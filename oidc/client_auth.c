@@ -17,22 +17,22 @@
 typedef struct {
     oidc_client_auth_cb cb;
     const gw_kvs_t *form;
-    int method;      /* OIDC_AUTH_* presented */
-    int used_header; /* Authorization header: 401 carries WWW-Authenticate */
+    int method; /* OIDC_AUTH_* presented */
     h2o_iovec_t secret;
     h2o_iovec_t assertion;
     const oidc_client_t *client;
 } auth_t;
 
-/* RFC 6749 §5.2: invalid_client is 401, and when the client tried the
- * Authorization header the answer names the scheme it may use. The public
- * message never says whether the client exists. */
-static void fail(gw_req_t *r, int used_header, const char *public_msg, const char *why, const char *client_id)
+/* RFC 6749 §5.2: invalid_client is 401 here, naming the HTTP scheme a
+ * client may use: required when the client tried the Authorization header,
+ * and for any 401 by RFC 9110 §15.5.2 ("The server generating a 401
+ * response MUST send a WWW-Authenticate header field"). The public message
+ * never says whether the client exists. */
+static void fail(gw_req_t *r, const char *public_msg, const char *why, const char *client_id)
 {
     gw_log_write(GW_LOG_INFO, __func__, r->id, "client authentication failed: %s (client %.128s)", why,
                  client_id ? client_id : "-");
-    if (used_header)
-        gw_reply_header(r, "www-authenticate", H2O_STRLIT("Basic realm=\"regain\""));
+    gw_reply_header(r, "www-authenticate", H2O_STRLIT("Basic realm=\"regain\""));
     gw_reply_fail(r, GW_E_INVALID_CLIENT, public_msg);
 }
 
@@ -48,7 +48,7 @@ static void on_jti(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
         return;
     }
     if (PQntuples(res) != 1) {
-        fail(r, 0, "client_assertion was already used (jti)", "jti replay", a->client->id);
+        fail(r, "client_assertion was already used (jti)", "jti replay", a->client->id);
         return;
     }
     a->cb(r, a->client, a->form);
@@ -87,13 +87,13 @@ static void auth_private_key_jwt(gw_req_t *r, auth_t *a)
     gw_err_t err;
     char *payload = NULL;
     if (gw_jws_parse(a->assertion.base, a->assertion.len, &jws, &err) != 0) {
-        fail(r, 0, "client_assertion is not a valid JWS", err.public, c->id);
+        fail(r, "client_assertion is not a valid JWS", err.public, c->id);
         return;
     }
     int ok = verify_assertion(c, &jws, a->assertion.base, a->assertion.len, &payload) == 0;
     gw_jws_dispose(&jws);
     if (!ok) {
-        fail(r, 0, "client_assertion signature does not verify with the client's keys", "signature", c->id);
+        fail(r, "client_assertion signature does not verify with the client's keys", "signature", c->id);
         return;
     }
     const char *issuer = oidc_cfg->issuer;
@@ -107,7 +107,7 @@ static void auth_private_key_jwt(gw_req_t *r, auth_t *a)
                                          (int64_t)time(NULL), jti, &exp, &err);
     free(payload);
     if (rc != 0) {
-        fail(r, 0, err.public, err.public, c->id);
+        fail(r, err.public, err.public, c->id);
         return;
     }
     /* Keep the jti while the assertion could still be accepted (exp plus
@@ -128,14 +128,14 @@ static void on_found(gw_req_t *r, void *data, const oidc_client_t *c, const gw_e
         return;
     }
     if (c == NULL) {
-        fail(r, a->used_header, GENERIC, "unknown client", NULL);
+        fail(r, GENERIC, "unknown client", NULL);
         return;
     }
     a->client = c;
     /* The registered method only: a client registered for private_key_jwt
      * cannot fall back to a secret, nor a confidential one to none. */
     if (c->auth_method != a->method) {
-        fail(r, a->used_header, GENERIC, "method is not the registered one", c->id);
+        fail(r, GENERIC, "method is not the registered one", c->id);
         return;
     }
     switch (a->method) {
@@ -145,7 +145,7 @@ static void on_found(gw_req_t *r, void *data, const oidc_client_t *c, const gw_e
         gw_secret_hash(a->secret.base, a->secret.len, h);
         int ok = c->has_secret && gw_ct_equal(h, c->secret_hash, sizeof(h));
         if (!ok) {
-            fail(r, a->used_header, GENERIC, "wrong secret", c->id);
+            fail(r, GENERIC, "wrong secret", c->id);
             return;
         }
         a->cb(r, c, a->form);
@@ -213,14 +213,13 @@ void oidc_client_authenticate(gw_req_t *r, const gw_kvs_t *form, oidc_client_aut
     h2o_iovec_t authz = gw_req_header(r, "authorization");
     if (authz.base != NULL) {
         gw_err_t err;
-        a->used_header = 1;
         int rc = oidc_basic_auth_decode(&r->req->pool, authz.base, authz.len, &id, &a->secret, &err);
         if (rc == 1) {
-            fail(r, 1, "unsupported authentication scheme (use Basic)", "scheme", NULL);
+            fail(r, "unsupported authentication scheme (use Basic)", "scheme", NULL);
             return;
         }
         if (rc != 0) {
-            fail(r, 1, err.public, err.public, NULL);
+            fail(r, err.public, err.public, NULL);
             return;
         }
         a->method = OIDC_AUTH_SECRET_BASIC;
@@ -243,7 +242,7 @@ void oidc_client_authenticate(gw_req_t *r, const gw_kvs_t *form, oidc_client_aut
     }
     if (methods == 0) {
         if (form_id.base == NULL) {
-            fail(r, 0, "client authentication required", "no credentials", NULL);
+            fail(r, "client authentication required", "no credentials", NULL);
             return;
         }
         a->method = OIDC_AUTH_NONE;
@@ -251,30 +250,30 @@ void oidc_client_authenticate(gw_req_t *r, const gw_kvs_t *form, oidc_client_aut
     }
     if (a->method == OIDC_AUTH_PRIVATE_KEY_JWT) {
         if (assertion_type.base == NULL || strcmp(assertion_type.base, OIDC_ASSERTION_TYPE_JWT) != 0) {
-            fail(r, 0, "client_assertion_type must be " OIDC_ASSERTION_TYPE_JWT, "assertion type", NULL);
+            fail(r, "client_assertion_type must be " OIDC_ASSERTION_TYPE_JWT, "assertion type", NULL);
             return;
         }
         if (assertion.base == NULL || assertion.len > GW_JWS_MAX_LEN) {
-            fail(r, 0, "client_assertion is missing or too long", "assertion", NULL);
+            fail(r, "client_assertion is missing or too long", "assertion", NULL);
             return;
         }
         a->assertion = assertion;
         id = form_id.base != NULL ? form_id : assertion_issuer(r, assertion);
         if (id.base == NULL) {
-            fail(r, 0, "client_assertion has no iss", "assertion iss", NULL);
+            fail(r, "client_assertion has no iss", "assertion iss", NULL);
             return;
         }
     }
     if (a->method == OIDC_AUTH_SECRET_BASIC || a->method == OIDC_AUTH_SECRET_POST) {
         if (a->secret.len == 0 || a->secret.len > OIDC_CLIENT_SECRET_MAX) {
-            fail(r, a->used_header, GENERIC, "secret length", NULL);
+            fail(r, GENERIC, "secret length", NULL);
             return;
         }
     }
     /* A client_id in the body next to other credentials must name the same
      * client (RFC 6749 §3.2.1 lets it be sent; it cannot differ). */
     if (form_id.base != NULL && (form_id.len != id.len || memcmp(form_id.base, id.base, id.len) != 0)) {
-        fail(r, a->used_header, GENERIC, "client_id differs from the credentials", NULL);
+        fail(r, GENERIC, "client_id differs from the credentials", NULL);
         return;
     }
     oidc_client_lookup(r, id.base, id.len, on_found, a);
