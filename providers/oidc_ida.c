@@ -12,7 +12,7 @@
  *         or private_key_jwt); the ID token is verified: alg ES256 or RS256
  *         only, signature by a key of the provider's JWKS (cached; fetched
  *         again once for an unknown kid, at most every JWKS_MIN_REFRESH_S),
- *         iss, aud (and azp), exp, iat, nonce; then verified_claims is read
+ *         iss, aud (our client alone) and azp, exp, iat, nonce; then verified_claims is read
  *         into the normalised identity. The policy's evidence rules are the
  *         caller's. */
 #include <pthread.h>
@@ -590,25 +590,19 @@ static const char *read_verified_claims(yajl_val payload, prov_identity_t *id)
     return NULL;
 }
 
-/* 1 when `aud` (string or array) names our client; with several audiences,
- * azp must be our client (OIDC Core §3.1.3.7 steps 3-5). */
+/* 1 when the token is for our client alone (OIDC Core §3.1.3.7 steps 3-5):
+ * aud is our client_id, as a string or the one element of an array (a
+ * token with "additional audiences not trusted by the Client" MUST be
+ * rejected, and we trust none), and azp, when present, is our client_id. */
 static int audience_ok(yajl_val payload, const char *client_id)
 {
     yajl_val aud = gw_json_get(payload, "aud");
-    if (aud != NULL && YAJL_IS_STRING(aud))
-        return strcmp(aud->u.string, client_id) == 0;
-    if (aud == NULL || !YAJL_IS_ARRAY(aud) || aud->u.array.len == 0)
+    if (aud != NULL && YAJL_IS_ARRAY(aud) && aud->u.array.len == 1)
+        aud = aud->u.array.values[0];
+    if (aud == NULL || !YAJL_IS_STRING(aud) || strcmp(aud->u.string, client_id) != 0)
         return 0;
-    int found = 0;
-    for (size_t i = 0; i < aud->u.array.len; i++)
-        found |= YAJL_IS_STRING(aud->u.array.values[i]) &&
-                 strcmp(aud->u.array.values[i]->u.string, client_id) == 0;
-    if (!found)
-        return 0;
-    if (aud->u.array.len == 1)
-        return 1;
-    const char *azp = gw_json_str(payload, "azp");
-    return azp != NULL && strcmp(azp, client_id) == 0;
+    yajl_val azp = gw_json_get(payload, "azp");
+    return azp == NULL || (YAJL_IS_STRING(azp) && strcmp(azp->u.string, client_id) == 0);
 }
 
 static void with_jwks(op_t *op, op_step next);

@@ -7,6 +7,13 @@ carries is odd. regain must read it strictly and never crash on it.
     ("+5:00", which the parser once read past the end of the string, a heap
     over-read under ASan) or a signed field ("-1" seconds, which sscanf took
     for a number) is a malformed result, the attempt fails, no TAP;
+  - audiences (OpenID Connect Core §3.1.3.7 steps 3-5): the token "MUST be
+    rejected if the ID Token does not list the Client as a valid audience,
+    or if it contains additional audiences not trusted by the Client", and
+    regain trusts no other audience; "If an azp (authorized party) Claim is
+    present, the Client SHOULD verify that its client_id is the Claim
+    Value". Before, a second audience passed when azp named regain, and
+    azp was not looked at beside a single audience;
   - exp at the largest JSON integer (RFC 7519 §4.1.4: the token is good
     until then): the expiry check once added the clock skew to it, a signed
     overflow (UBSan stops the server), and the token is accepted.
@@ -88,6 +95,26 @@ def run_tests(env, idp):
     for text in (stamp[:17] + "-1Z", stamp[:11] + "+" + stamp[12:] + "Z", " " + stamp[1:] + "Z"):
         out, st, taps = attempt("time %r" % text, with_time(text))
         check_eq("time %r: failed malformed_result, no TAP" % text, (st, taps), (("failed", "malformed_result"), 0))
+
+    # audiences: exactly regain, and azp, when present, regain too
+    def claims_of(**kv):
+        def mutate(payload):
+            payload.update(kv)
+        return mutate
+    cid = idp.client_id
+    for label, kv, want in (
+            ("aud [regain]", {"aud": [cid]}, (("tap_issued", ""), 1)),
+            ("aud [regain] with azp regain", {"aud": [cid], "azp": cid}, (("tap_issued", ""), 1)),
+            ("aud regain with azp another client", {"aud": cid, "azp": "other-rp"},
+             (("failed", "wrong_audience"), 0)),
+            ("aud [regain] with azp another client", {"aud": [cid], "azp": "other-rp"},
+             (("failed", "wrong_audience"), 0)),
+            ("aud [regain, another client] with azp regain", {"aud": [cid, "other-rp"], "azp": cid},
+             (("failed", "wrong_audience"), 0)),
+            ("aud [another client, regain] without azp", {"aud": ["other-rp", cid]},
+             (("failed", "wrong_audience"), 0))):
+        out, st, taps = attempt(label, claims_of(**kv))
+        check_eq("%s: %s" % (label, want[0][0] + (" " + want[0][1] if want[0][1] else "")), (st, taps), want)
 
     # exp at the top of the int64 range: a valid, long-lived token
     def far_exp(payload):
