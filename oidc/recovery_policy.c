@@ -9,14 +9,17 @@
 #include "oidc/tap_internal.h"
 #include "recovery/recovery.h"
 
-#define GROUPS_MAX    256
-#define PROVIDERS_MAX 16
-#define RULES_MAX     16
+/* Lists are bounded by what recovery keeps (recovery/recovery.h): a longer
+ * one would be cut there (members of the groups past the 16th refused as
+ * not eligible) or refused whole (more rules), so it is refused here. */
+#define GROUPS_MAX    RCV_MAX_LIST
+#define PROVIDERS_MAX RCV_MAX_LIST
+#define RULES_MAX     RCV_MAX_RULES
 #define DISAMBIG_MAX  8
-#define STRINGS_MAX   16
-#define CLAIM_MAX     128
+#define STRINGS_MAX   RCV_MAX_LIST
+#define CLAIM_MAX     (RCV_NAME_MAX - 1)
 #define ATTRIBUTE_MAX 256
-#define TEXT_MAX      128
+#define TEXT_MAX      (RCV_NAME_MAX - 1)
 /* What recovery keeps of matching.webhook.url (recovery/recovery.h): a longer
  * one would be refused there, so it is refused here, at the source. */
 #define WEBHOOK_URL_MAX (sizeof(((rcv_policy_t *)0)->webhook_url) - 1)

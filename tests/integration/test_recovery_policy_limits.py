@@ -87,6 +87,34 @@ def main(env):
              recover("provider groups"), ("rejected", "provider_not_allowed", 0, False))
     put(with_providers([{"id": "p" * 64}, {"id": "dev"}]))
     check_eq("... and without the limit she may", recover("no provider groups"), ("tap_issued", "", 1, True))
+
+    # ---- lists: what the API accepts is what recovery keeps ---------------------------
+    groups = ["00000000-0000-4000-8000-%012d" % i for i in range(1, 17)]
+    for g in groups:
+        d.sql("insert into groups (id, display_name) values ('%s', 'g') on conflict do nothing" % g)
+    d.sql("delete from group_members where member_id = '%s'" % anna)
+    d.sql("insert into group_members (group_id, member_id, member_type) values ('%s', '%s', 'User')"
+          % (groups[15], anna))
+    doc = default_policy(["dev"])
+    doc["eligibleGroups"] = groups
+    put(doc)
+    check_eq("16 eligible groups, anna in the 16th: a TAP", recover("16th group"), ("tap_issued", "", 1, True))
+
+    def refused(label, doc, field):
+        r = admin.call("PUT", "/admin/v1/recovery/policy", doc)
+        check_eq("%s: 400 naming %s" % (label, field), (r.status, (r.json() or {}).get("field")), (400, field))
+
+    doc = default_policy(["dev"])
+    doc["eligibleGroups"] = groups + ["00000000-0000-4000-8000-000000000017"]
+    refused("17 eligible groups", doc, "eligibleGroups")
+    doc = default_policy(["dev"])
+    doc["providers"] = [{"id": "dev", "groups": groups + ["00000000-0000-4000-8000-000000000017"]}]
+    refused("a provider limited to 17 groups", doc, "providers[0].groups")
+    doc = default_policy(["dev"])
+    doc["matching"]["rules"] = doc["matching"]["rules"] * 3
+    refused("9 matching rules", doc, "matching.rules")
+    check_eq("... and the policy in force is still the last one accepted", recover("after the refusals"),
+             ("tap_issued", "", 1, True))
     srv.stop()
 
 
