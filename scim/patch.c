@@ -29,11 +29,21 @@
 
 typedef enum { OP_ADD, OP_REMOVE, OP_REPLACE } op_t;
 
+/* Where a member id last noted sits: list (&members->add or ->remove) and
+ * index (see member_note). */
+typedef struct {
+    const char *id; /* NULL: empty slot */
+    yajl_val *list;
+    size_t at;
+} member_slot_t;
+
 typedef struct {
     const scim_resource_type_t *rt;
     h2o_mem_pool_t *pool;
     char **password;
     scim_members_ops_t *members; /* NULL: members are edited in the document */
+    member_slot_t *member_slots; /* open addressing by id; NULL until needed */
+    size_t member_cap, member_count;
     gw_err_t *err;
 } patch_t;
 
@@ -262,22 +272,62 @@ static int removable(patch_t *p, const scim_attr_t *a)
     return 0;
 }
 
-/* ---- group members kept outside the document --------------------------------- */
+/* FNV-1a over a string, ASCII case folded when `fold`, for the hash tables
+ * below (member ids; array elements). */
+#define FNV_BASIS 1469598103934665603ull
+#define FNV_PRIME 1099511628211ull
 
-static void member_list_drop(yajl_val list, const char *id)
+static uint64_t hash_text(uint64_t h, const char *s, bool fold)
 {
-    for (size_t i = list ? list->u.array.len : 0; i > 0; i--)
-        if (strcmp(gw_json_str(list->u.array.values[i - 1], "value"), id) == 0)
-            scim_jt_remove_at(list, i - 1);
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)(fold ? tolower((unsigned char)*s) : *s)) * FNV_PRIME;
+    return h;
 }
 
-/* Adds `value` (the id) to one list of members_ops and takes it out of the
- * other, so the lists stay disjoint and their order of application does not
- * matter. */
-static void member_note(yajl_val *into, yajl_val *other, const char *id, const char *type)
+/* ---- group members kept outside the document --------------------------------- */
+
+/* The slot of `id` in the table of noted members: its own, or the empty one
+ * where it goes. */
+static member_slot_t *member_slot(patch_t *p, const char *id)
 {
-    member_list_drop(*other, id);
-    member_list_drop(*into, id);
+    size_t k = (size_t)hash_text(FNV_BASIS, id, false) & (p->member_cap - 1);
+    while (p->member_slots[k].id != NULL && strcmp(p->member_slots[k].id, id) != 0)
+        k = (k + 1) & (p->member_cap - 1);
+    return &p->member_slots[k];
+}
+
+/* Room for one more id, at most half full. */
+static void member_slots_grow(patch_t *p)
+{
+    if (2 * (p->member_count + 1) <= p->member_cap)
+        return;
+    member_slot_t *old = p->member_slots;
+    size_t n = p->member_cap;
+    p->member_cap = n ? 2 * n : 64;
+    p->member_slots = h2o_mem_alloc_pool(p->pool, sizeof(*old) * p->member_cap);
+    memset(p->member_slots, 0, sizeof(*old) * p->member_cap);
+    for (size_t i = 0; i < n; i++)
+        if (old[i].id != NULL)
+            *member_slot(p, old[i].id) = old[i];
+}
+
+/* Adds `value` (the id) to one list of members_ops and takes it out of
+ * wherever it was noted before, so the lists stay disjoint and their order
+ * of application does not matter. A table finds that place: a scan of both
+ * lists per id made n ids n² comparisons (50,000 ids in 1 MB held the event
+ * loop for 15 s). The element taken out leaves a hole (NULL), which
+ * members_compact closes at the end. */
+static void member_note(patch_t *p, yajl_val *into, const char *id, const char *type)
+{
+    member_slots_grow(p);
+    member_slot_t *s = member_slot(p, id);
+    if (s->id != NULL) {
+        yajl_tree_free((*s->list)->u.array.values[s->at]);
+        (*s->list)->u.array.values[s->at] = NULL;
+    } else {
+        s->id = h2o_strdup(p->pool, id, SIZE_MAX).base;
+        p->member_count++;
+    }
     if (*into == NULL)
         *into = scim_jt_array();
     yajl_val o = scim_jt_object();
@@ -285,6 +335,27 @@ static void member_note(yajl_val *into, yajl_val *other, const char *id, const c
     if (type != NULL)
         scim_jt_set(o, "type", scim_jt_string(type));
     scim_jt_push(*into, o);
+    s->list = into;
+    s->at = (*into)->u.array.len - 1;
+}
+
+/* Forgets every noted member (the lists were emptied). */
+static void members_forget(patch_t *p)
+{
+    if (p->member_slots != NULL)
+        memset(p->member_slots, 0, sizeof(*p->member_slots) * p->member_cap);
+    p->member_count = 0;
+}
+
+/* Closes the holes member_note left in `list`. */
+static void members_compact(yajl_val list)
+{
+    size_t k = 0;
+    for (size_t i = 0; list != NULL && i < list->u.array.len; i++)
+        if (list->u.array.values[i] != NULL)
+            list->u.array.values[k++] = list->u.array.values[i];
+    if (list != NULL)
+        list->u.array.len = k;
 }
 
 static int member_values(patch_t *p, yajl_val value, bool add)
@@ -303,9 +374,9 @@ static int member_values(patch_t *p, yajl_val value, bool add)
         if (id == NULL || id[0] == '\0')
             return GW_ERR(p->err, GW_E_SCIM_INVALID_VALUE, "each member needs a 'value'");
         if (add)
-            member_note(&m->add, &m->remove, id, type);
+            member_note(p, &m->add, id, type);
         else
-            member_note(&m->remove, &m->add, id, NULL);
+            member_note(p, &m->remove, id, NULL);
     }
     return 0;
 }
@@ -317,7 +388,7 @@ static int member_filter_ids(patch_t *p, const scim_filter_t *f)
         return member_filter_ids(p, f->left) == 0 ? member_filter_ids(p, f->right) : -1;
     if (f->kind == SCIM_F_CMP && f->op == SCIM_CMP_EQ && f->value_kind == SCIM_V_STRING &&
         f->path.sub == NULL && strcasecmp(f->path.attr, "value") == 0) {
-        member_note(&p->members->remove, &p->members->add, f->value, NULL);
+        member_note(p, &p->members->remove, f->value, NULL);
         return 0;
     }
     return GW_ERR(p->err, GW_E_SCIM_INVALID_PATH, "members are selected by 'members[value eq \"id\"]'");
@@ -339,6 +410,7 @@ static int members_op(patch_t *p, op_t op, const target_t *t, yajl_val value)
         yajl_tree_free(m->add);
         yajl_tree_free(m->remove);
         m->add = m->remove = NULL;
+        members_forget(p);
         m->remove_all = true;
         if (op == OP_REMOVE)
             return 0;
@@ -458,16 +530,6 @@ static bool same_element(const scim_attr_t *a, yajl_val x, yajl_val e)
  * the event loop for 11 s. The array's elements are indexed by a hash that
  * agrees with same_element (elements it calls the same hash alike), so each
  * value finds its element in a few comparisons. */
-
-#define FNV_BASIS 1469598103934665603ull
-#define FNV_PRIME 1099511628211ull
-
-static uint64_t hash_text(uint64_t h, const char *s, bool fold)
-{
-    for (; *s != '\0'; s++)
-        h = (h ^ (unsigned char)(fold ? tolower((unsigned char)*s) : *s)) * FNV_PRIME;
-    return h;
-}
 
 /* A hash under scim_jt_equal(., ., case_exact): strings folded unless
  * case_exact, numbers by value, object keys without case and in any order.
@@ -984,6 +1046,10 @@ int scim_patch_apply(const scim_resource_type_t *rt, yajl_val doc, yajl_val patc
             memset(members_ops, 0, sizeof(*members_ops));
         }
         return -1;
+    }
+    if (members_ops != NULL) {
+        members_compact(members_ops->add);
+        members_compact(members_ops->remove);
     }
     fix_schemas(rt, work);
     *out = work;
