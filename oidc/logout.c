@@ -4,9 +4,12 @@
  * no typ of another kind of token; an expired one is fine). "The OP MUST ask
  * the End-User [whether to log out] if an id_token_hint was not provided or
  * if the supplied ID Token does not belong to the current OP session": then
- * a confirmation form is shown, which POSTs back here with confirm=yes. That
- * POST is safe from cross-site forgery because the session cookie is
- * SameSite=Lax, which browsers do not send on cross-site POSTs.
+ * a confirmation form is shown, which POSTs back here with confirm=yes and
+ * the signed double-submit token of the sign-in forms (csrf.c), bound to the
+ * sign-out: the session cookie's SameSite=Lax keeps cross-site POSTs out,
+ * but a page on a sibling host of the same site sends it along. A POST the
+ * browser marks Sec-Fetch-Site: same-origin (the account page's sign-out
+ * button) needs no token.
  * §3: post-logout redirection only to a URI registered for the client, by
  * exact match, and the client identified by client_id or the hint.
  * §4: on any validation error, no redirection and an error page. */
@@ -20,9 +23,14 @@
 #include "gateway/keys.h"
 #include "gateway/log.h"
 #include "oidc/authorize_internal.h"
+#include "oidc/signin_internal.h"
 
 /* Identifies this file's per-request state (gw_req_state). */
 static const char LOGOUT_STATE_TAG = 0;
+
+/* What the confirmation form's CSRF token is bound to (never a uuid, so no
+ * sign-in form's token is one). */
+static const char CSRF_CONTEXT[] = "logout";
 
 typedef struct {
     h2o_iovec_t client_id; /* from client_id or the hint's audience */
@@ -153,7 +161,7 @@ static void confirm_page(gw_req_t *r)
 {
     lo_ctx_t *c = gw_req_state(r, &LOGOUT_STATE_TAG, sizeof(*c));
     h2o_mem_pool_t *pool = &r->req->pool;
-    size_t room = 1024 + 6 * (c->client_id.len + c->post_logout_uri.len + c->state.len);
+    size_t room = 1024 + OIDC_CSRF_TOKEN_LEN + 6 * (c->client_id.len + c->post_logout_uri.len + c->state.len);
     char *buf = h2o_mem_alloc_pool(pool, room);
     size_t o =
         (size_t)sprintf(buf, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -165,6 +173,10 @@ static void confirm_page(gw_req_t *r)
     hidden(buf, &o, pool, "client_id", c->client_id);
     hidden(buf, &o, pool, "post_logout_redirect_uri", c->post_logout_uri);
     hidden(buf, &o, pool, "state", c->state);
+    h2o_iovec_t cookie = oidc_csrf_cookie_get_or_set(r);
+    char token[OIDC_CSRF_TOKEN_LEN + 1];
+    oidc_csrf_token(cookie.base, cookie.len, CSRF_CONTEXT, token);
+    hidden(buf, &o, pool, OIDC_CSRF_FIELD, h2o_iovec_init(token, OIDC_CSRF_TOKEN_LEN));
     o += (size_t)sprintf(buf + o, "<input type=\"hidden\" name=\"confirm\" value=\"yes\">\n"
                                   "<button type=\"submit\">Sign out</button></form></main></body></html>\n");
     gw_reply_html(r, 200, buf, o);
@@ -231,6 +243,15 @@ static void on_client(gw_req_t *r, const oidc_client_t *client, const gw_err_t *
     oidc_session_current(r, on_session);
 }
 
+/* 1 when the browser says the request came from a page of our own origin
+ * (Fetch Metadata, Sec-Fetch-Site). Not Origin: under our Referrer-Policy
+ * no-referrer, browsers send "Origin: null" with our own forms' POSTs. */
+static int from_our_origin(gw_req_t *r)
+{
+    h2o_iovec_t site = gw_req_header(r, "sec-fetch-site");
+    return site.base != NULL && h2o_memis(site.base, site.len, H2O_STRLIT("same-origin"));
+}
+
 /* One optional parameter, bounded; -1 on a repeat or an over-long value. */
 static int get(const gw_kvs_t *kvs, const char *name, size_t max, h2o_iovec_t *out)
 {
@@ -243,7 +264,7 @@ static int get(const gw_kvs_t *kvs, const char *name, size_t max, h2o_iovec_t *o
 static void on_logout(gw_req_t *r)
 {
     gw_kvs_t kvs;
-    h2o_iovec_t hint, ignored, confirm;
+    h2o_iovec_t hint, ignored, confirm, csrf, cookie;
     if (oidc_az_read_params_or_page(r, &kvs) != 0)
         return;
     lo_ctx_t *c = gw_req_state(r, &LOGOUT_STATE_TAG, sizeof(*c));
@@ -253,13 +274,18 @@ static void on_logout(gw_req_t *r)
         get(&kvs, "state", OIDC_AZ_STATE_MAX, &c->state) != 0 ||
         get(&kvs, "ui_locales", OIDC_AZ_LOCALES_MAX, &ignored) != 0 ||
         get(&kvs, "logout_hint", OIDC_AZ_LOGIN_HINT_MAX, &ignored) != 0 ||
-        get(&kvs, "confirm", 3, &confirm) != 0) {
+        get(&kvs, "confirm", 3, &confirm) != 0 ||
+        get(&kvs, OIDC_CSRF_FIELD, OIDC_CSRF_TOKEN_LEN, &csrf) != 0) {
         invalid(r, "A parameter is repeated or too long.");
         return;
     }
-    /* Only the confirmation form, which POSTs, confirms. */
+    /* Only a POST of our own pages confirms: the confirmation form with its
+     * token, or a page of our origin; anything else is asked again. */
     c->confirm = confirm.base != NULL && h2o_memis(confirm.base, confirm.len, H2O_STRLIT("yes")) &&
-                 h2o_memis(r->req->method.base, r->req->method.len, H2O_STRLIT("POST"));
+                 h2o_memis(r->req->method.base, r->req->method.len, H2O_STRLIT("POST")) &&
+                 ((gw_req_cookie(r, OIDC_CSRF_COOKIE, &cookie) &&
+                   oidc_csrf_ok(cookie.base, cookie.len, CSRF_CONTEXT, csrf.base, csrf.len)) ||
+                  from_our_origin(r));
     if (hint.base != NULL) {
         const char *why;
         if (hint_verify(&r->req->pool, hint, c, &why) != 0) {

@@ -70,10 +70,12 @@ class Browser:
         self.user_agent = user_agent
         self.jar = {}
 
-    def request(self, method, path, form=None, raw_body=None, content_type=None):
+    def request(self, method, path, form=None, raw_body=None, content_type=None, headers=None):
         conn = http.client.HTTPSConnection("127.0.0.1", self.srv.tls_port, context=CTX, timeout=30 * SLOW,
                                            source_address=(self.src, 0))
-        headers = {"User-Agent": self.user_agent} if self.user_agent else {}
+        headers = dict(headers or {})
+        if self.user_agent:
+            headers["User-Agent"] = self.user_agent
         if self.jar:
             headers["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
         body = raw_body

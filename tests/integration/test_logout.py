@@ -81,7 +81,8 @@ def main(env):
     # cross-site POSTs cookie-less).
     r2 = b.get("/logout", {"client_id": "rp1", "post_logout_redirect_uri": POST_LOGOUT, "confirm": "yes"})
     check("confirm=yes on a GET still asks", r2.status == 200 and "confirm" in r2.text, r2)
-    form = {k: field_value(r.text, k) for k in ("client_id", "post_logout_redirect_uri", "state", "confirm")}
+    form = {k: field_value(r.text, k) for k in ("client_id", "post_logout_redirect_uri", "state", "confirm",
+                                                 "csrf")}
     r = b.post("/logout", form)
     check_eq("confirmed: 303", r.status, 303)
     check_eq("... to the registered post-logout URI with state", r.header("location"), POST_LOGOUT + "?state=bye-1")
