@@ -277,6 +277,7 @@ static void drive(bulk_t *b)
             continue;
         }
         const char *path = scim_bulk_resolve_path(&b->r->req->pool, &b->req, op->path);
+        op->run_path = path;
         scim_bulk_resolve_data(&b->req, op->data);
         op->state = SCIM_BULK_RUNNING;
         b->current = i;
@@ -291,17 +292,20 @@ static void drive(bulk_t *b)
         reply(b);
 }
 
-/* RFC 7644 §3.7: "location" is required except for a failed POST. */
+/* RFC 7644 §3.7: "location" is required except for a failed POST: the
+ * resource's URL, from the path as it ran (its bulkId references resolved),
+ * without a query. */
 static const char *op_location(bulk_t *b, scim_bulk_op_t *op)
 {
     if (op->location != NULL || op->method == NULL || strcmp(op->method, "POST") == 0 || op->path == NULL)
         return op->location;
-    const char *path = op->path;
+    const char *path = op->run_path != NULL ? op->run_path : op->path;
     if (scim_bulk_path_ref(path, path, &(size_t){0}) != NULL)
         return NULL; /* an unresolved reference names no resource */
-    size_t n = strlen(scim_cfg->issuer) + sizeof(SCIM_BASE) + strlen(path) + 1;
+    int plen = (int)strcspn(path, "?");
+    size_t n = strlen(scim_cfg->issuer) + sizeof(SCIM_BASE) + (size_t)plen + 1;
     char *loc = gw_req_alloc(b->r, n);
-    snprintf(loc, n, "%s" SCIM_BASE "%s", scim_cfg->issuer, path);
+    snprintf(loc, n, "%s" SCIM_BASE "%.*s", scim_cfg->issuer, plen, path);
     return loc;
 }
 

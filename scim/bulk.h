@@ -40,6 +40,7 @@ typedef struct {
     gw_err_kind_t bad_kind; /* when method is NULL: why, in the operation's place */
     const char *bad_detail;
     /* The run (bulk.c): */
+    const char *run_path; /* path with its bulkId references resolved, once it ran */
     scim_bulk_state_t state;
     bool reported; /* has an entry in the BulkResponse */
     int status;

@@ -125,6 +125,22 @@ def main(env):
     check_eq("... location of the deleted user", delete.get("location"),
              srv.issuer + "/scim/v2/Users/" + id_of(bob))
     check_eq("... bob is gone", scim.get("/Users/" + id_of(bob)).status, 404)
+    # RFC 7644 §3.7: location is "REQUIRED in a response, except in the event
+    # of a POST failure", also when the path named the resource by bulkId.
+    r = scim.bulk([user_op("dave", "bulk.dave"),
+                   {"method": "PATCH", "path": "/Users/bulkId:dave",
+                    "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                             "Operations": [{"op": "replace", "path": "active", "value": 7}]}},
+                   {"method": "DELETE", "path": "/Users/bulkId:dave"},
+                   {"method": "DELETE", "path": "/Users/bulkId:dave"}])
+    dave, bad_patch, gone, gone_again = ops_of("bulkId paths", r, 4)
+    created("dave", scim, dave, "dave")
+    op_error("PATCH /Users/bulkId:dave with a bad value", bad_patch, 400, "invalidValue")
+    check_eq("... location names dave", bad_patch.get("location"), dave.get("location"))
+    check_eq("DELETE /Users/bulkId:dave: status \"204\"", gone.get("status"), "204")
+    check_eq("... location names dave", gone.get("location"), dave.get("location"))
+    op_error("DELETE /Users/bulkId:dave again", gone_again, 404)
+    check_eq("... location names dave", gone_again.get("location"), dave.get("location"))
 
     # ---- a reference to a POST further down runs that POST first -------------------------
     r = scim.bulk([group_op("early", "Early Group", ["bulkId:late"]), user_op("late", "bulk.late")])
