@@ -584,12 +584,14 @@ static uint64_t element_hash(const scim_attr_t *a, yajl_val e)
  * elements the first in the array is found first (linear probing keeps
  * insertion order along a probe sequence), as a scan from the start would. */
 typedef struct {
+    size_t at; /* index + 1; 0: empty */
+    uint64_t hash;
+} element_slot_t;
+
+typedef struct {
     const scim_attr_t *attr;
     yajl_val arr;
-    struct {
-        size_t at; /* index + 1; 0: empty */
-        uint64_t hash;
-    } *slots;
+    element_slot_t *slots;
     size_t mask;
     const bool *gone; /* elements to skip (removed, not yet taken out), or NULL */
 } elements_t;
