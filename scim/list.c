@@ -152,13 +152,16 @@ static int join_attrs(gw_req_t *r, yajl_val v, const char **out)
             return -1;
         n += strlen(jstr(e)) + 1;
     }
-    char *s = gw_req_alloc(r, n);
-    s[0] = '\0';
+    char *s = gw_req_alloc(r, n), *p = s;
     for (size_t i = 0; i < YAJL_GET_ARRAY(v)->len; i++) {
+        const char *e = jstr(YAJL_GET_ARRAY(v)->values[i]);
+        size_t len = strlen(e);
         if (i > 0)
-            strcat(s, ",");
-        strcat(s, jstr(YAJL_GET_ARRAY(v)->values[i]));
+            *p++ = ',';
+        memcpy(p, e, len); /* not strcat: that reads s again for every name */
+        p += len;
     }
+    *p = '\0';
     *out = s;
     return 0;
 }
@@ -863,6 +866,10 @@ void scim_list_handle(gw_req_t *r, const scim_kind_t *k, yajl_val search)
     l->sort_by = p.sort_by != NULL && p.sort_by[0] != '\0' ? p.sort_by : NULL;
     l->attributes = p.attributes;
     l->excluded = p.excluded;
+    if (scim_project_lists_check(l->attributes, l->excluded, &err) != 0) {
+        scim_reply_error(r, &err);
+        return;
+    }
     if (p.sort_order != NULL && p.sort_order[0] != '\0') {
         /* §3.4.2.3: "ascending" or "descending" (case-insensitive here). */
         if (strcasecmp(p.sort_order, "descending") == 0)

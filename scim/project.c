@@ -13,6 +13,12 @@
 #include "scim/json_tree.h"
 
 #define PROJECT_MAX_NAMES 64
+/* The longest `attributes` / `excludedAttributes` accepted: far more names
+ * than the schemas have attributes and sub-attributes, each at most as long
+ * as resolve_name reads. A list page projects every resource with the list
+ * parsed again, so its length multiplies by the page size. */
+#define PROJECT_MAX_LIST_NAMES 256
+#define PROJECT_MAX_LIST_BYTES (PROJECT_MAX_LIST_NAMES * 256)
 
 /* One name of the list, resolved: a whole extension, an attribute, or one
  * sub-attribute of it. */
@@ -270,6 +276,28 @@ static bool ext_has(proj_t *p, const scim_schema_t *ext, yajl_val obj)
             return true;
     }
     return false;
+}
+
+static int list_check(const char *list, const char *param, gw_err_t *err)
+{
+    if (list == NULL)
+        return 0;
+    size_t names = 1, len = 0;
+    for (; list[len] != '\0'; len++) {
+        names += list[len] == ',';
+        if (names > PROJECT_MAX_LIST_NAMES || len >= PROJECT_MAX_LIST_BYTES)
+            return GW_ERRF(err, GW_E_SCIM_INVALID_VALUE,
+                           "%s names more than %d attributes or is longer than %d bytes", param,
+                           PROJECT_MAX_LIST_NAMES, PROJECT_MAX_LIST_BYTES);
+    }
+    return 0;
+}
+
+int scim_project_lists_check(const char *attributes, const char *excluded_attributes, gw_err_t *err)
+{
+    if (list_check(attributes, "attributes", err) != 0)
+        return -1;
+    return list_check(excluded_attributes, "excludedAttributes", err);
 }
 
 int scim_project(const scim_resource_type_t *rt, yajl_val doc, const char *attributes,

@@ -801,6 +801,10 @@ static int op_params_or_reply(gw_req_t *r, scim_op_t *op)
     }
     op->attributes = a.base;
     op->excluded = x.base;
+    if (scim_project_lists_check(op->attributes, op->excluded, &err) != 0) {
+        scim_reply_error(r, &err);
+        return -1;
+    }
     return 0;
 }
 
