@@ -247,6 +247,41 @@ static int claim_request_ok(const char *name, yajl_val v)
     return 1;
 }
 
+static int acr_known(yajl_val v)
+{
+    static const char *const KNOWN[] = {OIDC_ACR_PASSWORD, OIDC_ACR_MFA, OIDC_ACR_PHISHING_RESISTANT,
+                                        OIDC_ACR_VERIFIED_RECOVERY};
+    for (size_t i = 0; YAJL_IS_STRING(v) && i < sizeof(KNOWN) / sizeof(KNOWN[0]); i++)
+        if (strcmp(v->u.string, KNOWN[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* OIDC Core §5.5.1.1: an essential acr with value or values must be met by
+ * one of them, "If this is an Essential Claim and the requirement cannot be
+ * met, then the Authorization Server MUST treat that outcome as a failed
+ * authentication attempt". 1 when one names only values we never assert
+ * (oidc/acr.c judges the ones we know, which a sign-in can reach). */
+static int essential_acr_unmeetable(yajl_val root)
+{
+    static const char *const MEMBERS[] = {"id_token", "userinfo"};
+    for (size_t m = 0; m < 2; m++) {
+        yajl_val acr = gw_json_get(gw_json_get(root, MEMBERS[m]), "acr");
+        bool essential = false;
+        if (gw_json_get_bool(acr, "essential", &essential) != GW_JSON_OK || !essential)
+            continue;
+        yajl_val one = gw_json_get(acr, "value"), values = gw_json_get(acr, "values");
+        if (one == NULL && values == NULL)
+            continue; /* any acr will do */
+        int met = acr_known(one);
+        for (size_t i = 0; YAJL_IS_ARRAY(values) && i < YAJL_GET_ARRAY(values)->len && !met; i++)
+            met = acr_known(YAJL_GET_ARRAY(values)->values[i]);
+        if (!met)
+            return 1;
+    }
+    return 0;
+}
+
 /* OIDC Core §5.5: a JSON object; members userinfo and id_token are objects
  * of claim requests; other members are ignored. */
 static int parse_claims(h2o_mem_pool_t *pool, oidc_az_request_t *a, h2o_iovec_t v)
@@ -270,6 +305,9 @@ static int parse_claims(h2o_mem_pool_t *pool, oidc_az_request_t *a, h2o_iovec_t 
             if (!claim_request_ok(YAJL_GET_OBJECT(obj)->keys[i], YAJL_GET_OBJECT(obj)->values[i]))
                 return fail(a, OIDC_AZE_INVALID_REQUEST, "claims has a malformed claim request");
     }
+    if (essential_acr_unmeetable(root))
+        return fail(a, OIDC_AZE_UNMET_AUTHENTICATION_REQUIREMENTS,
+                    "the essential acr names no value this server asserts");
     /* §5.5.1: a sub value in the id_token member names the End-User. */
     yajl_val sub = gw_json_get(gw_json_get(gw_json_get(root, "id_token"), "sub"), "value");
     if (sub != NULL) {

@@ -307,6 +307,28 @@ static void test_claims(void **state)
         snprintf(extra, sizeof(extra), "&claims=%s", bad[i]);
         assert_int_equal(with(state, extra, &a), OIDC_AZE_INVALID_REQUEST);
     }
+    /* An essential acr must be met by one of its values (§5.5.1.1): one we
+     * never assert is unmet_authentication_requirements; one we know among
+     * them, or the claim without essential, is fine. */
+    assert_int_equal(with(state,
+                          "&claims=%7B%22id_token%22%3A%7B%22acr%22%3A%7B%22essential%22%3Atrue%2C"
+                          "%22values%22%3A%5B%22urn%3Ax%22%5D%7D%7D%7D",
+                          &a),
+                     OIDC_AZE_UNMET_AUTHENTICATION_REQUIREMENTS);
+    assert_int_equal(with(state,
+                          "&claims=%7B%22userinfo%22%3A%7B%22acr%22%3A%7B%22essential%22%3Atrue%2C"
+                          "%22value%22%3A%22urn%3Ax%22%7D%7D%7D",
+                          &a),
+                     OIDC_AZE_UNMET_AUTHENTICATION_REQUIREMENTS);
+    assert_int_equal(with(state,
+                          "&claims=%7B%22id_token%22%3A%7B%22acr%22%3A%7B%22essential%22%3Atrue%2C"
+                          "%22values%22%3A%5B%22urn%3Ax%22%2C%22urn%3Aregain%3Aacr%3Amfa%22%5D%7D%7D%7D",
+                          &a),
+                     OIDC_AZE_NONE);
+    assert_int_equal(
+        with(state,
+             "&claims=%7B%22id_token%22%3A%7B%22acr%22%3A%7B%22values%22%3A%5B%22urn%3Ax%22%5D%7D%7D%7D", &a),
+        OIDC_AZE_NONE);
     /* A sub value in the id_token member names the End-User (§5.5.1). */
     assert_int_equal(
         with(state, "&claims=%7B%22id_token%22%3A%7B%22sub%22%3A%7B%22value%22%3A%22u-1%22%7D%7D%7D", &a),
