@@ -203,10 +203,17 @@ static int add_present(ctx_t *c, const operand_t *o)
     scim_sql_add(c->q, "(");
     scim_sql_add(c->q, o->expr);
     scim_sql_add(c->q, " IS NOT NULL");
-    if (is_textual(o->def) || o->text) {
+    /* A string can be empty; a string attribute in a typed column (id and
+     * member_id uuid, meta.version bigint: the caseExact ones, see
+     * add_compare) cannot, and comparing it with '' is a cast error. */
+    if (o->text || (is_textual(o->def) && !o->def->case_exact)) {
         scim_sql_add(c->q, " AND ");
         scim_sql_add(c->q, o->expr);
         scim_sql_add(c->q, " <> ''");
+    } else if (is_textual(o->def)) {
+        scim_sql_add(c->q, " AND ");
+        scim_sql_add(c->q, o->expr);
+        scim_sql_add(c->q, "::text <> ''");
     }
     scim_sql_add(c->q, ")");
     return 0;
@@ -225,31 +232,14 @@ static const char *like_escape(h2o_mem_pool_t *pool, const char *s)
     return d;
 }
 
-/* xsd:dateTime (RFC 7643 §2.3.5): YYYY-MM-DDThh:mm:ss[.f+][Z|(+|-)hh:mm]. */
-static bool datetime_ok(const char *s)
+/* 8-4-4-4-12 hex digits (RFC 9562 §4). */
+/* meta.version: a string attribute (W/"n") kept as a bigint, so a UUID is
+ * no value of it and comparing the column with one is a cast error. */
+static bool number_column(const scim_attr_t *def)
 {
-    const char *shape = "dddd-dd-ddTdd:dd:dd";
-    for (size_t i = 0; shape[i]; i++) {
-        if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
-            return false;
-    }
-    s += strlen(shape);
-    if (*s == '.') {
-        s++;
-        if (!(*s >= '0' && *s <= '9'))
-            return false;
-        while (*s >= '0' && *s <= '9')
-            s++;
-    }
-    if (*s == 'Z')
-        return s[1] == '\0';
-    if (*s == '+' || *s == '-')
-        return s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9' && s[3] == ':' && s[4] >= '0' &&
-               s[4] <= '9' && s[5] >= '0' && s[5] <= '9' && s[6] == '\0';
-    return *s == '\0';
+    return def->column != NULL && strcmp(def->column, "version") == 0;
 }
 
-/* 8-4-4-4-12 hex digits (RFC 9562 §4). */
 static bool uuid_ok(const char *s)
 {
     for (int i = 0; i < 36; i++) {
@@ -301,7 +291,7 @@ static int add_compare(ctx_t *c, const operand_t *o, const scim_filter_t *f)
     case SCIM_T_DATETIME:
         if (substring)
             return bad(c, "co, sw and ew apply to strings", a->name);
-        if (f->value_kind != SCIM_V_STRING || !datetime_ok(value))
+        if (f->value_kind != SCIM_V_STRING || !scim_datetime_ok(value))
             return bad(c, "dateTime value expected", a->name);
         cast = "::timestamptz";
         break;
@@ -327,7 +317,8 @@ static int add_compare(ctx_t *c, const operand_t *o, const scim_filter_t *f)
          * valid operand (a no-op for text columns, whose indexes still
          * apply); eq/ne with a UUID keep the column's type for the uuid
          * indexes. caseExact=false columns must be text (lower()). */
-        if (!o->text && !lower && !((op == SCIM_CMP_EQ || op == SCIM_CMP_NE) && uuid_ok(value))) {
+        if (!o->text && !lower &&
+            !((op == SCIM_CMP_EQ || op == SCIM_CMP_NE) && uuid_ok(value) && !number_column(o->def))) {
             char *e = h2o_mem_alloc_pool(c->q->pool, strlen(o->expr) + 7);
             sprintf(e, "%s::text", o->expr);
             text_op = (operand_t){.def = o->def, .expr = e, .text = true};

@@ -266,6 +266,11 @@ scim_rank_t scim_sort_rank(const scim_resource_type_t *rt, const char *sort_by, 
 
 typedef enum { SCIM_WRITE_CREATE, SCIM_WRITE_REPLACE } scim_write_mode_t;
 
+/* Whether `s` is an xsd:dateTime naming an instant (RFC 7643 §2.3.5): the
+ * shape, and a month, day, time and zone offset that exist. For values of
+ * resources and of filters alike. */
+bool scim_datetime_ok(const char *s);
+
 /* Checks a client's resource document against `rt`'s schemas and produces
  * the canonical document the database stores (see schema/007_scim.sql): only
  * known attributes (unknown → invalidSyntax... per RFC 7644 §3.12 "invalidValue"

@@ -63,8 +63,9 @@ static int num(const char *s, size_t n)
 
 /* RFC 7643 §2.3.5: an xsd:dateTime (XML Schema §3.3.7) with both date and
  * time: YYYY-MM-DDThh:mm:ss[.s+][Z|(+|-)hh:mm]. The zone is optional in
- * xsd:dateTime; RFC 3339 timestamps are the common case and pass. */
-static bool datetime_ok(const char *s)
+ * xsd:dateTime; RFC 3339 timestamps are the common case and pass. Year 0000
+ * is no xsd:dateTime year (and PostgreSQL refuses it). */
+bool scim_datetime_ok(const char *s)
 {
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     size_t n = strlen(s);
@@ -73,7 +74,7 @@ static bool datetime_ok(const char *s)
         s[16] != ':' || !digits(s + 17, 2))
         return false;
     int y = num(s, 4), mo = num(s + 5, 2), d = num(s + 8, 2);
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
         return false;
     if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
         return false;
@@ -163,7 +164,7 @@ static int check_scalar(check_t *c, const char *where, const scim_attr_t *a, yaj
             return wrong_type(c, where, a);
         break;
     case SCIM_T_DATETIME:
-        if (!YAJL_IS_STRING(v) || !datetime_ok(v->u.string))
+        if (!YAJL_IS_STRING(v) || !scim_datetime_ok(v->u.string))
             return wrong_type(c, where, a);
         break;
     case SCIM_T_BINARY:

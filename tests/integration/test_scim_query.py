@@ -73,6 +73,28 @@ def main(env):
     scim_error("filter on an unknown attribute", r, 400, "invalidFilter")
     r = scim.get("/Users", [("filter", "password pr")])
     scim_error("filter on password", r, 400, "invalidFilter")
+    # pr on attributes whose columns are not text (id and members.value are
+    # uuid, meta.version a number): "has a non-empty value" is every one that
+    # has a value, never a database error (500).
+    everyone = [p[0] for p in PEOPLE]
+    q("id pr", "id pr", everyone)
+    q("meta.version pr", "meta.version pr", everyone)
+    q("meta pr", "meta pr", everyone)
+    q("not (id pr)", "not (id pr)", [])
+    r = scim.get("/Groups", [("filter", "id pr and not (members.value pr)")])
+    check("Groups: id pr and not (members.value pr): the group without members",
+          r.status == 200 and [g.get("displayName") for g in (r.json() or {}).get("Resources", [])] == ["Readers"],
+          r.describe())
+    # RFC 7643 §2.3.5: a dateTime is a valid xsd:dateTime; one of the right
+    # shape naming no instant (month 13, 30 February, year 0) is invalidFilter.
+    for bad in ("2020-13-45T99:99:99Z", "2021-02-30T00:00:00Z", "0000-01-01T00:00:00Z", "2020-01-01T00:00:00+15:00"):
+        r = scim.get("/Users", [("filter", 'meta.lastModified gt "%s"' % bad)])
+        scim_error("meta.lastModified gt %s" % bad, r, 400, "invalidFilter")
+    q("meta.created lt a far date", 'meta.created lt "9999-12-31T23:59:59Z"', everyone)
+    # meta.version is a number in the database: a UUID there is just a value
+    # no version has (the uuid columns keep their type for a UUID).
+    q("meta.version ne a UUID", 'meta.version ne "00000000-0000-4000-8000-000000000000"', everyone)
+    q("meta.version eq a UUID", 'meta.version eq "00000000-0000-4000-8000-000000000000"', [])
 
     # ---- sorting (§3.4.2.3) -------------------------------------------------------------------------
     r = scim.get("/Users", [("sortBy", "userName")])
