@@ -94,8 +94,9 @@ static int scope_char_ok(unsigned char c)
 
 /* Checks the scope syntax, drops repeated values and requires openid (OIDC
  * Core §3.1.2.1: "OpenID Connect requests MUST contain the openid scope
- * value"). Values must be among OIDC_SCOPES_SUPPORTED; whether the client
- * may ask for them is checked against its registration later. */
+ * value"). Values must be among OIDC_SCOPES_SUPPORTED and not API scopes
+ * (OIDC_SCOPES_API); whether the client may ask for them is checked against
+ * its registration later. */
 static int parse_scope(h2o_mem_pool_t *pool, oidc_az_request_t *a, h2o_iovec_t v)
 {
     if (v.base == NULL)
@@ -120,6 +121,10 @@ static int parse_scope(h2o_mem_pool_t *pool, oidc_az_request_t *a, h2o_iovec_t v
         tok[len] = '\0';
         if (!oidc_scope_has(OIDC_SCOPES_SUPPORTED, strlen(OIDC_SCOPES_SUPPORTED), tok))
             return fail(a, OIDC_AZE_INVALID_SCOPE, "scope has an unsupported value");
+        if (oidc_scope_has(OIDC_SCOPES_API, strlen(OIDC_SCOPES_API), tok))
+            return fail(
+                a, OIDC_AZE_INVALID_SCOPE,
+                "scim, scim.read and admin are granted to clients (client_credentials), not at sign-in");
         if (strcmp(tok, "openid") == 0)
             openid = 1;
         int seen = oidc_scope_has(out, n, tok);

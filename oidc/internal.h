@@ -57,7 +57,12 @@ int oidc_uuid_ok(const char *s, size_t n);
 /* ---- scopes, claims, ACR ------------------------------------------------- */
 
 #define OIDC_SCOPES_SUPPORTED "openid profile email offline_access scim scim.read admin"
-#define OIDC_ACR_PASSWORD     "urn:regain:acr:password"
+/* The scopes of the directory and administration APIs. They are granted to a
+ * client itself (client_credentials), never through a person's sign-in:
+ * regain has no notion of which people administer it, so a code flow for
+ * them would hand the API to anyone who can sign in. */
+#define OIDC_SCOPES_API   "scim scim.read admin"
+#define OIDC_ACR_PASSWORD "urn:regain:acr:password"
 /* Two factors (password and authenticator app code, or a passkey with user
  * verification), and a phishing-resistant one (a passkey: bound to our
  * origin by the browser, so a look-alike site cannot relay it). */

@@ -73,6 +73,17 @@ def main(env):
     redirected("scope not allowed for the client", authorize_params(challenge, scope="openid scim"),
                "invalid_scope")
     redirected("unsupported scope", authorize_params(challenge, scope="openid foo"), "invalid_scope")
+    # The API scopes are a client's own (client_credentials), never a
+    # person's: refused at /authorize even for a client registered with them.
+    p = srv.cli("client", "add", "--id", "api-web", "--redirect-uri", REDIRECT, "--grant-types",
+                "authorization_code,client_credentials", "--scopes", "openid admin scim scim.read",
+                "--auth-method", "client_secret_basic", "--json")
+    check_eq("a client with the API scopes and the code grant is registered", p.returncode, 0)
+    for api in ("admin", "scim", "scim.read"):
+        _, q = redirected("%s at sign-in" % api, authorize_params(challenge, client_id="api-web",
+                                                                  scope="openid " + api), "invalid_scope")
+        check("%s at sign-in: the description says why" % api, "client_credentials" in
+              (q.get("error_description") or ""), q)
     redirected("scope without openid", authorize_params(challenge, scope="profile"), "invalid_scope")
     redirected("response_type token", authorize_params(challenge, response_type="token"),
                "unsupported_response_type")

@@ -237,6 +237,8 @@ static void test_scope(void **state)
         "openid%22",      /* '"' is not a scope-token character */
         "openid%09email", /* tab */
         "OpenID",         /* case-sensitive */
+        "openid+admin",   /* API scopes are granted by client_credentials only */
+        "openid+scim",    "openid+scim.read",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(q, sizeof(q), "%s&scope=%s", head, bad[i]);
