@@ -307,9 +307,10 @@ int scim_patch_apply(const scim_resource_type_t *rt, yajl_val doc, yajl_val patc
 int scim_project(const scim_resource_type_t *rt, yajl_val doc, const char *attributes,
                  const char *excluded_attributes, const char *base_url, gw_jw_t *w, gw_err_t *err);
 
-/* Checks the size of a request's `attributes` / `excludedAttributes` (either
- * NULL) once, before scim_project reads them for each resource: more than
- * 256 names or 64 kB is invalidValue. */
+/* Checks a request's `attributes` / `excludedAttributes` (either NULL) once,
+ * before scim_project reads them for each resource: both given (RFC 7644
+ * §3.9: mutually exclusive), or more than 256 names or 64 kB in one, is
+ * invalidValue. */
 int scim_project_lists_check(const char *attributes, const char *excluded_attributes, gw_err_t *err);
 
 /* ---- storage contract (schema/007_scim.sql) -----------------------------------

@@ -295,6 +295,10 @@ static int list_check(const char *list, const char *param, gw_err_t *err)
 
 int scim_project_lists_check(const char *attributes, const char *excluded_attributes, gw_err_t *err)
 {
+    if (attributes != NULL && excluded_attributes != NULL)
+        /* as scim_project says, but once per request: also for a page
+         * without resources */
+        return GW_ERR(err, GW_E_SCIM_INVALID_VALUE, "give either attributes or excludedAttributes, not both");
     if (list_check(attributes, "attributes", err) != 0)
         return -1;
     return list_check(excluded_attributes, "excludedAttributes", err);

@@ -6,13 +6,15 @@ every name looked up in the schemas, and a SearchRequest's array was joined
 with strcat: a body under 1 MB naming "a" 200,000 times held the event loop
 for 3.6 s on a page of 100 users, 36 s on a page of 1,000 — with a read-only
 token.  A list of more names than the schemas could use (256) or longer than
-64 kB is now invalidValue; lists of real size work as before."""
+64 kB is now invalidValue; lists of real size work as before.  Both lists at
+once (RFC 7644 §3.9: "mutually exclusive") are invalidValue whatever the page
+holds, and before a write, not after it."""
 
 import threading
 import time
 
 from harness import SLOW, check, check_eq, require, run
-from scim_provisioning import USER, Scim, scim_error, scim_token
+from scim_provisioning import PATCH_OP, USER, Scim, scim_error, scim_token
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 USERS = 300
@@ -55,6 +57,22 @@ def main(env):
     uid = ((r.json() or {}).get("Resources") or [{}])[0].get("id", "")
     scim_error("GET one user with 257 attribute names", scim.get("/Users/" + uid, [("attributes", names)]), 400,
                "invalidValue")
+
+    # RFC 7644 §3.9: attributes and excludedAttributes are mutually
+    # exclusive; the answer cannot depend on whether a resource matched.
+    for flt in ('userName eq "user000"', 'userName eq "nobody"'):
+        r = scim.get("/Users", [("filter", flt), ("attributes", "userName"), ("excludedAttributes", "title")])
+        scim_error("attributes and excludedAttributes, filter %s" % flt, r, 400, "invalidValue")
+    r = scim.post("/Users/.search", {"schemas": [SEARCH], "filter": 'userName eq "nobody"',
+                                     "attributes": ["userName"], "excludedAttributes": ["title"]})
+    scim_error("a SearchRequest with both, matching nothing", r, 400, "invalidValue")
+
+    # ... and a write asking for both is refused before it changes anything
+    # (the projection of the answer used to refuse it after the write).
+    r = scim.patch("/Users/%s?attributes=userName&excludedAttributes=title" % uid,
+                   {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "changed"}]})
+    scim_error("PATCH asking for attributes and excludedAttributes", r, 400, "invalidValue")
+    check_eq("... title unchanged", (scim.get("/Users/" + uid).json() or {}).get("title"), "t0")
 
     # Lists of real size: as before, the unknown names selecting nothing.
     few = ["userName", "urn:ietf:params:scim:schemas:core:2.0:User:title"] + ["nosuch%d" % i for i in range(250)]
