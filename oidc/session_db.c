@@ -10,7 +10,7 @@ store_stmt_t oidc_stmt_session_create = {
      * guessing run against others from the same address. */
     "WITH forgive_user AS (DELETE FROM login_throttle WHERE key = 'user:' || lower($5)), "
     "forgive_addr AS (UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = 'addr:' || "
-    "$6), "
+    "client_addr_key($6)), "
     /* The new cookie replaces the browser's old one, so its session ends
      * too, as at the end of a sign-in by a method (methods_db.c): a copy of
      * the old cookie must not outlive the sign-in that replaced it. */

@@ -148,8 +148,9 @@ extern store_stmt_t oidc_stmt_authz_request_live;
 
 /* A password sign-in's first step: with $7 the authorization request id
  * (NULL: the account page), counts one attempt against ('user:' || lower($1))
- * and ('addr:' || $2) ($3 window s, $4 max failures, $5 lockout s, $6 max
- * failures per address) if that request is live, and looks up the account
+ * and ('addr:' || client_addr_key($2)) ($3 window s, $4 max failures, $5
+ * lockout s, $6 max failures per address) if that request is live, and looks
+ * up the account
  * by userName (case-insensitive). One row: request live, a key locked,
  * then id, password_hash, active, has a confirmed authenticator app (NULL
  * for no such user). */
@@ -162,7 +163,8 @@ extern store_stmt_t oidc_stmt_throttle_attempt_code;
 /* Creates a session ($1 token hash bytea hex, $2 user id, $3 acr, $4 ttl s),
  * ends the browser's previous session (token hash $7, may be NULL) and
  * forgives the attempt: deletes the account counter ('user:' || lower($5))
- * and takes one from the address counter ('addr:' || $6). Returns id. */
+ * and takes one from the address counter ('addr:' || client_addr_key($6)).
+ * Returns id. */
 extern store_stmt_t oidc_stmt_session_create;
 /* The live session of token hash $1: id, user_id, auth_time (epoch s), amr (JSON), acr,
  * purpose, tap_id. */

@@ -10,7 +10,10 @@
 
 /* An address gets its own, higher limit ($6): many people share one address
  * behind a NAT or proxy, and attempts are counted before the password check,
- * so a burst of honest sign-ins must not lock the whole office out. */
+ * so a burst of honest sign-ins must not lock the whole office out. The key
+ * is client_addr_key (schema/016): an IPv6 client counts by its /64, which
+ * one customer usually holds whole, as the passkey, TAP and recovery limits
+ * count it; by the exact address, one /64 was 2^64 fresh counters. */
 
 /* Per key: a fixed window of throttle_window_s seconds starting at the first
  * failure; the attempt that goes over the key's limit locks the key for
@@ -40,12 +43,12 @@
     "gc AS (DELETE FROM login_throttle WHERE key IN (SELECT g.key FROM login_throttle g "                    \
     "  WHERE g.window_start <= now() - $3::integer * interval '1 second' "                                   \
     "  AND (g.locked_until IS NULL OR g.locked_until <= now()) AND (g.key LIKE 'user:%' OR g.key LIKE "      \
-    "  'addr:%') AND g.key <> 'user:' || lower($1) AND g.key <> 'addr:' || $2 "                              \
+    "  'addr:%') AND g.key <> 'user:' || lower($1) AND g.key <> 'addr:' || client_addr_key($2) "             \
     "  ORDER BY g.window_start LIMIT 16 FOR UPDATE SKIP LOCKED)), "
 
 #define THROTTLE_UPSERT                                                                                      \
     "INSERT INTO login_throttle AS t (key, failures, window_start) "                                         \
-    "VALUES ('user:' || lower($1), 1, now()), ('addr:' || $2, 1, now()) " THROTTLE_CONFLICT
+    "VALUES ('user:' || lower($1), 1, now()), ('addr:' || client_addr_key($2), 1, now()) " THROTTLE_CONFLICT
 
 /* A password sign-in in one round trip: whether the authorization request
  * $7 is still live (NULL: a sign-in for the account page, always live), the
@@ -63,7 +66,8 @@ store_stmt_t oidc_stmt_login_attempt = {
     "WITH " THROTTLE_GC "live AS (SELECT ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM authorization_requests a "
     "  WHERE a.id = $7::uuid AND a.expires_at > now())) AS ok), "
     "att AS (INSERT INTO login_throttle AS t (key, failures, window_start) "
-    "  SELECT v.key, 1, now() FROM live, (VALUES ('user:' || lower($1)), ('addr:' || $2)) AS v (key) "
+    "  SELECT v.key, 1, now() FROM live, (VALUES ('user:' || lower($1)), ('addr:' || client_addr_key($2))) "
+    "AS v (key) "
     "  WHERE live.ok " THROTTLE_CONFLICT " AS locked) "
     "SELECT live.ok, coalesce((SELECT bool_or(att.locked) FROM att), false), u.id, u.password_hash, "
     "u.active, "

@@ -64,15 +64,16 @@ class Browser:
     """One browser: its own cookie jar, source address and User-Agent; a new
     TLS connection per request."""
 
-    def __init__(self, srv, src="127.0.0.1", user_agent=None):
+    def __init__(self, srv, src="127.0.0.1", user_agent=None, host="127.0.0.1", port=None):
         self.srv = srv
         self.src = src
         self.user_agent = user_agent
+        self.host, self.port = host, port  # another listener than the server's TLS one on 127.0.0.1
         self.jar = {}
 
     def request(self, method, path, form=None, raw_body=None, content_type=None, headers=None):
-        conn = http.client.HTTPSConnection("127.0.0.1", self.srv.tls_port, context=CTX, timeout=30 * SLOW,
-                                           source_address=(self.src, 0))
+        conn = http.client.HTTPSConnection(self.host, self.port or self.srv.tls_port, context=CTX,
+                                           timeout=30 * SLOW, source_address=(self.src, 0))
         headers = dict(headers or {})
         if self.user_agent:
             headers["User-Agent"] = self.user_agent
