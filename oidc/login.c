@@ -126,8 +126,14 @@ static void create_session(gw_req_t *r, login_t *l)
      * means a cookie planted before it is worthless (session fixation), and
      * the session of the cookie it replaces ends with the statement. */
     oidc_session_params_commit(r, &p);
-    const char *params[7] = {
-        p.hash, l->user_id, OIDC_ACR_PASSWORD, p.ttl, l->username, l->peer, p.has_old ? p.old_hash : NULL};
+    const char *params[8] = {p.hash,
+                             l->user_id,
+                             OIDC_ACR_PASSWORD,
+                             p.ttl,
+                             l->username,
+                             l->peer,
+                             p.has_old ? p.old_hash : NULL,
+                             p.user_agent};
     gw_req_query(r, &oidc_stmt_session_create, params, on_session_created, l);
 }
 

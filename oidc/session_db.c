@@ -14,11 +14,16 @@ store_stmt_t oidc_stmt_session_create = {
     /* The new cookie replaces the browser's old one, so its session ends
      * too, as at the end of a sign-in by a method (methods_db.c): a copy of
      * the old cookie must not outlive the sign-in that replaced it. */
-    "old AS (UPDATE sessions SET ended_at = now() WHERE token_hash = $7::bytea AND ended_at IS NULL) "
+    "old AS (UPDATE sessions SET ended_at = now() WHERE token_hash = $7::bytea AND ended_at IS NULL), "
+    /* The sign-in is audited as one by an authenticator app or a passkey is
+     * (method.used), in the statement that opens its session; the insert
+     * reads the event so the CTE runs. */
+    "ev AS (SELECT audit_append('method.used', 'user:' || $2, $2::uuid, $6, $8, 'success', NULL, "
+    "  jsonb_build_object('kind', 'password')) AS e) "
     "INSERT INTO sessions (token_hash, user_id, auth_time, amr, acr, expires_at) "
-    "VALUES ($1::bytea, $2::uuid, now(), '{pwd}', $3, now() + $4::integer * interval '1 second') "
+    "SELECT $1::bytea, $2::uuid, now(), '{pwd}', $3, now() + $4::integer * interval '1 second' FROM ev "
     "RETURNING id",
-    7,
+    8,
     0,
 };
 

@@ -176,6 +176,11 @@ def main(env):
     r = b.login(rid, "alice", "wonderland 1")  # userName matches without regard to case
     check_eq("POST /login with the right password is 303", r.status, 303, )
     check_eq("... to /authorize/resume?request=<id>", r.header("location"), "/authorize/resume?request=" + rid)
+    check_eq("... audited as method.used, kind password, by alice, from her address",
+             sql("select e.outcome, e.detail->>'kind', e.actor = 'user:' || u.id, host(e.client_addr) "
+                 "from audit_events e join users u on u.id = e.subject_user "
+                 "where e.type = 'method.used' and u.user_name = 'Alice'"),
+             [["success", "password", "t", "127.0.0.10"]])
     sc = r.set_cookies().get("__Host-regain-session")
     require("... sets __Host-regain-session", sc is not None, r)
     attrs = [a.lower() for a in sc[1]]
