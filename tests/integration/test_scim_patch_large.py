@@ -14,7 +14,8 @@ emails' caseExact is false) is merged, not added again; the last value made
 primary is the only primary one; a remove with values removes exactly those
 (Microsoft Entra ID's form).  The same for a Group's members, which a PATCH
 notes as ids to add and to remove: every id noted once, in the list of the
-last operation that names it."""
+last operation that names it.  And a value without path: each of its
+attributes counts as an operation, so their number is bounded too."""
 
 import threading
 import time
@@ -31,6 +32,9 @@ MAX_WAIT_S = 3.0 * SLOW
 # glibc's realloc absorbs but ASan's does not: 50,000 cost ASan 12 s of
 # copying alone, so the sanitizer build checks memory safety on fewer.
 MEMBERS = 10000 if SANITIZED else 50000
+# The emails of the user whose emails 1,000 value-path operations select:
+# each operation reads them all, which the sanitizer build does slowly.
+WIDE = 5000 if SANITIZED else 30000
 
 
 def patch(ops):
@@ -103,6 +107,30 @@ def main(env):
         r = while_answering(scim, "a %s value with 70,000 keys is applied" % name,
                             lambda: scim.patch("/Users/" + uid, patch([op]), timeout=120))
         scim_error("... refused", r, 400, "invalidSyntax")
+
+    # ---- a value without path with 20,000 attribute paths --------------------------
+    # Each key of such a value is applied as its own operation; the
+    # operations were bounded (1,000), its keys were not, and each
+    # "emails[value eq ...]" key scans the user's emails: 20,000 of them on a
+    # user with 30,000 emails held the loop for 15 s. Each key now counts as
+    # an operation.
+    r = scim.post("/Users", {"schemas": [USER], "userName": "wide",
+                             "emails": [{"value": "w%d@x.io" % i} for i in range(WIDE)]}, timeout=120)
+    require("a user with %d emails" % WIDE, r.status == 201, r.describe())
+    wid = r.json()["id"]
+    keys = {'emails[value eq "w%d@x.io"].display' % i: "d" for i in range(20000)}
+    r = while_answering(scim, "a value without path names 20,000 emails", lambda: scim.patch(
+        "/Users/" + wid, patch([{"op": "replace", "value": keys}]), timeout=120))
+    scim_error("... more attributes than operations allowed", r, 400, "invalidValue")
+    # 40 operations of 25 keys are 1,000: allowed; 41 are not.
+    few = [{"op": "replace", "value": {'emails[value eq "w%d@x.io"].display' % (25 * j + i): "d%d" % j
+                                       for i in range(25)}} for j in range(41)]
+    r = scim.patch("/Users/" + wid, patch(few))
+    scim_error("41 values without path of 25 attributes each", r, 400, "invalidValue")
+    r = scim.patch("/Users/" + wid, patch(few[:40]), timeout=120)
+    emails = (r.json() or {}).get("emails") or []
+    check("40 values without path of 25 attributes each: 200, 1,000 emails with a display",
+          r.status == 200 and sum(1 for e in emails if e.get("display")) == 1000, r.describe())
 
     # ---- the outcome, on a PATCH that is written -----------------------------------
     n = 1000
