@@ -258,9 +258,11 @@ static int cmd_config(int argc, char **argv)
     return 0;
 }
 
-/* `regain client ...` and `regain user ...`: pull `--config FILE` out of the
- * arguments, open the database, and hand the rest to the OpenID Provider. */
-static int run_db_tool(int argc, char **argv, const command_t *cmd,
+/* `regain client ...`, `regain user ...`, `regain purge`: pull `--config
+ * FILE` out of the arguments, open the database, and hand the rest to the
+ * OpenID Provider. Without arguments, a tool that needs an action (`add`)
+ * prints its usage. */
+static int run_db_tool(int argc, char **argv, const command_t *cmd, int needs_action,
                        int (*tool)(const gw_config_t *, PGconn *, int, char **))
 {
     const char *path = NULL;
@@ -275,7 +277,8 @@ static int run_db_tool(int argc, char **argv, const command_t *cmd,
             rest[n++] = argv[i];
     }
     rest[n] = NULL;
-    if (n == 0 || strcmp(rest[0], "--help") == 0 || strcmp(rest[0], "-h") == 0) {
+    if ((n == 0 && needs_action) ||
+        (n > 0 && (strcmp(rest[0], "--help") == 0 || strcmp(rest[0], "-h") == 0))) {
         printf("usage: regain %s\n\n%s\n", cmd->usage, cmd->summary);
         return n == 0 ? EXIT_USAGE : 0;
     }
@@ -301,21 +304,26 @@ static int run_db_tool(int argc, char **argv, const command_t *cmd,
     return rc;
 }
 
-static const command_t CMD_CLIENT, CMD_USER, CMD_TAP;
+static const command_t CMD_CLIENT, CMD_USER, CMD_TAP, CMD_PURGE;
 
 static int cmd_client(int argc, char **argv)
 {
-    return run_db_tool(argc, argv, &CMD_CLIENT, oidc_cli_client);
+    return run_db_tool(argc, argv, &CMD_CLIENT, 1, oidc_cli_client);
 }
 
 static int cmd_user(int argc, char **argv)
 {
-    return run_db_tool(argc, argv, &CMD_USER, oidc_cli_user);
+    return run_db_tool(argc, argv, &CMD_USER, 1, oidc_cli_user);
 }
 
 static int cmd_tap(int argc, char **argv)
 {
-    return run_db_tool(argc, argv, &CMD_TAP, oidc_cli_tap);
+    return run_db_tool(argc, argv, &CMD_TAP, 1, oidc_cli_tap);
+}
+
+static int cmd_purge(int argc, char **argv)
+{
+    return run_db_tool(argc, argv, &CMD_PURGE, 0, oidc_cli_purge);
 }
 
 static int cmd_version(int argc, char **argv)
@@ -341,11 +349,13 @@ static const command_t CMD_USER = {"user", "Add a user (with an optional passwor
                                    "user add [options] --config FILE", cmd_user};
 static const command_t CMD_TAP = {"tap", "Issue, list or revoke a user's Temporary Access Pass.",
                                   "tap issue|list|revoke USER [options] --config FILE", cmd_tap};
+static const command_t CMD_PURGE = {"purge", "Remove expired codes, tokens and sessions (run it daily).",
+                                    "purge [--batch N] [--json] --config FILE", cmd_purge};
 static const command_t CMD_VERSION = {"version", "Print the version.", "version", cmd_version};
 
-static const command_t *const COMMANDS[] = {&CMD_SERVE,        &CMD_MIGRATE, &CMD_KEYS_ROTATE,
-                                            &CMD_CONFIG_CHECK, &CMD_CLIENT,  &CMD_USER,
-                                            &CMD_TAP,          &CMD_VERSION, NULL};
+static const command_t *const COMMANDS[] = {&CMD_SERVE,   &CMD_MIGRATE, &CMD_KEYS_ROTATE, &CMD_CONFIG_CHECK,
+                                            &CMD_CLIENT,  &CMD_USER,    &CMD_TAP,         &CMD_PURGE,
+                                            &CMD_VERSION, NULL};
 
 static void usage(FILE *out)
 {

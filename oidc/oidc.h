@@ -17,5 +17,7 @@ int oidc_cli_client(const gw_config_t *cfg, PGconn *conn, int argc, char **argv)
 int oidc_cli_user(const gw_config_t *cfg, PGconn *conn, int argc, char **argv);
 /* `regain tap issue|list|revoke USER ...` (oidc/cli_tap.c). */
 int oidc_cli_tap(const gw_config_t *cfg, PGconn *conn, int argc, char **argv);
+/* `regain purge [--batch N] [--json]` (oidc/cli_purge.c). */
+int oidc_cli_purge(const gw_config_t *cfg, PGconn *conn, int argc, char **argv);
 
 #endif
