@@ -404,8 +404,9 @@ void scim_op_execute(gw_req_t *r, const char *method, const char *path, yajl_val
 
 /* ---- registration ------------------------------------------------------------- */
 
-void scim_service_register(void);   /* ServiceProviderConfig, ResourceTypes, Schemas */
-void scim_resources_register(void); /* Users, Groups, /.search */
-void scim_bulk_register(void);      /* /Bulk */
+void scim_service_register(void);      /* ServiceProviderConfig, ResourceTypes, Schemas */
+void scim_resources_register(void);    /* Users, Groups, /.search */
+void scim_bulk_register(void);         /* /Bulk */
+void scim_service_register_last(void); /* everything else under /scim/v2 (SCIM errors) */
 
 #endif

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "scim/bulk.h"
+#include "scim/endpoints.h"
 
 #define URN_SPC         "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 #define URN_RESOURCE_TY "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
@@ -393,9 +394,35 @@ static gw_route_t ROUTE_RTYPES = {
 static gw_route_t ROUTE_SCHEMAS = {
     PATH_SCHEMAS, ALL_METHODS, GW_ROUTE_PREFIX, on_schemas, PATH_SCHEMAS, NULL, 0};
 
+/* Anything else under /scim/v2 answers in SCIM's own error format rather
+ * than the gateway's. /Me stands for the authenticated subject (RFC 7644
+ * §3.11), and a SCIM client here is a client acting as itself, never a
+ * user: "A service provider that does NOT support this feature SHOULD
+ * respond with HTTP status code 501 (Not Implemented)." */
+static void on_unknown(gw_req_t *r)
+{
+    h2o_iovec_t path = r->req->path_normalized;
+    h2o_iovec_t rest = h2o_iovec_init(path.base + sizeof(SCIM_BASE) - 1, path.len - (sizeof(SCIM_BASE) - 1));
+    if (h2o_memis(rest.base, rest.len, H2O_STRLIT("/Me")) ||
+        (rest.len > 3 && memcmp(rest.base, "/Me/", 4) == 0)) {
+        scim_reply_status(r, 501, NULL,
+                          "/Me is not supported: SCIM clients act as themselves, not as a user");
+        return;
+    }
+    scim_reply_fail(r, GW_E_NOT_FOUND, "no such SCIM endpoint");
+}
+
+static gw_route_t ROUTE_UNKNOWN = {SCIM_BASE, ALL_METHODS, GW_ROUTE_PREFIX, on_unknown, SCIM_BASE "/*", NULL,
+                                   0};
+
 void scim_service_register(void)
 {
     gw_route_register(&ROUTE_SPC);
     gw_route_register(&ROUTE_RTYPES);
     gw_route_register(&ROUTE_SCHEMAS);
+}
+
+void scim_service_register_last(void)
+{
+    gw_route_register(&ROUTE_UNKNOWN);
 }

@@ -3,7 +3,8 @@ scimType in the SCIM error format with the SCIM media type, and changes
 nothing in the database: malformed JSON, duplicate keys, a body that is not
 an object, a wrong media type (415), a wrong type, an unknown attribute, a
 missing required attribute, a read-only attribute, an oversized body (413),
-a bad PATCH, an unknown id (404), an unsupported method (405)."""
+a bad PATCH, an unknown id (404), an unsupported method (405), an unknown
+endpoint under /scim/v2 (404) and the unsupported /Me alias (501)."""
 
 from harness import check, check_eq, psql, require, run
 from scim_provisioning import PATCH_OP, USER, Scim, media_type, scim_error, scim_token, start
@@ -82,6 +83,15 @@ def main(env):
     check_eq("PUT on the collection: 405", r.status, 405)
     check_eq("... with Allow", r.header("allow"), "GET, HEAD, POST")
     scim_error("unknown path below a resource", scim.get("/Users/%s/extra" % uid), 404)
+    # Everything else under /scim/v2 is SCIM's too, errors included.
+    for path in ("/Nope", "/Userz", "/ServiceProviderConfig/x"):
+        r = scim.get(path)
+        scim_error("unknown endpoint %s" % path, r, 404)
+        check_eq("... media type application/scim+json", media_type(r), "application/scim+json")
+    for method, path in (("GET", "/Me"), ("PATCH", "/Me"), ("GET", "/Me/x")):
+        scim_error("%s %s: the /Me alias is not supported (RFC 7644 §3.11)" % (method, path),
+                   scim.request(method, path, "{}" if method == "PATCH" else None), 501)
+    check_eq("/Users still answers beside the catch-all", scim.get("/Users?count=1").status, 200)
 
 
 run(main)
