@@ -44,6 +44,11 @@
 #define SCIM_BULK_MAX_OPERATIONS 1000
 #define SCIM_BULK_MAX_PAYLOAD    (4 * 1024 * 1024)
 #define SCIM_MAX_FILTER_LEN      4096
+/* Values of one multi-valued attribute of a User (emails, phoneNumbers,
+ * roles, entitlements, ...). Directories send a handful; the bound keeps
+ * every PATCH, projection and list page of a user proportionate, since each
+ * walks these arrays on the event loop. A Group's members are not bounded. */
+#define SCIM_USER_MAX_VALUES 1000
 
 extern const gw_config_t *scim_cfg;
 

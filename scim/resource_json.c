@@ -266,6 +266,9 @@ static int check_multi(check_t *c, const char *where, const scim_attr_t *a, yajl
     *out = NULL;
     if (!YAJL_IS_ARRAY(v))
         return GW_ERRF(c->err, GW_E_SCIM_INVALID_VALUE, "'%s' must be an array", where);
+    if (c->rt == &SCIM_RT_USER && v->u.array.len > SCIM_USER_MAX_VALUES)
+        return GW_ERRF(c->err, GW_E_SCIM_INVALID_VALUE, "'%s' has more than %d values", where,
+                       SCIM_USER_MAX_VALUES);
     yajl_val arr = scim_jt_array();
     int primaries = 0;
     for (size_t i = 0; i < v->u.array.len; i++) {
