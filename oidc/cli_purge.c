@@ -61,8 +61,8 @@ int oidc_cli_purge(const gw_config_t *cfg, PGconn *conn, int argc, char **argv)
             char *end;
             batch = strtol(argv[++i], &end, 10);
             if (*end != '\0' || batch < 1 || batch > BATCH_MAX) {
-                fprintf(stderr, "regain purge: --batch %s is not a number from 1 to %d\n%s", argv[i], BATCH_MAX,
-                        USAGE);
+                fprintf(stderr, "regain purge: --batch %s is not a number from 1 to %d\n%s", argv[i],
+                        BATCH_MAX, USAGE);
                 return EXIT_USAGE;
             }
         } else {
