@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import html
+import json
 import re
 import struct
 import time
@@ -93,3 +94,21 @@ def audit(db, where):
                              "from audit_events where %s order by id" % where)
     require("audit query", rc == 0, err)
     return rows
+
+
+def post_json(b, path, body, content_type="application/json"):
+    """POST a JSON body (a dict, or raw text) from browser b; the reply with
+    .json set to the parsed body ({} when it is not JSON)."""
+    raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    r = b.request("POST", path, raw_body=raw, content_type=content_type)
+    try:
+        r.json = json.loads(r.text)
+    except ValueError:
+        r.json = {}
+    return r
+
+
+def data_attr(text, element_id, name):
+    """The data-NAME attribute of the <div id=ELEMENT_ID> of a page."""
+    m = re.search(r'<div id="%s"[^>]*data-%s="([^"]*)"' % (element_id, name), text)
+    return m.group(1) if m else None

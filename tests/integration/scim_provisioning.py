@@ -7,9 +7,11 @@ import base64
 import json
 import os
 import tempfile
+import threading
+import time
 from urllib.parse import quote
 
-from harness import Abort, check, curl, require
+from harness import SLOW, Abort, check, curl, require
 
 SCIM = "/scim/v2"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -130,3 +132,30 @@ def media_type(r):
 
 def members_of(doc):
     return sorted(m.get("value") for m in (doc or {}).get("members", []) or [])
+
+
+# What a request on the same loop thread may wait while a big one is applied
+# (the stalls the callers were written for lasted 10 s and more).
+MAX_WAIT_S = 3.0 * SLOW
+
+
+def while_answering(scim, name, fn, timeout=60):
+    """Runs fn (a big request) in a thread while GET /ServiceProviderConfig
+    is asked again and again (on the same loop thread when the server has
+    one); checks that none waited MAX_WAIT_S and returns fn's answer."""
+    out = {}
+
+    def big():
+        out["r"] = fn()
+
+    t = threading.Thread(target=big)
+    t.start()
+    worst = 0.0
+    while t.is_alive():
+        t0 = time.time()
+        r = scim.get("/ServiceProviderConfig", timeout=timeout)
+        worst = max(worst, time.time() - t0)
+        require("GET /ServiceProviderConfig meanwhile: 200", r.status == 200, r.describe())
+    t.join()
+    check("a GET while %s waits at most %.0f s" % (name, MAX_WAIT_S), worst < MAX_WAIT_S, "waited %.2f s" % worst)
+    return out["r"]

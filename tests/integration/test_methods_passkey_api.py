@@ -5,32 +5,18 @@ listed); challenges stored, single use, bound to the browser, expiring;
 registration behind the account page's gate; refused credentials. Also the
 acr step-up rules at /authorize and discovery's acr_values_supported."""
 
-import base64
 import json
 import re
 import uuid
 
 from authorize_browser import Browser, authorize_params, field_value, pkce, setup_fixtures
 from harness import b64url, check, check_eq, require, run
-from methods_fixture import plant_session
+from methods_fixture import data_attr, plant_session, post_json
 
 PHR = "urn:regain:acr:phishing-resistant"
 MFA = "urn:regain:acr:mfa"
 
 
-def post_json(b, path, body, content_type="application/json"):
-    raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    r = b.request("POST", path, raw_body=raw, content_type=content_type)
-    try:
-        r.json = json.loads(r.text)
-    except ValueError:
-        r.json = {}
-    return r
-
-
-def data_attr(text, element_id, name):
-    m = re.search(r'<div id="%s"[^>]*data-%s="([^"]*)"' % (element_id, name), text)
-    return m.group(1) if m else None
 
 
 def client_data(challenge_b64, typ="webauthn.get", origin="https://localhost"):

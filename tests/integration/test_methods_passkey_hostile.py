@@ -14,27 +14,14 @@ built here (a P-256 key, CBOR written by hand):
 
 import hashlib
 import json
-import re
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from authorize_browser import Browser, setup_fixtures
 from harness import b64url, check, check_eq, require, run
-from methods_fixture import plant_session
+from methods_fixture import data_attr, plant_session, post_json
 
 
-def post_json(b, path, body):
-    r = b.request("POST", path, raw_body=json.dumps(body), content_type="application/json")
-    try:
-        r.json = json.loads(r.text)
-    except ValueError:
-        r.json = {}
-    return r
-
-
-def data_attr(text, element_id, name):
-    m = re.search(r'<div id="%s"[^>]*data-%s="([^"]*)"' % (element_id, name), text)
-    return m.group(1) if m else None
 
 
 def cbor(v):

@@ -7,12 +7,10 @@ by its /64), with a 429 in the endpoints' JSON error format and Retry-After;
 expired challenges are cleared as new ones are made, and an expired one never
 counts against anyone."""
 
-import json
-import re
 
 from authorize_browser import Browser
 from harness import check, check_eq, psql, require, run
-from methods_fixture import add_user, plant_session
+from methods_fixture import add_user, data_attr, plant_session, post_json
 
 PER_BROWSER = 4
 PER_ADDRESS = 6
@@ -24,18 +22,6 @@ def sql(db, q):
     return rows
 
 
-def post_json(b, path, body):
-    r = b.request("POST", path, raw_body=json.dumps(body), content_type="application/json")
-    try:
-        r.json = json.loads(r.text)
-    except ValueError:
-        r.json = {}
-    return r
-
-
-def data_attr(text, element_id, name):
-    m = re.search(r'<div id="%s"[^>]*data-%s="([^"]*)"' % (element_id, name), text)
-    return m.group(1) if m else None
 
 
 def signin_options(b):

@@ -17,16 +17,10 @@ notes as ids to add and to remove: every id noted once, in the list of the
 last operation that names it.  And a value without path: each of its
 attributes counts as an operation, so their number is bounded too."""
 
-import threading
-import time
-
-from harness import SANITIZED, SLOW, check, check_eq, require, run
-from scim_provisioning import GROUP, PATCH_OP, USER, Scim, members_of, scim_error, scim_token
+from harness import SANITIZED, check, check_eq, require, run
+from scim_provisioning import GROUP, PATCH_OP, USER, Scim, members_of, scim_error, scim_token, while_answering
 
 N = 12000  # new values in the big PATCH: about 800 kB in all
-# What a request on the same (single) loop thread may wait while the big
-# PATCH is applied; the stall this test was written for was 11 s.
-MAX_WAIT_S = 3.0 * SLOW
 # Member ids in the big Group PATCH: about 900 kB. Under ASan every realloc
 # copies, and the lists grow one element at a time (scim_jt_push), which
 # glibc's realloc absorbs but ASan's does not: 50,000 cost ASan 12 s of
@@ -53,29 +47,6 @@ def ops(n):
     return [{"op": "add", "path": "emails", "value": added},
             {"op": "add", "path": "emails", "value": flagged},
             {"op": "remove", "path": "emails", "value": gone}]
-
-
-def while_answering(scim, name, fn):
-    """Runs fn (a big request) while GET /ServiceProviderConfig is asked
-    again and again on the same loop thread; checks the longest wait and
-    returns fn's answer."""
-    out = {}
-
-    def big():
-        out["r"] = fn()
-
-    t = threading.Thread(target=big)
-    t.start()
-    worst = 0.0
-    while t.is_alive():
-        t0 = time.time()
-        r = scim.get("/ServiceProviderConfig", timeout=60)
-        worst = max(worst, time.time() - t0)
-        require("GET /ServiceProviderConfig meanwhile: 200", r.status == 200, r.describe())
-    t.join()
-    check("a GET while %s waits at most %.0f s" % (name, MAX_WAIT_S), worst < MAX_WAIT_S,
-          "waited %.2f s" % worst)
-    return out["r"]
 
 
 def main(env):
