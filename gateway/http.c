@@ -323,8 +323,11 @@ static h2o_req_t *reply_start(gw_req_t *r, int status, const char *content_type,
     req->res.status = status;
     req->res.reason = reason_phrase(status);
     /* h2o 2.2.5 closes HTTP/1.1 connections on non-200 replies without a
-     * length (DEPENDENCIES.md §3), so always set it. */
-    req->res.content_length = len;
+     * length (DEPENDENCIES.md §3), so always set it; but 204 and 304 have no
+     * content, and RFC 9110 §8.6 forbids a Content-Length on a 204 and allows
+     * on a 304 only the length the 200 would have had. h2o keeps the
+     * connection for these two without one. */
+    req->res.content_length = (status == 204 || status == 304) ? SIZE_MAX : len;
     /* One allocation for the headers below instead of a doubling series. */
     h2o_vector_reserve(&req->pool, &req->res.headers, req->res.headers.size + 10);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
