@@ -35,7 +35,7 @@ static char *put_uint(char *p, uint64_t v)
 
 /* Copies `s` with JSON escapes; `p` has room for 6 * n bytes. Paths and
  * methods almost never need escaping, so the plain run is one copy;
- * gw_log_escape takes the rest (bytes from 0x80 up as they are). */
+ * gw_log_escape takes the rest (UTF-8 as it is, other high bytes as \xHH). */
 static char *put_escaped(char *p, const char *s, size_t n)
 {
     size_t i = gw_json_plain_prefix(s, n);

@@ -30,6 +30,33 @@ int gw_log_enabled(gw_log_level_t level)
     return level <= g_level;
 }
 
+/* Length of the well-formed UTF-8 sequence (RFC 3629 §4) that starts s[0],
+ * a byte from 0x80 up; 0 when there is none. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t len;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        lo = c == 0xE0 ? 0xA0 : 0x80; /* no overlong forms */
+        hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF; /* nothing above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t k = 2; k < len; k++)
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+    return len;
+}
+
 size_t gw_log_escape(char *out, size_t cap, const char *s, size_t n)
 {
     static const char HEX[] = "0123456789abcdef";
@@ -40,7 +67,25 @@ size_t gw_log_escape(char *out, size_t cap, const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         char buf[6];
         size_t len = 0;
-        if (c == '"' || c == '\\') {
+        if (c >= 0x80) {
+            /* A log line must stay JSON, so UTF-8 (RFC 8259 §8.1): a client's
+             * other bytes become the text \xHH instead of breaking the line
+             * for every parser downstream. */
+            size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+            if (k > 0) {
+                if (o + k >= cap)
+                    break;
+                memcpy(out + o, s + i, k);
+                o += k;
+                i += k - 1;
+                continue;
+            }
+            buf[len++] = '\\';
+            buf[len++] = '\\';
+            buf[len++] = 'x';
+            buf[len++] = HEX[c >> 4];
+            buf[len++] = HEX[c & 15];
+        } else if (c == '"' || c == '\\') {
             buf[len++] = '\\';
             buf[len++] = (char)c;
         } else if (c < 0x20 || c == 0x7f) {

@@ -28,7 +28,8 @@ void gw_log_write(gw_log_level_t level, const char *func, const char *request_id
     } while (0)
 
 /* Append `s` (length n) to `out` as the inside of a JSON string; returns the
- * bytes written, never more than `cap - 1`, and keeps `out` NUL-terminated. */
+ * bytes written, never more than `cap - 1`, and keeps `out` NUL-terminated.
+ * A byte that is not part of valid UTF-8 is written as the text \xHH. */
 size_t gw_log_escape(char *out, size_t cap, const char *s, size_t n);
 
 /* Current wall-clock time as RFC 3339 UTC with milliseconds ("2026-11-26T05:14:36.123Z"). */

@@ -154,17 +154,31 @@ static void test_near_misses_unescaped(void **state)
     assert_non_null(strstr(f->t->access_buf, want));
 }
 
-/* Bytes from 0x80 up are copied as they are, inside a plain run and after
- * an escape alike (the line stays what the client sent; UTF-8 or not). */
-static void test_high_bytes_as_they_are(void **state)
+/* UTF-8 from 0x80 up is copied as it is, inside a plain run and after an
+ * escape alike; a byte that is not part of valid UTF-8 (0xff, a lone
+ * continuation byte, a sequence cut short) is written as the text \xHH, so
+ * the line stays JSON (RFC 8259 §8.1: UTF-8) and still shows what was sent. */
+static void test_high_bytes_valid_utf8(void **state)
 {
     fixture_t *f = *state;
-    static const char PATH[] = "/caf\xc3\xa9/0123456789/\xff\x80\"\xc3\xa9";
+    static const char PATH[] = "/caf\xc3\xa9/0123456789/\xff\x80\"\xc3\xa9/\xe2\x82";
     f->req.path = h2o_iovec_init(PATH, sizeof(PATH) - 1);
-    f->t->access_len = 0; /* not through log_one: 0xff is not UTF-8, so no JSON parser takes the line */
-    gw_access_log_request(f->t, &f->r, &f->req, 200, 0, 0);
-    static const char WANT[] = "\"path\":\"/caf\xc3\xa9/0123456789/\xff\x80\\\"\xc3\xa9\"";
-    assert_non_null(memmem(f->t->access_buf, f->t->access_len, WANT, sizeof(WANT) - 1));
+    static const char METHOD[] = "G\xc3T";
+    f->req.method = h2o_iovec_init(METHOD, sizeof(METHOD) - 1);
+    yajl_val v = log_one(f, 200, 0, 0);
+    assert_string_equal(str(v, "path"), "/caf\xc3\xa9/0123456789/\\xff\\x80\"\xc3\xa9/\\xe2\\x82");
+    assert_string_equal(str(v, "method"), "G\\xc3T");
+    yajl_tree_free(v);
+    /* A valid sequence cut by the 256-byte limit is escaped, not split. */
+    char path[300];
+    memset(path, 'a', sizeof(path));
+    memcpy(path + 255, "\xc3\xa9", 2);
+    f->req.path = h2o_iovec_init(path, sizeof(path));
+    v = log_one(f, 200, 0, 0);
+    const char *got = str(v, "path");
+    assert_int_equal(strlen(got), 255 + 4);
+    assert_string_equal(got + 255, "\\xc3");
+    yajl_tree_free(v);
 }
 
 static void test_long_values_truncated(void **state)
@@ -208,7 +222,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escapes_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_near_misses_unescaped, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_high_bytes_as_they_are, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_high_bytes_valid_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_values_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buffer_rolls_over, setup, teardown),
     };

@@ -51,6 +51,14 @@ static void test_log_escape(void **state)
     char small[6];
     gw_log_escape(small, sizeof(small), "ab\ncd", 5);
     assert_string_equal(small, "ab");
+    /* UTF-8 as it is; any other byte from 0x80 up as the text \xHH, so a
+     * log line stays valid JSON whatever a client sent. */
+    assert_int_equal(gw_log_escape(out, sizeof(out), "\xc3\xa9\xff\xed\xa0\x80\xf0\x9f\x98\x80", 10), 26);
+    assert_string_equal(out, "\xc3\xa9\\\\xff\\\\xed\\\\xa0\\\\x80\xf0\x9f\x98\x80");
+    /* ... and truncation never splits a sequence. */
+    char tiny[4];
+    gw_log_escape(tiny, sizeof(tiny), "a\xf0\x9f\x98\x80", 5);
+    assert_string_equal(tiny, "a");
     gw_log_level_t level;
     assert_int_equal(gw_log_level_parse("warn", &level), 0);
     assert_int_equal(level, GW_LOG_WARN);
