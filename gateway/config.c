@@ -28,6 +28,20 @@ static int set_encryption_key(gw_cfg_ctx_t *c, gw_config_t *cfg, const char *b64
     return 0;
 }
 
+/* The host of an http:// URL is a loopback one: localhost, 127.0.0.1 or
+ * [::1], followed by the end, a port or a path (not "localhost.example"). */
+static int http_loopback(const char *u)
+{
+    static const char *const HOSTS[] = {"localhost", "127.0.0.1", "[::1]"};
+    const char *h = u + 7; /* past "http://" */
+    for (size_t i = 0; i < sizeof(HOSTS) / sizeof(HOSTS[0]); i++) {
+        size_t n = strlen(HOSTS[i]);
+        if (strncmp(h, HOSTS[i], n) == 0 && (h[n] == '\0' || h[n] == ':' || h[n] == '/'))
+            return 1;
+    }
+    return 0;
+}
+
 static int parse_issuer(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
 {
     if (gw_cfg_get_string(c, root, "", "issuer", &cfg->issuer) != 0)
@@ -38,7 +52,7 @@ static int parse_issuer(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
     /* OIDC Discovery §3: the issuer is an https URL with no query or fragment;
      * plain http is tolerated for loopback development only. */
     int https = strncmp(cfg->issuer, "https://", 8) == 0;
-    int http = strncmp(cfg->issuer, "http://", 7) == 0;
+    int http = strncmp(cfg->issuer, "http://", 7) == 0 && http_loopback(cfg->issuer);
     if ((!https && !http) || strpbrk(cfg->issuer, "?# ") != NULL || cfg->issuer[n - 1] == '/' || n > 200)
         return gw_cfg_fail(c, "issuer: must be an https URL without query, fragment or trailing slash");
     return 0;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,28 @@ static void test_errors_name_the_key(void **state)
     assert_rejects("{\"issuer\":\"https://id.example.com/\"," BASE_DB "," BASE_LISTEN "," BASE_KEYS "}",
                    "issuer: must be an https URL");
     assert_rejects("{\"issuer\":\"ftp://x\"," BASE_DB "," BASE_LISTEN "," BASE_KEYS "}", "issuer: must be");
+    /* OIDC Discovery §3: https; plain http only to a loopback host, which
+     * is development on one machine. */
+    static const char *const HTTP_NOT_LOOPBACK[] = {"http://id.example.com", "http://localhost.example.com",
+                                                    "http://127.0.0.1.example.com", "http://[::1].example",
+                                                    "http://localhost@id.example.com", "http://"};
+    for (size_t i = 0; i < sizeof(HTTP_NOT_LOOPBACK) / sizeof(HTTP_NOT_LOOPBACK[0]); i++) {
+        char json[512];
+        snprintf(json, sizeof(json), "{\"issuer\":\"%s\"," BASE_DB "," BASE_LISTEN "," BASE_KEYS "}",
+                 HTTP_NOT_LOOPBACK[i]);
+        assert_rejects(json, "issuer: must be an https URL");
+    }
+    static const char *const HTTP_LOOPBACK[] = {"http://localhost", "http://127.0.0.1:8080", "http://[::1]:8080",
+                                                "http://localhost:8080/regain"};
+    for (size_t i = 0; i < sizeof(HTTP_LOOPBACK) / sizeof(HTTP_LOOPBACK[0]); i++) {
+        char json[512];
+        gw_config_t cfg;
+        snprintf(json, sizeof(json), "{\"issuer\":\"%s\"," BASE_DB "," BASE_LISTEN "," BASE_KEYS "}",
+                 HTTP_LOOPBACK[i]);
+        if (parse(&cfg, json) != 0)
+            fail_msg("%s refused: %s", HTTP_LOOPBACK[i], msg);
+        gw_config_dispose(&cfg);
+    }
     assert_rejects("{" ISSUER "," BASE_LISTEN "," BASE_KEYS "}", "database.url: required");
     assert_rejects("{" ISSUER "," BASE_DB "," BASE_KEYS "}", "listen: required");
     assert_rejects("{" ISSUER "," BASE_DB ",\"listen\":[]," BASE_KEYS "}",
