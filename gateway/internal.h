@@ -28,6 +28,11 @@ void gw_access_log_request(gw_thread_t *t, const gw_req_t *r, const h2o_req_t *r
  * encoder cannot be found, which would fail every HTTP/2 response. */
 int gw_hpack_unique_install(char *msg, size_t msgsize);
 
+/* Checks that libh2o parses HTTP/1 request heads through
+ * gateway/http1_framing.c, which refuses ambiguous body framing (Content-Length
+ * with Transfer-Encoding, differing Content-Lengths). 0, or -1 and `msg`. */
+int gw_http1_framing_install(char *msg, size_t msgsize);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t gw_now_ns(void);
 

@@ -357,6 +357,8 @@ int gw_server_run(const gw_config_t *cfg, const gw_server_hooks_t *hooks, char *
         for (size_t i = 0; i < cfg->listen_count; i++)
             if ((srv->fds[t * cfg->listen_count + i] = open_listener(&cfg->listen[i], msg, msgsize)) < 0)
                 goto out;
+    if (gw_http1_framing_install(msg, msgsize) != 0)
+        goto out;
     int hp = gw_hpack_unique_install(msg, msgsize);
     if (hp < 0)
         goto out;
