@@ -1,4 +1,5 @@
-/* HTTP/1.1 request framing that two parsers could read two ways is refused.
+/* HTTP/1.1 request framing that two parsers could read two ways is refused,
+ * and so is a head without exactly one Host (HTTP/1.0: at most one).
  *
  * RFC 9112 §6.1: a server that gets both Content-Length and
  * Transfer-Encoding "MUST close the connection after responding to such a
@@ -72,6 +73,18 @@ static int framing_ambiguous(const struct phr_header *headers, size_t n)
     return chunked && length != NULL;
 }
 
+/* RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status
+ * code to any HTTP/1.1 request message that lacks a Host header field and to
+ * any request message that contains more than one Host header field line";
+ * two Hosts are two readings of which site is meant. */
+static int host_wrong(const struct phr_header *headers, size_t n, int minor_version)
+{
+    int hosts = 0;
+    for (size_t i = 0; i < n; i++)
+        hosts += name_is(&headers[i], "host", 4);
+    return hosts > 1 || (hosts == 0 && minor_version >= 1);
+}
+
 int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len, const char **path,
                       size_t *path_len, int *minor_version, struct phr_header *headers, size_t *num_headers,
                       size_t last_len)
@@ -79,7 +92,7 @@ int phr_parse_request(const char *buf, size_t len, const char **method, size_t *
     pthread_once(&g_once, resolve);
     int rc = g_phr_parse(buf, len, method, method_len, path, path_len, minor_version, headers, num_headers,
                          last_len);
-    if (rc > 0 && framing_ambiguous(headers, *num_headers))
+    if (rc > 0 && (framing_ambiguous(headers, *num_headers) || host_wrong(headers, *num_headers, *minor_version)))
         return -1;
     return rc;
 }

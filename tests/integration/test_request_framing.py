@@ -12,11 +12,12 @@ first length, and kept reading requests on the connection: behind a proxy
 that framed by the other reading, the bytes after the body were a second,
 smuggled request. gateway/http1_framing.c turns such a head into a parse
 error, which h2o answers with its own 400 and a closed connection. Well-formed framing (chunked alone, one length, a length
-repeated with the same value) keeps working on a kept-alive connection."""
+repeated with the same value) keeps working on a kept-alive connection.
+RFC 9112 §3.2: an HTTP/1.1 request without Host, or any with two, gets 400."""
 
 import re
 
-from harness import check, check_eq, raw_http, run
+from harness import check, check_eq, raw_http, raw_status, run
 
 FORM = b"Content-Type: application/x-www-form-urlencoded\r\n"
 NEXT = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
@@ -54,6 +55,16 @@ def main(env):
         # /token answers this form 400 (no grant_type): the body reached it.
         check_eq("%s: both requests answered on one connection" % label, statuses(got), [400, 200])
         check("%s: the body reached /token" % label, b"grant_type is required" in got, got[:600])
+
+    # RFC 9112 §3.2: an HTTP/1.1 request without Host, or any with two, gets 400.
+    for label, req in (("HTTP/1.1 without Host", b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"),
+                       ("two Host fields", b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n" + NEXT)):
+        got = raw_http(srv.port, req)
+        check_eq("%s: one answer, 400" % label, statuses(got), [400])
+    for label, req in (("HTTP/1.1 with one Host", b"GET /healthz HTTP/1.1\r\nhost: a\r\nConnection: close\r\n\r\n"),
+                       ("HTTP/1.0 without Host", b"GET /healthz HTTP/1.0\r\n\r\n")):
+        got = raw_http(srv.port, req)
+        check("%s: 200" % label, raw_status(got) == 200, got[:300])
 
     check("server still alive", srv.alive())
     srv.stop()
