@@ -67,6 +67,14 @@ static void add(requested_t *q, int level)
         q->level[q->n++] = level;
 }
 
+yajl_val oidc_acr_essential(yajl_val claims, size_t m)
+{
+    static const char *const MEMBERS[OIDC_ACR_CLAIM_MEMBERS] = {"id_token", "userinfo"};
+    yajl_val acr = m < OIDC_ACR_CLAIM_MEMBERS ? gw_json_get(gw_json_get(claims, MEMBERS[m]), "acr") : NULL;
+    bool essential = false;
+    return gw_json_get_bool(acr, "essential", &essential) == GW_JSON_OK && essential ? acr : NULL;
+}
+
 /* An essential acr claim request (OIDC Core §5.5.1: {"essential": true,
  * "value": ".."} or "values": [..]) in the id_token or userinfo member. */
 static void from_claims(requested_t *q, const char *json, size_t len)
@@ -77,11 +85,9 @@ static void from_claims(requested_t *q, const char *json, size_t len)
     yajl_val root = gw_json_parse(json, len, NULL, &err);
     if (root == NULL)
         return; /* the authorize area validated it; nothing to read */
-    static const char *const MEMBERS[] = {"id_token", "userinfo"};
-    for (size_t m = 0; m < 2; m++) {
-        yajl_val acr = gw_json_get(gw_json_get(root, MEMBERS[m]), "acr");
-        bool essential = false;
-        if (gw_json_get_bool(acr, "essential", &essential) != GW_JSON_OK || !essential)
+    for (size_t m = 0; m < OIDC_ACR_CLAIM_MEMBERS; m++) {
+        yajl_val acr = oidc_acr_essential(root, m);
+        if (acr == NULL)
             continue;
         const char *one = gw_json_str(acr, "value");
         if (one != NULL) {

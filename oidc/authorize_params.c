@@ -269,11 +269,9 @@ static int acr_known(yajl_val v)
  * (oidc/acr.c judges the ones we know, which a sign-in can reach). */
 static int essential_acr_unmeetable(yajl_val root)
 {
-    static const char *const MEMBERS[] = {"id_token", "userinfo"};
-    for (size_t m = 0; m < 2; m++) {
-        yajl_val acr = gw_json_get(gw_json_get(root, MEMBERS[m]), "acr");
-        bool essential = false;
-        if (gw_json_get_bool(acr, "essential", &essential) != GW_JSON_OK || !essential)
+    for (size_t m = 0; m < OIDC_ACR_CLAIM_MEMBERS; m++) {
+        yajl_val acr = oidc_acr_essential(root, m);
+        if (acr == NULL)
             continue;
         yajl_val one = gw_json_get(acr, "value"), values = gw_json_get(acr, "values");
         if (one == NULL && values == NULL)

@@ -82,6 +82,12 @@ enum {
 };
 int oidc_acr_needed(const char *acr_values, size_t acr_len, const char *claims_json, size_t claims_len);
 
+/* The "acr" claim request of member `m` (0: id_token, 1: userinfo) of a
+ * parsed claims parameter when it is essential (OIDC Core §5.5.1.1), else
+ * NULL; oidc/acr.c. */
+#define OIDC_ACR_CLAIM_MEMBERS 2
+yajl_val oidc_acr_essential(yajl_val claims, size_t m);
+
 /* The level a session's acr reaches (OIDC_ACR_LEVEL_*; NULL or unknown: 0). */
 int oidc_acr_level(const char *acr);
 

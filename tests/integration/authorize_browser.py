@@ -160,3 +160,13 @@ def setup_fixtures(srv, db):
            input="wonderland 1\n", timeout=60 * SLOW)
     require("user add alice", p.returncode == 0, p.stderr)
     return sql
+
+
+def live_sessions(sql):
+    """How many sessions have not ended (sql: setup_fixtures' query function)."""
+    return int(sql("select count(*) from sessions where ended_at is null")[0][0])
+
+
+def logout_form(text):
+    """The fields of the sign-out confirmation page's form, as it would post them."""
+    return {k: field_value(text, k) for k in ("client_id", "post_logout_redirect_uri", "state", "confirm", "csrf")}

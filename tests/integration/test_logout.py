@@ -8,7 +8,8 @@ cookie is cleared."""
 import json
 import re
 
-from authorize_browser import (POST_LOGOUT, Browser, authorize_params, field_value, pkce, setup_fixtures)
+from authorize_browser import (POST_LOGOUT, Browser, authorize_params, field_value, live_sessions, logout_form,
+                              pkce, setup_fixtures)
 from harness import b64url, b64url_decode, check, check_eq, require, run
 
 COOKIE = "__Host-regain-session"
@@ -37,8 +38,6 @@ def main(env):
     srv = env.regain()
     sql = setup_fixtures(srv, env.db_url)
 
-    def live_sessions():
-        return int(sql("select count(*) from sessions where ended_at is null")[0][0])
 
     def no_location(label, r, status=400):
         check_eq("%s: %d" % (label, status), r.status, status)
@@ -54,7 +53,7 @@ def main(env):
     # ---- never an open redirect -------------------------------------------------------
     b = Browser(srv)
     id_token = sign_in(b, "first sign-in")
-    require("a live session", live_sessions() == 1, "")
+    require("a live session", live_sessions(sql) == 1, "")
     for label, params in (
             ("unregistered post_logout_redirect_uri",
              {"client_id": "rp1", "post_logout_redirect_uri": "https://evil.example/", "state": "s"}),
@@ -69,24 +68,23 @@ def main(env):
         else:
             r = b.get("/logout", params)
         no_location(label, r)
-    check_eq("... the session was not ended by any of them", live_sessions(), 1)
+    check_eq("... the session was not ended by any of them", live_sessions(sql), 1)
 
     # ---- without id_token_hint: confirm first --------------------------------------------
     r = b.get("/logout", {"client_id": "rp1", "post_logout_redirect_uri": POST_LOGOUT, "state": "bye-1"})
     check_eq("no hint: 200 confirmation page", r.status, 200)
     check("... a POST form to /logout", '<form method="post" action="/logout">' in r.text, r)
     check_eq("... carries state", field_value(r.text, "state"), "bye-1")
-    check_eq("... the session is still live", live_sessions(), 1)
+    check_eq("... the session is still live", live_sessions(sql), 1)
     # A GET cannot confirm (only the form's POST does; SameSite=Lax keeps
     # cross-site POSTs cookie-less).
     r2 = b.get("/logout", {"client_id": "rp1", "post_logout_redirect_uri": POST_LOGOUT, "confirm": "yes"})
     check("confirm=yes on a GET still asks", r2.status == 200 and "confirm" in r2.text, r2)
-    form = {k: field_value(r.text, k) for k in ("client_id", "post_logout_redirect_uri", "state", "confirm",
-                                                 "csrf")}
+    form = logout_form(r.text)
     r = b.post("/logout", form)
     check_eq("confirmed: 303", r.status, 303)
     check_eq("... to the registered post-logout URI with state", r.header("location"), POST_LOGOUT + "?state=bye-1")
-    check_eq("... the session row has ended_at", live_sessions(), 0)
+    check_eq("... the session row has ended_at", live_sessions(sql), 0)
     check("... the cookie is cleared", COOKIE not in b.jar, b.jar)
     r = b.get("/authorize", authorize_params(pkce()[1], prompt="none"))
     _, q = r.location_params()
@@ -115,7 +113,7 @@ def main(env):
     no_location("an unsigned hint", b.get("/logout", {"id_token_hint": none_tok}))
     no_location("client_id not the hint's audience",
                 b.get("/logout", {"id_token_hint": id_token, "client_id": "m2m"}))
-    check_eq("... the session is still live", live_sessions(), 1)
+    check_eq("... the session is still live", live_sessions(sql), 1)
 
     r = b.get("/logout", {"id_token_hint": id_token, "post_logout_redirect_uri": POST_LOGOUT, "state": "bye-2",
                           "ui_locales": "fr"})
@@ -124,7 +122,7 @@ def main(env):
     if sid:
         rows = sql("select ended_at is not null from sessions where id = '%s'" % sid)
         check_eq("... the hint's session (sid) has ended_at", rows, [["t"]])
-    check_eq("... no live session left", live_sessions(), 0)
+    check_eq("... no live session left", live_sessions(sql), 0)
     check("... the cookie is cleared", COOKIE not in b.jar, b.jar)
 
     # A hint for an old session while another one is current: ask first.
@@ -133,7 +131,7 @@ def main(env):
     r = b2.get("/logout", {"id_token_hint": id_token, "post_logout_redirect_uri": POST_LOGOUT})
     check_eq("a hint for another session: the confirmation page", r.status, 200)
     check("... a form", re.search(r'name="confirm"', r.text), r)
-    check_eq("... nothing ended yet", live_sessions(), 1)
+    check_eq("... nothing ended yet", live_sessions(sql), 1)
     srv.stop()
 
 

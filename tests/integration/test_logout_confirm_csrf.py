@@ -12,7 +12,8 @@ Referrer-Policy, which makes them send "Origin: null")."""
 
 import urllib.parse
 
-from authorize_browser import POST_LOGOUT, Browser, authorize_params, field_value, pkce, setup_fixtures
+from authorize_browser import (POST_LOGOUT, Browser, authorize_params, field_value, live_sessions, logout_form,
+                              pkce, setup_fixtures)
 from harness import check, check_eq, require, run
 
 
@@ -20,45 +21,42 @@ def main(env):
     srv = env.regain()
     sql = setup_fixtures(srv, env.db_url)
 
-    def live_sessions():
-        return int(sql("select count(*) from sessions where ended_at is null")[0][0])
 
     b = Browser(srv)
     r = b.follow(b.sign_in(b.get("/authorize", authorize_params(pkce()[1])), "alice", "wonderland 1"))
-    require("signed in", r.status == 303 and live_sessions() == 1, r)
+    require("signed in", r.status == 303 and live_sessions(sql) == 1, r)
 
     forged = {"client_id": "rp1", "post_logout_redirect_uri": POST_LOGOUT, "state": "x", "confirm": "yes"}
     r = b.post("/logout", forged)
     check_eq("confirm=yes without the form's token: the confirmation page (200)", r.status, 200)
     check("... no Location", r.header("location") is None, r)
-    check_eq("... the session is still live", live_sessions(), 1)
+    check_eq("... the session is still live", live_sessions(sql), 1)
     r = b.post("/logout", dict(forged, csrf="A" * 43))
     check_eq("a wrong token: the confirmation page (200)", r.status, 200)
-    check_eq("... the session is still live", live_sessions(), 1)
+    check_eq("... the session is still live", live_sessions(sql), 1)
 
     body = urllib.parse.urlencode(forged)
     ct = "application/x-www-form-urlencoded"
     r = b.request("POST", "/logout", raw_body=body, content_type=ct, headers={"Sec-Fetch-Site": "same-site"})
     check_eq("from a sibling host (Sec-Fetch-Site: same-site): the confirmation page (200)", r.status, 200)
-    check_eq("... the session is still live", live_sessions(), 1)
+    check_eq("... the session is still live", live_sessions(sql), 1)
     r = b.request("POST", "/logout", raw_body=urllib.parse.urlencode({"confirm": "yes"}), content_type=ct,
                   headers={"Sec-Fetch-Site": "same-origin", "Origin": "null"})
     check_eq("from the OP's own page (the account page's button): signed out (200)", r.status, 200)
     check("... the signed-out page", "signed out" in r.text, r.text[:400])
-    check_eq("... the session ended", live_sessions(), 0)
+    check_eq("... the session ended", live_sessions(sql), 0)
 
     r = b.follow(b.sign_in(b.get("/authorize", authorize_params(pkce()[1])), "alice", "wonderland 1"))
-    require("signed in again", r.status == 303 and live_sessions() == 1, r)
+    require("signed in again", r.status == 303 and live_sessions(sql) == 1, r)
     page = b.get("/logout", {"client_id": "rp1", "post_logout_redirect_uri": POST_LOGOUT, "state": "bye"})
     check_eq("the confirmation page", page.status, 200)
     token = field_value(page.text, "csrf")
     check("... carries a token", token is not None and len(token) == 43, page.text[:600])
-    form = {k: field_value(page.text, k) for k in ("client_id", "post_logout_redirect_uri", "state", "confirm",
-                                                    "csrf")}
+    form = logout_form(page.text)
     r = b.post("/logout", form)
     check_eq("the form as shown: 303", r.status, 303)
     check_eq("... to the post-logout URI with state", r.header("location"), POST_LOGOUT + "?state=bye")
-    check_eq("... the session ended", live_sessions(), 0)
+    check_eq("... the session ended", live_sessions(sql), 0)
     srv.stop()
 
 

@@ -9,7 +9,7 @@ current session is given."""
 
 import json
 
-from authorize_browser import POST_LOGOUT, Browser, authorize_params, pkce, setup_fixtures
+from authorize_browser import POST_LOGOUT, Browser, authorize_params, live_sessions, pkce, setup_fixtures
 from harness import b64url_decode, check, check_eq, require, run
 
 
@@ -17,8 +17,6 @@ def main(env):
     srv = env.regain()
     sql = setup_fixtures(srv, env.db_url)
 
-    def live_sessions():
-        return int(sql("select count(*) from sessions where ended_at is null")[0][0])
 
     b = Browser(srv)
     verifier, challenge = pkce()
@@ -33,7 +31,7 @@ def main(env):
     at, idt = body["access_token"], body["id_token"]
     require("the access token is typed at+jwt",
             json.loads(b64url_decode(at.split(".")[0])).get("typ") == "at+jwt", at)
-    require("one live session", live_sessions() == 1, "")
+    require("one live session", live_sessions(sql) == 1, "")
 
     for label, params in (("access token as the hint", {"id_token_hint": at}),
                           ("access token as the hint, with client_id",
@@ -41,13 +39,13 @@ def main(env):
         r = b.get("/logout", params)
         check_eq("%s: 400" % label, r.status, 400)
         check("%s: no Location" % label, r.header("location") is None, r)
-        check_eq("%s: the session is still live" % label, live_sessions(), 1)
+        check_eq("%s: the session is still live" % label, live_sessions(sql), 1)
 
     # The ID token itself still works.
     r = b.get("/logout", {"id_token_hint": idt, "post_logout_redirect_uri": POST_LOGOUT, "state": "s1"})
     check_eq("the ID token as the hint: 303", r.status, 303)
     check_eq("... to the post-logout URI", r.header("location"), POST_LOGOUT + "?state=s1")
-    check_eq("... the session ended", live_sessions(), 0)
+    check_eq("... the session ended", live_sessions(sql), 0)
     srv.stop()
 
 
