@@ -92,7 +92,8 @@ int phr_parse_request(const char *buf, size_t len, const char **method, size_t *
     pthread_once(&g_once, resolve);
     int rc = g_phr_parse(buf, len, method, method_len, path, path_len, minor_version, headers, num_headers,
                          last_len);
-    if (rc > 0 && (framing_ambiguous(headers, *num_headers) || host_wrong(headers, *num_headers, *minor_version)))
+    if (rc > 0 &&
+        (framing_ambiguous(headers, *num_headers) || host_wrong(headers, *num_headers, *minor_version)))
         return -1;
     return rc;
 }

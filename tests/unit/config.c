@@ -104,17 +104,17 @@ static void test_errors_name_the_key(void **state)
     assert_rejects("{\"issuer\":\"ftp://x\"," BASE_DB "," BASE_LISTEN "," BASE_KEYS "}", "issuer: must be");
     /* OIDC Discovery §3: https; plain http only to a loopback host, which
      * is development on one machine. */
-    static const char *const HTTP_NOT_LOOPBACK[] = {"http://id.example.com", "http://localhost.example.com",
-                                                    "http://127.0.0.1.example.com", "http://[::1].example",
-                                                    "http://localhost@id.example.com", "http://"};
+    static const char *const HTTP_NOT_LOOPBACK[] = {
+        "http://id.example.com", "http://localhost.example.com",    "http://127.0.0.1.example.com",
+        "http://[::1].example",  "http://localhost@id.example.com", "http://"};
     for (size_t i = 0; i < sizeof(HTTP_NOT_LOOPBACK) / sizeof(HTTP_NOT_LOOPBACK[0]); i++) {
         char json[512];
         snprintf(json, sizeof(json), "{\"issuer\":\"%s\"," BASE_DB "," BASE_LISTEN "," BASE_KEYS "}",
                  HTTP_NOT_LOOPBACK[i]);
         assert_rejects(json, "issuer: must be an https URL");
     }
-    static const char *const HTTP_LOOPBACK[] = {"http://localhost", "http://127.0.0.1:8080", "http://[::1]:8080",
-                                                "http://localhost:8080/regain"};
+    static const char *const HTTP_LOOPBACK[] = {"http://localhost", "http://127.0.0.1:8080",
+                                                "http://[::1]:8080", "http://localhost:8080/regain"};
     for (size_t i = 0; i < sizeof(HTTP_LOOPBACK) / sizeof(HTTP_LOOPBACK[0]); i++) {
         char json[512];
         gw_config_t cfg;
