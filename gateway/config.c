@@ -1,5 +1,6 @@
 #include "gateway/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,6 +120,57 @@ out:
     return rc;
 }
 
+/* A listener's bound address, numeric (regain resolves no names at start). */
+typedef struct {
+    int family;
+    uint8_t addr[16];
+} listen_addr_t;
+
+static int listen_addr(const char *text, listen_addr_t *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (inet_pton(AF_INET, text, a->addr) == 1)
+        a->family = AF_INET;
+    else if (inet_pton(AF_INET6, text, a->addr) == 1)
+        a->family = AF_INET6;
+    else
+        return -1;
+    return 0;
+}
+
+static int listen_addr_is_any(const listen_addr_t *a)
+{
+    static const uint8_t ZERO[16] = {0};
+    return memcmp(a->addr, ZERO, sizeof(ZERO)) == 0;
+}
+
+/* Every worker thread binds its own socket with SO_REUSEPORT, so two
+ * listeners on one port would join one group: the kernel would spread the
+ * port's connections over both, and a TLS listener would answer some of its
+ * clients in cleartext (and the other way round). An IPv6 listener is
+ * IPv6-only, so it never shares a port with an IPv4 one; the wildcard
+ * address shares it with every address of its family. */
+static int listeners_overlap(const listen_addr_t *a, const listen_addr_t *b)
+{
+    return a->family == b->family &&
+           (listen_addr_is_any(a) || listen_addr_is_any(b) || memcmp(a->addr, b->addr, sizeof(a->addr)) == 0);
+}
+
+static int check_listeners_distinct(gw_cfg_ctx_t *c, const gw_config_t *cfg)
+{
+    listen_addr_t addrs[GW_CONFIG_MAX_LISTENERS];
+    for (size_t i = 0; i < cfg->listen_count; i++) {
+        if (listen_addr(cfg->listen[i].address, &addrs[i]) != 0)
+            return gw_cfg_fail(c, "listen[%zu].address: \"%s\" is not a numeric IPv4 or IPv6 address", i,
+                               cfg->listen[i].address);
+        for (size_t j = 0; j < i; j++)
+            if (cfg->listen[j].port == cfg->listen[i].port && listeners_overlap(&addrs[j], &addrs[i]))
+                return gw_cfg_fail(c, "listen[%zu]: port %u on %s is already listen[%zu]'s (%s)", i,
+                                   cfg->listen[i].port, cfg->listen[i].address, j, cfg->listen[j].address);
+    }
+    return 0;
+}
+
 static int parse_listen(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
 {
     yajl_val list = gw_cfg_member(root, "listen");
@@ -133,7 +185,7 @@ static int parse_listen(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
             return -1;
         cfg->listen_count = i + 1;
     }
-    return 0;
+    return check_listeners_distinct(c, cfg);
 }
 
 static int parse_server(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)

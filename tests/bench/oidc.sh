@@ -199,7 +199,7 @@ FL_SPLIT=$(split_per "$FL_CPU0" "$(cpu_split)" "$(echo "$FL_TM" | awk '{ print $
     "$(jq -r '.flows // 0' "$T/flows.json" 2>/dev/null || echo 0)" 1000)
 if [ "$have_node" = 1 ]; then
     echo "   oidc-provider client_credentials"
-    OP_PORT=$(free_port)
+    OP_PORT=$(free_ports 1)
     OP_SECRET=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
     node "$INTEROP/bench_oidc_provider.mjs" "$OP_PORT" bench-cc "$OP_SECRET" >"$T/op.out" 2>"$T/op.err" &
     OP_PID=$!

@@ -15,7 +15,7 @@
 # X-Request-Ids), p50 and p99.
 
 REC_C=${BENCH_RECOVERY_C:-16}
-REC_PORT=$(free_port) REC_TLS=$(free_port)
+read -r REC_PORT REC_TLS < <(free_ports 2)
 REC_CFG=$T/regain-recovery.json
 REC_REDIRECT=https://rp.bench.example/recovered
 REC_GROUP=3f0e7d7c-2b1a-4c5d-8e9f-0a1b2c3d4e5f

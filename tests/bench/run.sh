@@ -62,8 +62,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# free_ports N: N different TCP ports that were free a moment ago, on one line
+# (all stay bound until each is read: ports taken one by one may repeat).
+free_ports() {
+    "$PYTHON" -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 
 wait_http() { # URL -> 0 once it answers 200
@@ -91,7 +96,7 @@ PG_FAST=1 bash "$PG_SH" start "$T/pg" >"$T/pg-start.log" 2>&1 || { cat "$T/pg-st
 PG_STARTED=1
 DB_URL=$(bash "$PG_SH" url "$T/pg" regain)
 
-B_PORT=$(free_port) B_TLS=$(free_port) R_PORT=$(free_port) R_TLS=$(free_port)
+read -r B_PORT B_TLS R_PORT R_TLS < <(free_ports 4)
 KEY=$(head -c 32 /dev/urandom | base64)
 cat >"$T/regain.json" <<EOF
 {"issuer": "https://localhost:$R_TLS", "dev_mode": false,

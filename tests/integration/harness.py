@@ -103,14 +103,26 @@ def require(name, cond, detail=""):
 # ---- small helpers -------------------------------------------------------
 
 
-def free_port():
-    """A TCP port that was free a moment ago (bind port 0, read, close)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def free_ports(n):
+    """n different TCP ports that were free a moment ago. All n sockets stay
+    bound until every port is read: ports taken one after another may repeat
+    (about once in 18,000 pairs here), and regain would then run both of its
+    listeners on one port."""
+    socks = []
     try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
     finally:
-        s.close()
+        for s in socks:
+            s.close()
+
+
+def free_port():
+    """A TCP port that was free a moment ago."""
+    return free_ports(1)[0]
 
 
 def b64url(data):
@@ -412,8 +424,7 @@ class Regain:
         self.name = "regain%d" % Regain._seq
         self.dir = os.path.join(env.dir, self.name)
         os.makedirs(self.dir)
-        self.tls_port = free_port()
-        self.port = free_port()
+        self.tls_port, self.port = free_ports(2)
         self.issuer = "https://localhost:%d" % self.tls_port
         self.config = {
             "issuer": self.issuer,

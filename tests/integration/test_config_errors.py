@@ -60,6 +60,12 @@ def main(env):
         ("wrong type dev_mode", lambda d: mutate(d, ["dev_mode"], "yes"), ["dev_mode"]),
         ("wrong type listen port", lambda d: mutate(d, ["listen", 1, "port"], "80"), ["port"]),
         ("port out of range", lambda d: mutate(d, ["listen", 1, "port"], 70000), ["port"]),
+        # One SO_REUSEPORT group would share the port's connections between
+        # the TLS and the cleartext listener.
+        ("two listeners on one port", lambda d: mutate(d, ["listen", 1, "port"], 1),
+         ["listen[1]: port 1 on 127.0.0.1 is already listen[0]'s"]),
+        ("listener address not numeric", lambda d: mutate(d, ["listen", 0, "address"], "localhost"),
+         ["listen[0].address"]),
         ("negative threads", lambda d: mutate(d, ["server", "threads"], -1), ["server.threads"]),
         ("missing issuer", lambda d: mutate(d, ["issuer"], None, delete=True), ["issuer"]),
         ("issuer not https", lambda d: mutate(d, ["issuer"], "ftp://x"), ["issuer"]),

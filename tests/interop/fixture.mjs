@@ -94,15 +94,26 @@ export function require_(name, cond, detail = '') {
 
 // ---- helpers ----------------------------------------------------------------
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+/**
+ * `n` different TCP ports that were free a moment ago. Every server stays
+ * bound until all ports are read: ports taken one after another may repeat,
+ * and regain would then run its TLS and cleartext listeners on one port.
+ */
+async function freePorts(n) {
+  const servers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = net.createServer();
+      servers.push(s);
+      await new Promise((resolve, reject) => {
+        s.on('error', reject);
+        s.listen(0, '127.0.0.1', resolve);
+      });
+    }
+    return servers.map((s) => s.address().port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(() => resolve()))));
+  }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -266,8 +277,7 @@ export class Regain {
 
   /** `overrides`: top-level config members to add or replace (e.g. providers). */
   async start(overrides = {}) {
-    this.tlsPort = await freePort();
-    this.port = await freePort();
+    [this.tlsPort, this.port] = await freePorts(2);
     this.issuer = `https://localhost:${this.tlsPort}`;
     this.config = {
       issuer: this.issuer,

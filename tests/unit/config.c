@@ -146,6 +146,41 @@ static void test_errors_name_the_key(void **state)
     assert_rejects("{\"issuer\": ", "not valid JSON");
 }
 
+/* Two listeners on one port would join one SO_REUSEPORT group and share its
+ * connections, TLS and cleartext at random; the wildcard address of a family
+ * overlaps every address of that family, and IPv6 listeners are IPv6-only. */
+static void test_listeners_must_not_share_a_port(void **state)
+{
+    (void)state;
+#define LISTEN2(a, b) "{" ISSUER "," BASE_DB ",\"listen\":[" a "," b "]," BASE_KEYS "}"
+    assert_rejects(
+        LISTEN2("{\"port\":8443,\"tls\":{\"certificate_file\":\"c\",\"key_file\":\"k\"}}", "{\"port\":8443}"),
+        "listen[1]: port 8443 on 127.0.0.1 is already listen[0]'s (127.0.0.1)");
+    assert_rejects(LISTEN2("{\"address\":\"0.0.0.0\",\"port\":80}", "{\"address\":\"10.1.2.3\",\"port\":80}"),
+                   "listen[1]: port 80 on 10.1.2.3 is already listen[0]'s (0.0.0.0)");
+    assert_rejects(LISTEN2("{\"address\":\"::1\",\"port\":80}", "{\"address\":\"::\",\"port\":80}"),
+                   "listen[1]: port 80 on :: is already listen[0]'s (::1)");
+    assert_rejects(LISTEN2("{\"address\":\"::1\",\"port\":80}", "{\"address\":\"0:0::1\",\"port\":80}"),
+                   "is already listen[0]'s");
+    assert_rejects(LISTEN2("{\"address\":\"localhost\",\"port\":80}", "{\"port\":81}"),
+                   "listen[0].address: \"localhost\" is not a numeric IPv4 or IPv6 address");
+
+    static const char *const DISTINCT[] = {
+        LISTEN2("{\"port\":8443}", "{\"port\":8080}"),
+        LISTEN2("{\"address\":\"127.0.0.1\",\"port\":80}", "{\"address\":\"127.0.0.2\",\"port\":80}"),
+        LISTEN2("{\"address\":\"0.0.0.0\",\"port\":80}", "{\"address\":\"::\",\"port\":80}"),
+        LISTEN2("{\"address\":\"::1\",\"port\":80}", "{\"address\":\"127.0.0.1\",\"port\":80}"),
+    };
+    for (size_t i = 0; i < sizeof(DISTINCT) / sizeof(DISTINCT[0]); i++) {
+        gw_config_t cfg;
+        if (parse(&cfg, DISTINCT[i]) != 0)
+            fail_msg("%s refused: %s", DISTINCT[i], msg);
+        assert_int_equal(cfg.listen_count, 2);
+        gw_config_dispose(&cfg);
+    }
+#undef LISTEN2
+}
+
 static void test_oidc_section(void **state)
 {
     (void)state;
@@ -274,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_minimal_config_gets_defaults),
         cmocka_unit_test(test_full_config_and_relative_paths),
         cmocka_unit_test(test_errors_name_the_key),
+        cmocka_unit_test(test_listeners_must_not_share_a_port),
         cmocka_unit_test(test_oidc_section),
         cmocka_unit_test(test_environment_overrides_secrets),
         cmocka_unit_test(test_unreadable_file_names_the_file),
