@@ -17,7 +17,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential pkg-config \
       libh2o-evloop-dev libjwt-dev libssl-dev libpq-dev libyajl-dev \
-      libcbor-dev libqrencode-dev libargon2-dev libutf8proc-dev \
+      libcbor-dev libqrencode-dev libargon2-dev libutf8proc-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -26,7 +26,7 @@ RUN make -j"$(nproc)" build/regain && strip build/regain
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libh2o-evloop0.13 libjwt0 libssl3 libpq5 libyajl2 libcbor0.8 libqrencode4 libargon2-1 libutf8proc2 \
+      libh2o-evloop0.13 libjwt0 libssl3 libpq5 libyajl2 libcbor0.8 libqrencode4 libargon2-1 libutf8proc2 zlib1g \
       ca-certificates curl openssl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/regain \

@@ -2,7 +2,7 @@
 SHELL      := /bin/bash
 CC         ?= cc
 BUILD      ?= build
-PKGS       := libh2o-evloop libjwt openssl libpq yajl libcbor libqrencode
+PKGS       := libh2o-evloop libjwt openssl libpq yajl libcbor libqrencode zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

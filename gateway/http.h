@@ -110,6 +110,34 @@ void gw_reply_json(gw_req_t *r, int status, const char *json, size_t len);
 void gw_reply_borrowed(gw_req_t *r, int status, const char *content_type, const char *body, size_t len,
                        void (*release)(void *arg), void *arg);
 
+/* A body sent many times unchanged (the discovery document, the JWKS) and
+ * its gzip form, made once (gateway/content_coding.c). `body` is borrowed;
+ * `gzip` is owned, NULL when gzip would not make the body smaller. */
+typedef struct {
+    const char *body;
+    size_t len;
+    char *gzip;
+    size_t gzip_len;
+} gw_codings_t;
+
+void gw_codings_init(gw_codings_t *c, const char *body, size_t len);
+void gw_codings_dispose(gw_codings_t *c);
+
+/* gw_reply_borrowed with the coding the client takes: the gzip form, with
+ * Content-Encoding: gzip, when its Accept-Encoding allows gzip, else the
+ * body as it is; Vary: Accept-Encoding either way when there is a gzip
+ * form. Both forms must outlive the request as gw_reply_borrowed says. */
+void gw_reply_codings(gw_req_t *r, int status, const char *content_type, const gw_codings_t *c,
+                      void (*release)(void *arg), void *arg);
+
+/* RFC 9110 §12.5.3: does this Accept-Encoding value (fields joined with
+ * ",") accept gzip? 0 for an absent or empty one. */
+int gw_accepts_gzip(const char *value, size_t len);
+
+/* `in` compressed to gzip (RFC 1952) into a new buffer; -1 on failure or when
+ * the result would not be smaller. */
+int gw_gzip_encode(const char *in, size_t len, char **out, size_t *out_len);
+
 /* A JSON error body {"error": ..., "error_description": ...} with the kind's
  * status (RFC 6749 §5.2 shape); 503s carry Retry-After. Logs the detail. */
 void gw_reply_error(gw_req_t *r, const gw_err_t *err);

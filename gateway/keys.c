@@ -20,6 +20,7 @@ static void keyset_free(gw_keyset_t *ks)
     for (size_t i = 0; i < ks->count; i++)
         EVP_PKEY_free(ks->keys[i].pkey);
     free(ks->jwks);
+    free(ks->jwks_gzip);
     free(ks->fingerprint);
     free(ks);
 }
@@ -141,6 +142,8 @@ static int build_jwks(gw_keyset_t *ks, gw_err_t *err)
     memcpy(buf + len, "]}", 3);
     ks->jwks = buf;
     ks->jwks_len = len + 2;
+    if (gw_gzip_encode(ks->jwks, ks->jwks_len, &ks->jwks_gzip, &ks->jwks_gzip_len) != 0)
+        ks->jwks_gzip = NULL;
     return 0;
 }
 

@@ -29,6 +29,8 @@ typedef struct {
     size_t count;
     char *jwks; /* the /jwks.json body: public parts only */
     size_t jwks_len;
+    char *jwks_gzip; /* and its gzip form (NULL when it would not be smaller) */
+    size_t jwks_gzip_len;
     char *fingerprint; /* the kids in load order, to notice a change */
     _Atomic int refs;
 } gw_keyset_t;

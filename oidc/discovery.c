@@ -11,12 +11,12 @@
 #include "oidc/internal.h"
 
 static char *g_body;
-static size_t g_len;
+static gw_codings_t g_codings;
 
 static void on_discovery(gw_req_t *r)
 {
     gw_reply_header(r, "cache-control", H2O_STRLIT("public, max-age=3600"));
-    gw_reply_borrowed(r, 200, "application/json", g_body, g_len, NULL, NULL); /* built once, kept */
+    gw_reply_codings(r, 200, "application/json", &g_codings, NULL, NULL); /* built once, kept */
 }
 
 static void url(gw_jw_t *w, const char *issuer, const char *key, const char *path)
@@ -154,9 +154,10 @@ int oidc_discovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
         gw_jw_free(w);
         return -1;
     }
+    gw_codings_dispose(&g_codings);
     free(g_body);
     g_body = gw_strndup(body, len);
-    g_len = len;
+    gw_codings_init(&g_codings, g_body, len);
     gw_jw_free(w);
     gw_route_register(&ROUTE_DISCOVERY);
     return 0;

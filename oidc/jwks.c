@@ -14,7 +14,8 @@ static void on_jwks(gw_req_t *r)
      * rotation should reach them within minutes. */
     gw_reply_header(r, "cache-control", H2O_STRLIT("public, max-age=300"));
     /* Sent from the key set itself, which the request holds until it ends. */
-    gw_reply_borrowed(r, 200, "application/json", ks->jwks, ks->jwks_len, release_keyset, ks);
+    gw_codings_t body = {ks->jwks, ks->jwks_len, ks->jwks_gzip, ks->jwks_gzip_len};
+    gw_reply_codings(r, 200, "application/json", &body, release_keyset, ks);
 }
 
 static gw_route_t ROUTE_JWKS = {"/jwks.json", GW_GET, 0, on_jwks, NULL, NULL, 0};

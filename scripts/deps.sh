@@ -11,7 +11,7 @@ set -euo pipefail
 PACKAGES="
   build-essential pkg-config
   libh2o-evloop-dev libh2o-dev libjwt-dev libssl-dev libpq-dev libyajl-dev
-  libcbor-dev libqrencode-dev libargon2-dev libcmocka-dev libutf8proc-dev
+  libcbor-dev libqrencode-dev libargon2-dev libcmocka-dev libutf8proc-dev zlib1g-dev
   postgresql-15 postgresql-client-15
   nghttp2-client wrk curl openssl ca-certificates jq python3 iproute2
   clang libclang-rt-14-dev clang-format

@@ -4,6 +4,7 @@ HTTP/2 over TLS (ALPN), HTTP/1.1 over TLS, h2c with prior knowledge, HTTP/1.1
 cleartext, and nghttp; content checks (issuer, jwks_uri, public EC keys whose
 kid is their RFC 7638 thumbprint) and the security headers on every answer."""
 
+import gzip
 import hashlib
 import json
 
@@ -119,6 +120,38 @@ def main(env):
                 check_eq("%s %s: negotiated protocol" % (label, path), n.protocol, proto)
             ct = (n.header("content-type") or "").split(";")[0].strip()
             check_eq("%s %s: content-type" % (label, path), ct, "application/json")
+
+    # Content coding (RFC 9110 §8.4, §12.5.3): a client that takes gzip gets
+    # the gzip form, which inflates to the very body others get; one that
+    # does not offer it, or refuses it with q=0, gets the body as it is; both
+    # answers say Vary: Accept-Encoding so a cache keeps them apart.
+    for path in JSON_PATHS:
+        plain = curl("-k", "--http2", srv.https(path))
+        for offer, want_gzip in (("gzip, deflate, br", True), ("br;q=1, *;q=0.5", True),
+                                 ("gzip;q=0, *", False), ("identity", False), (None, False)):
+            args = ["-k", "--http2"] + (["-H", "accept-encoding: " + offer] if offer is not None else [])
+            r = curl(*(args + [srv.https(path)]))
+            label = "%s with Accept-Encoding %r" % (path, offer)
+            check_eq("%s: status" % label, r.status, 200)
+            check_eq("%s: Vary" % label, (r.header("vary") or "").lower(), "accept-encoding")
+            check_eq("%s: Content-Encoding" % label, r.header("content-encoding"), "gzip" if want_gzip else None)
+            check_eq("%s: Content-Length is the bytes sent" % label, r.header("content-length"), str(len(r.body)))
+            body = r.body
+            if want_gzip:
+                check("%s: the gzip form is smaller" % label, len(body) < len(plain.body),
+                      "%d >= %d" % (len(body), len(plain.body)))
+                try:
+                    body = gzip.decompress(body)
+                except OSError as e:
+                    body = b"not gzip: %r" % e
+            check("%s: the same document" % label, body == plain.body and len(body) > 100, body[:200])
+        # HTTP/1.1 too, and HEAD names the gzip form's length.
+        r = curl("--http1.1", "-H", "accept-encoding: gzip", srv.http(path))
+        h = curl("--http1.1", "-I", "-H", "accept-encoding: gzip", srv.http(path))
+        check("%s HTTP/1.1 gzip: inflates to the document" % path,
+              r.header("content-encoding") == "gzip" and gzip.decompress(r.body) == plain.body, r.describe())
+        check_eq("%s HEAD with gzip: Content-Length of the gzip form" % path, h.header("content-length"),
+                 str(len(r.body)))
 
     # HEAD-less sanity: a JWKS fetched twice names the same keys (cached, stable).
     a = curl("--http1.1", srv.http("/jwks.json")).json() or {}
