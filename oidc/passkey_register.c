@@ -265,17 +265,20 @@ static void on_consumed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
 }
 
 /* The transports the browser reported (getTransports), as a text[] literal
- * of the values WebAuthn §5.8.4 defines; others are dropped. */
+ * of the values WebAuthn §5.8.4 defines, each once, in the order sent;
+ * others are dropped. All six fit the buffer. */
 static char *transports(gw_req_t *r, yajl_val list)
 {
     static const char *const KNOWN[] = {"usb", "nfc", "ble", "smart-card", "hybrid", "internal"};
     char *out = gw_req_alloc(r, 64);
     size_t n = 0;
+    unsigned seen = 0;
     out[n++] = '{';
     for (size_t i = 0; YAJL_IS_ARRAY(list) && i < YAJL_GET_ARRAY(list)->len && i < 8; i++) {
         const char *t = YAJL_GET_STRING(YAJL_GET_ARRAY(list)->values[i]);
         for (size_t k = 0; t != NULL && k < sizeof(KNOWN) / sizeof(KNOWN[0]); k++)
-            if (strcmp(t, KNOWN[k]) == 0 && n + strlen(t) + 2 < 64 && !strstr(out, t)) {
+            if (!(seen & 1u << k) && strcmp(t, KNOWN[k]) == 0) {
+                seen |= 1u << k;
                 if (n > 1)
                     out[n++] = ',';
                 memcpy(out + n, t, strlen(t));
