@@ -139,8 +139,8 @@ int gw_accepts_gzip(const char *v, size_t len)
         if (s < ee) {
             int w = element_weight(s, ee, &cs);
             int *slot = coding_is(s, cs, "gzip") || coding_is(s, cs, "x-gzip") ? &gzip
-                        : coding_is(s, cs, "*")                                 ? &star
-                                                                                : NULL;
+                        : coding_is(s, cs, "*")                                ? &star
+                                                                               : NULL;
             /* A coding named twice: the last weight that parses counts. */
             if (slot != NULL && w >= 0)
                 *slot = w;

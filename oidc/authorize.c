@@ -28,6 +28,9 @@ typedef struct {
     int unmet;           /* resume: the person gave up on the acr asked for */
     int need;            /* resume: the acr level the request needs */
     int have;            /* resume: the level the session reached */
+    /* resume after a password sign-in: the session it just opened, so the
+     * browser's cookie need not be looked up again */
+    const oidc_session_t *signed_in;
     char code[GW_SECRET_LEN + 1];
 } az_ctx_t;
 
@@ -380,7 +383,30 @@ static void on_resume_client(gw_req_t *r, const oidc_client_t *client, const gw_
         oidc_az_request_drop_or_reply(r, c->request_id, on_unmet_dropped);
         return;
     }
-    oidc_session_current(r, on_resume_session);
+    if (c->signed_in != NULL)
+        on_resume_session(r, c->signed_in, NULL);
+    else
+        oidc_session_current(r, on_resume_session);
+}
+
+/* Reads the stored parameters, then goes on as on_loaded does. */
+static void resume_from_json(gw_req_t *r, az_ctx_t *c, const char *json)
+{
+    if (oidc_az_from_json(&r->req->pool, json, strlen(json), &c->a) != 0) {
+        oidc_az_error_page(r, 500, "Something went wrong", "The sign-in request could not be read.");
+        return;
+    }
+    oidc_client_find(r, c->a.client_id.base, c->a.client_id.len, on_resume_client);
+}
+
+void oidc_az_resume_signed_in(gw_req_t *r, const char *request_id, const char *params_json,
+                              int64_t created_at, const oidc_session_t *s)
+{
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
+    snprintf(c->request_id, sizeof(c->request_id), "%s", request_id);
+    c->created_at = created_at;
+    c->signed_in = s;
+    resume_from_json(r, c, params_json);
 }
 
 static void on_loaded(gw_req_t *r, PGresult *res, const gw_err_t *err)
@@ -397,11 +423,7 @@ static void on_loaded(gw_req_t *r, PGresult *res, const gw_err_t *err)
                            "Go back to the application and try again.");
         return;
     }
-    if (oidc_az_from_json(&r->req->pool, json, strlen(json), &c->a) != 0) {
-        oidc_az_error_page(r, 500, "Something went wrong", "The sign-in request could not be read.");
-        return;
-    }
-    oidc_client_find(r, c->a.client_id.base, c->a.client_id.len, on_resume_client);
+    resume_from_json(r, c, json);
 }
 
 static void on_resume(gw_req_t *r)

@@ -201,9 +201,17 @@ const char *oidc_req_user_agent(gw_req_t *r);
 
 /* ---- authorization (authorize area) --------------------------------------- */
 
-/* Where /login sends the browser after a successful sign-in, to finish the
- * pending request: "/authorize/resume?request=<id>". */
+/* Where a sign-in by a method sends the browser to finish the pending
+ * request: "/authorize/resume?request=<id>". */
 #define OIDC_RESUME_PATH "/authorize/resume"
+
+/* A password sign-in that just opened session `s` finishes the pending
+ * request `request_id` itself (its stored parameters `params_json`, made at
+ * `created_at`, epoch seconds): the answer to the sign-in is what GET
+ * OIDC_RESUME_PATH would answer (the code, a step-up, an error), without
+ * the browser's round trip through it. */
+void oidc_az_resume_signed_in(gw_req_t *r, const char *request_id, const char *params_json,
+                              int64_t created_at, const oidc_session_t *s);
 
 /* Where a session that must register a method goes: the account security
  * page (sign-in methods area), with "?request=<id>" when an authorization

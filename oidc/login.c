@@ -5,8 +5,10 @@
  * (oidc_stmt_login_attempt, throttle_db.c), the authorization request is
  * still live, the attempt is counted against the account and the client
  * address, and the user is looked up -> Argon2id runs on the worker pool
- * (password.c) -> a session row and cookie (session.c) -> 303 to
- * /authorize/resume.
+ * (password.c) -> a session row and cookie (session.c) -> the pending
+ * request finished at once (authorize.c, oidc_az_resume_signed_in): the
+ * answer is the relying party's redirect with its code. A sign-in for the
+ * account page goes there instead.
  *
  * Every failure of the credentials (unknown user, wrong password, no password,
  * inactive user, throttled) gives the same page with the same status and the
@@ -16,6 +18,7 @@
  * 9110 §15.5.2 requires a 401 to carry WWW-Authenticate, and a form has no
  * HTTP authentication scheme to name. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway/alloc.h"
@@ -37,7 +40,9 @@ typedef struct {
     char peer[64];
     char *user_id; /* NULL: no such user */
     int active;
-    int has_totp; /* an authenticator app: the code is a second step */
+    int has_totp;         /* an authenticator app: the code is a second step */
+    char *request_params; /* the pending request's stored parameters (JSON) */
+    int64_t request_created_at;
 } login_t;
 
 static void log_line(gw_req_t *r, gw_log_level_t level, const char *what)
@@ -111,11 +116,22 @@ static void on_session_created(gw_req_t *r, void *data, PGresult *res, const gw_
         page_unavailable(r, err);
         return;
     }
-    gw_log_write(GW_LOG_INFO, "signin", r->id, "signed in: user %s session %s", l->user_id,
-                 store_value(res, 0, 0));
-    /* RFC 9110 §15.4.4: 303 makes the browser follow with a GET, so a reload
-     * of the next page never re-posts the password. */
-    oidc_signin_finished(r, l->request_id, 0);
+    const char *id = store_value(res, 0, 0), *auth_time = store_value(res, 0, 1);
+    gw_log_write(GW_LOG_INFO, "signin", r->id, "signed in: user %s session %s", l->user_id, id);
+    if (l->request_params == NULL || id == NULL || auth_time == NULL) {
+        /* RFC 9110 §15.4.4: 303 makes the browser follow with a GET, so a
+         * reload of the next page never re-posts the password. */
+        oidc_signin_finished(r, l->request_id, 0);
+        return;
+    }
+    oidc_session_t *s = gw_req_alloc(r, sizeof(*s));
+    memset(s, 0, sizeof(*s));
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    snprintf(s->user_id, sizeof(s->user_id), "%s", l->user_id);
+    s->auth_time = strtoll(auth_time, NULL, 10);
+    s->amr_json = "[\"pwd\"]";
+    s->acr = OIDC_ACR_PASSWORD;
+    oidc_az_resume_signed_in(r, l->request_id, l->request_params, l->request_created_at, s);
 }
 
 static void create_session(gw_req_t *r, login_t *l)
@@ -183,6 +199,11 @@ static void on_attempt(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
         l->active = active != NULL && active[0] == 't';
         const char *totp = store_value(res, 0, 5);
         l->has_totp = totp != NULL && totp[0] == 't';
+    }
+    const char *params = store_value(res, 0, 6), *created = store_value(res, 0, 7);
+    if (params != NULL && created != NULL) {
+        l->request_params = gw_req_strdup(r, params, strlen(params)).base;
+        l->request_created_at = strtoll(created, NULL, 10);
     }
     char *pwd = l->password;
     l->password = NULL; /* wiped by the call below; `l` may be gone after it */

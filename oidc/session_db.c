@@ -22,7 +22,7 @@ store_stmt_t oidc_stmt_session_create = {
     "  jsonb_build_object('kind', 'password')) AS e) "
     "INSERT INTO sessions (token_hash, user_id, auth_time, amr, acr, expires_at) "
     "SELECT $1::bytea, $2::uuid, now(), '{pwd}', $3, now() + $4::integer * interval '1 second' FROM ev "
-    "RETURNING id",
+    "RETURNING id, extract(epoch FROM auth_time)::bigint",
     8,
     0,
 };

@@ -3,10 +3,10 @@
  * empty cookie jar, no session):
  *   GET /authorize (PKCE S256, state, nonce) -> 200, the sign-in page: its
  *       CSRF cookie, and the form's `request` and `csrf` fields
- *   POST /login (one Argon2id verification) -> 303, the session cookie
- *   GET the Location it names (/authorize/resume) -> 303 to the redirect URI
- *       with `code`, `state` (must be ours) and `iss` (must be the issuer,
- *       RFC 9207 §2.4)
+ *   POST /login (one Argon2id verification) -> 303 to the redirect URI with
+ *       the session cookie, `code`, `state` (must be ours) and `iss` (must
+ *       be the issuer, RFC 9207 §2.4); a redirect to a page of regain's own
+ *       is followed first, as a browser would
  *   POST /token (authorization_code, PKCE verifier, client_secret_basic)
  *       -> 200 with an ID token and an access token.
  * HTTP/1.1 over TLS (the cookies are Secure and __Host-), the server's
@@ -403,27 +403,29 @@ static int flow(browser_t *b)
     snprintf(body, sizeof(body), "request=%s&csrf=%s&username=%s&password=%s", e_req, e_csrf, e_user, e_pwd);
     if (http(b, "POST", "/login", "", body) != 0)
         return -1;
-    /* The next page: a path, or an absolute URL on the issuer. */
-    size_t il = strlen(g_issuer);
-    const char *next = strncmp(b->location, g_issuer, il) == 0 ? b->location + il : b->location;
-    if (b->status != 303 || next[0] != '/') {
-        fail(b, "login %d", b->status);
-        return -1;
+    /* regain's own redirects (a path, or an absolute URL on the issuer) are
+     * followed until one leaves for the relying party. */
+    size_t il = strlen(g_issuer), rl = strlen(g_redirect);
+    for (int hop = 0; b->status == 303 && strncmp(b->location, g_redirect, rl) != 0; hop++) {
+        const char *next = strncmp(b->location, g_issuer, il) == 0 ? b->location + il : b->location;
+        if (hop == 2 || next[0] != '/') {
+            fail(b, "login: redirect to %.80s", b->location);
+            return -1;
+        }
+        snprintf(path, sizeof(path), "%s", next);
+        if (http(b, "GET", path, "", NULL) != 0)
+            return -1;
     }
-    snprintf(path, sizeof(path), "%s", next);
-    if (http(b, "GET", path, "", NULL) != 0)
-        return -1;
-    size_t rl = strlen(g_redirect);
     char code[FIELD_MAX], got_state[FIELD_MAX], iss[FIELD_MAX];
-    if (b->status != 303 || strncmp(b->location, g_redirect, rl) != 0 || b->location[rl] != '?') {
-        fail(b, "resume %d", b->status);
+    if (b->status != 303 || b->location[rl] != '?') {
+        fail(b, "login %d", b->status);
         return -1;
     }
     if (query_param(b->location, "code", code, sizeof(code)) != 0 ||
         query_param(b->location, "state", got_state, sizeof(got_state)) != 0 ||
         strcmp(got_state, state) != 0 || query_param(b->location, "iss", iss, sizeof(iss)) != 0 ||
         strcmp(iss, g_issuer) != 0) {
-        fail(b, "resume: redirect without code, or wrong state or iss");
+        fail(b, "login: redirect without code, or wrong state or iss");
         return -1;
     }
     /* The relying party's back channel: the same connection stands in for it. */

@@ -118,9 +118,14 @@ class Browser:
                                     "password": password})
 
     def follow(self, r):
-        """GET the Location of a same-origin redirect."""
+        """GET the Location of a same-origin redirect. A redirect that leaves
+        regain (to the relying party: a URL with another origin) is where
+        the browser would go next; `r` itself is returned for the caller to
+        read it."""
         loc = r.header("location") or ""
         parts = urllib.parse.urlsplit(loc)
+        if parts.netloc and "%s://%s" % (parts.scheme, parts.netloc) != self.srv.issuer:
+            return r
         path = parts.path + ("?" + parts.query if parts.query else "")
         return self.get(path)
 

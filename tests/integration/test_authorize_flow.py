@@ -1,6 +1,6 @@
 """The code flow through the real sign-in form (OIDC Core §3.1.2, RFC 6749
-§4.1, RFC 7636, RFC 9207): /authorize -> sign-in page -> POST /login ->
-/authorize/resume -> 303 to the redirect URI with code, state and iss; the
+§4.1, RFC 7636, RFC 9207): /authorize -> sign-in page -> POST /login -> 303
+straight to the redirect URI with code, state and iss; the
 code stored only as its keyed hash; a pending request resumed at most once;
 an existing session used at once; prompt=login and max_age=0 force a new
 sign-in; prompt=none with a session; form_post; the code redeemed at /token."""
@@ -36,10 +36,8 @@ def main(env):
     require("no session: the sign-in page", r.status == 200 and field_value(r.text, "request"), r)
     rid = field_value(r.text, "request")
     r = b.sign_in(r, "alice", "wonderland 1")
-    require("POST /login: 303 to /authorize/resume", r.status == 303
-            and (r.header("location") or "").startswith("/authorize/resume?request=" + rid), r)
-    r = b.follow(r)
-    code = code_from(r, "resume after sign-in", srv)
+    check("POST /login: the new session cookie on the same answer", "__Host-regain-session" in r.set_cookies(), r)
+    code = code_from(r, "POST /login finishes the request", srv)
     rows = sql("select count(*) from authorization_requests where id = '%s'" % rid)
     check_eq("the pending request is consumed", rows, [["0"]])
 
@@ -107,7 +105,6 @@ def main(env):
         check("%s: resume without signing in again shows the sign-in page" % label,
               again.status == 200 and field_value(again.text, "request") == rid, again)
         r = b.sign_in(r, "alice", "wonderland 1")
-        r = b.follow(r)
         code_from(r, "%s: a code after signing in again" % label, srv, state="fresh")
 
     # ---- a different browser has no session ---------------------------------------------

@@ -10,7 +10,7 @@ Then what deactivation must mean for security (issue 4 §8): once `active`
 is false the user's password no longer signs in, the browser session they
 had no longer counts, and a refresh token issued before stops working."""
 
-from authorize_browser import Browser, authorize_params, field_value, pkce, setup_fixtures
+from authorize_browser import REDIRECT, Browser, authorize_params, field_value, pkce, setup_fixtures
 from harness import check, check_eq, require, run
 from scim_provisioning import GROUP, LIST, PATCH_OP, USER, Scim, members_of, scim_error, scim_token, start
 from tokens_fixture import add_client, add_code, add_session, code_form, token
@@ -44,7 +44,9 @@ def sign_in(srv, username, password):
 
 
 def signed_in(r):
-    return r.status == 303 and (r.header("location") or "").startswith("/authorize/resume?")
+    """The sign-in finished the request: back to the relying party with a code."""
+    loc = r.header("location") or ""
+    return r.status == 303 and loc.startswith(REDIRECT + "?") and "code=" in loc
 
 
 def main(env):

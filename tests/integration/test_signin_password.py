@@ -7,6 +7,7 @@ Each scenario connects from its own loopback source address (127.0.0.N), so
 the per-address throttle of one does not leak into another."""
 
 import http.client
+import json
 import re
 import socket
 import statistics
@@ -124,7 +125,14 @@ def main(env):
         "values ('rp1', 'RP one', 'none', '{authorization_code}', '{openid}', '{https://rp.example/cb}')")
 
     def new_request(hint=None, ttl="10 minutes"):
-        params = '{"login_hint": "%s"}' % hint if hint else "{}"
+        # A pending request as /authorize stores it (oidc_az_to_json): the
+        # right password finishes it at once.
+        req = {"client_id": "rp1", "redirect_uri": "https://rp.example/cb", "scope": "openid", "state": "st-1",
+               "nonce": "n-1", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "prompt": 0,
+               "max_age": -1}
+        if hint:
+            req["login_hint"] = hint
+        params = json.dumps(req)
         rows = sql("insert into authorization_requests (client_id, params, expires_at) values "
                    "('rp1', '%s', now() + interval '%s') returning id" % (params, ttl))
         return rows[0][0]
@@ -175,7 +183,13 @@ def main(env):
     # ---- a good sign-in ----------------------------------------------------
     r = b.login(rid, "alice", "wonderland 1")  # userName matches without regard to case
     check_eq("POST /login with the right password is 303", r.status, 303, )
-    check_eq("... to /authorize/resume?request=<id>", r.header("location"), "/authorize/resume?request=" + rid)
+    back = urllib.parse.urlsplit(r.header("location") or "")
+    back_q = urllib.parse.parse_qs(back.query)
+    check_eq("... straight back to the relying party with a code, its state and iss (RFC 9207)",
+             (back.scheme, back.netloc, back.path, sorted(back_q), back_q.get("state"), back_q.get("iss")),
+             ("https", "rp.example", "/cb", ["code", "iss", "state"], ["st-1"], [srv.issuer]))
+    check_eq("... the request is used up", sql("select count(*) from authorization_requests where id = '%s'" % rid),
+             [["0"]])
     check_eq("... audited as method.used, kind password, by alice, from her address",
              sql("select e.outcome, e.detail->>'kind', e.actor = 'user:' || u.id, host(e.client_addr) "
                  "from audit_events e join users u on u.id = e.subject_user "
@@ -319,6 +333,7 @@ def main(env):
         a.login(rid5, "someone-%d" % i, "guess")
     r = a.login(rid5, "erin", "erin pw 4")
     check_eq("after %d failures (the account limit) one address is not yet throttled" % MAX_FAILURES, r.status, 303)
+    rid5 = new_request()  # that sign-in finished the request
     a = Browser(srv, "127.0.0.30")
     for i in range(ADDR_MAX_FAILURES):
         a.login(rid5, "other-%d" % i, "guess")

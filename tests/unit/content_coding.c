@@ -104,7 +104,8 @@ static void test_gzip_form_inflates_to_the_body(void **state)
     char body[4000];
     size_t len = 0;
     while (len + 60 < sizeof(body))
-        len += (size_t)snprintf(body + len, sizeof(body) - len, "{\"endpoint\":\"https://id.example.com/%zu\"},", len);
+        len += (size_t)snprintf(body + len, sizeof(body) - len,
+                                "{\"endpoint\":\"https://id.example.com/%zu\"},", len);
     gw_codings_t c;
     gw_codings_init(&c, body, len);
     assert_ptr_equal(c.body, body);
