@@ -29,6 +29,8 @@ static const message_t MESSAGES[] = {
     {"last", "This is your last way to sign in, so it cannot be removed. Add another method first.", 1, 0},
     {"gone", "That sign-in method no longer exists.", 1, 0},
     {"expired", "That authenticator app set-up expired. Start again.", 1, 0},
+    {"too-many-apps",
+     "Your account has as many authenticator apps as it can hold. To add another, remove one first.", 1, 0},
     {"register-first",
      "Add a passkey or an authenticator app first. Then you can rename or remove the others.", 1, 0},
     {"stronger-first",

@@ -65,14 +65,21 @@ store_stmt_t oidc_stmt_method_rename = {
 
 /* ---- authenticator apps --------------------------------------------------------- */
 
-/* An abandoned enrolment (never confirmed) goes after half an hour. */
+/* An abandoned enrolment (never confirmed) goes after half an hour. An
+ * account holds at most $5 apps, confirmed or being set up: a new set-up
+ * makes room by dropping the oldest ones not confirmed, and is refused (no
+ * row) when $5 are confirmed. */
 store_stmt_t oidc_stmt_totp_create = {
     "methods_totp_create",
-    "WITH gc AS (DELETE FROM totp_authenticators WHERE user_id = $2::uuid AND NOT confirmed "
-    "  AND created_at < now() - interval '30 minutes') "
+    "WITH c AS (SELECT count(*) FILTER (WHERE confirmed) AS n FROM totp_authenticators "
+    "  WHERE user_id = $2::uuid), "
+    "gc AS (DELETE FROM totp_authenticators WHERE user_id = $2::uuid AND NOT confirmed "
+    "  AND (created_at < now() - interval '30 minutes' OR id NOT IN (SELECT t.id FROM totp_authenticators t "
+    "  WHERE t.user_id = $2::uuid AND NOT t.confirmed ORDER BY t.created_at DESC, t.id "
+    "  LIMIT greatest($5::integer - 1 - (SELECT n FROM c), 0)))) "
     "INSERT INTO totp_authenticators (id, user_id, secret_sealed, name) "
-    "VALUES ($1::uuid, $2::uuid, $3::bytea, $4) RETURNING id",
-    4,
+    "SELECT $1::uuid, $2::uuid, $3::bytea, $4 FROM c WHERE c.n < $5::integer RETURNING id",
+    5,
     0,
 };
 
@@ -209,7 +216,8 @@ store_stmt_t oidc_stmt_register_options = {
     "methods_register_options",
     "SELECT u.user_name, coalesce(nullif(u.display_name, ''), u.user_name), "
     "(SELECT string_agg(encode(c.credential_id, 'hex'), ',') FROM webauthn_credentials c "
-    " WHERE c.user_id = u.id) FROM users u WHERE u.id = $1::uuid",
+    " WHERE c.user_id = u.id), "
+    "(SELECT count(*) FROM webauthn_credentials c WHERE c.user_id = u.id) FROM users u WHERE u.id = $1::uuid",
     1,
     0,
 };
@@ -242,17 +250,20 @@ store_stmt_t oidc_stmt_create_consume = {
 
 /* $1 user, $2 credential id, $3 public key DER, $4 alg, $5 counter, $6 BE,
  * $7 BS, $8 aaguid, $9 transports, $10 attestation format, $11 name,
- * $12 session, $13 actor, $14 address, $15 user agent. */
+ * $12 session, $13 actor, $14 address, $15 user agent, $16 the most
+ * passkeys an account holds (no row when it holds them already). */
 store_stmt_t oidc_stmt_passkey_insert = {
     "methods_passkey_insert",
     "WITH ins AS (INSERT INTO webauthn_credentials (user_id, credential_id, public_key, alg, sign_count, "
     "  backup_eligible, backed_up, aaguid, transports, attestation_fmt, name) "
-    "  VALUES ($1::uuid, $2::bytea, $3::bytea, $4::integer, $5::bigint, $6::boolean, $7::boolean, "
-    "  $8::uuid, $9::text[], $10, $11) RETURNING id, user_id), "
+    "  SELECT $1::uuid, $2::bytea, $3::bytea, $4::integer, $5::bigint, $6::boolean, $7::boolean, "
+    "  $8::uuid, $9::text[], $10, $11 "
+    "  WHERE (SELECT count(*) FROM webauthn_credentials WHERE user_id = $1::uuid) < $16::integer "
+    "  RETURNING id, user_id), "
     "ev AS (SELECT audit_append('method.added', $13, ins.user_id, $14, $15, 'success', NULL, "
     "  jsonb_build_object('kind', 'passkey', 'method_id', ins.id, 'name', $11::text)) AS e FROM ins) "
     "SELECT ins.id, session_method_registered($12::uuid) FROM ins, ev",
-    15,
+    16,
     0,
 };
 

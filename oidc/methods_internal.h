@@ -45,6 +45,15 @@ h2o_iovec_t oidc_context_destination(gw_req_t *r, const char *context);
 #define OIDC_PENDING_TTL_S        300
 #define OIDC_PENDING_MAX_ATTEMPTS 5
 #define OIDC_ENROL_MAX_ATTEMPTS   10
+/* How many methods one account holds: every one is drawn on the account
+ * page, every app checked against each code typed at sign-in, every passkey
+ * listed in excludeCredentials, so without a bound one session could make
+ * one account cost the server without limit. Generous for people: a few
+ * apps, a passkey per device and security key. Concurrent additions may
+ * pass a limit by the few that raced; it bounds cost, not a count to the
+ * unit. */
+#define OIDC_TOTP_APPS_MAX 10 /* confirmed, or being set up */
+#define OIDC_PASSKEYS_MAX  50
 
 /* ---- finishing a sign-in (signin_finish.c) ---------------------------------- */
 
@@ -255,7 +264,7 @@ extern store_stmt_t oidc_stmt_account_session;  /* $1 token hash */
 extern store_stmt_t oidc_stmt_account_methods;  /* $1 user */
 extern store_stmt_t oidc_stmt_method_remove;    /* user, kind, id, allow, actor, addr, ua */
 extern store_stmt_t oidc_stmt_method_rename;    /* user, kind, id, name, actor, addr, ua */
-extern store_stmt_t oidc_stmt_totp_create;      /* id, user, sealed, name */
+extern store_stmt_t oidc_stmt_totp_create;      /* id, user, sealed, name, most apps */
 extern store_stmt_t oidc_stmt_totp_enrol_load;  /* id, user */
 extern store_stmt_t oidc_stmt_totp_confirm;     /* id, user, step, session, actor, addr, ua */
 extern store_stmt_t oidc_stmt_pending_create;   /* hash, user, context, amr, ttl */

@@ -72,12 +72,24 @@ static void param(gw_jw_t *w, int alg)
     gw_jw_obj_close(w);
 }
 
-/* Row: user name, display name, existing credential ids (hex, comma separated). */
+static void too_many(gw_req_t *r, const char *user_id)
+{
+    gw_log_write(GW_LOG_INFO, "passkey", r->id, "refused: user %s holds the most passkeys already", user_id);
+    oidc_json_fail(r, 409, "too_many_passkeys",
+                   "your account has as many passkeys as it can hold; to add another, remove one first");
+}
+
+/* Row: user name, display name, existing credential ids (hex, comma
+ * separated), how many there are. */
 static void on_user(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     reg_t *g = data;
     if (res == NULL || PQntuples(res) != 1) {
         unavailable(r, err);
+        return;
+    }
+    if (strtoll(store_value(res, 0, 3), NULL, 10) >= OIDC_PASSKEYS_MAX) {
+        too_many(r, g->a->user_id);
         return;
     }
     uint8_t handle[16];
@@ -176,6 +188,10 @@ static void on_inserted(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
         oidc_json_fail(r, 409, "already_registered", "this passkey is already registered");
         return;
     }
+    if (res != NULL && PQntuples(res) == 0) {
+        too_many(r, g->a->user_id);
+        return;
+    }
     if (res == NULL || PQntuples(res) != 1) {
         unavailable(r, err);
         return;
@@ -241,11 +257,12 @@ static void on_consumed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
         oidc_json_fail(r, 400, "invalid_request", "rawId is not the attested credential id");
         return;
     }
-    char count[24], alg[16];
+    char count[24], alg[16], most[16];
     snprintf(count, sizeof(count), "%u", c.sign_count);
     snprintf(alg, sizeof(alg), "%d", c.alg);
+    snprintf(most, sizeof(most), "%d", OIDC_PASSKEYS_MAX);
     static const uint8_t ZERO[16];
-    const char *params[15] = {g->a->user_id,
+    const char *params[16] = {g->a->user_id,
                               oidc_bytea_encode(r, c.id, c.id_len),
                               oidc_bytea_encode(r, c.public_key_der, c.public_key_der_len),
                               gw_req_strdup(r, alg, strlen(alg)).base,
@@ -259,7 +276,8 @@ static void on_consumed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
                               g->a->id,
                               oidc_actor(r, g->a->user_id),
                               oidc_req_addr(r),
-                              oidc_req_user_agent(r)};
+                              oidc_req_user_agent(r),
+                              gw_req_strdup(r, most, strlen(most)).base};
     mth_wa_credential_free(&c);
     gw_req_query(r, &oidc_stmt_passkey_insert, params, on_inserted, g);
 }

@@ -81,6 +81,13 @@ static void on_created(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
         unavailable(r, e, err);
         return;
     }
+    if (PQntuples(res) != 1) {
+        gw_wipe(e->key, sizeof(e->key));
+        gw_log_write(GW_LOG_INFO, "account", r->id, "totp: user %s holds the most apps already",
+                     e->a->user_id);
+        oidc_account_back(r, e->request, "too-many-apps");
+        return;
+    }
     gw_log_write(GW_LOG_INFO, "account", r->id, "totp %s enrolment started for user %s", e->id,
                  e->a->user_id);
     enrol_page(r, e, NULL);
@@ -100,7 +107,10 @@ static void on_add_account(gw_req_t *r, oidc_account_t *a, void *data)
         unavailable(r, e, &err);
         return;
     }
-    const char *params[4] = {e->id, a->user_id, gw_req_strdup(r, sealed, strlen(sealed)).base, e->name};
+    char most[16];
+    snprintf(most, sizeof(most), "%d", OIDC_TOTP_APPS_MAX);
+    const char *params[5] = {e->id, a->user_id, gw_req_strdup(r, sealed, strlen(sealed)).base, e->name,
+                             gw_req_strdup(r, most, strlen(most)).base};
     free(sealed);
     gw_req_query(r, &oidc_stmt_totp_create, params, on_created, e);
 }
