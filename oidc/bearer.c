@@ -2,6 +2,7 @@
  * tokens of RFC 9068 that /token issues, verified with the signing key the
  * header names (alg pinned by that key, never taken from the token), then one
  * query for revocation: the token's jti, and its grant family (gid). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -94,6 +95,8 @@ int oidc_access_verify(h2o_mem_pool_t *pool, const char *issuer, const char *tok
     out->jti = gw_json_str(claims, "jti");
     out->scope = gw_json_str(claims, "scope");
     out->exp = exp;
+    out->iat = 0;
+    gw_json_get_int64(claims, "iat", &out->iat);
     out->claims = claims;
     if (out->sub == NULL || out->client_id == NULL || out->jti == NULL) {
         bad(err, "token lacks sub, client_id or jti");
@@ -256,6 +259,8 @@ void oidc_bearer_authorize(gw_req_t *r, const char *required_scope, oidc_bearer_
                            err.kind == GW_E_INVALID_TOKEN ? err.public : "invalid token", NULL);
         return;
     }
-    const char *params[2] = {st->at.jti, oidc_access_gid(&st->at)};
+    char iat[24];
+    snprintf(iat, sizeof(iat), "%lld", (long long)st->at.iat);
+    const char *params[4] = {st->at.jti, oidc_access_gid(&st->at), st->at.client_id, iat};
     gw_req_query_or_reply(r, &OIDC_STMT_AT_REVOKED, params, on_revoked);
 }

@@ -228,6 +228,7 @@ typedef struct {
     const char *scope; /* space-separated */
     const char *jti;
     int64_t exp;
+    int64_t iat;     /* 0 when absent */
     yajl_val claims; /* the whole payload; freed with the request */
 } oidc_access_t;
 

@@ -46,8 +46,6 @@ static void on_access(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
         inactive(r);
         return;
     }
-    int64_t iat = 0;
-    gw_json_get_int64(st->at.claims, "iat", &iat);
     gw_jw_t *w = gw_jw_new();
     gw_jw_obj_open(w);
     gw_jw_kv_bool(w, "active", true);
@@ -57,7 +55,7 @@ static void on_access(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
         gw_jw_kv_str(w, "username", user_name);
     gw_jw_kv_str(w, "token_type", "Bearer");
     gw_jw_kv_int64(w, "exp", st->at.exp);
-    gw_jw_kv_int64(w, "iat", iat);
+    gw_jw_kv_int64(w, "iat", st->at.iat);
     gw_jw_kv_str(w, "sub", st->at.sub);
     gw_jw_kv_str(w, "aud", oidc_cfg->issuer);
     gw_jw_kv_str(w, "iss", oidc_cfg->issuer);
@@ -118,7 +116,9 @@ static void on_client(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)
             return;
         }
         const char *gid = oidc_access_gid(&st->at);
-        const char *params[3] = {gid != NULL ? st->at.sub : NULL, st->at.jti, gid};
+        char iat[24];
+        snprintf(iat, sizeof(iat), "%lld", (long long)st->at.iat);
+        const char *params[5] = {gid != NULL ? st->at.sub : NULL, st->at.jti, gid, st->at.client_id, iat};
         gw_req_query_or_reply(r, &OIDC_STMT_USER_NAME, params, on_access);
         return;
     }

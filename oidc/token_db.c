@@ -86,11 +86,20 @@ store_stmt_t OIDC_STMT_REFRESH_INTROSPECT = {
     "FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1::bytea",
     1, 0};
 
-/* $1 jti, $2 grant family (uuid) or NULL -> one boolean: revoked. */
-store_stmt_t OIDC_STMT_AT_REVOKED = {"oidc_at_revoked",
-                                     "SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $1) OR "
-                                     "EXISTS (SELECT 1 FROM revoked_grants WHERE family_id = $2::uuid)",
-                                     2, 0};
+/* A token whose client was removed at or after its iat (one second's
+ * resolution) is revoked with it, even when the id has been registered
+ * again since (schema/035_client_removed_tokens.sql). */
+#define CLIENT_REMOVED(client, iat)                                                                          \
+    "EXISTS (SELECT 1 FROM removed_clients WHERE client_id = " client " AND removed_at >= to_timestamp(" iat \
+    "::bigint))"
+
+/* $1 jti, $2 grant family (uuid) or NULL, $3 client_id, $4 iat (epoch s)
+ * -> one boolean: revoked. */
+store_stmt_t OIDC_STMT_AT_REVOKED = {
+    "oidc_at_revoked",
+    "SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $1) OR "
+    "EXISTS (SELECT 1 FROM revoked_grants WHERE family_id = $2::uuid) OR " CLIENT_REMOVED("$3", "$4"),
+    4, 0};
 
 /* $1 jti, $2 exp (epoch s): listed until it would have expired anyway. */
 store_stmt_t OIDC_STMT_AT_REVOKE = {"oidc_at_revoke",
@@ -113,12 +122,14 @@ store_stmt_t OIDC_STMT_USERINFO_VERIFIED = {
     "WHERE family_id = $1::uuid AND user_id = $2::uuid LIMIT 1",
     2, 0};
 
-/* $1 user id, $2 jti, $3 grant family or NULL -> user_name, revoked. */
-store_stmt_t OIDC_STMT_USER_NAME = {"oidc_user_name",
-                                    "SELECT (SELECT user_name FROM users WHERE id = $1::uuid AND active), "
-                                    "EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $2) OR "
-                                    "EXISTS (SELECT 1 FROM revoked_grants WHERE family_id = $3::uuid)",
-                                    3, 0};
+/* $1 user id, $2 jti, $3 grant family or NULL, $4 client_id, $5 iat
+ * -> user_name, revoked (as OIDC_STMT_AT_REVOKED). */
+store_stmt_t OIDC_STMT_USER_NAME = {
+    "oidc_user_name",
+    "SELECT (SELECT user_name FROM users WHERE id = $1::uuid AND active), "
+    "EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $2) OR "
+    "EXISTS (SELECT 1 FROM revoked_grants WHERE family_id = $3::uuid) OR " CLIENT_REMOVED("$4", "$5"),
+    5, 0};
 
 void oidc_token_db_register(void)
 {
