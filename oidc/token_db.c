@@ -86,10 +86,13 @@ store_stmt_t OIDC_STMT_REFRESH_INTROSPECT = {
     "FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1::bytea",
     1, 0};
 
-/* A token whose client was removed at or after its iat (one second's
- * resolution) is revoked with it, even when the id has been registered
- * again since (schema/035_client_removed_tokens.sql). */
+/* A token whose client is gone is revoked with it: the client no longer
+ * exists (a process whose cached copy of a removed client had not expired
+ * yet may have issued it after the removal), or was removed at or after the
+ * token's iat (one second's resolution), even when the id has been
+ * registered again since (schema/035_client_removed_tokens.sql). */
 #define CLIENT_REMOVED(client, iat)                                                                          \
+    "NOT EXISTS (SELECT 1 FROM clients WHERE id = " client ") OR "                                           \
     "EXISTS (SELECT 1 FROM removed_clients WHERE client_id = " client " AND removed_at >= to_timestamp(" iat \
     "::bigint))"
 

@@ -110,10 +110,17 @@ def main(env):
     check_eq("introspection: the new registration's token active",
              (introspect(srv, new_at, BOSS).json() or {}).get("active"), True)
 
-    # The CLI's remove has the same effect.
+    # The CLI's remove has the same effect. The server learns of it only
+    # when its cached copy expires (OIDC_CLIENT_CACHE_TTL_MS), so the removed
+    # client can still be handed a token meanwhile: that token must not
+    # outlive the client either.
     p = srv.cli("client", "remove", "leaked")
     check("client remove exits 0", p.returncode == 0, p.stderr)
     invalid_token("token of a client removed with the CLI", admin_get(srv, new_at))
+    time.sleep(1.1)  # past the second of the removal, within the cache's 5 s
+    late_at = cc_token(srv, "leaked", again["client_secret"], "admin")
+    invalid_token("token handed out from the cache after the removal", admin_get(srv, late_at))
+    check_eq("introspection: that token inactive", introspect(srv, late_at, BOSS).json(), {"active": False})
     srv.stop()
 
 
