@@ -103,7 +103,9 @@ static void on_fail_audited(gw_req_t *r, void *data, PGresult *res, const gw_err
 static void fail_audited(gw_req_t *r, login_t *l, const char *reason, const char *why)
 {
     log_line(r, GW_LOG_INFO, why);
-    const char *params[6] = {reason, l->user_id, NULL, l->peer, oidc_req_user_agent(r), "password"};
+    char window[16];
+    snprintf(window, sizeof(window), "%u", oidc_cfg->oidc.throttle_window_s);
+    const char *params[7] = {reason, l->user_id, NULL, l->peer, oidc_req_user_agent(r), "password", window};
     gw_req_query(r, &oidc_stmt_method_failed, params, on_fail_audited, l);
 }
 

@@ -150,11 +150,13 @@ store_stmt_t oidc_stmt_pending_totps = {
  * is no account to tell about, and the answer's timing stays alike. */
 store_stmt_t oidc_stmt_method_failed = {
     "methods_method_failed",
-    "SELECT count(audit_append('method.failed', 'anonymous', s.u, $4, $5, 'failure', $1, "
-    "jsonb_build_object('kind', $6::text))) "
-    "FROM (SELECT coalesce($2::uuid, (SELECT id FROM users WHERE lower(user_name) = lower($3)))) s(u) "
-    "WHERE s.u IS NOT NULL",
-    6,
+    "WITH " OIDC_THROTTLE_GC(
+        "$7", "") "SELECT count(audit_append('method.failed', 'anonymous', s.u, $4, $5, 'failure', $1, "
+                  "jsonb_build_object('kind', $6::text))) "
+                  "FROM (SELECT coalesce($2::uuid, (SELECT id FROM users WHERE lower(user_name) = "
+                  "lower($3)))) s(u) "
+                  "WHERE s.u IS NOT NULL",
+    7,
     0,
 };
 

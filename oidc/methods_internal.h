@@ -260,16 +260,17 @@ void oidc_static_js_register(void);
 
 /* ---- statements (methods_db.c) -------------------------------------------------- */
 
-extern store_stmt_t oidc_stmt_account_session;  /* $1 token hash */
-extern store_stmt_t oidc_stmt_account_methods;  /* $1 user */
-extern store_stmt_t oidc_stmt_method_remove;    /* user, kind, id, allow, actor, addr, ua */
-extern store_stmt_t oidc_stmt_method_rename;    /* user, kind, id, name, actor, addr, ua */
-extern store_stmt_t oidc_stmt_totp_create;      /* id, user, sealed, name, most apps */
-extern store_stmt_t oidc_stmt_totp_enrol_load;  /* id, user */
-extern store_stmt_t oidc_stmt_totp_confirm;     /* id, user, step, session, actor, addr, ua */
-extern store_stmt_t oidc_stmt_pending_create;   /* hash, user, context, amr, ttl */
-extern store_stmt_t oidc_stmt_pending_totps;    /* hash, context, addr, ua */
-extern store_stmt_t oidc_stmt_method_failed;    /* reason, user, username, addr, ua, kind */
+extern store_stmt_t oidc_stmt_account_session; /* $1 token hash */
+extern store_stmt_t oidc_stmt_account_methods; /* $1 user */
+extern store_stmt_t oidc_stmt_method_remove;   /* user, kind, id, allow, actor, addr, ua */
+extern store_stmt_t oidc_stmt_method_rename;   /* user, kind, id, name, actor, addr, ua */
+extern store_stmt_t oidc_stmt_totp_create;     /* id, user, sealed, name, most apps */
+extern store_stmt_t oidc_stmt_totp_enrol_load; /* id, user */
+extern store_stmt_t oidc_stmt_totp_confirm;    /* id, user, step, session, actor, addr, ua */
+extern store_stmt_t oidc_stmt_pending_create;  /* hash, user, context, amr, ttl */
+extern store_stmt_t oidc_stmt_pending_totps;   /* hash, context, addr, ua */
+/* reason, user, username, addr, ua, kind, throttle window s (and a clean-up: OIDC_THROTTLE_GC) */
+extern store_stmt_t oidc_stmt_method_failed;
 extern store_stmt_t oidc_stmt_code_only_totps;  /* username */
 extern store_stmt_t oidc_stmt_totp_signin;      /* session params..., totp id, step, pending hash */
 extern store_stmt_t oidc_stmt_challenge_create; /* see oidc_challenge_store */

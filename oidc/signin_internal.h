@@ -153,8 +153,30 @@ extern store_stmt_t oidc_stmt_authz_request_live;
  * up the account
  * by userName (case-insensitive). One row: request live, a key locked,
  * then id, password_hash, active, has a confirmed authenticator app (NULL
- * for no such user). */
+ * for no such user), the request's stored parameters and its creation time
+ * (epoch s). */
 extern store_stmt_t oidc_stmt_login_attempt;
+
+/* A CTE for a statement's WITH list, named gc: deletes a few
+ * login_throttle rows that hold nothing any more, 'user:' and 'addr:' keys
+ * whose window (WINDOW_S, a parameter such as "$3", in seconds) has passed
+ * and that are not locked; the next attempt on such a key would start a
+ * fresh window anyway. Without it every made-up name typed stayed a row
+ * forever (schema/028_login_throttle_gc.sql). EXCEPT adds conditions on
+ * g.key (the keys the same statement counts: one row is never changed twice
+ * in one statement). 'tap-addr:' keys have the TAP policy's own window.
+ *
+ * It runs where attempts fail (oidc_stmt_method_failed, and the code
+ * sign-in's count), not in every password sign-in: in
+ * oidc_stmt_login_attempt it made PostgreSQL plan that statement afresh on
+ * each call (a plan for the actual values looked cheaper than the generic
+ * one; pg_stat_statements with track_planning: one planning per call,
+ * 0.4-0.6 ms, more than the statement's execution). */
+#define OIDC_THROTTLE_GC(WINDOW_S, EXCEPT)                                                                   \
+    "gc AS (DELETE FROM login_throttle WHERE key IN (SELECT g.key FROM login_throttle g "                    \
+    "  WHERE g.window_start <= (SELECT now() - " WINDOW_S "::integer * interval '1 second') "                \
+    "  AND (g.locked_until IS NULL OR g.locked_until <= now()) AND (g.key LIKE 'user:%' OR g.key LIKE "      \
+    "  'addr:%') " EXCEPT " ORDER BY g.window_start LIMIT 16 FOR UPDATE SKIP LOCKED)) "
 /* Counts one attempt ($1..$6 as above), $7 user agent, for a code typed
  * alone: a locked key's refusal is audited in the same statement
  * (method.failed, reason throttled). */

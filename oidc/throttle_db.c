@@ -33,18 +33,9 @@
     "THEN now() + $5::integer * interval '1 second' ELSE NULL END "                                          \
     "RETURNING coalesce(locked_until > now(), false)"
 
-/* A few rows that hold nothing any more: 'user:' and 'addr:' keys whose
- * window has passed and that are not locked, which the next attempt on
- * them would reset anyway (RESET). Without it every made-up name typed
- * stayed a row forever (schema/028_login_throttle_gc.sql). The keys this
- * statement counts are left to the upsert (one row is never changed twice
- * in one statement); 'tap-addr:' keys have the TAP policy's own window. */
+/* The keys this statement counts are left to its upsert. */
 #define THROTTLE_GC                                                                                          \
-    "gc AS (DELETE FROM login_throttle WHERE key IN (SELECT g.key FROM login_throttle g "                    \
-    "  WHERE g.window_start <= now() - $3::integer * interval '1 second' "                                   \
-    "  AND (g.locked_until IS NULL OR g.locked_until <= now()) AND (g.key LIKE 'user:%' OR g.key LIKE "      \
-    "  'addr:%') AND g.key <> 'user:' || lower($1) AND g.key <> 'addr:' || client_addr_key($2) "             \
-    "  ORDER BY g.window_start LIMIT 16 FOR UPDATE SKIP LOCKED)), "
+    OIDC_THROTTLE_GC("$3", "AND g.key <> 'user:' || lower($1) AND g.key <> 'addr:' || client_addr_key($2)")
 
 #define THROTTLE_UPSERT                                                                                      \
     "INSERT INTO login_throttle AS t (key, failures, window_start) "                                         \
@@ -65,8 +56,7 @@
  * uses it. */
 store_stmt_t oidc_stmt_login_attempt = {
     "signin_login_attempt",
-    "WITH " THROTTLE_GC
-    "live AS (SELECT ($7::uuid IS NULL OR a.id IS NOT NULL) AS ok, a.params::text AS params, "
+    "WITH live AS (SELECT ($7::uuid IS NULL OR a.id IS NOT NULL) AS ok, a.params::text AS params, "
     "  floor(extract(epoch FROM a.created_at))::bigint AS created "
     "  FROM (SELECT) one LEFT JOIN authorization_requests a ON a.id = $7::uuid AND a.expires_at > now()), "
     "att AS (INSERT INTO login_throttle AS t (key, failures, window_start) "
@@ -89,7 +79,7 @@ store_stmt_t oidc_stmt_login_attempt = {
  * audit CTE calls a volatile function, so PostgreSQL evaluates it once. */
 store_stmt_t oidc_stmt_throttle_attempt_code = {
     "signin_throttle_attempt_code",
-    "WITH " THROTTLE_GC "att AS (" THROTTLE_UPSERT " AS locked), "
+    "WITH " THROTTLE_GC ", att AS (" THROTTLE_UPSERT " AS locked), "
     "ev AS (SELECT audit_append('method.failed', 'anonymous', u.id, $2, $7, 'failure', 'throttled', "
     "  jsonb_build_object('kind', 'totp')) AS e FROM users u "
     "  WHERE lower(u.user_name) = lower($1) AND EXISTS (SELECT 1 FROM att WHERE att.locked)) "

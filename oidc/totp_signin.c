@@ -94,12 +94,15 @@ static void fail_audited(gw_req_t *r, code_t *c, const char *reason, const char 
 {
     log_line(r, why);
     gw_wipe(c->code, sizeof(c->code));
-    const char *params[6] = {reason,
+    char window[16];
+    snprintf(window, sizeof(window), "%u", oidc_cfg->oidc.throttle_window_s);
+    const char *params[7] = {reason,
                              user_id ? gw_req_strdup(r, user_id, strlen(user_id)).base : NULL,
                              user_id ? NULL : c->username,
                              c->peer,
                              c->user_agent,
-                             "totp"};
+                             "totp",
+                             window};
     gw_req_query(r, &oidc_stmt_method_failed, params, on_fail_audited, c);
 }
 

@@ -2,8 +2,8 @@
 or code sign-in attempt upserts a row per account name and per address, and
 an attempt from an address that is already locked is cheap (no Argon2id, no
 code check), so without a clean-up one client could grow the table without
-end by typing a new made-up name each time. Each attempt now also removes a
-few rows whose window has passed and that are not locked: those hold
+end by typing a new made-up name each time. Each failed attempt now also
+removes a few rows whose window has passed and that are not locked: those hold
 nothing, since the next attempt on such a key starts a fresh window anyway
 (throttle_db.c). Keys still in their window, and locked keys, stay."""
 
