@@ -11,8 +11,9 @@
 #                        does), PKCE S256, client_secret_basic, scope
 #                        "openid profile": ID token + access token
 #   complete flows       tests/bench/flows.c: fresh browsers doing
-#                        /authorize -> sign-in page -> POST /login (Argon2id)
-#                        -> resume -> /token, 16 at a time, HTTP/1.1 over TLS
+#                        /authorize -> sign-in page -> POST /login (Argon2id;
+#                        answers with the code) -> /token, 16 at a time,
+#                        HTTP/1.1 over TLS
 #   oidc-provider        Node's oidc-provider v9 (tests/interop/
 #                        bench_oidc_provider.mjs), client_credentials with
 #                        the same wrk -t1 -c16 over HTTP/1.1 cleartext
@@ -238,7 +239,7 @@ printf '%-36s %-5s %10s %9s %9s  %-8s %s\n' "OpenID Provider" "proto" "req/s" "p
 printf '%-36s %-5s %10s %9s %9s  %-8s %s\n' "---------------" "-----" "-----" "------" "------" "------" "--------"
 awk -F'\t' '{ printf "%-36s %-5s %10s %9s %9s  %-8s %s\n", $1, $2, $3, $4, $5, $6, $7 }' "$ORES"
 if [ -s "$T/flows.json" ]; then
-    jq -r '"regain complete flows (4 requests)   h1/TLS \(.per_s) flows/s  p50 \(.p50_ms) ms  p99 \(.p99_ms) ms  errors \(.errors)\(if .first_error != "" then " (first: " + .first_error + ")" else "" end)  [the driver used \(.driver_cpu_pct)% of a core]"' "$T/flows.json"
+    jq -r '"regain complete flows (3 requests)   h1/TLS \(.per_s) flows/s  p50 \(.p50_ms) ms  p99 \(.p99_ms) ms  errors \(.errors)\(if .first_error != "" then " (first: " + .first_error + ")" else "" end)  [the driver used \(.driver_cpu_pct)% of a core]"' "$T/flows.json"
 else
     echo "regain complete flows: not measured $(head -c 300 "$T/flows.err" 2>/dev/null)"
 fi
@@ -267,7 +268,7 @@ awk -F'\t' -v codes="$OIDC_CODES" -v hash_ms="$HASH_MS" -v cpu1_ms="$HASH_CPU1_M
                 cpu1_ms, cores, cpuk_ms, 100 * (cpuk_ms - cpu1_ms) / cpu1_ms, 100 * cpu1_ms / cpuk_ms
         printf "  complete flows: %.1f/s = %.0f%% of the hash ceiling (target >= 90%%): %s\n", flows,
             100 * flows / ceiling, (flows >= 0.9 * ceiling ? "meets target" : "BELOW target")
-        print "    (the ceiling gives hashing every core; the driver, PostgreSQL and the other three requests"
+        print "    (the ceiling gives hashing every core; the driver, PostgreSQL and the other two requests"
         print "     of each flow run on the same cores here)"
     }' "$ORES"
 echo "$CE_SPLIT" | awk '$1 != "-" {
