@@ -226,17 +226,20 @@ store_stmt_t oidc_stmt_register_options = {
 
 /* The challenge is deleted whatever else matches: it answers one response
  * at most, even a wrong one. One row always: whether the challenge was ours
- * (ceremony, context, browser, not expired), then the credential if known. */
+ * (ceremony, context, browser, not expired), then the credential if known,
+ * and whether its owner is the account named $5 ('' names none): by
+ * lower(), as the unique index on user_name and the password form match
+ * names, not by an ASCII-only comparison in C. */
 store_stmt_t oidc_stmt_get_consume = {
     "methods_get_consume",
     "WITH ch AS (DELETE FROM webauthn_challenges WHERE challenge = $1::bytea AND ceremony = 'get' "
     "  RETURNING context, browser, expires_at) "
     "SELECT (SELECT count(*) FROM ch WHERE ch.context = $2 AND ch.browser = $3::bytea "
     "  AND ch.expires_at > now()), c.id, c.user_id, c.public_key, c.alg, c.sign_count, "
-    "c.backup_eligible, u.user_name, u.active "
+    "c.backup_eligible, $5 = '' OR lower(u.user_name) = lower($5), u.active "
     "FROM (SELECT 1) one LEFT JOIN (webauthn_credentials c JOIN users u ON u.id = c.user_id) "
     "ON c.credential_id = $4::bytea",
-    4,
+    5,
     0,
 };
 

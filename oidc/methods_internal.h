@@ -275,7 +275,7 @@ extern store_stmt_t oidc_stmt_code_only_totps;  /* username */
 extern store_stmt_t oidc_stmt_totp_signin;      /* session params..., totp id, step, pending hash */
 extern store_stmt_t oidc_stmt_challenge_create; /* see oidc_challenge_store */
 extern store_stmt_t oidc_stmt_register_options; /* user */
-extern store_stmt_t oidc_stmt_get_consume;      /* challenge, context, browser, credential id */
+extern store_stmt_t oidc_stmt_get_consume;      /* challenge, context, browser, credential id, name */
 extern store_stmt_t oidc_stmt_create_consume;   /* challenge, user, session, browser */
 extern store_stmt_t oidc_stmt_passkey_insert;   /* see methods_db.c */
 extern store_stmt_t oidc_stmt_passkey_signin;   /* see methods_db.c */

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "gateway/alloc.h"
 #include "gateway/log.h"
@@ -188,7 +187,8 @@ static void refuse_audited(gw_req_t *r, assertion_t *a, const char *type, const 
     gw_req_query(r, &oidc_stmt_passkey_refused, params, on_audited, (void *)description);
 }
 
-/* Row: ok, credential row id, user id, public key, alg, counter, BE, user name, active. */
+/* Row: ok, credential row id, user id, public key, alg, counter, BE, the
+ * owner is the account typed (or none was), active. */
 static void on_consumed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     assertion_t *a = data;
@@ -214,7 +214,7 @@ static void on_consumed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
                        "this passkey does not belong to that account", 0);
         return;
     }
-    if (a->username[0] != '\0' && strcasecmp(a->username, store_value(res, 0, 7)) != 0) {
+    if (store_value(res, 0, 7)[0] != 't') {
         refused(r, "passkey of another account than the username typed",
                 "this passkey does not belong to that account");
         return;
@@ -311,8 +311,8 @@ static void on_assertion(gw_req_t *r)
         oidc_json_fail(r, 403, "invalid_csrf", "the page has expired; reload it and try again");
         return;
     }
-    const char *params[4] = {oidc_bytea_encode(r, a->challenge, sizeof(a->challenge)), a->context, browser,
-                             oidc_bytea_encode(r, a->cred_id, a->cred_id_len)};
+    const char *params[5] = {oidc_bytea_encode(r, a->challenge, sizeof(a->challenge)), a->context, browser,
+                             oidc_bytea_encode(r, a->cred_id, a->cred_id_len), a->username};
     gw_req_query(r, &oidc_stmt_get_consume, params, on_consumed, a);
 }
 
