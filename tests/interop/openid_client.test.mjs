@@ -57,6 +57,21 @@ await run('openid_client', async ({ srv, fetch, psql }) => {
   check('authorization_response_iss_parameter_supported', meta.authorization_response_iss_parameter_supported === true);
   check('end_session_endpoint present', typeof meta.end_session_endpoint === 'string');
 
+  // Node's own fetch offers gzip (Accept-Encoding: gzip, deflate) and
+  // inflates what it gets: the same documents, gzipped on the wire.
+  for (const path of ['/.well-known/openid-configuration', '/jwks.json']) {
+    const url = `http://127.0.0.1:${srv.port}${path}`;
+    const r = await attempt(`Node fetch ${path}`, () => globalThis.fetch(url));
+    const plain = await attempt(`${path} without Accept-Encoding`, () =>
+      globalThis.fetch(url, { headers: { 'accept-encoding': 'identity' } }));
+    if (r && plain) {
+      checkEq(`Node fetch ${path}: sent gzipped`, r.headers.get('content-encoding'), 'gzip');
+      const [a, b] = [await r.text(), await plain.text()];
+      check(`Node fetch ${path}: inflates to the document sent without coding`, a === b && a.length > 100,
+        `${a.slice(0, 80)} | ${b.slice(0, 80)}`);
+    }
+  }
+
   const JWKS = jose.createRemoteJWKSet(new URL(meta.jwks_uri), { [jose.customFetch]: fetch });
 
   // ---- the browser: /authorize -> sign-in page -> /login -> resume -----
