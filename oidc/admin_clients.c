@@ -17,6 +17,7 @@
 #include "gateway/log.h"
 #include "gateway/secrets.h"
 #include "oidc/clients_internal.h"
+#include "oidc/tap_internal.h" /* oidc_audit_who */
 
 #define PREFIX "/admin/v1/clients"
 
@@ -27,7 +28,8 @@ typedef struct {
     char *id;
     oidc_client_t *client; /* PUT/POST: the new settings (held by the request) */
     char secret[GW_SECRET_LEN + 1];
-    int new_secret; /* `secret` was generated for this request */
+    int new_secret;       /* `secret` was generated for this request */
+    oidc_audit_who_t who; /* for the audit event of a change */
 } admin_t;
 
 static void reply_writer(gw_req_t *r, int status, gw_jw_t *w)
@@ -258,13 +260,15 @@ static void create_or_update(gw_req_t *r, admin_t *a)
         gw_reply_error(r, &err);
         return;
     }
+    params[OIDC_CLIENT_DB_WHO] = a->who.actor;
+    params[OIDC_CLIENT_DB_WHO + 1] = a->who.addr;
+    params[OIDC_CLIENT_DB_WHO + 2] = a->who.user_agent;
     send_or_reply(r, a->op == OP_CREATE ? &OIDC_STMT_CLIENT_INSERT : &OIDC_STMT_CLIENT_UPDATE, params,
                   a->op == OP_CREATE ? on_created : on_updated, a);
 }
 
 static void on_authorized(gw_req_t *r, const oidc_access_t *at)
 {
-    (void)at;
     h2o_req_t *req = r->req;
     const char *path = req->path_normalized.base + (sizeof(PREFIX) - 1);
     size_t len = req->path_normalized.len - (sizeof(PREFIX) - 1);
@@ -303,7 +307,8 @@ static void on_authorized(gw_req_t *r, const oidc_access_t *at)
         }
     }
 
-    const char *params[2] = {a->id, NULL};
+    oidc_audit_who(r, at, &a->who);
+    const char *params[5] = {a->id, NULL, NULL, NULL, NULL};
     char hex[GW_SECRET_HASH_HEX_LEN + 1];
     switch (a->op) {
     case OP_LIST:
@@ -313,12 +318,18 @@ static void on_authorized(gw_req_t *r, const oidc_access_t *at)
         send_or_reply(r, &OIDC_STMT_CLIENT_GET, params, on_get, a);
         return;
     case OP_DELETE:
+        params[1] = a->who.actor;
+        params[2] = a->who.addr;
+        params[3] = a->who.user_agent;
         send_or_reply(r, &OIDC_STMT_CLIENT_DELETE, params, on_deleted, a);
         return;
     case OP_ROTATE:
         gw_secret_new(a->secret);
         gw_secret_hash_hex(a->secret, GW_SECRET_LEN, hex);
         params[1] = hex;
+        params[2] = a->who.actor;
+        params[3] = a->who.addr;
+        params[4] = a->who.user_agent;
         send_or_reply(r, &OIDC_STMT_CLIENT_SECRET, params, on_rotated, a);
         return;
     default: /* create, put */

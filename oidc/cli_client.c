@@ -236,6 +236,7 @@ static int cmd_add(PGconn *conn, int argc, char **argv)
     if (oidc_client_db_params(&pool, c, c->has_secret ? hex : NULL, params, &err) != 0) {
         fprintf(stderr, "regain client add: %s\n", err.public);
     } else {
+        params[OIDC_CLIENT_DB_WHO] = "cli"; /* the audit event's actor (schema/008_audit.sql) */
         PGresult *res = PQexecParams(conn, OIDC_STMT_CLIENT_INSERT.sql, OIDC_CLIENT_DB_NPARAMS, NULL, params,
                                      NULL, NULL, 0);
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -318,8 +319,8 @@ static int cmd_remove(PGconn *conn, int argc, char **argv)
         return usage("client remove takes exactly one client id", "");
     if (!oidc_client_id_valid(argv[1], strlen(argv[1])))
         return usage("invalid client id ", argv[1]);
-    const char *params[1] = {argv[1]};
-    PGresult *res = PQexecParams(conn, OIDC_STMT_CLIENT_DELETE.sql, 1, NULL, params, NULL, NULL, 0);
+    const char *params[4] = {argv[1], "cli", NULL, NULL}; /* id, then who for the audit event */
+    PGresult *res = PQexecParams(conn, OIDC_STMT_CLIENT_DELETE.sql, 4, NULL, params, NULL, NULL, 0);
     int rc = EXIT_FAIL;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         fprintf(stderr, "regain client remove: database error: %s", PQresultErrorMessage(res));

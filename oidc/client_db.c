@@ -27,15 +27,25 @@ store_stmt_t OIDC_STMT_CLIENT_GET = {"oidc_client_get", "SELECT " COLUMNS " FROM
 store_stmt_t OIDC_STMT_CLIENT_LIST = {"oidc_client_list", "SELECT " COLUMNS " FROM clients c ORDER BY c.id",
                                       0, 0};
 
+/* Every change is an audit event in the same statement (schema/008_audit.sql):
+ * nothing changes a client without its record. `rows` names the CTE of the
+ * changed rows (columns id and token_endpoint_auth_method); actor, addr and ua
+ * number the parameters of the actor, the client address and the User-Agent. */
+#define AUDIT(type, rows, actor, addr, ua)                                                                   \
+    "ev AS (SELECT audit_append('" type "', $" #actor ", NULL, $" #addr ", $" #ua ", 'success', NULL, "      \
+    "jsonb_build_object('clientId', " rows ".id, 'tokenEndpointAuthMethod', " rows                           \
+    ".token_endpoint_auth_method)) AS e FROM " rows ")"
+
 /* Column 2 (`had_secret`) only matters for the update; false here. */
 store_stmt_t OIDC_STMT_CLIENT_INSERT = {
     "oidc_client_insert",
-    "INSERT INTO clients AS c (id, name, secret_hash, token_endpoint_auth_method, jwks, redirect_uris, "
+    "WITH c AS (INSERT INTO clients (id, name, secret_hash, token_endpoint_auth_method, jwks, redirect_uris, "
     "post_logout_redirect_uris, grant_types, scopes, id_token_alg) "
     "VALUES ($1, $2, $3::bytea, $4, $5::jsonb, " ARR(6) ", " ARR(7) ", " ARR(8) ", " ARR(
         9) ", $10) "
-           "RETURNING " COLUMNS ", false",
-    10, 0};
+           "RETURNING *), " AUDIT("client.registered", "c", 11, 12, 13) " SELECT " COLUMNS
+                                                                        ", false FROM c CROSS JOIN ev",
+    13, 0};
 
 /* PUT replaces the settings and keeps the secret: a client that changes to
  * a secret method and had none gets the new one in $3 (the caller shows it
@@ -43,26 +53,32 @@ store_stmt_t OIDC_STMT_CLIENT_INSERT = {
  * methods drops it (the table's CHECK wants exactly that). */
 store_stmt_t OIDC_STMT_CLIENT_UPDATE = {
     "oidc_client_update",
-    "WITH old AS (SELECT id, secret_hash IS NOT NULL AS had FROM clients WHERE id = $1 FOR UPDATE) "
-    "UPDATE clients AS c SET name = $2, token_endpoint_auth_method = $4, jwks = $5::jsonb, "
-    "secret_hash = CASE WHEN $4 IN " SECRET_METHODS " THEN coalesce(c.secret_hash, $3::bytea) ELSE NULL END, "
+    "WITH old AS (SELECT id, secret_hash IS NOT NULL AS had FROM clients WHERE id = $1 FOR UPDATE), "
+    "c AS (UPDATE clients AS x SET name = $2, token_endpoint_auth_method = $4, jwks = $5::jsonb, "
+    "secret_hash = CASE WHEN $4 IN " SECRET_METHODS " THEN coalesce(x.secret_hash, $3::bytea) ELSE NULL END, "
     "redirect_uris = " ARR(6) ", post_logout_redirect_uris = " ARR(7) ", grant_types = " ARR(
         8) ", "
-           "scopes = " ARR(9) ", id_token_alg = $10 "
-                              "FROM old WHERE c.id = old.id RETURNING " COLUMNS ", old.had",
-    10, 0};
+           "scopes = " ARR(9) ", id_token_alg = $10 FROM old WHERE x.id = old.id RETURNING x.*, "
+                              "old.had), " AUDIT("client.updated", "c", 11, 12,
+                                                 13) " SELECT " COLUMNS ", c.had FROM c CROSS JOIN ev",
+    13, 0};
 
-store_stmt_t OIDC_STMT_CLIENT_DELETE = {"oidc_client_delete",
-                                        "DELETE FROM clients WHERE id = $1 RETURNING id", 1, 0};
+/* $1 id, $2-$4 who (AUDIT). One row: removed; none: no such client. */
+store_stmt_t OIDC_STMT_CLIENT_DELETE = {
+    "oidc_client_delete",
+    "WITH c AS (DELETE FROM clients WHERE id = $1 RETURNING id, token_endpoint_auth_method), " AUDIT(
+        "client.removed", "c", 2, 3, 4) " SELECT c.id FROM c CROSS JOIN ev",
+    4, 0};
 
-/* One row: whether the client uses a secret (and so got the new one); no
- * row: no such client. */
+/* $1 id, $2 hash hex, $3-$5 who (AUDIT). One row: whether the client uses a
+ * secret (and so got the new one); no row: no such client. */
 store_stmt_t OIDC_STMT_CLIENT_SECRET = {
     "oidc_client_secret",
     "WITH c AS (SELECT id, token_endpoint_auth_method IN " SECRET_METHODS " AS secretful FROM clients "
     "WHERE id = $1), u AS (UPDATE clients SET secret_hash = $2::bytea WHERE id IN "
-    "(SELECT id FROM c WHERE secretful) RETURNING id) SELECT secretful FROM c",
-    2, 0};
+    "(SELECT id FROM c WHERE secretful) RETURNING id, token_endpoint_auth_method), " AUDIT(
+        "client.secret_rotated", "u", 3, 4, 5) " SELECT secretful, (SELECT count(*) FROM ev) FROM c",
+    5, 0};
 
 /* OIDC Core §9: a jti is used once. The row stays until the assertion
  * expires; this client's expired rows go in the same statement, so the
@@ -115,6 +131,7 @@ int oidc_client_db_params(h2o_mem_pool_t *pool, const oidc_client_t *c, const ch
     char *jwks = NULL;
     if (oidc_client_jwks_json(c, &jwks, err) != 0)
         return -1;
+    params[OIDC_CLIENT_DB_WHO] = params[OIDC_CLIENT_DB_WHO + 1] = params[OIDC_CLIENT_DB_WHO + 2] = NULL;
     params[0] = c->id;
     params[1] = c->name;
     params[2] = secret_hex;

@@ -134,13 +134,19 @@ extern store_stmt_t OIDC_STMT_CLIENT_GET;     /* $1 id */
 extern store_stmt_t OIDC_STMT_CLIENT_LIST;    /* no params */
 extern store_stmt_t OIDC_STMT_CLIENT_INSERT;  /* see oidc_client_db_params */
 extern store_stmt_t OIDC_STMT_CLIENT_UPDATE;  /* same params; secret only if method changes */
-extern store_stmt_t OIDC_STMT_CLIENT_DELETE;  /* $1 id */
-extern store_stmt_t OIDC_STMT_CLIENT_SECRET;  /* $1 id, $2 hash hex */
+extern store_stmt_t OIDC_STMT_CLIENT_DELETE;  /* $1 id, $2-$4 who */
+extern store_stmt_t OIDC_STMT_CLIENT_SECRET;  /* $1 id, $2 hash hex, $3-$5 who */
 extern store_stmt_t OIDC_STMT_CLIENT_JTI_USE; /* $1 client, $2 jti, $3 exp (unix s) */
 
+/* Each change records an audit event in the same statement; "who" is three
+ * parameters: the actor ("admin:<client id>" or "cli"), the client address
+ * and the User-Agent (both may be NULL). */
+
 /* The parameters of INSERT/UPDATE for `c`; strings are allocated in `pool`
- * (or are static). `secret_hex` is the new secret's hash or NULL. */
-#define OIDC_CLIENT_DB_NPARAMS 10
+ * (or are static). `secret_hex` is the new secret's hash or NULL. The last
+ * three (OIDC_CLIENT_DB_WHO) are who, left for the caller to set. */
+#define OIDC_CLIENT_DB_NPARAMS 13
+#define OIDC_CLIENT_DB_WHO     10
 int oidc_client_db_params(h2o_mem_pool_t *pool, const oidc_client_t *c, const char *secret_hex,
                           const char *params[OIDC_CLIENT_DB_NPARAMS], gw_err_t *err);
 
