@@ -30,7 +30,9 @@ typedef struct {
 static void deny(gw_req_t *r, int json, const char *msg)
 {
     if (json) {
-        oidc_json_fail(r, 401, "login_required", "sign in again to change your sign-in methods");
+        /* 403, not 401: a 401 owes a WWW-Authenticate challenge (RFC 9110
+         * §15.5.2), and a session cookie is no HTTP authentication scheme. */
+        oidc_json_fail(r, 403, "login_required", "sign in again to change your sign-in methods");
         return;
     }
     oidc_signin_page_account(r, NULL, msg);

@@ -192,7 +192,7 @@ typedef struct {
 
 /* The account page's gate: the browser's session, recent enough (or a TAP
  * session, which may open only this page). On success calls `cb`; otherwise
- * it answers itself: the sign-in page (html) or a JSON 401 (json). */
+ * it answers itself: the sign-in page (html) or a JSON 403 login_required (json). */
 typedef void (*oidc_account_cb)(gw_req_t *r, oidc_account_t *a, void *data);
 void oidc_account_require(gw_req_t *r, int json, oidc_account_cb cb, void *data);
 

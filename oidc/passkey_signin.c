@@ -128,10 +128,13 @@ typedef struct {
     oidc_session_params_t sp;
 } assertion_t;
 
+/* 403, not 401: RFC 9110 §15.5.2 has a 401 carry a WWW-Authenticate
+ * challenge, and no HTTP authentication scheme is a passkey's; 403 is a
+ * refusal of the credentials given (§15.5.4). */
 static void refused(gw_req_t *r, const char *why, const char *description)
 {
     gw_log_write(GW_LOG_INFO, "passkey", r->id, "sign-in refused: %s", why);
-    oidc_json_fail(r, 401, "passkey_refused", description);
+    oidc_json_fail(r, 403, "passkey_refused", description);
 }
 
 static void unavailable(gw_req_t *r, const gw_err_t *err)
@@ -166,7 +169,7 @@ static void on_audited(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
     if (res == NULL)
         gw_log_write(GW_LOG_ERROR, "passkey", r->id, "audit: %s (%s)", err ? err->public : "?",
                      err ? err->detail : "");
-    oidc_json_fail(r, 401, "passkey_refused", description);
+    oidc_json_fail(r, 403, "passkey_refused", description);
 }
 
 /* A refused assertion of a known credential is an audit event. */

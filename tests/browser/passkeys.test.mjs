@@ -227,7 +227,7 @@ await run('browser_passkeys', async ({ srv, fetch, psql }) => {
       createHash('sha256').update('evil.example').digest().copy(ad, 0);
       resp.authenticatorData = b64url(ad);
     });
-    checkEq('an RP ID hash of another site: 401 passkey_refused', [r.status, r.body.error], [401, 'passkey_refused']);
+    checkEq('an RP ID hash of another site: 403 passkey_refused', [r.status, r.body.error], [403, 'passkey_refused']);
     checkEq('... audited with reason wrong_rp_id', lastAudit(), 'method.used failure wrong_rp_id');
 
     r = await attempt((resp) => {
@@ -235,7 +235,7 @@ await run('browser_passkeys', async ({ srv, fetch, psql }) => {
       sig[sig.length - 1] ^= 1;
       resp.signature = b64url(sig);
     });
-    checkEq('a tampered signature: 401 passkey_refused', [r.status, r.body.error], [401, 'passkey_refused']);
+    checkEq('a tampered signature: 403 passkey_refused', [r.status, r.body.error], [403, 'passkey_refused']);
     checkEq('... audited with reason bad_signature', lastAudit(), 'method.used failure bad_signature');
 
     r = await attempt(null);
@@ -258,7 +258,7 @@ await run('browser_passkeys', async ({ srv, fetch, psql }) => {
     await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: { ...credentials[0], signCount: 0 } });
     await signOut();
     r = await attempt(null);
-    checkEq('a counter that went backwards: 401 passkey_refused', [r.status, r.body.error], [401, 'passkey_refused']);
+    checkEq('a counter that went backwards: 403 passkey_refused', [r.status, r.body.error], [403, 'passkey_refused']);
     checkEq('... audited as method.counter_rollback', lastAudit(), 'method.counter_rollback failure counter_rollback');
     checkEq('... and the stored counter did not move', Number(q('select sign_count from webauthn_credentials')),
       stored);

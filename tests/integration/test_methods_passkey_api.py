@@ -2,7 +2,8 @@
 a browser (tests/browser drives the real thing): media type, CSRF and
 request checks; the options (RP ID, user verification, no credentials
 listed); challenges stored, single use, bound to the browser, expiring;
-registration behind the account page's gate; refused credentials. Also the
+registration behind the account page's gate; refused credentials (403: a
+401 would owe a WWW-Authenticate challenge, RFC 9110 §15.5.2). Also the
 acr step-up rules at /authorize and discovery's acr_values_supported."""
 
 import json
@@ -79,8 +80,11 @@ def main(env):
     check_eq("a challenge we never issued: 400 invalid_challenge", (r.status, r.json.get("error")),
              (400, "invalid_challenge"))
     r = post_json(b, "/login/passkey", assertion(csrf, client_data(ch, origin=origin)))
-    check_eq("our challenge, an unknown credential: 401 passkey_refused", (r.status, r.json.get("error")),
-             (401, "passkey_refused"))
+    # RFC 9110 §15.5.2: a 401 MUST carry WWW-Authenticate with a challenge, and
+    # no HTTP authentication scheme applies to a passkey or a session cookie:
+    # refusals are 403 (§15.5.4, the credentials given are not good enough).
+    check_eq("our challenge, an unknown credential: 403 passkey_refused", (r.status, r.json.get("error")),
+             (403, "passkey_refused"))
     check_eq("... the challenge is gone", sql("select count(*) from webauthn_challenges"), [["0"]])
     r = post_json(b, "/login/passkey", assertion(csrf, client_data(ch, origin=origin)))
     check_eq("the same challenge again: 400 invalid_challenge (single use)", (r.status, r.json.get("error")),
@@ -103,13 +107,13 @@ def main(env):
     anon = Browser(srv, "127.0.0.32")
     anon.get("/account/security")
     r = post_json(anon, "/account/security/passkey/options", {"csrf": "x"})
-    check_eq("registration options without a session: 401 login_required", (r.status, r.json.get("error")),
-             (401, "login_required"))
+    check_eq("registration options without a session: 403 login_required", (r.status, r.json.get("error")),
+             (403, "login_required"))
     alice = sql("select id from users where user_name = 'alice'")[0][0]
     stale = Browser(srv, "127.0.0.33")
     plant_session(stale, env, db, alice, age_s=3600)
     r = post_json(stale, "/account/security/passkey/options", {"csrf": "x"})
-    check_eq("... with a sign-in an hour old: 401", r.status, 401)
+    check_eq("... with a sign-in an hour old: 403", r.status, 403)
 
     me = Browser(srv, "127.0.0.34")
     plant_session(me, env, db, alice)

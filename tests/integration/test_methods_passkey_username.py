@@ -71,7 +71,7 @@ def main(env):
         check_eq("a passkey sign-in typing %r: a session" % typed, (r.status, r.json.get("redirect")),
                  (200, "/account/security"))
     r = passkey_signin("alice", "127.0.0.55")
-    check_eq("typing another account's name: refused", (r.status, r.json.get("error")), (401, "passkey_refused"))
+    check_eq("typing another account's name: refused", (r.status, r.json.get("error")), (403, "passkey_refused"))
     check_eq("the passkey's counter moved once per sign-in", sql(db, "select sign_count from webauthn_credentials"),
              [["4"]])
 
