@@ -152,8 +152,8 @@ uint64_t mth_totp_verify(const uint8_t *key, size_t keylen, const char *code, si
  * apps read): label "issuer:account", secret in base32, issuer, SHA1, 6
  * digits, 30 s; components percent-encoded (RFC 3986 unreserved characters
  * kept, everything else, ':' and UTF-8 included, as %XX). malloc'd; NULL for
- * a NULL or empty issuer or account, either over 256 bytes, or a key of 0 or
- * more than 64 bytes. */
+ * a NULL or empty issuer or account, either over 1024 bytes (a userName's
+ * 256 characters of UTF-8), or a key of 0 or more than 64 bytes. */
 char *mth_totp_uri(const char *issuer, const char *account, const uint8_t *key, size_t keylen);
 
 /* ---- QR codes --------------------------------------------------------------- */

@@ -10,8 +10,9 @@
 
 /* Longest secret we put in a URI: 64 bytes is far more than RFC 4226 asks. */
 #define MAX_KEY_LEN 64
-/* Longest issuer or account name, in bytes before encoding. */
-#define MAX_NAME_LEN 256
+/* Longest issuer or account name, in bytes before encoding: a userName is
+ * 1 to 256 characters (schema/002_oidc.sql), up to 4 bytes each in UTF-8. */
+#define MAX_NAME_LEN 1024
 
 /* RFC 3986 §2.3 unreserved characters stay; everything else, including ':'
  * (the label's own separator), '/', '&', '=', spaces and every non-ASCII

@@ -153,7 +153,8 @@ static void test_totp_uri_encoding(void **state)
 static void test_totp_uri_refuses(void **state)
 {
     (void)state;
-    char big[300];
+    /* A userName is up to 256 characters, 1024 bytes of UTF-8: one byte more is refused. */
+    char big[1026];
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     uint8_t key[65] = {0};
@@ -165,6 +166,10 @@ static void test_totp_uri_refuses(void **state)
     assert_null(mth_totp_uri("Example", "alice", SECRET, 0));
     assert_null(mth_totp_uri("Example", "alice", key, sizeof(key)));
     char *ok = mth_totp_uri("Example", "alice", key, 64);
+    assert_non_null(ok);
+    free(ok);
+    big[1024] = '\0';
+    ok = mth_totp_uri("Example", big, SECRET, SECRET_LEN);
     assert_non_null(ok);
     free(ok);
 }
