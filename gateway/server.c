@@ -263,7 +263,7 @@ static void *thread_main(void *arg)
     t->loop = h2o_evloop_create();
     h2o_context_init(&t->ctx, t->loop, &srv->globalconf);
     store_options_t opts = {cfg->database.url, cfg->database.pool_size, cfg->database.query_timeout_ms,
-                            cfg->database.max_waiting};
+                            cfg->database.max_waiting, &t->ctx.receivers.hostinfo_getaddr};
     t->store = store_pool_new(t->loop, &opts);
     h2o_timeout_init(t->loop, &t->access_flush_timeout, ACCESS_FLUSH_MS);
     t->access_flush_entry.cb = on_access_flush;

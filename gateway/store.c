@@ -12,6 +12,7 @@
 
 #include "gateway/alloc.h"
 #include "gateway/log.h"
+#include "gateway/store_internal.h"
 
 #define STORE_MAX_STMTS       256
 #define STORE_MAX_IN_FLIGHT   128 /* per connection; more wait in the pool's queue */
@@ -42,7 +43,8 @@ void store_stmt_register(store_stmt_t *stmt)
     g_stmts[g_stmt_count++] = stmt;
 }
 
-typedef enum { CONN_DOWN, CONN_CONNECTING, CONN_READY } conn_state_t;
+/* CONN_LOOKUP: the database's host name is being looked up (store_lookup.c). */
+typedef enum { CONN_DOWN, CONN_LOOKUP, CONN_CONNECTING, CONN_READY } conn_state_t;
 
 typedef struct store_conn store_conn_t;
 
@@ -88,6 +90,7 @@ struct store_conn {
     int broken;                              /* a write failed; failed from the loop, never inside a caller */
     int write_armed;                         /* a write-readiness callback is pending on `sock` */
     int flush_needed;                        /* libpq holds output that did not fit the socket yet */
+    h2o_hostinfo_getaddr_req_t *lookup;      /* in CONN_LOOKUP */
     sql_cached_t sql_cache[STORE_SQL_CACHE]; /* emptied when the connection goes */
     uint64_t sql_clock;
     unsigned sql_next_id;
@@ -97,6 +100,7 @@ struct store_pool {
     h2o_loop_t *loop;
     store_options_t opts;
     char *conninfo;
+    store_lookup_t lookup; /* the host name each connection looks up first, if any */
     store_conn_t conns[STORE_MAX_CONNECTIONS];
     h2o_linklist_t waiting;
     h2o_timeout_t query_timeout;
@@ -495,6 +499,10 @@ static void conn_fail(store_conn_t *c, const char *why)
     }
     c->state = CONN_DOWN;
     c->broken = 0;
+    if (c->lookup != NULL) {
+        h2o_hostinfo_getaddr_cancel(c->lookup);
+        c->lookup = NULL;
+    }
     conn_close_socket(c);
     if (c->pg != NULL) {
         PQfinish(c->pg);
@@ -566,18 +574,10 @@ static void conn_became_ready(store_conn_t *c)
     pool_dispatch_waiting(p);
 }
 
-/* One step of the non-blocking connect: start it, or poll it on a wakeup. */
-static void conn_connect(store_conn_t *c)
+/* One step of the non-blocking connect, from a connection that has its
+ * PGconn: poll it (on a wakeup, or right after it started). */
+static void conn_poll(store_conn_t *c)
 {
-    if (c->state == CONN_DOWN) {
-        c->pg = PQconnectStart(c->pool->conninfo);
-        if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
-            c->state = CONN_CONNECTING; /* so conn_fail logs at debug level */
-            conn_fail(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
-            return;
-        }
-        c->state = CONN_CONNECTING;
-    }
     PostgresPollingStatusType st = PQconnectPoll(c->pg);
     switch (st) {
     case PGRES_POLLING_OK:
@@ -595,6 +595,58 @@ static void conn_connect(store_conn_t *c)
     }
     if (st == PGRES_POLLING_WRITING)
         conn_want_write(c);
+}
+
+/* A connection attempt began (c->pg set, or NULL when libpq had no memory). */
+static void conn_started(store_conn_t *c, const char *why_null)
+{
+    c->state = CONN_CONNECTING; /* also so that conn_fail logs at debug level */
+    if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
+        conn_fail(c, c->pg ? PQerrorMessage(c->pg) : why_null);
+        return;
+    }
+    conn_poll(c);
+}
+
+static void on_looked_up(h2o_hostinfo_getaddr_req_t *req, const char *errstr, struct addrinfo *res,
+                         void *data)
+{
+    (void)req;
+    store_conn_t *c = data;
+    store_pool_t *p = c->pool;
+    c->lookup = NULL;
+    char why[256];
+    if (errstr != NULL) {
+        snprintf(why, sizeof(why), "cannot look %s up: %s", p->lookup.name, errstr);
+        c->state = CONN_CONNECTING;
+        conn_fail(c, why);
+        return;
+    }
+    c->pg = store_lookup_connect(p->conninfo, p->lookup.name, res, why, sizeof(why));
+    conn_started(c, why);
+}
+
+/* Starts a connection attempt: with a host name, its lookup first, on h2o's
+ * resolver threads (libpq's own lookup would block the loop). */
+static void conn_connect(store_conn_t *c)
+{
+    store_pool_t *p = c->pool;
+    if (c->state == CONN_CONNECTING) {
+        conn_poll(c);
+        return;
+    }
+    if (c->state != CONN_DOWN)
+        return;
+    if (p->lookup.name != NULL && p->opts.resolver != NULL) {
+        c->state = CONN_LOOKUP;
+        c->lookup =
+            h2o_hostinfo_getaddr(p->opts.resolver, h2o_iovec_init(p->lookup.name, strlen(p->lookup.name)),
+                                 h2o_iovec_init(p->lookup.port, strlen(p->lookup.port)), AF_UNSPEC,
+                                 SOCK_STREAM, IPPROTO_TCP, AI_ADDRCONFIG, on_looked_up, c);
+        return;
+    }
+    c->pg = PQconnectStart(p->conninfo);
+    conn_started(c, "out of memory");
 }
 
 static store_conn_t *pool_pick(store_pool_t *p)
@@ -691,6 +743,8 @@ store_pool_t *store_pool_new(h2o_loop_t *loop, const store_options_t *opts)
         p->opts.connections = STORE_MAX_CONNECTIONS;
     p->conninfo = gw_strdup(opts->conninfo);
     p->opts.conninfo = p->conninfo;
+    if (store_lookup_plan(p->conninfo, &p->lookup) == 1 && p->opts.resolver != NULL)
+        gw_log_debug("database host %s: looked up off the event loop at each connection", p->lookup.name);
     h2o_linklist_init_anchor(&p->waiting);
     h2o_timeout_init(loop, &p->query_timeout, opts->query_timeout_ms);
     h2o_timeout_init(loop, &p->tick_timeout, STORE_TICK_MS);
@@ -729,6 +783,7 @@ void store_pool_free(store_pool_t *p)
     }
     h2o_timeout_dispose(p->loop, &p->query_timeout);
     h2o_timeout_dispose(p->loop, &p->tick_timeout);
+    store_lookup_dispose(&p->lookup);
     free(p->conninfo);
     free(p);
 }

@@ -41,6 +41,11 @@ typedef struct {
     unsigned connections;
     unsigned query_timeout_ms;
     unsigned max_waiting;
+    /* The loop's receiver of h2o's host name lookups
+     * (h2o_context_t.receivers.hostinfo_getaddr): a database host given by
+     * name is looked up there, never on the loop. NULL: libpq looks it up
+     * itself, blocking (tools, tests without a context). */
+    h2o_multithread_receiver_t *resolver;
 } store_options_t;
 
 /* Creates the pool of one loop and starts connecting (without blocking). */
