@@ -14,6 +14,7 @@
 
 #include "gateway/alloc.h"
 #include "gateway/internal.h"
+#include "gateway/parse.h"
 
 /* Past this, an Accept-Encoding value is not read (identity is sent): real
  * ones are a few dozen bytes. */
@@ -63,19 +64,6 @@ void gw_codings_dispose(gw_codings_t *c)
     c->gzip_len = 0;
 }
 
-static int is_ows(char ch)
-{
-    return ch == ' ' || ch == '\t';
-}
-
-static void trim(const char **s, const char **e)
-{
-    while (*s < *e && is_ows(**s))
-        (*s)++;
-    while (*e > *s && is_ows((*e)[-1]))
-        (*e)--;
-}
-
 /* RFC 9110 §12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ).
  * In thousandths, or -1 when it is not one. */
 static int qvalue(const char *s, const char *e)
@@ -103,12 +91,12 @@ static int element_weight(const char *s, const char *e, const char **coding_end)
 {
     const char *semi = memchr(s, ';', (size_t)(e - s));
     const char *ce = semi != NULL ? semi : e;
-    trim(&s, &ce);
+    gw_trim_ows(&s, &ce);
     *coding_end = ce;
     if (semi == NULL)
         return 1000;
     const char *p = semi + 1, *pe = e;
-    trim(&p, &pe);
+    gw_trim_ows(&p, &pe);
     if (pe - p < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=')
         return -1;
     return qvalue(p + 2, pe);
@@ -135,7 +123,7 @@ int gw_accepts_gzip(const char *v, size_t len)
         const char *comma = memchr(v, ',', (size_t)(end - v));
         const char *ee = comma != NULL ? comma : end;
         const char *s = v, *cs;
-        trim(&s, &ee);
+        gw_trim_ows(&s, &ee);
         if (s < ee) {
             int w = element_weight(s, ee, &cs);
             int *slot = coding_is(s, cs, "gzip") || coding_is(s, cs, "x-gzip") ? &gzip

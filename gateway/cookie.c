@@ -9,7 +9,7 @@ static int is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-static void trim(const char **b, const char **e)
+void gw_trim_ows(const char **b, const char **e)
 {
     while (*b < *e && is_ows(**b))
         (*b)++;
@@ -29,9 +29,9 @@ int gw_cookie_find(const char *header, size_t len, const char *name, h2o_iovec_t
         const char *eq = memchr(p, '=', (size_t)(pe - p));
         if (eq != NULL) {
             const char *nb = p, *ne = eq, *vb = eq + 1, *ve = pe;
-            trim(&nb, &ne);
+            gw_trim_ows(&nb, &ne);
             if ((size_t)(ne - nb) == nlen && memcmp(nb, name, nlen) == 0) {
-                trim(&vb, &ve);
+                gw_trim_ows(&vb, &ve);
                 if (ve - vb >= 2 && vb[0] == '"' && ve[-1] == '"') {
                     vb++;
                     ve--;

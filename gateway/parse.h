@@ -63,6 +63,10 @@ int gw_hex_digit(char c);
  * `pool` and NUL-terminated (the NUL is not counted in len). */
 h2o_iovec_t gw_url_encode(h2o_mem_pool_t *pool, const char *s, size_t n);
 
+/* Narrows [*b, *e) to leave out optional whitespace (RFC 9110 §5.6.3: spaces
+ * and tabs) at both ends. */
+void gw_trim_ows(const char **b, const char **e);
+
 /* Find cookie `name` in the value of one Cookie header (RFC 6265 §4.2:
  * "a=1; b=2"). The name match is exact and case-sensitive; whitespace around
  * names and values is tolerated, and a value in double quotes is returned
