@@ -287,8 +287,13 @@ static void on_assertion(gw_req_t *r)
     memset(a, 0, sizeof(*a));
     if (context_and_csrf_or_reply(r, body, a->context) != 0)
         return;
+    /* A name longer than any userName is nobody's: refused, not ignored. */
     const char *username = gw_json_str(body, "username");
-    a->username = username && strlen(username) <= OIDC_USERNAME_MAX ? username : "";
+    if (username != NULL && strlen(username) > OIDC_USERNAME_MAX_BYTES) {
+        oidc_json_fail(r, 400, "invalid_request", "username is too long");
+        return;
+    }
+    a->username = username ? username : "";
     yajl_val cred = gw_json_get(body, "credential");
     yajl_val resp = gw_json_get(cred, "response");
     const char *type = gw_json_str(cred, "type");

@@ -17,6 +17,10 @@
  * keeps one request from feeding Argon2 a megabyte. */
 #define OIDC_USERNAME_MAX 256
 #define OIDC_PASSWORD_MAX 1024
+/* A userName as typed is counted in bytes: 256 characters of UTF-8 are up
+ * to 4 * 256 bytes, so a byte bound of OIDC_USERNAME_MAX refuses names the
+ * schema holds ("é" x 200 is 400 bytes). */
+#define OIDC_USERNAME_MAX_BYTES (4 * OIDC_USERNAME_MAX)
 
 #define OIDC_CSRF_COOKIE "__Host-regain-csrf"
 #define OIDC_CSRF_FIELD  "csrf"

@@ -281,8 +281,9 @@ static void on_code(gw_req_t *r)
         gw_req_query(r, &oidc_stmt_pending_totps, params, on_totps, c);
         return;
     }
-    if (username.base == NULL || username.len == 0 || username.len > OIDC_USERNAME_MAX || c->code_len == 0) {
-        c->username = username.base && username.len <= OIDC_USERNAME_MAX
+    if (username.base == NULL || username.len == 0 || username.len > OIDC_USERNAME_MAX_BYTES ||
+        c->code_len == 0) {
+        c->username = username.base && username.len <= OIDC_USERNAME_MAX_BYTES
                           ? gw_req_strdup(r, username.base, username.len).base
                           : NULL;
         fail(r, c, "failed: empty or long field");

@@ -9,7 +9,12 @@ ASCII letters only, so "émile" was not Émile's name there while the
 password form signed Émile in with it: the passkey of the very account was
 refused with "this passkey does not belong to that account". Here Émile
 signs in with a real assertion (P-256, made here) typing "Émile", "émile"
-and "ÉMILE"; typing another account's name is still refused."""
+and "ÉMILE"; typing another account's name is still refused.
+
+A name over 256 bytes was dropped as a constraint (the passkey signed in
+whoever owned it), though a userName is up to 256 characters, 1024 bytes:
+one of 300 bytes that is not Émile's is refused now, and one longer than
+any userName is a 400."""
 
 import hashlib
 import json
@@ -72,6 +77,12 @@ def main(env):
                  (200, "/account/security"))
     r = passkey_signin("alice", "127.0.0.55")
     check_eq("typing another account's name: refused", (r.status, r.json.get("error")), (403, "passkey_refused"))
+    r = passkey_signin("é" * 150, "127.0.0.56")
+    check_eq("typing a name of 150 characters (300 bytes) that is not Émile's: refused, not ignored",
+             (r.status, r.json.get("error")), (403, "passkey_refused"))
+    r = passkey_signin("x" * 1025, "127.0.0.57")
+    check_eq("typing a name longer than any userName: 400 invalid_request", (r.status, r.json.get("error")),
+             (400, "invalid_request"))
     check_eq("the passkey's counter moved once per sign-in", sql(db, "select sign_count from webauthn_credentials"),
              [["4"]])
 

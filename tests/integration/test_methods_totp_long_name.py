@@ -8,11 +8,15 @@ so for a userName of 200 "é" (200 characters, 400 bytes) every POST
 app link could not be made". Now the link is made (the name
 percent-encoded) with its QR code, and the code it shows confirms the app;
 a name of 256 four-byte characters still gets its link (its QR code would
-not fit, so the page gives the link alone)."""
+not fit, so the page gives the link alone).
+
+Such an account without a password signs in with a code alone (POST
+/login/code): that form refused a username over 256 bytes, so the app just
+added could not sign in; it now takes the 1024 bytes a userName may be."""
 
 from authorize_browser import Browser
 from harness import check, check_eq, require, run, psql
-from methods_fixture import form_fields, otpauth_uri, plant_session, secret_from_uri, totp
+from methods_fixture import form_fields, otpauth_uri, plant_session, secret_from_uri, step_now, totp
 
 
 def sql(db, q):
@@ -42,8 +46,15 @@ def main(env):
                  'src="data:image/svg+xml;base64,' in r.text, qr)
         c = form_fields(r.text, "/account/security/totp/confirm")
         require("the confirm form", c is not None, r)
-        c["code"] = totp(secret_from_uri(uri))
+        key = secret_from_uri(uri)
+        c["code"] = totp(key)
         check_eq("... and the app's code confirms it", b.post("/account/security/totp/confirm", c).status, 303)
+        s = Browser(srv, "127.0.0.%d" % (70 + i))
+        lf = form_fields(s.get("/account/security").text, "/login/code")
+        require("the sign-in page has the code-only form", lf is not None, lf)
+        r = s.post("/login/code", dict(lf, username=name.upper(), code=totp(key, step_now() + 1)))
+        check_eq("... and signs in with a code alone (no password), the name typed in capitals",
+                 (r.status, r.header("location")), (303, "/account/security"))
     check_eq("both apps confirmed", sql(db, "select count(*) from totp_authenticators where confirmed"), [["2"]])
 
 
