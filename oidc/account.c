@@ -59,7 +59,8 @@ typedef struct {
     h2o_iovec_t csrf;
 } account_req_t;
 
-/* Valid UTF-8 (RFC 3629 §4: no overlong forms or surrogates), no controls. */
+/* Valid UTF-8 (RFC 3629 §4: no overlong forms or surrogates), no controls
+ * (C0, DEL and C1). */
 int oidc_name_ok(const char *s, size_t n)
 {
     if (n == 0 || n > 4 * OIDC_METHOD_NAME_MAX)
@@ -77,9 +78,11 @@ int oidc_name_ok(const char *s, size_t n)
         for (size_t k = 1; k < len; k++)
             if (((unsigned char)s[i + k] & 0xc0) != 0x80)
                 return 0;
-        /* overlong and surrogate forms */
-        if ((c == 0xe0 && (unsigned char)s[i + 1] < 0xa0) || (c == 0xed && (unsigned char)s[i + 1] > 0x9f) ||
-            (c == 0xf0 && (unsigned char)s[i + 1] < 0x90) || (c == 0xf4 && (unsigned char)s[i + 1] > 0x8f))
+        /* C1 controls (U+0080..U+009F: 0xc2 0x80..0x9f), then overlong and
+         * surrogate forms */
+        if ((c == 0xc2 && (unsigned char)s[i + 1] < 0xa0) || (c == 0xe0 && (unsigned char)s[i + 1] < 0xa0) ||
+            (c == 0xed && (unsigned char)s[i + 1] > 0x9f) || (c == 0xf0 && (unsigned char)s[i + 1] < 0x90) ||
+            (c == 0xf4 && (unsigned char)s[i + 1] > 0x8f))
             return 0;
         i += len;
     }

@@ -155,6 +155,17 @@ static void names_and_contexts(void **state)
     assert_true(oidc_name_ok("Cl\xc3\xa9 USB", 8));
     assert_false(oidc_name_ok("", 0));
     assert_false(oidc_name_ok("a\nb", 3));
+    /* C1 controls (U+0080..U+009F, Unicode category Cc) are controls too:
+     * U+009B is an 8-bit CSI to a terminal showing the audit log. */
+    assert_false(oidc_name_ok("a\xc2\x85"
+                              "b",
+                              4));
+    assert_false(oidc_name_ok("a\xc2\x9b"
+                              "31m",
+                              6));
+    assert_true(oidc_name_ok("a\xc2\xa0"
+                             "b",
+                             4));                  /* U+00A0 no-break space is no control */
     assert_false(oidc_name_ok("\xc3", 1));         /* truncated */
     assert_false(oidc_name_ok("\xc0\xaf", 2));     /* overlong */
     assert_false(oidc_name_ok("\xed\xa0\x80", 3)); /* surrogate */
