@@ -17,7 +17,7 @@
 #define OIDC_AZ_NONCE_MAX        512
 #define OIDC_AZ_SCOPE_MAX        1024
 #define OIDC_AZ_SCOPE_VALUES_MAX 32
-#define OIDC_AZ_LOGIN_HINT_MAX   256
+#define OIDC_AZ_LOGIN_HINT_MAX   1024 /* a userName: 256 characters, up to 4 bytes each */
 #define OIDC_AZ_ACR_VALUES_MAX   512
 #define OIDC_AZ_LOCALES_MAX      256
 #define OIDC_AZ_CLAIMS_MAX       8192

@@ -14,15 +14,17 @@ static const char USAGE[] =
 
 /* Printable text of at most `max` bytes: no control characters, which would
  * end up in pages, logs and SCIM responses. */
+/* 1 to `max` characters (UTF-8 code points, as the schema's length() counts
+ * them), no control characters. */
 static int text_ok(const char *s, size_t max)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++)
+    size_t n = strlen(s), chars = 0;
+    for (size_t i = 0; i < n; i++) {
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return 0;
-    return 1;
+        chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+    }
+    return chars > 0 && chars <= max;
 }
 
 /* One line from stdin, without its line ending; -1 when too long or empty. */
@@ -84,7 +86,7 @@ static int cmd_add(const gw_config_t *cfg, PGconn *conn, int argc, char **argv)
     if (!text_ok(username, OIDC_USERNAME_MAX) || username[0] == ' ' ||
         username[strlen(username) - 1] == ' ') {
         fprintf(stderr,
-                "regain user add: the username must be 1 to %d bytes of printable text without "
+                "regain user add: the username must be 1 to %d characters of printable text without "
                 "leading or trailing spaces\n",
                 OIDC_USERNAME_MAX);
         return 2;

@@ -233,7 +233,7 @@ static void count_attempt(gw_req_t *r, login_t *l)
 
 static int fields_usable(const login_t *l)
 {
-    return l->username_len > 0 && l->password_len > 0 && l->username_len <= OIDC_USERNAME_MAX &&
+    return l->username_len > 0 && l->password_len > 0 && l->username_len <= OIDC_USERNAME_MAX_BYTES &&
            l->password_len <= OIDC_PASSWORD_MAX;
 }
 

@@ -212,7 +212,7 @@ static void render_signin(gw_req_t *r, const char *context, const char *login_hi
     oidc_csrf_token(cookie.base, cookie.len, context, token);
     /* A login_hint is a hint (OIDC Core §3.1.2.1): shown, never trusted. */
     const char *user = login_hint;
-    if (user != NULL && strlen(user) > OIDC_USERNAME_MAX)
+    if (user != NULL && strlen(user) > OIDC_USERNAME_MAX_BYTES)
         user = NULL;
     /* POST /login/tap binds its token to the request, or to "" without one. */
     char tap_token[OIDC_CSRF_TOKEN_LEN + 1];

@@ -126,7 +126,7 @@ static int request_hint(gw_req_t *r, PGresult *res, const gw_err_t *err, char **
         return -1;
     }
     const char *v = store_value(res, 0, 0);
-    *hint = v != NULL && strlen(v) <= OIDC_USERNAME_MAX ? gw_req_strdup(r, v, strlen(v)).base : NULL;
+    *hint = v != NULL && strlen(v) <= OIDC_USERNAME_MAX_BYTES ? gw_req_strdup(r, v, strlen(v)).base : NULL;
     return 0;
 }
 
@@ -337,7 +337,7 @@ static void on_post(gw_req_t *r)
     memset(a, 0, sizeof(*a));
     s->a = a;
     memcpy(a->request_id, s->request_id, sizeof(a->request_id));
-    if (username.base != NULL && username.len > 0 && username.len <= OIDC_USERNAME_MAX)
+    if (username.base != NULL && username.len > 0 && username.len <= OIDC_USERNAME_MAX_BYTES)
         a->named_username = s->username = gw_req_strdup(r, username.base, username.len).base;
     gw_req_peer(r, a->peer);
     a->user_agent = oidc_req_user_agent(r);

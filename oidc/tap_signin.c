@@ -190,7 +190,7 @@ static void on_post(gw_req_t *r)
     gw_wipe(norm, sizeof(norm));
     gw_wipe(tap.base, tap.len);
     /* An empty field names nobody (the request's login_hint may, below). */
-    if (username.base != NULL && username.len > 0 && username.len <= OIDC_USERNAME_MAX)
+    if (username.base != NULL && username.len > 0 && username.len <= OIDC_USERNAME_MAX_BYTES)
         t->username = gw_req_strdup(r, username.base, username.len).base;
     gw_req_peer(r, t->peer);
     t->user_agent = oidc_req_user_agent(r);
