@@ -19,46 +19,19 @@ up) and 50 passkeys:
   - passkey options and a passkey's registration are refused with 409
     too_many_passkeys at 50, nothing stored."""
 
-import hashlib
 import json
 
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from authorize_browser import Browser
 from harness import b64url, check, check_eq, require, run, psql
-from methods_fixture import (add_user, data_attr, form_fields, otpauth_uri, plant_session, post_json,
-                             secret_from_uri, totp)
+from methods_fixture import (add_user, attestation_none, data_attr, form_fields, otpauth_uri, plant_session,
+                             post_json, secret_from_uri, totp)
 
 
 def sql(db, q):
     rc, rows, err = psql(db, q)
     require("SQL ok: %s" % q[:70], rc == 0, err)
     return rows
-
-
-def cbor(v):
-    """The CBOR (RFC 8949) of ints, bytes, str and dicts."""
-    def head(major, n):
-        if n < 24:
-            return bytes([major << 5 | n])
-        if n < 256:
-            return bytes([major << 5 | 24, n])
-        return bytes([major << 5 | 25]) + n.to_bytes(2, "big")
-    if isinstance(v, int):
-        return head(0, v) if v >= 0 else head(1, -1 - v)
-    if isinstance(v, bytes):
-        return head(2, len(v)) + v
-    if isinstance(v, str):
-        return head(3, len(v.encode())) + v.encode()
-    return head(5, len(v)) + b"".join(cbor(k) + cbor(x) for k, x in v.items())
-
-
-def attestation_none(rp_id, cred_id):
-    nums = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
-    cose = cbor({1: 2, 3: -7, -1: 1, -2: nums.x.to_bytes(32, "big"), -3: nums.y.to_bytes(32, "big")})
-    auth_data = (hashlib.sha256(rp_id.encode()).digest() + bytes([0x45]) + b"\x00\x00\x00\x00" + b"\x00" * 16
-                 + len(cred_id).to_bytes(2, "big") + cred_id + cose)
-    return cbor({"fmt": "none", "attStmt": {}, "authData": auth_data})
 
 
 def start_app(b, name):
