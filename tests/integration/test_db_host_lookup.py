@@ -4,7 +4,7 @@ libpq looks a host name up with a blocking getaddrinfo inside
 PQconnectStart; regain looks it up on h2o's resolver threads and hands libpq
 the addresses (gateway/store_lookup.c). Here the database is reached by the
 name "localhost" over TCP (a relay to the test cluster's Unix socket), and a
-preloaded getaddrinfo takes 1.5 s for that name. After PostgreSQL drops
+preloaded getaddrinfo takes 3 s for that name. After PostgreSQL drops
 regain's connections, every connection looks the name up again: /healthz,
 answered by the same loops, must stay fast meanwhile (with the lookup on the
 loop it waited for it), and the database must come back."""
@@ -18,7 +18,7 @@ import time
 
 from harness import SLOW, Regain, check, curl, psql, require, run
 
-SLOW_MS = 1500
+SLOW_MS = 3000
 
 SHIM = r"""
 #define _GNU_SOURCE
@@ -131,7 +131,7 @@ def main(env):
             slowest = max(slowest, took)
         time.sleep(0.02)
     check("while every connection looks the name up again, /healthz stays fast (slowest %.2f s; a lookup "
-          "takes %.1f s)" % (slowest, SLOW_MS / 1000), slowest < 0.5 * SLOW, "%.3f s" % slowest)
+          "takes %.1f s)" % (slowest, SLOW_MS / 1000), slowest < 1.0 * SLOW, "%.3f s" % slowest)
     check("... and the database comes back", ready(30))
 
     srv.stop()
