@@ -41,10 +41,11 @@ h2o_iovec_t oidc_context_destination(gw_req_t *r, const char *context);
  * certificates stays far below. */
 #define OIDC_CEREMONY_BODY_MAX (64 * 1024)
 /* How long a challenge and a half-finished sign-in live. */
-#define OIDC_CHALLENGE_TTL_S      300
-#define OIDC_PENDING_TTL_S        300
-#define OIDC_PENDING_MAX_ATTEMPTS 5
-#define OIDC_ENROL_MAX_ATTEMPTS   10
+#define OIDC_CHALLENGE_TTL_S 300
+#define OIDC_PENDING_TTL_S   300
+/* The guesses a half-finished sign-in (5) and an app's confirmation (10)
+ * take are in their statements (methods_db.c: oidc_stmt_pending_totps,
+ * oidc_stmt_totp_enrol_load). */
 /* How many methods one account holds: every one is drawn on the account
  * page, every app checked against each code typed at sign-in, every passkey
  * listed in excludeCredentials, so without a bound one session could make
