@@ -14,7 +14,7 @@ import urllib.parse
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import SLOW, psql, regain_bin, require, sh
+from harness import SLOW, b64url, psql, regain_bin, require, sh
 
 
 def hotp(key, counter, digits=6):
@@ -140,3 +140,23 @@ def attestation_none(rp_id, cred_id):
     auth_data = (hashlib.sha256(rp_id.encode()).digest() + bytes([0x45]) + b"\x00\x00\x00\x00" + b"\x00" * 16
                  + len(cred_id).to_bytes(2, "big") + cred_id + cose)
     return cbor({"fmt": "none", "attStmt": {}, "authData": auth_data})
+
+
+def passkey_credential(srv, pk, cred_id, transports=None):
+    """The credential a browser sends for the registration options `pk`
+    (their publicKey): a none attestation of a new P-256 key."""
+    cdj = json.dumps({"type": "webauthn.create", "challenge": pk["challenge"], "origin": srv.issuer})
+    response = {"clientDataJSON": b64url(cdj.encode()),
+                "attestationObject": b64url(attestation_none(pk["rp"]["id"], cred_id))}
+    if transports is not None:
+        response["transports"] = transports
+    return {"id": b64url(cred_id), "rawId": b64url(cred_id), "type": "public-key", "response": response}
+
+
+def register_passkey(srv, b, csrf, cred_id, transports):
+    """Registration options, then the passkey `cred_id` named "Key"; the
+    answer to the second."""
+    r = post_json(b, "/account/security/passkey/options", {"csrf": csrf})
+    require("registration options: 200", r.status == 200, r)
+    credential = passkey_credential(srv, r.json["publicKey"], cred_id, transports)
+    return post_json(b, "/account/security/passkey", {"csrf": csrf, "name": "Key", "credential": credential})

@@ -19,12 +19,11 @@ up) and 50 passkeys:
   - passkey options and a passkey's registration are refused with 409
     too_many_passkeys at 50, nothing stored."""
 
-import json
 
 
 from authorize_browser import Browser
-from harness import b64url, check, check_eq, require, run, psql
-from methods_fixture import (add_user, attestation_none, data_attr, form_fields, otpauth_uri, plant_session,
+from harness import check, check_eq, require, run, psql
+from methods_fixture import (add_user, data_attr, form_fields, otpauth_uri, passkey_credential, plant_session,
                              post_json, secret_from_uri, totp)
 
 
@@ -103,12 +102,8 @@ def main(env):
     pk = r.json["publicKey"]
     check_eq("... listing the 49 to exclude", len(pk["excludeCredentials"]), 49)
     plant_passkeys(100, 1)  # meanwhile, another tab registered the fiftieth
-    cred_id = b"\x77" * 16
-    cdj = json.dumps({"type": "webauthn.create", "challenge": pk["challenge"], "origin": srv.issuer})
-    r = post_json(c, "/account/security/passkey", {"csrf": csrf, "name": "One more", "credential": {
-        "id": b64url(cred_id), "rawId": b64url(cred_id), "type": "public-key",
-        "response": {"clientDataJSON": b64url(cdj.encode()),
-                     "attestationObject": b64url(attestation_none(pk["rp"]["id"], cred_id))}}})
+    r = post_json(c, "/account/security/passkey", {"csrf": csrf, "name": "One more",
+                                                    "credential": passkey_credential(srv, pk, b"\x77" * 16)})
     check_eq("the fifty-first passkey: 409 too_many_passkeys", (r.status, r.json.get("error")),
              (409, "too_many_passkeys"))
     check_eq("... not stored", sql(db, "select count(*) from webauthn_credentials where user_id = '%s'" % carol),
