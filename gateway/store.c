@@ -649,16 +649,28 @@ static void conn_connect(store_conn_t *c)
     conn_started(c, "out of memory");
 }
 
+/* Loop time since the oldest query in flight on `c` was submitted. */
+static uint64_t conn_head_age_ms(store_conn_t *c, uint64_t now)
+{
+    if (h2o_linklist_is_empty(&c->fifo))
+        return 0;
+    const store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, c->fifo.next);
+    return now - q->deadline.registered_at;
+}
+
+/* The connection the next query goes to (store_pick says which), or NULL. */
 static store_conn_t *pool_pick(store_pool_t *p)
 {
-    store_conn_t *best = NULL;
+    store_conn_load_t load[STORE_MAX_CONNECTIONS];
+    uint64_t now = h2o_now(p->loop);
     for (unsigned i = 0; i < p->opts.connections; i++) {
         store_conn_t *c = &p->conns[i];
-        if (c->state == CONN_READY && c->in_flight < STORE_MAX_IN_FLIGHT &&
-            (best == NULL || c->in_flight < best->in_flight))
-            best = c;
+        load[i].usable = c->state == CONN_READY && c->in_flight < STORE_MAX_IN_FLIGHT;
+        load[i].in_flight = c->in_flight;
+        load[i].head_age_ms = load[i].usable ? conn_head_age_ms(c, now) : 0;
     }
-    return best;
+    int i = store_pick(load, p->opts.connections);
+    return i < 0 ? NULL : &p->conns[i];
 }
 
 static int pool_has_hope(store_pool_t *p)

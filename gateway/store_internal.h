@@ -1,11 +1,13 @@
-/* Between gateway/store.c and gateway/store_lookup.c: looking the
- * database's host name up off the event loop. */
+/* Between gateway/store.c and its helpers: store_lookup.c looks the
+ * database's host name up off the event loop; store_pick.c chooses the
+ * connection each query goes to. */
 #ifndef REGAIN_GATEWAY_STORE_INTERNAL_H
 #define REGAIN_GATEWAY_STORE_INTERNAL_H
 
 #include <libpq-fe.h>
 #include <netdb.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Addresses of one name handed to libpq (it tries them in order). */
 #define STORE_LOOKUP_MAX_ADDRS 8
@@ -25,5 +27,22 @@ void store_lookup_dispose(store_lookup_t *l);
  * memory). */
 PGconn *store_lookup_connect(const char *conninfo, const char *name, const struct addrinfo *res, char *err,
                              size_t errsize);
+
+/* ---- store_pick.c ---------------------------------------------------------- */
+
+/* A connection whose oldest query in flight has waited this long is behind
+ * something slow; see store_pick. */
+#define STORE_PACK_MS 2
+
+/* What store_pick needs to know of one connection. */
+typedef struct {
+    int usable;           /* ready, and room for one more query in its pipeline */
+    unsigned in_flight;   /* queries sent and not answered yet */
+    uint64_t head_age_ms; /* how long the oldest of them has waited (0: none) */
+} store_conn_load_t;
+
+/* The index of the connection the next query goes to, or -1 when none of
+ * the `n` is usable. */
+int store_pick(const store_conn_load_t *load, unsigned n);
 
 #endif
