@@ -6,7 +6,7 @@
 #   client_credentials   POST /token, client_secret_basic, ES256 at+jwt:
 #                        wrk -t1 -c16 (HTTP/1.1 cleartext), h2load -c16 -m10
 #                        over h2c and h2 (TLS)
-#   code exchange        POST /token with codes minted in advance (rows
+#   code exchange        ROUNDS runs of POST /token with codes minted in advance (rows
 #                        inserted with psql, hashed as gateway/secrets.c
 #                        does), PKCE S256, client_secret_basic, scope
 #                        "openid profile": ID token + access token
@@ -27,7 +27,7 @@
 # exchange >= 10,000/s, complete flows >= 90% of the hash ceiling.
 
 OIDC_C=16
-OIDC_CODES=${BENCH_CODES:-150000}
+OIDC_CODES=${BENCH_CODES:-$((80000 * ROUNDS))} # 80,000 per run of the exchange
 INTEROP=$ROOT/tests/interop
 CFG=$T/regain.json
 OREDIRECT=https://rp.bench.example/cb
@@ -184,12 +184,18 @@ echo "   regain client_credentials"
 oidc_wrk "regain client_credentials" "http://127.0.0.1:$R_PORT/token" "$T/cc.lua"
 oidc_h2load "regain client_credentials" h2c "http://127.0.0.1:$R_PORT/token"
 oidc_h2load "regain client_credentials" h2 "https://127.0.0.1:$R_TLS/token"
-echo "   regain code exchange"
+# The exchange runs ROUNDS times, each on its own share of the codes, and
+# the target is judged on the median run: this shared VM's speed drifts by
+# 10% and more from one minute to the next.
+echo "   regain code exchange, $ROUNDS runs"
+split -n "l/$ROUNDS" -d -a 2 "$T/codes.txt" "$T/codes.part."
 CE_CPU0=$(cpu_split)
-oidc_wrk "regain code exchange" "http://127.0.0.1:$R_PORT/token" "$T/code.lua" "$T/codes.txt"
+for part in "$T"/codes.part.*; do
+    oidc_wrk "regain code exchange" "http://127.0.0.1:$R_PORT/token" "$T/code.lua" "$part"
+done
 CE_SPLIT=$(split_per "$CE_CPU0" "$(cpu_split)" \
-    "$(awk -F'\t' '$1 == "regain code exchange" { print $8 }' "$ORES")" \
-    "$(awk -F'\t' '$1 == "regain code exchange" { print $7 }' "$ORES")" 1)
+    "$(awk -F'\t' '$1 == "regain code exchange" { s += $8 } END { print s }' "$ORES")" \
+    "$(awk -F'\t' '$1 == "regain code exchange" { s += $7 } END { print s }' "$ORES")" 1)
 
 echo "   regain complete flows (sign-in with Argon2id), $ROUNDS rounds between hash-ceiling measurements"
 cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE tests/bench/flows.c -o build/bench_flows -lssl -lcrypto -pthread
@@ -259,16 +265,23 @@ echo "targets"
 awk -F'\t' -v codes="$OIDC_CODES" '
     $1 == "regain client_credentials" && $2 == "h1" { rcc = $3 }
     $1 == "oidc-provider client_credentials" { opcc = $3 }
-    $1 == "regain code exchange" { ce = $3; ce_bad = $6; ce_n = $7 }
+    $1 == "regain code exchange" { ce[++runs] = $3; ce_bad += $6; if ($7 + 0 > ce_n) ce_n = $7 }
     END {
         if (opcc + 0 > 0)
             printf "  client_credentials regain/oidc-provider (wrk -t1 -c16, h1): %.0f / %.0f = %.1fx  (target >= 5x): %s\n",
                 rcc, opcc, rcc / opcc, (rcc / opcc >= 5 ? "meets target" : "BELOW target")
         else
             print "  client_credentials regain/oidc-provider: n/a (oidc-provider not measured)"
-        printf "  code exchange: %.0f/s (target >= 10000/s): %s%s\n", ce, (ce >= 10000 ? "meets target" : "BELOW target"),
-            (ce_n + 0 > codes ? sprintf("  [ran out of minted codes: %d requests, %d codes]", ce_n, codes) : "")
-        if (ce_bad + 0 > 0) printf "    (%d non-2xx answers in the code exchange run)\n", ce_bad
+        # The median run (of an even number, the lower middle one).
+        for (i = 1; i <= runs; i++) w[i] = ce[i] + 0
+        for (i = 2; i <= runs; i++) for (j = i; j > 1 && w[j - 1] > w[j]; j--) { t = w[j]; w[j] = w[j - 1]; w[j - 1] = t }
+        med = runs ? w[int((runs + 1) / 2)] : 0
+        list = ""
+        for (i = 1; i <= runs; i++) list = list (i > 1 ? ", " : "") ce[i]
+        printf "  code exchange: median of %d runs %.0f/s [%s] (target >= 10000/s): %s%s\n", runs, med, list,
+            (med >= 10000 ? "meets target" : "BELOW target"),
+            (ce_n + 0 > codes / runs ? sprintf("  [a run ran out of minted codes: %d requests, %d codes]", ce_n, codes / runs) : "")
+        if (ce_bad + 0 > 0) printf "    (%d non-2xx answers in the code exchange runs)\n", ce_bad
     }' "$ORES"
 # Complete flows against the password-hash ceiling, round by round.
 for r in $(seq "$ROUNDS"); do
