@@ -21,7 +21,7 @@
 # workers, its other threads, PostgreSQL, the load tool) per exchange and per
 # flow, and the password-hash ceiling: cores / the median time of one Argon2id
 # hash at the configured cost while every core hashes (tests/bench/argon2_time.c),
-# measured between ROUNDS rounds of flows, with the time of one hash alone
+# measured between BENCH_FLOW_ROUNDS (5) rounds of flows, with the time of one hash alone
 # beside it.  Prints the figures,
 # the ratios and the targets: client_credentials >= 5x oidc-provider, code
 # exchange >= 10,000/s, complete flows >= 90% of the hash ceiling.
@@ -197,7 +197,8 @@ CE_SPLIT=$(split_per "$CE_CPU0" "$(cpu_split)" \
     "$(awk -F'\t' '$1 == "regain code exchange" { s += $8 } END { print s }' "$ORES")" \
     "$(awk -F'\t' '$1 == "regain code exchange" { s += $7 } END { print s }' "$ORES")" 1)
 
-echo "   regain complete flows (sign-in with Argon2id), $ROUNDS rounds between hash-ceiling measurements"
+FLOW_ROUNDS=${BENCH_FLOW_ROUNDS:-5}
+echo "   regain complete flows (sign-in with Argon2id), $FLOW_ROUNDS rounds between hash-ceiling measurements"
 cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE tests/bench/flows.c -o build/bench_flows -lssl -lcrypto -pthread
 make -s build/bench_argon2_time
 A_T=$(jq -r '.oidc.argon2_t // 2' "$CFG")
@@ -211,14 +212,14 @@ CORES=$(nproc)
 # within minutes; each round is judged against the mean of its two
 # neighbours, and the target against the median round. The time of one hash
 # alone is measured beside it, for comparison.
-hash_all() { build/bench_argon2_time "$A_T" "$A_M" "$A_P" 20 "$CORES"; }
+hash_all() { build/bench_argon2_time "$A_T" "$A_M" "$A_P" 40 "$CORES"; }
 hash_one() { build/bench_argon2_time "$A_T" "$A_M" "$A_P" 20; }
 FL_HASH=$T/flow-hash # "hash_one_ms<TAB>hash_all_ms", before round 1 and after every round
 : >"$FL_HASH"
 FL_CPU0=$(cpu_split)
 FL_TOOL=0 FL_N=0
 printf '%s\t%s\n' "$(hash_one)" "$(hash_all)" >>"$FL_HASH"
-for r in $(seq "$ROUNDS"); do
+for r in $(seq "$FLOW_ROUNDS"); do
     FL_TM=$( { TIMEFORMAT='%U %S'; time build/bench_flows "https://localhost:$R_TLS" "$T/cert.pem" bench-web \
         "$WEB_SECRET" "$OREDIRECT" "$OUSER" "$OPASSWORD" "$OIDC_C" "$D" >"$T/flows.$r.json" 2>"$T/flows.err" || true; } 2>&1 )
     FL_TOOL=$(echo "$FL_TOOL $FL_TM" | awk '{ print $1 + $2 + $3 }')
@@ -253,7 +254,7 @@ echo
 printf '%-36s %-5s %10s %9s %9s  %-8s %s\n' "OpenID Provider" "proto" "req/s" "p50 ms" "p99 ms" "errors" "requests"
 printf '%-36s %-5s %10s %9s %9s  %-8s %s\n' "---------------" "-----" "-----" "------" "------" "------" "--------"
 awk -F'\t' '{ printf "%-36s %-5s %10s %9s %9s  %-8s %s\n", $1, $2, $3, $4, $5, $6, $7 }' "$ORES"
-for r in $(seq "$ROUNDS"); do
+for r in $(seq "$FLOW_ROUNDS"); do
     if [ -s "$T/flows.$r.json" ]; then
         jq -r --arg r "$r" '"regain complete flows, round \($r)       h1/TLS \(.per_s) flows/s  p50 \(.p50_ms) ms  p99 \(.p99_ms) ms  errors \(.errors)\(if .first_error != "" then " (first: " + .first_error + ")" else "" end)  [driver \(.driver_cpu_pct)% of a core]"' "$T/flows.$r.json"
     else
@@ -284,7 +285,7 @@ awk -F'\t' -v codes="$OIDC_CODES" '
         if (ce_bad + 0 > 0) printf "    (%d non-2xx answers in the code exchange runs)\n", ce_bad
     }' "$ORES"
 # Complete flows against the password-hash ceiling, round by round.
-for r in $(seq "$ROUNDS"); do
+for r in $(seq "$FLOW_ROUNDS"); do
     jq -r '.per_s // 0' "$T/flows.$r.json" 2>/dev/null || echo 0
 done | awk -v cores="$CORES" -v cost="t=$A_T m=$A_M KiB p=$A_P" 'NR == FNR { one[FNR - 1] = $1; all[FNR - 1] = $2; next }
     { flows[FNR] = $1; n = FNR }

@@ -24,10 +24,11 @@
 # dev provider (attempt -> TAP -> first sign-in).
 #
 # Env: BENCH_PARTS which parts to run (default "http oidc scim recovery"),
-# BENCH_ROUNDS rounds of the baseline and the in-memory routes per protocol
-# (default 3), BENCH_DURATION seconds per run (default 5; the whole run stays under
-# 3 minutes with the default), BENCH_ACCESS_LOG=0 turns regain's access log
-# off (on by default, as deployed; it goes to a file here).
+# BENCH_ROUNDS rounds of the baseline and the in-memory routes per protocol,
+# and runs of the code exchange (default 3), BENCH_FLOW_ROUNDS rounds of
+# complete flows (default 5), BENCH_DURATION seconds per run (default 5),
+# BENCH_ACCESS_LOG=0 turns regain's access log off (on by default, as
+# deployed; it goes to a file here).
 #
 # Client and server share the machine's cores, so figures are for comparing
 # regain with the baseline on the same box, not absolute capacity.
