@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gateway/alloc.h"
@@ -85,7 +86,9 @@ struct store_conn {
     conn_state_t state;
     h2o_linklist_t fifo;
     unsigned in_flight;
-    uint64_t retry_at; /* loop time of the next connection attempt */
+    uint64_t head_since_us; /* when the backend started on the FIFO head (store_pick) */
+    unsigned searches;      /* of in_flight, run-time statements (is_search) */
+    uint64_t retry_at;      /* loop time of the next connection attempt */
     unsigned backoff_ms;
     int broken;                              /* a write failed; failed from the loop, never inside a caller */
     int write_armed;                         /* a write-readiness callback is pending on `sock` */
@@ -125,6 +128,22 @@ static void stat_add(_Atomic unsigned *v, int delta)
 static void stat_inc(_Atomic unsigned long *v)
 {
     atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+/* Microseconds on the monotonic clock: h2o_now's milliseconds are too
+ * coarse to tell a statement of 50 us from one of 5 ms. */
+static uint64_t now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+/* A caller's run-time statement (store_query_send_sql): a search whose cost
+ * the client's filter decides, which no other query should wait behind. */
+static int is_search(const store_query_t *q)
+{
+    return q->internal == Q_CALLER && q->stmt->name == NULL;
 }
 
 static void count_error(store_pool_t *p)
@@ -291,8 +310,12 @@ static void conn_complete_head(store_conn_t *c)
 {
     store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, c->fifo.next);
     h2o_linklist_unlink(&q->link);
+    if (is_search(q))
+        c->searches--;
     if (--c->in_flight == 0)
         stat_add(&c->pool->stats.in_use, -1);
+    else
+        c->head_since_us = now_us(); /* the backend moves on to the next */
     PGresult *res = q->res;
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (q->internal != Q_CALLER) {
@@ -468,6 +491,7 @@ static void conn_fail_fifo(store_conn_t *c, const char *why)
     if (c->in_flight > 0)
         stat_add(&c->pool->stats.in_use, -1);
     c->in_flight = 0;
+    c->searches = 0;
 }
 
 static void pool_fail_waiting_if_down(store_pool_t *p)
@@ -537,8 +561,12 @@ static int conn_send(store_conn_t *c, store_query_t *q)
         return -1;
     q->conn = c;
     h2o_linklist_insert(&c->fifo, &q->link);
-    if (c->in_flight++ == 0)
+    if (is_search(q))
+        c->searches++;
+    if (c->in_flight++ == 0) {
         stat_add(&c->pool->stats.in_use, 1);
+        c->head_since_us = now_us();
+    }
     return 0;
 }
 
@@ -649,25 +677,17 @@ static void conn_connect(store_conn_t *c)
     conn_started(c, "out of memory");
 }
 
-/* Loop time since the oldest query in flight on `c` was submitted. */
-static uint64_t conn_head_age_ms(store_conn_t *c, uint64_t now)
-{
-    if (h2o_linklist_is_empty(&c->fifo))
-        return 0;
-    const store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, c->fifo.next);
-    return now - q->deadline.registered_at;
-}
-
 /* The connection the next query goes to (store_pick says which), or NULL. */
 static store_conn_t *pool_pick(store_pool_t *p)
 {
     store_conn_load_t load[STORE_MAX_CONNECTIONS];
-    uint64_t now = h2o_now(p->loop);
+    uint64_t now = now_us();
     for (unsigned i = 0; i < p->opts.connections; i++) {
         store_conn_t *c = &p->conns[i];
         load[i].usable = c->state == CONN_READY && c->in_flight < STORE_MAX_IN_FLIGHT;
         load[i].in_flight = c->in_flight;
-        load[i].head_age_ms = load[i].usable ? conn_head_age_ms(c, now) : 0;
+        load[i].head_busy_us = load[i].usable && c->in_flight > 0 ? now - c->head_since_us : 0;
+        load[i].searching = c->searches > 0;
     }
     int i = store_pick(load, p->opts.connections);
     return i < 0 ? NULL : &p->conns[i];

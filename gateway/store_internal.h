@@ -30,15 +30,16 @@ PGconn *store_lookup_connect(const char *conninfo, const char *name, const struc
 
 /* ---- store_pick.c ---------------------------------------------------------- */
 
-/* A connection whose oldest query in flight has waited this long is behind
- * something slow; see store_pick. */
-#define STORE_PACK_MS 2
+/* A connection whose backend has been on one query this long is behind
+ * something slow; see store_pick.c. */
+#define STORE_PACK_US 500
 
 /* What store_pick needs to know of one connection. */
 typedef struct {
-    int usable;           /* ready, and room for one more query in its pipeline */
-    unsigned in_flight;   /* queries sent and not answered yet */
-    uint64_t head_age_ms; /* how long the oldest of them has waited (0: none) */
+    int usable;            /* ready, and room for one more query in its pipeline */
+    unsigned in_flight;    /* queries sent and not answered yet */
+    uint64_t head_busy_us; /* how long the backend has been on the oldest of them (0: none) */
+    int searching;         /* one of them is a run-time statement (a search) */
 } store_conn_load_t;
 
 /* The index of the connection the next query goes to, or -1 when none of
