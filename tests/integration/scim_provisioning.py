@@ -150,12 +150,15 @@ def while_answering(scim, name, fn, timeout=60):
 
     t = threading.Thread(target=big)
     t.start()
-    worst = 0.0
+    worst, asked = 0.0, 0
     while t.is_alive():
         t0 = time.time()
         r = scim.get("/ServiceProviderConfig", timeout=timeout)
         worst = max(worst, time.time() - t0)
-        require("GET /ServiceProviderConfig meanwhile: 200", r.status == 200, r.describe())
+        asked += 1
+        if r.status != 200:  # one check per call, however many GETs the timing allowed
+            require("GET /ServiceProviderConfig while %s: 200" % name, False, r.describe())
     t.join()
-    check("a GET while %s waits at most %.0f s" % (name, MAX_WAIT_S), worst < MAX_WAIT_S, "waited %.2f s" % worst)
+    check("GETs while %s: all 200, each within %.0f s" % (name, MAX_WAIT_S), worst < MAX_WAIT_S,
+          "%d GETs, the slowest %.2f s" % (asked, worst))
     return out["r"]
