@@ -6,8 +6,9 @@
  * spread over every connection wake every backend, and each wake-up is a
  * context switch on the same few cores the gateway runs on. On this
  * project's 2-core bench machine, with two connections per loop, that was
- * about 10% more code exchanges per second (six alternating runs of
- * tests/bench/oidc.sh's exchange: 10,100/s against 9,160/s).
+ * 7-10% more code exchanges per second (alternating runs of
+ * tests/bench/oidc.sh's exchange: 10,100/s against 9,160/s, and in a
+ * slower period 9,120/s against 8,530/s).
  *
  * Packing must not queue a query behind a slow one:
  *   - a connection with a search in flight (a run-time statement of
