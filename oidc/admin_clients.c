@@ -32,6 +32,14 @@ typedef struct {
     oidc_audit_who_t who; /* for the audit event of a change */
 } admin_t;
 
+/* The three "who" parameters of a change's audit event (clients_internal.h). */
+static void who_params(const oidc_audit_who_t *who, const char **p)
+{
+    p[0] = who->actor;
+    p[1] = who->addr;
+    p[2] = who->user_agent;
+}
+
 static void reply_writer(gw_req_t *r, int status, gw_jw_t *w)
 {
     size_t len;
@@ -260,9 +268,7 @@ static void create_or_update(gw_req_t *r, admin_t *a)
         gw_reply_error(r, &err);
         return;
     }
-    params[OIDC_CLIENT_DB_WHO] = a->who.actor;
-    params[OIDC_CLIENT_DB_WHO + 1] = a->who.addr;
-    params[OIDC_CLIENT_DB_WHO + 2] = a->who.user_agent;
+    who_params(&a->who, params + OIDC_CLIENT_DB_WHO);
     send_or_reply(r, a->op == OP_CREATE ? &OIDC_STMT_CLIENT_INSERT : &OIDC_STMT_CLIENT_UPDATE, params,
                   a->op == OP_CREATE ? on_created : on_updated, a);
 }
@@ -318,18 +324,14 @@ static void on_authorized(gw_req_t *r, const oidc_access_t *at)
         send_or_reply(r, &OIDC_STMT_CLIENT_GET, params, on_get, a);
         return;
     case OP_DELETE:
-        params[1] = a->who.actor;
-        params[2] = a->who.addr;
-        params[3] = a->who.user_agent;
+        who_params(&a->who, params + 1);
         send_or_reply(r, &OIDC_STMT_CLIENT_DELETE, params, on_deleted, a);
         return;
     case OP_ROTATE:
         gw_secret_new(a->secret);
         gw_secret_hash_hex(a->secret, GW_SECRET_LEN, hex);
         params[1] = hex;
-        params[2] = a->who.actor;
-        params[3] = a->who.addr;
-        params[4] = a->who.user_agent;
+        who_params(&a->who, params + 2);
         send_or_reply(r, &OIDC_STMT_CLIENT_SECRET, params, on_rotated, a);
         return;
     default: /* create, put */

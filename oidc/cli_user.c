@@ -12,10 +12,9 @@ static const char USAGE[] =
     "usage: regain user add --username U [--given-name G] [--family-name F] [--email E] [--email-verified]\n"
     "                       [--password-stdin | --password P] --config FILE\n";
 
-/* Printable text of at most `max` bytes: no control characters, which would
- * end up in pages, logs and SCIM responses. */
 /* 1 to `max` characters (UTF-8 code points, as the schema's length() counts
- * them), no control characters. */
+ * them), no control characters, which would end up in pages, logs and SCIM
+ * responses. */
 static int text_ok(const char *s, size_t max)
 {
     size_t n = strlen(s), chars = 0;

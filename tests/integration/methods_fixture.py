@@ -17,6 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from harness import SLOW, b64url, psql, regain_bin, require, sh
 
 
+def sql(db, q):
+    """Runs one statement against the test database; its rows."""
+    rc, rows, err = psql(db, q)
+    require("SQL ok: %s" % q[:70], rc == 0, err)
+    return rows
+
+
 def hotp(key, counter, digits=6):
     """RFC 4226 §5.3."""
     mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()

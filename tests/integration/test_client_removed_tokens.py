@@ -14,22 +14,12 @@ access tokens associated with this client" on deletion.
 A client registered again under the same id is a new registration: the
 tokens of the old one stay dead, the new one's work."""
 
-import base64
 import json
 import time
-from urllib.parse import quote
 
 from harness import check, check_eq, curl, require, run
+from scim_provisioning import bearer
 from tokens_fixture import add_code, add_session, add_user, code_form, post, token as form_token
-
-
-def cc_token(srv, client_id, secret, scope):
-    raw = "%s:%s" % (quote(client_id, safe=""), quote(secret, safe=""))
-    r = curl("--http2", "-k", "-X", "POST", "-H", "content-type: application/x-www-form-urlencoded",
-             "-H", "authorization: Basic " + base64.b64encode(raw.encode()).decode(),
-             "--data-binary", "grant_type=client_credentials&scope=" + quote(scope), srv.https("/token"))
-    require("client_credentials token for %s" % client_id, r.status == 200, r.describe())
-    return r.json()["access_token"]
 
 
 def admin_get(srv, at, path=""):
@@ -68,8 +58,8 @@ def main(env):
     app = add(srv, "--id", "app", "--redirect-uri", "https://rp.example/cb", "--grant-types",
               "authorization_code,refresh_token", "--scopes", "openid profile offline_access")
     BOSS = ("boss", boss["client_secret"])
-    boss_at = cc_token(srv, "boss", boss["client_secret"], "admin")
-    leaked_at = cc_token(srv, "leaked", leaked["client_secret"], "admin")
+    boss_at = bearer(srv, "boss", boss["client_secret"], "admin")
+    leaked_at = bearer(srv, "leaked", leaked["client_secret"], "admin")
 
     uid = add_user(env, "gwen")
     sid = add_session(env, uid)
@@ -105,7 +95,7 @@ def main(env):
     # iat has whole seconds, so a token issued within the second of the
     # removal is refused as well (schema/035_client_removed_tokens.sql).
     time.sleep(1.1)
-    new_at = cc_token(srv, "leaked", again["client_secret"], "admin")
+    new_at = bearer(srv, "leaked", again["client_secret"], "admin")
     check_eq("the new registration's token works", admin_get(srv, new_at).status, 200)
     check_eq("introspection: the new registration's token active",
              (introspect(srv, new_at, BOSS).json() or {}).get("active"), True)
@@ -118,7 +108,7 @@ def main(env):
     check("client remove exits 0", p.returncode == 0, p.stderr)
     invalid_token("token of a client removed with the CLI", admin_get(srv, new_at))
     time.sleep(1.1)  # past the second of the removal, within the cache's 5 s
-    late_at = cc_token(srv, "leaked", again["client_secret"], "admin")
+    late_at = bearer(srv, "leaked", again["client_secret"], "admin")
     invalid_token("token handed out from the cache after the removal", admin_get(srv, late_at))
     check_eq("introspection: that token inactive", introspect(srv, late_at, BOSS).json(), {"active": False})
     srv.stop()

@@ -22,15 +22,9 @@ up) and 50 passkeys:
 
 
 from authorize_browser import Browser
-from harness import check, check_eq, require, run, psql
+from harness import check, check_eq, require, run
 from methods_fixture import (add_user, data_attr, form_fields, otpauth_uri, passkey_credential, plant_session,
-                             post_json, secret_from_uri, totp)
-
-
-def sql(db, q):
-    rc, rows, err = psql(db, q)
-    require("SQL ok: %s" % q[:70], rc == 0, err)
-    return rows
+                             post_json, secret_from_uri, totp, sql)
 
 
 def start_app(b, name):

@@ -10,14 +10,8 @@ import os
 import re
 
 from authorize_browser import Browser
-from harness import check, check_eq, psql, require, run
-from methods_fixture import add_user, form_fields, plant_session
-
-
-def sql(db, q):
-    rc, rows, err = psql(db, q)
-    require("SQL ok: %s" % q[:70], rc == 0, err)
-    return rows
+from harness import check, check_eq, require, run
+from methods_fixture import add_user, form_fields, plant_session, sql
 
 
 def password_session(b, username, password):

@@ -9,17 +9,11 @@ counts against anyone."""
 
 
 from authorize_browser import Browser
-from harness import check, check_eq, psql, require, run
-from methods_fixture import add_user, data_attr, plant_session, post_json
+from harness import check, check_eq, require, run
+from methods_fixture import add_user, data_attr, plant_session, post_json, sql
 
 PER_BROWSER = 4
 PER_ADDRESS = 6
-
-
-def sql(db, q):
-    rc, rows, err = psql(db, q)
-    require("SQL ok: %s" % q[:70], rc == 0, err)
-    return rows
 
 
 

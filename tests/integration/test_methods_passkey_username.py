@@ -24,14 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from authorize_browser import Browser
-from harness import b64url, check_eq, require, run, psql
-from methods_fixture import add_user, data_attr, form_fields, post_json
-
-
-def sql(db, q):
-    rc, rows, err = psql(db, q)
-    require("SQL ok: %s" % q[:70], rc == 0, err)
-    return rows
+from harness import b64url, check_eq, require, run
+from methods_fixture import add_user, data_attr, form_fields, post_json, sql
 
 
 def main(env):

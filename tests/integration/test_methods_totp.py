@@ -8,16 +8,10 @@ the config allows it, CSRF on the forms, and the audit events."""
 
 import re
 
-from authorize_browser import Browser, field_value
-from harness import check, check_eq, require, run, psql
+from authorize_browser import Browser
+from harness import check, check_eq, require, run
 from methods_fixture import (add_user, audit, form_fields, otpauth_uri, plant_session, secret_from_uri,
-                             step_now, totp)
-
-
-def sql(db, q):
-    rc, rows, err = psql(db, q)
-    require("SQL ok: %s" % q[:70], rc == 0, err)
-    return rows
+                             step_now, totp, sql)
 
 
 def sign_in_password(b, username, password):

@@ -11,16 +11,10 @@ account, with the client address (and user agent):
 and a name that is nobody's records nothing. The pages stay the same."""
 
 from authorize_browser import Browser
-from harness import check, check_eq, psql, require, run
-from methods_fixture import add_user, form_fields, otpauth_uri, plant_session, secret_from_uri, step_now, totp
+from harness import check, check_eq, require, run
+from methods_fixture import add_user, form_fields, otpauth_uri, plant_session, secret_from_uri, step_now, totp, sql
 
 MAX_FAILURES = 3
-
-
-def sql(db, q):
-    rc, rows, err = psql(db, q)
-    require("SQL ok: %s" % q[:70], rc == 0, err)
-    return rows
 
 
 def failed(db, user_id):

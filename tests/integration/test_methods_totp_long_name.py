@@ -15,14 +15,8 @@ Such an account without a password signs in with a code alone (POST
 added could not sign in; it now takes the 1024 bytes a userName may be."""
 
 from authorize_browser import Browser
-from harness import check, check_eq, require, run, psql
-from methods_fixture import form_fields, otpauth_uri, plant_session, secret_from_uri, step_now, totp
-
-
-def sql(db, q):
-    rc, rows, err = psql(db, q)
-    require("SQL ok: %s" % q[:70], rc == 0, err)
-    return rows
+from harness import check, check_eq, require, run
+from methods_fixture import form_fields, otpauth_uri, plant_session, secret_from_uri, step_now, totp, sql
 
 
 def main(env):
