@@ -143,7 +143,8 @@ static void emit_latency(text_t *t, gw_thread_t *self)
 static void emit_pool(text_t *t, gw_thread_t *self)
 {
     unsigned long size = 0, ready = 0, in_use = 0, waiting = 0, errors = 0;
-    unsigned long sql_prepared = 0, sql_reused = 0, sql_evicted = 0;
+    unsigned long sql_prepared = 0, sql_reused = 0, sql_evicted = 0, batch_queued = 0, batches = 0,
+                  batched = 0;
     for (unsigned th = 0; th < gw_server_thread_count(self); th++) {
         gw_thread_t *w = gw_server_thread_at(self, th);
         if (w->store == NULL)
@@ -157,6 +158,9 @@ static void emit_pool(text_t *t, gw_thread_t *self)
         sql_prepared += atomic_load_explicit(&s->sql_prepared, memory_order_relaxed);
         sql_reused += atomic_load_explicit(&s->sql_reused, memory_order_relaxed);
         sql_evicted += atomic_load_explicit(&s->sql_evicted, memory_order_relaxed);
+        batch_queued += atomic_load_explicit(&s->batch_queued, memory_order_relaxed);
+        batches += atomic_load_explicit(&s->batches, memory_order_relaxed);
+        batched += atomic_load_explicit(&s->batched, memory_order_relaxed);
     }
     emit(t,
          "# HELP regain_db_pool_size PostgreSQL connections configured (all threads).\n"
@@ -179,6 +183,14 @@ static void emit_pool(text_t *t, gw_thread_t *self)
          "# HELP regain_db_sql_evicted_total Prepared statements deallocated to make room for others.\n"
          "# TYPE regain_db_sql_evicted_total counter\nregain_db_sql_evicted_total %lu\n",
          sql_prepared, sql_reused, sql_evicted);
+    emit(t,
+         "# HELP regain_db_batch_queued Queries waiting to go in their statement's next batch.\n"
+         "# TYPE regain_db_batch_queued gauge\nregain_db_batch_queued %lu\n"
+         "# HELP regain_db_batches_total Round trips that served two queries or more at once.\n"
+         "# TYPE regain_db_batches_total counter\nregain_db_batches_total %lu\n"
+         "# HELP regain_db_batched_total Queries served by those round trips.\n"
+         "# TYPE regain_db_batched_total counter\nregain_db_batched_total %lu\n",
+         batch_queued, batches, batched);
 }
 
 static void on_metrics(gw_req_t *r)

@@ -15,7 +15,6 @@
 #include "gateway/log.h"
 #include "gateway/store_internal.h"
 
-#define STORE_MAX_STMTS       256
 #define STORE_MAX_IN_FLIGHT   128 /* per connection; more wait in the pool's queue */
 #define STORE_MAX_CONNECTIONS 64
 #define STORE_BACKOFF_MIN_MS  100
@@ -30,6 +29,8 @@
 
 static store_stmt_t *g_stmts[STORE_MAX_STMTS];
 static unsigned g_stmt_count;
+/* The batched form of g_stmts[i] (store_stmt_register_batched), or NULL. */
+static store_stmt_t *g_batch_of[STORE_MAX_STMTS];
 
 void store_stmt_register(store_stmt_t *stmt)
 {
@@ -44,15 +45,32 @@ void store_stmt_register(store_stmt_t *stmt)
     g_stmts[g_stmt_count++] = stmt;
 }
 
+void store_stmt_register_batched(store_stmt_t *stmt, const char *batch_sql)
+{
+    store_stmt_register(stmt);
+    if (g_batch_of[stmt->_index] != NULL)
+        return;
+    /* Lives as long as the process, as the statement it serves. */
+    store_stmt_t *twin = gw_calloc(1, sizeof(*twin));
+    size_t n = strlen(stmt->name) + sizeof("_batch");
+    char *name = gw_malloc(n);
+    snprintf(name, n, "%s_batch", stmt->name);
+    twin->name = name;
+    twin->sql = batch_sql;
+    twin->nparams = stmt->nparams;
+    store_stmt_register(twin);
+    g_batch_of[stmt->_index] = twin;
+}
+
+const store_stmt_t *store_stmt_batched(const store_stmt_t *stmt)
+{
+    if (stmt->name == NULL || stmt->_index >= g_stmt_count || g_stmts[stmt->_index] != stmt)
+        return NULL;
+    return g_batch_of[stmt->_index];
+}
+
 /* CONN_LOOKUP: the database's host name is being looked up (store_lookup.c). */
 typedef enum { CONN_DOWN, CONN_LOOKUP, CONN_CONNECTING, CONN_READY } conn_state_t;
-
-typedef struct store_conn store_conn_t;
-
-/* What a query is to the connection: a caller's, or the connection's own
- * housekeeping (preparing a statement, deallocating one), whose results
- * nobody waits for. */
-typedef enum { Q_CALLER = 0, Q_PREPARE, Q_COMMAND } query_kind_t;
 
 /* A run-time statement prepared on one connection, named STORE_SQL_NAME<id>. */
 typedef struct {
@@ -61,22 +79,6 @@ typedef struct {
     uint64_t used; /* the connection's use clock at its last use */
     unsigned id;
 } sql_cached_t;
-
-struct store_query {
-    h2o_linklist_t link; /* in a connection's FIFO or the pool's waiting list */
-    h2o_timeout_entry_t deadline;
-    store_pool_t *pool;
-    store_conn_t *conn; /* NULL while waiting */
-    const store_stmt_t *stmt;
-    char **params;
-    store_cb_t cb; /* NULL once cancelled or answered */
-    void *data;
-    PGresult *res;         /* first result of this query */
-    query_kind_t internal; /* Q_CALLER, or the connection's own housekeeping */
-    store_stmt_t adhoc;    /* the statement of a store_query_send_sql (name NULL), or of
-                              the housekeeping of the run-time statement cache (owned) */
-    unsigned cached_id;    /* the cached statement a store_query_send_sql ran as (0: none) */
-};
 
 struct store_conn {
     store_pool_t *pool;
@@ -110,6 +112,7 @@ struct store_pool {
     h2o_timeout_t tick_timeout;
     h2o_timeout_entry_t tick;
     store_stats_t stats;
+    store_batches_t *batches; /* store_batch.c */
     int closing;
 };
 
@@ -151,7 +154,7 @@ static void count_error(store_pool_t *p)
     stat_inc(&p->stats.errors);
 }
 
-static void query_free(store_query_t *q)
+void store_query_free(store_query_t *q)
 {
     if (h2o_timeout_is_linked(&q->deadline))
         h2o_timeout_unlink(&q->deadline);
@@ -174,7 +177,7 @@ static void query_answer(store_query_t *q, PGresult *res, const gw_err_t *err)
     q->cb = NULL;
     if (h2o_timeout_is_linked(&q->deadline))
         h2o_timeout_unlink(&q->deadline);
-    if (err != NULL)
+    if (err != NULL && !q->is_batch)
         count_error(q->pool);
     if (cb != NULL)
         cb(q->data, res, err);
@@ -211,7 +214,8 @@ static unsigned sql_cache_id_of(const char *name)
 
 /* Sends the connection's own statement `sql` (a PREPARE of `name` when
  * `name` is set): its result comes back in order, and nobody waits for it. */
-static int conn_send_own(store_conn_t *c, query_kind_t kind, const char *name, const char *sql, int nparams)
+static int conn_send_own(store_conn_t *c, store_query_kind_t kind, const char *name, const char *sql,
+                         int nparams)
 {
     store_query_t *q = gw_calloc(1, sizeof(*q));
     q->pool = c->pool;
@@ -221,7 +225,7 @@ static int conn_send_own(store_conn_t *c, query_kind_t kind, const char *name, c
     q->adhoc.nparams = nparams;
     q->stmt = &q->adhoc;
     if (conn_send(c, q) != 0) {
-        query_free(q);
+        store_query_free(q);
         return -1;
     }
     return 0;
@@ -353,7 +357,7 @@ static void conn_complete_head(store_conn_t *c)
         query_fail(q, unique ? GW_E_CONFLICT : GW_E_INTERNAL, unique ? "already exists" : "database error",
                    state);
     }
-    query_free(q);
+    store_query_free(q);
 }
 
 static void conn_read_results(store_conn_t *c)
@@ -486,7 +490,7 @@ static void conn_fail_fifo(store_conn_t *c, const char *why)
         h2o_linklist_unlink(&q->link);
         if (!q->internal && q->cb != NULL)
             query_fail(q, GW_E_UNAVAILABLE, "database unavailable", why);
-        query_free(q);
+        store_query_free(q);
     }
     if (c->in_flight > 0)
         stat_add(&c->pool->stats.in_use, -1);
@@ -505,7 +509,7 @@ static void pool_fail_waiting_if_down(store_pool_t *p)
         h2o_linklist_unlink(&q->link);
         stat_add(&p->stats.waiting, -1);
         query_fail(q, GW_E_UNAVAILABLE, "database unavailable", "no connection");
-        query_free(q);
+        store_query_free(q);
     }
 }
 
@@ -722,12 +726,12 @@ static void pool_dispatch_waiting(store_pool_t *p)
         h2o_linklist_unlink(&q->link);
         stat_add(&p->stats.waiting, -1);
         if (q->cb == NULL) { /* cancelled while waiting */
-            query_free(q);
+            store_query_free(q);
             continue;
         }
         if (pool_send_to(c, q) != 0) {
             query_fail(q, GW_E_UNAVAILABLE, "database unavailable", "send failed");
-            query_free(q);
+            store_query_free(q);
         }
     }
 }
@@ -740,7 +744,7 @@ static void on_query_deadline(h2o_timeout_entry_t *entry)
     if (c == NULL) {
         h2o_linklist_unlink(&q->link);
         stat_add(&q->pool->stats.waiting, -1);
-        query_free(q);
+        store_query_free(q);
         return;
     }
     /* Everything pipelined behind a stuck query is stuck too, and libpq has
@@ -811,8 +815,9 @@ void store_pool_free(store_pool_t *p)
         store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, p->waiting.next);
         h2o_linklist_unlink(&q->link);
         query_fail(q, GW_E_UNAVAILABLE, "database unavailable", "shutting down");
-        query_free(q);
+        store_query_free(q);
     }
+    store_batch_pool_free(p);
     h2o_timeout_dispose(p->loop, &p->query_timeout);
     h2o_timeout_dispose(p->loop, &p->tick_timeout);
     store_lookup_dispose(&p->lookup);
@@ -820,46 +825,29 @@ void store_pool_free(store_pool_t *p)
     free(p);
 }
 
-static store_query_t *query_send(store_pool_t *p, const store_stmt_t *stmt, const char *adhoc_sql,
-                                 int nparams, const char *const *params, store_cb_t cb, void *data,
-                                 gw_err_t *err);
-
-store_query_t *store_query_send(store_pool_t *p, const store_stmt_t *stmt, const char *const *params,
-                                store_cb_t cb, void *data, gw_err_t *err)
+store_batches_t **store_pool_batches(store_pool_t *p)
 {
-    return query_send(p, stmt, NULL, stmt->nparams, params, cb, data, err);
+    return &p->batches;
 }
 
-store_query_t *store_query_send_sql(store_pool_t *p, const char *sql, int nparams, const char *const *params,
-                                    store_cb_t cb, void *data, gw_err_t *err)
+void store_count_queued(store_pool_t *p, int delta)
 {
-    return query_send(p, NULL, sql, nparams, params, cb, data, err);
+    stat_add(&p->stats.batch_queued, delta);
 }
 
-static store_query_t *query_send(store_pool_t *p, const store_stmt_t *stmt, const char *adhoc_sql,
-                                 int nparams, const char *const *params, store_cb_t cb, void *data,
-                                 gw_err_t *err)
+void store_count_batch(store_pool_t *p, unsigned callers)
 {
-    store_conn_t *c = pool_pick(p);
-    if (c == NULL) {
-        if (!pool_has_hope(p)) {
-            count_error(p);
-            GW_ERR(err, GW_E_UNAVAILABLE, "database unavailable");
-            return NULL;
-        }
-        if (atomic_load_explicit(&p->stats.waiting, memory_order_relaxed) >= p->opts.max_waiting) {
-            count_error(p);
-            GW_ERR(err, GW_E_UNAVAILABLE, "too many queries waiting");
-            return NULL;
-        }
-    }
+    stat_inc(&p->stats.batches);
+    atomic_store_explicit(&p->stats.batched,
+                          atomic_load_explicit(&p->stats.batched, memory_order_relaxed) + callers,
+                          memory_order_relaxed);
+}
+
+store_query_t *store_query_new(store_pool_t *p, const store_stmt_t *stmt, int nparams,
+                               const char *const *params, store_cb_t cb, void *data)
+{
     store_query_t *q = gw_calloc(1, sizeof(*q));
     q->pool = p;
-    if (stmt == NULL) {
-        q->adhoc.sql = gw_strdup(adhoc_sql);
-        q->adhoc.nparams = nparams;
-        stmt = &q->adhoc;
-    }
     q->stmt = stmt;
     q->cb = cb;
     q->data = data;
@@ -870,16 +858,57 @@ static store_query_t *query_send(store_pool_t *p, const store_stmt_t *stmt, cons
             q->params[i] = params[i] ? gw_strdup(params[i]) : NULL;
     }
     h2o_timeout_link(p->loop, &p->query_timeout, &q->deadline);
+    return q;
+}
+
+int store_query_dispatch(store_pool_t *p, store_query_t *q, gw_err_t *err)
+{
+    store_conn_t *c = pool_pick(p);
     if (c == NULL) {
+        if (!pool_has_hope(p)) {
+            count_error(p);
+            return GW_ERR(err, GW_E_UNAVAILABLE, "database unavailable");
+        }
+        if (atomic_load_explicit(&p->stats.waiting, memory_order_relaxed) >= p->opts.max_waiting) {
+            count_error(p);
+            return GW_ERR(err, GW_E_UNAVAILABLE, "too many queries waiting");
+        }
         h2o_linklist_insert(&p->waiting, &q->link);
         stat_add(&p->stats.waiting, 1);
-    } else if (pool_send_to(c, q) != 0) {
-        query_free(q);
+        return 0;
+    }
+    if (pool_send_to(c, q) != 0) {
         count_error(p);
-        GW_ERR(err, GW_E_UNAVAILABLE, "database unavailable");
+        return GW_ERR(err, GW_E_UNAVAILABLE, "database unavailable");
+    }
+    return 0;
+}
+
+static store_query_t *query_send(store_pool_t *p, store_query_t *q, gw_err_t *err)
+{
+    int rc =
+        store_stmt_batched(q->stmt) != NULL ? store_batch_submit(p, q, err) : store_query_dispatch(p, q, err);
+    if (rc != 0) {
+        store_query_free(q);
         return NULL;
     }
     return q;
+}
+
+store_query_t *store_query_send(store_pool_t *p, const store_stmt_t *stmt, const char *const *params,
+                                store_cb_t cb, void *data, gw_err_t *err)
+{
+    return query_send(p, store_query_new(p, stmt, stmt->nparams, params, cb, data), err);
+}
+
+store_query_t *store_query_send_sql(store_pool_t *p, const char *sql, int nparams, const char *const *params,
+                                    store_cb_t cb, void *data, gw_err_t *err)
+{
+    store_query_t *q = store_query_new(p, NULL, nparams, params, cb, data);
+    q->adhoc.sql = gw_strdup(sql);
+    q->adhoc.nparams = nparams;
+    q->stmt = &q->adhoc;
+    return query_send(p, q, err);
 }
 
 void store_query_cancel(store_query_t *q)

@@ -30,6 +30,21 @@ typedef struct {
 
 void store_stmt_register(store_stmt_t *stmt);
 
+/* Registers a statement on a hot path together with `batch_sql`: the same
+ * work for many callers in one round trip (store_batch.c). Its $k is a text
+ * array of the callers' k-th parameters in array-literal form (cast it,
+ * e.g. $1::bytea[], and unnest the arrays WITH ORDINALITY); its last column
+ * is the caller's 1-based position in them, every other column as in the
+ * statement's own SQL. The arrays may be padded with NULLs, and a row of
+ * NULLs must match nothing. While a loop has the statement in flight, its next
+ * callers wait, then go together; each still gets a result of its own rows
+ * only, in the usual callback, with that extra last column. Such a caller
+ * reads rows (PQntuples), never PQcmdTuples, which counts the whole batch;
+ * and no caller's value may make the batch fail for the others: the
+ * parameters must be text, or values the caller built itself (a caller
+ * with a value that is not UTF-8 goes alone). */
+void store_stmt_register_batched(store_stmt_t *stmt, const char *batch_sql);
+
 /* Result callback: on success `res` is a PGRES_TUPLES_OK/COMMAND_OK result
  * that the store clears after the callback returns; on failure `res` is NULL
  * and `err` says why (GW_E_UNAVAILABLE, GW_E_TIMEOUT, GW_E_CONFLICT for a
@@ -85,6 +100,10 @@ typedef struct {
     _Atomic unsigned long sql_prepared; /* prepared on a connection */
     _Atomic unsigned long sql_reused;   /* ran as a statement prepared before */
     _Atomic unsigned long sql_evicted;  /* deallocated to make room */
+    /* statements with a batched form (store_stmt_register_batched) */
+    _Atomic unsigned batch_queued; /* callers waiting for their statement's next batch */
+    _Atomic unsigned long batches; /* round trips that served two callers or more */
+    _Atomic unsigned long batched; /* callers served by them */
 } store_stats_t;
 
 const store_stats_t *store_pool_stats(const store_pool_t *pool);

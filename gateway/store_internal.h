@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <h2o.h>
+
+#include "gateway/store.h"
+
 /* Addresses of one name handed to libpq (it tries them in order). */
 #define STORE_LOOKUP_MAX_ADDRS 8
 
@@ -27,6 +31,63 @@ void store_lookup_dispose(store_lookup_t *l);
  * memory). */
 PGconn *store_lookup_connect(const char *conninfo, const char *name, const struct addrinfo *res, char *err,
                              size_t errsize);
+
+/* ---- queries, for store_batch.c ------------------------------------------------ */
+
+/* Statements registered (store_stmt_register), batch twins included. */
+#define STORE_MAX_STMTS 256
+
+/* What a query is to the connection: a caller's, or the connection's own
+ * housekeeping (preparing a statement, deallocating one), whose results
+ * nobody waits for. */
+typedef enum { Q_CALLER = 0, Q_PREPARE, Q_COMMAND } store_query_kind_t;
+
+typedef struct store_conn store_conn_t;
+
+struct store_query {
+    h2o_linklist_t link; /* in a connection's FIFO, the pool's waiting list, or a batch queue */
+    h2o_timeout_entry_t deadline;
+    store_pool_t *pool;
+    store_conn_t *conn; /* NULL while waiting */
+    const store_stmt_t *stmt;
+    char **params;
+    store_cb_t cb; /* NULL once cancelled or answered */
+    void *data;
+    PGresult *res;               /* first result of this query */
+    store_query_kind_t internal; /* Q_CALLER, or the connection's own housekeeping */
+    store_stmt_t adhoc;          /* the statement of a store_query_send_sql (name NULL), or of
+                                    the housekeeping of the run-time statement cache (owned) */
+    unsigned cached_id;          /* the cached statement a store_query_send_sql ran as (0: none) */
+    int is_batch;                /* runs for the callers of a batch; they count its failure */
+};
+
+/* A caller's query with its parameters copied and its deadline running,
+ * not sent yet. */
+store_query_t *store_query_new(store_pool_t *p, const store_stmt_t *stmt, int nparams,
+                               const char *const *params, store_cb_t cb, void *data);
+/* Sends `q` on a connection, or queues it for the next free one. -1 with
+ * `err` filled, and `q` still the caller's, when it can be neither. */
+int store_query_dispatch(store_pool_t *p, store_query_t *q, gw_err_t *err);
+void store_query_free(store_query_t *q);
+
+/* ---- store_batch.c ----------------------------------------------------------- */
+
+/* The batched form of a registered statement, or NULL. */
+const store_stmt_t *store_stmt_batched(const store_stmt_t *stmt);
+
+/* The batch queues of one pool, made on its first batched call. */
+typedef struct store_batches store_batches_t;
+store_batches_t **store_pool_batches(store_pool_t *p);
+
+/* Takes a caller's query of a statement with a batched form: sends it now, or
+ * queues it for the statement's next batch. -1 as store_query_dispatch. */
+int store_batch_submit(store_pool_t *p, store_query_t *q, gw_err_t *err);
+/* For /metrics: callers joining (+1) or leaving (-1) a batch queue, and a
+ * batch of `callers` sent. */
+void store_count_queued(store_pool_t *p, int delta);
+void store_count_batch(store_pool_t *p, unsigned callers);
+/* Fails every queued query (the pool is closing) and frees the queues. */
+void store_batch_pool_free(store_pool_t *p);
 
 /* ---- store_pick.c ---------------------------------------------------------- */
 

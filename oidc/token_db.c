@@ -38,21 +38,36 @@ store_stmt_t OIDC_STMT_CODE_REDEEM = {
  * backend instructions per exchange (callgrind). No row: the code is unknown
  * or was used (OIDC_STMT_CODE_REPLAYED tells which). Joining users drops no
  * code: authorization_codes.user_id references users. */
+#define CODE_TAKE_RETURNING(CLIENT, REDIRECT_URI, CHALLENGE)                                                 \
+    "RETURNING CASE WHEN c.expires_at <= now() THEN 'expired' "                                              \
+    "WHEN c.client_id <> " CLIENT " THEN 'wrong_client' "                                                    \
+    "WHEN " REDIRECT_URI " IS NULL OR c.redirect_uri <> " REDIRECT_URI " THEN 'wrong_redirect_uri' "         \
+    "WHEN " CHALLENGE " IS NULL OR c.code_challenge <> " CHALLENGE " THEN 'wrong_verifier' "                 \
+    "WHEN NOT x.active THEN 'inactive_user' ELSE 'ok' END, "                                                 \
+    "c.family_id, c.user_id, c.session_id, c.scope, c.nonce, c.claims::text, "                               \
+    "extract(epoch FROM c.auth_time)::bigint, c.acr, to_json(c.amr)::text, c.code_challenge, "               \
+    "(SELECT CASE WHEN s.ended_at IS NOT NULL THEN 'ended' WHEN s.tap_id IS NOT NULL OR "                    \
+    "s.recovery_attempt_id IS NOT NULL OR s.verified_claims IS NOT NULL THEN 'extras' ELSE 'plain' END "     \
+    " FROM sessions s WHERE s.id = c.session_id)"
+
+/* Token requests come in bursts from many relying parties at once, so the
+ * exchange has a batched form too (gateway/store_batch.c): the callers'
+ * codes in one UPDATE. Two callers with the same code in one batch join
+ * the same row, which PostgreSQL updates once: one of them gets it, the
+ * other no row, and so the replay path, as when two statements race. */
 store_stmt_t OIDC_STMT_CODE_TAKE = {
     "oidc_code_take",
     "UPDATE authorization_codes c SET used_at = now() FROM users x "
-    "WHERE c.code_hash = $1::bytea AND c.used_at IS NULL AND x.id = c.user_id "
-    "RETURNING CASE WHEN c.expires_at <= now() THEN 'expired' "
-    "WHEN c.client_id <> $2::text THEN 'wrong_client' "
-    "WHEN $3::text IS NULL OR c.redirect_uri <> $3::text THEN 'wrong_redirect_uri' "
-    "WHEN $4::text IS NULL OR c.code_challenge <> $4::text THEN 'wrong_verifier' "
-    "WHEN NOT x.active THEN 'inactive_user' ELSE 'ok' END, "
-    "c.family_id, c.user_id, c.session_id, c.scope, c.nonce, c.claims::text, "
-    "extract(epoch FROM c.auth_time)::bigint, c.acr, to_json(c.amr)::text, c.code_challenge, "
-    "(SELECT CASE WHEN s.ended_at IS NOT NULL THEN 'ended' WHEN s.tap_id IS NOT NULL OR "
-    "s.recovery_attempt_id IS NOT NULL OR s.verified_claims IS NOT NULL THEN 'extras' ELSE 'plain' END "
-    " FROM sessions s WHERE s.id = c.session_id)",
+    "WHERE c.code_hash = $1::bytea AND c.used_at IS NULL AND x.id = c.user_id " CODE_TAKE_RETURNING(
+        "$2::text", "$3::text", "$4::text"),
     4, 0};
+
+static const char CODE_TAKE_BATCH[] =
+    "UPDATE authorization_codes c SET used_at = now() "
+    "FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY "
+    "AS p (code_hash, client_id, redirect_uri, challenge, pos), users x "
+    "WHERE c.code_hash = p.code_hash AND c.used_at IS NULL AND x.id = c.user_id " CODE_TAKE_RETURNING(
+        "p.client_id", "p.redirect_uri", "p.challenge") ", p.pos";
 
 /* $1 code hash -> 'replayed' (grant family revoked) | 'unknown'. */
 store_stmt_t OIDC_STMT_CODE_REPLAYED = {"oidc_code_replayed", "SELECT regain_code_replayed($1::bytea)", 1, 0};
@@ -137,7 +152,7 @@ store_stmt_t OIDC_STMT_USER_NAME = {
 void oidc_token_db_register(void)
 {
     store_stmt_register(&OIDC_STMT_CODE_REDEEM);
-    store_stmt_register(&OIDC_STMT_CODE_TAKE);
+    store_stmt_register_batched(&OIDC_STMT_CODE_TAKE, CODE_TAKE_BATCH);
     store_stmt_register(&OIDC_STMT_CODE_REPLAYED);
     store_stmt_register(&OIDC_STMT_SESSION_EXTRAS);
     store_stmt_register(&OIDC_STMT_REFRESH_ROTATE);

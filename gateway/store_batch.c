@@ -1,0 +1,276 @@
+/* Statements that serve many callers in one round trip
+ * (store_stmt_register_batched).
+ *
+ * Every statement PostgreSQL runs on its own costs a fixed share, whatever
+ * it does: a wake-up of the backend, a transaction and its commit record,
+ * the executor's start and end, the reply and the gateway's reading of it.
+ * For a one-row statement that share is most of the work (on this
+ * project's 2-core bench machine, a one-row UPDATE by key took about 60 us
+ * of CPU alone, and 17 us per row in batches of eight). So while a loop has
+ * one of these statements in flight, its next callers queue, and the
+ * moment the statement comes back they all go as one: a batch as large as
+ * the load makes it, and a caller who comes alone goes at once, with the
+ * plain statement, as if there were no batching.
+ *
+ * A batch answers its callers one by one, each with a result holding only
+ * its own rows. It fails as one, so a caller whose value PostgreSQL would
+ * refuse must not join: a value that is not UTF-8 goes alone (any other
+ * refusal, say a bad cast, is the statement's to rule out; see store.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/alloc.h"
+#include "gateway/parse.h"
+#include "gateway/store_internal.h"
+
+/* A bound on one batch: its arrays are parsed whole by PostgreSQL. */
+#define BATCH_MAX 64
+/* Batches are padded with SQL NULLs to this many elements. PostgreSQL plans
+ * a prepared statement afresh at every run while its plan for the values at
+ * hand looks cheaper than its cached generic plan, and it assumes 10
+ * elements in an array it cannot see: with batches of 2 to 4 it kept
+ * planning anew, about 180 us a batch. Padded to more than 10, the generic
+ * plan wins after the first five runs, and a NULL row costs an index probe
+ * that ends at once. */
+#define BATCH_PAD 16
+/* Batches of one statement a loop has on their way at once. With two, the
+ * bench's code exchange spent 72-80 us of PostgreSQL CPU per exchange
+ * against 51-74 us with one: the second batch took callers away from the
+ * next, and each batch has its fixed share. */
+#define BATCH_IN_FLIGHT 1
+
+/* One batched statement's queue in one pool. */
+typedef struct {
+    h2o_linklist_t queued; /* callers' queries, oldest first */
+    unsigned nqueued;
+    unsigned in_flight; /* this statement's batches on their way */
+} batch_queue_t;
+
+struct store_batches {
+    batch_queue_t *by_stmt[STORE_MAX_STMTS]; /* by store_stmt_t._index, made on first use */
+};
+
+/* One round trip for `n` callers. */
+typedef struct {
+    batch_queue_t *queue;
+    store_pool_t *pool;
+    const store_stmt_t *stmt;
+    unsigned n;
+    store_query_t *callers[BATCH_MAX];
+} batch_t;
+
+static batch_queue_t *queue_of(store_pool_t *p, const store_stmt_t *stmt)
+{
+    store_batches_t **all = store_pool_batches(p);
+    if (*all == NULL)
+        *all = gw_calloc(1, sizeof(**all));
+    batch_queue_t **q = &(*all)->by_stmt[stmt->_index];
+    if (*q == NULL) {
+        *q = gw_calloc(1, sizeof(**q));
+        h2o_linklist_init_anchor(&(*q)->queued);
+    }
+    return *q;
+}
+
+static void unqueue(batch_queue_t *queue, store_query_t *q)
+{
+    h2o_linklist_unlink(&q->link);
+    queue->nqueued--;
+    store_count_queued(q->pool, -1);
+}
+
+static int params_utf8(const store_query_t *q)
+{
+    for (int i = 0; i < q->stmt->nparams; i++)
+        if (q->params[i] != NULL && !gw_utf8_valid(q->params[i], strlen(q->params[i])))
+            return 0;
+    return 1;
+}
+
+/* ---- the arrays ------------------------------------------------------------- */
+
+/* The callers' k-th parameters as one array literal: each element quoted,
+ * with '"' and '\' escaped, SQL NULL unquoted (PostgreSQL, "Array Value
+ * Input"). */
+static char *array_literal(const batch_t *b, int k)
+{
+    unsigned len = b->n < BATCH_PAD ? BATCH_PAD : b->n;
+    size_t cap = 3;
+    for (unsigned i = 0; i < len; i++) {
+        const char *v = i < b->n ? b->callers[i]->params[k] : NULL;
+        cap += v == NULL ? 5 : 2 * strlen(v) + 3;
+    }
+    char *out = gw_malloc(cap), *o = out;
+    *o++ = '{';
+    for (unsigned i = 0; i < len; i++) {
+        if (i > 0)
+            *o++ = ',';
+        const char *v = i < b->n ? b->callers[i]->params[k] : NULL;
+        if (v == NULL) {
+            memcpy(o, "NULL", 4);
+            o += 4;
+            continue;
+        }
+        *o++ = '"';
+        for (; *v; v++) {
+            if (*v == '"' || *v == '\\')
+                *o++ = '\\';
+            *o++ = *v;
+        }
+        *o++ = '"';
+    }
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
+/* ---- answering ---------------------------------------------------------------- */
+
+/* The rows of `res` whose last column is `pos` (1-based), in a result of
+ * their own with the same columns. NULL when out of memory. */
+static PGresult *rows_of(const PGresult *res, int pos)
+{
+    PGresult *out = PQcopyResult(res, PG_COPYRES_ATTRS);
+    if (out == NULL)
+        return NULL;
+    int rows = PQntuples(res), cols = PQnfields(res), t = 0;
+    for (int r = 0; r < rows; r++) {
+        if (cols == 0 || atoi(PQgetvalue(res, r, cols - 1)) != pos)
+            continue;
+        for (int c = 0; c < cols; c++) {
+            int null = PQgetisnull(res, r, c);
+            if (!PQsetvalue(out, t, c, null ? NULL : PQgetvalue(res, r, c), null ? -1 : PQgetlength(res, r, c))) {
+                PQclear(out);
+                return NULL;
+            }
+        }
+        t++;
+    }
+    return out;
+}
+
+static void answer(store_query_t *q, PGresult *res, const gw_err_t *err)
+{
+    store_cb_t cb = q->cb;
+    q->cb = NULL;
+    if (cb != NULL)
+        cb(q->data, res, err);
+    store_query_free(q);
+}
+
+static void batch_send(batch_queue_t *queue, store_pool_t *p, const store_stmt_t *stmt);
+
+static void on_batch_done(void *data, PGresult *res, const gw_err_t *err)
+{
+    batch_t *b = data;
+    b->queue->in_flight--;
+    /* Whoever queued meanwhile goes now, before the answers below start
+     * anything new that would queue behind them. */
+    if (b->queue->nqueued > 0 && b->queue->in_flight < BATCH_IN_FLIGHT)
+        batch_send(b->queue, b->pool, b->stmt);
+    for (unsigned i = 0; i < b->n; i++) {
+        store_query_t *q = b->callers[i];
+        if (err != NULL || q->cb == NULL || b->n == 1) {
+            answer(q, res, err);
+            continue;
+        }
+        PGresult *mine = rows_of(res, (int)i + 1);
+        if (mine == NULL) {
+            gw_err_t oom;
+            GW_ERR(&oom, GW_E_INTERNAL, "out of memory");
+            answer(q, NULL, &oom);
+            continue;
+        }
+        answer(q, mine, NULL);
+        PQclear(mine);
+    }
+    free(b);
+}
+
+/* ---- sending ------------------------------------------------------------------ */
+
+/* Sends the queue's callers, up to BATCH_MAX of them, as one query: the
+ * plain statement for one, the batch statement for more. */
+static void batch_send(batch_queue_t *queue, store_pool_t *p, const store_stmt_t *stmt)
+{
+    batch_t *b = gw_calloc(1, sizeof(*b));
+    b->queue = queue;
+    b->pool = p;
+    b->stmt = stmt;
+    while (b->n < BATCH_MAX && !h2o_linklist_is_empty(&queue->queued)) {
+        store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, queue->queued.next);
+        unqueue(queue, q);
+        if (q->cb == NULL) { /* cancelled while queued */
+            store_query_free(q);
+            continue;
+        }
+        b->callers[b->n++] = q;
+    }
+    if (b->n == 0) {
+        free(b);
+        return;
+    }
+    store_query_t *run;
+    if (b->n == 1) {
+        run = store_query_new(p, stmt, stmt->nparams, (const char *const *)b->callers[0]->params, on_batch_done,
+                              b);
+    } else {
+        char *arrays[stmt->nparams > 0 ? stmt->nparams : 1];
+        for (int k = 0; k < stmt->nparams; k++)
+            arrays[k] = array_literal(b, k);
+        run = store_query_new(p, store_stmt_batched(stmt), stmt->nparams, (const char *const *)arrays, on_batch_done, b);
+        for (int k = 0; k < stmt->nparams; k++)
+            free(arrays[k]);
+    }
+    run->is_batch = 1;
+    queue->in_flight++;
+    if (b->n > 1)
+        store_count_batch(p, b->n);
+    gw_err_t err;
+    if (store_query_dispatch(p, run, &err) != 0) {
+        run->cb = NULL;
+        store_query_free(run);
+        /* Answers the callers with the error, and sends any queued since. */
+        on_batch_done(b, NULL, &err);
+    }
+}
+
+int store_batch_submit(store_pool_t *p, store_query_t *q, gw_err_t *err)
+{
+    if (!params_utf8(q))
+        return store_query_dispatch(p, q, err);
+    batch_queue_t *queue = queue_of(p, q->stmt);
+    /* The deadline that counts is its batch's: a caller waits in the queue
+     * only until the batch in flight comes back or passes its own deadline,
+     * and then goes in the next, whose deadline starts then. */
+    h2o_timeout_unlink(&q->deadline);
+    h2o_linklist_insert(&queue->queued, &q->link);
+    queue->nqueued++;
+    store_count_queued(p, 1);
+    if (queue->in_flight < BATCH_IN_FLIGHT || queue->nqueued >= BATCH_MAX)
+        batch_send(queue, p, q->stmt);
+    return 0;
+}
+
+void store_batch_pool_free(store_pool_t *p)
+{
+    store_batches_t **all = store_pool_batches(p);
+    if (*all == NULL)
+        return;
+    for (size_t i = 0; i < STORE_MAX_STMTS; i++) {
+        batch_queue_t *queue = (*all)->by_stmt[i];
+        if (queue == NULL)
+            continue;
+        while (!h2o_linklist_is_empty(&queue->queued)) {
+            store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, queue->queued.next);
+            unqueue(queue, q);
+            gw_err_t err;
+            GW_ERR(&err, GW_E_UNAVAILABLE, "database unavailable");
+            gw_err_detail(&err, "shutting down");
+            answer(q, NULL, &err);
+        }
+        free(queue);
+    }
+    free(*all);
+    *all = NULL;
+}
