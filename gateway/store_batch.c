@@ -139,7 +139,8 @@ static PGresult *rows_of(const PGresult *res, int pos)
             continue;
         for (int c = 0; c < cols; c++) {
             int null = PQgetisnull(res, r, c);
-            if (!PQsetvalue(out, t, c, null ? NULL : PQgetvalue(res, r, c), null ? -1 : PQgetlength(res, r, c))) {
+            if (!PQsetvalue(out, t, c, null ? NULL : PQgetvalue(res, r, c),
+                            null ? -1 : PQgetlength(res, r, c))) {
                 PQclear(out);
                 return NULL;
             }
@@ -212,13 +213,14 @@ static void batch_send(batch_queue_t *queue, store_pool_t *p, const store_stmt_t
     }
     store_query_t *run;
     if (b->n == 1) {
-        run = store_query_new(p, stmt, stmt->nparams, (const char *const *)b->callers[0]->params, on_batch_done,
-                              b);
+        run = store_query_new(p, stmt, stmt->nparams, (const char *const *)b->callers[0]->params,
+                              on_batch_done, b);
     } else {
         char *arrays[stmt->nparams > 0 ? stmt->nparams : 1];
         for (int k = 0; k < stmt->nparams; k++)
             arrays[k] = array_literal(b, k);
-        run = store_query_new(p, store_stmt_batched(stmt), stmt->nparams, (const char *const *)arrays, on_batch_done, b);
+        run = store_query_new(p, store_stmt_batched(stmt), stmt->nparams, (const char *const *)arrays,
+                              on_batch_done, b);
         for (int k = 0; k < stmt->nparams; k++)
             free(arrays[k]);
     }

@@ -124,7 +124,7 @@ def main(env):
     sql("insert into clients (id, name, token_endpoint_auth_method, grant_types, scopes, redirect_uris) "
         "values ('rp1', 'RP one', 'none', '{authorization_code}', '{openid}', '{https://rp.example/cb}')")
 
-    def new_request(hint=None, ttl="10 minutes"):
+    def new_request(hint=None, ttl="10 minutes", required_sub=None):
         # A pending request as /authorize stores it (oidc_az_to_json): the
         # right password finishes it at once.
         req = {"client_id": "rp1", "redirect_uri": "https://rp.example/cb", "scope": "openid", "state": "st-1",
@@ -132,6 +132,8 @@ def main(env):
                "max_age": -1}
         if hint:
             req["login_hint"] = hint
+        if required_sub:
+            req["required_sub"] = required_sub
         params = json.dumps(req)
         rows = sql("insert into authorization_requests (client_id, params, expires_at) values "
                    "('rp1', '%s', now() + interval '%s') returning id" % (params, ttl))
@@ -214,6 +216,25 @@ def main(env):
         check("... live, auth_time now", rows[0][3] == "t" and rows[0][4] == "t", rows)
     rows = sql("select count(*) from sessions where encode(token_hash, 'escape') like '%%%s%%'" % sc[0])
     check_eq("the cookie value is not stored in the database", rows[0][0], "0")
+    check_eq("... the code: alice's, of the new session, its auth_time to the second, acr password, amr {pwd}",
+             sql("select c.user_id = s.user_id, c.session_id = s.id, "
+                 "c.auth_time = to_timestamp(round(extract(epoch from s.auth_time))), c.acr, c.amr, "
+                 "c.client_id, c.nonce, c.used_at is null from authorization_codes c, sessions s "
+                 "where s.user_id = '%s'" % alice_id),
+             [["t", "t", "t", "urn:regain:acr:password", "{pwd}", "rp1", "n-1", "t"]])
+    check_eq("... alice's attempt is forgiven", sql("select count(*) from login_throttle where key = 'user:alice'"),
+             [["0"]])
+
+    # ---- a request for another account: the session alone, the sign-in page again ----
+    other = Browser(srv, "127.0.0.11")
+    rid_other = new_request(required_sub="00000000-0000-4000-8000-00000000000b")
+    r = other.login(rid_other, "alice", "wonderland 1")
+    check_eq("a request for another account: the sign-in page again (200)", r.status, 200)
+    check("... for that request", field_value(r.text, "request") == rid_other, r.text[:400])
+    check("... with a session for alice (she did sign in)", "__Host-regain-session" in r.set_cookies(), r)
+    check_eq("... no code, the request still pending",
+             sql("select (select count(*) from authorization_codes), "
+                 "(select count(*) from authorization_requests where id = '%s')" % rid_other), [["1", "1"]])
 
     # ---- identical failures -------------------------------------------------
     def normalise(text, username):
