@@ -295,11 +295,11 @@ done | awk -v cores="$CORES" -v cost="t=$A_T m=$A_M KiB p=$A_P" 'NR == FNR { one
         for (r = 1; r <= n; r++) {
             h = (all[r - 1] + all[r]) / 2; c = cores * 1000 / h; ratio[r] = flows[r] / c
             h1 = (one[r - 1] + one[r]) / 2; c1 = cores * 1000 / h1; alone[r] = flows[r] / c1; pure[r] = h1 / h
-            printf "    round %d: %.1f ms per hash -> ceiling %.1f/s; flows %.1f/s = %.0f%%", r, h, c, flows[r], 100 * ratio[r]
+            printf "    round %d: %.1f ms per hash -> ceiling %.1f/s; flows %.1f/s = %.1f%%", r, h, c, flows[r], 100 * ratio[r]
             printf "   [one hash alone %.1f ms -> %.1f/s; flows = %.0f%% of that]\n", h1, c1, 100 * alone[r]
         }
         m = median(ratio, n); m1 = median(alone, n); mp = median(pure, n)
-        printf "  complete flows: median round %.0f%% of the password-hash ceiling (target >= 90%%): %s\n", 100 * m,
+        printf "  complete flows: median round %.1f%% of the password-hash ceiling (target >= 90%%): %s\n", 100 * m,
             (m >= 0.9 ? "meets target" : "BELOW target")
         printf "    (against %d cores / the time of one hash alone: %.0f%%; hashing on every core and nothing else\n", cores, 100 * m1
         printf "     reaches %.0f%% of that figure here: hashes side by side share the caches and the memory bus)\n", 100 * mp
