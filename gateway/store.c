@@ -830,6 +830,11 @@ store_batches_t **store_pool_batches(store_pool_t *p)
     return &p->batches;
 }
 
+h2o_loop_t *store_pool_loop(store_pool_t *p)
+{
+    return p->loop;
+}
+
 void store_count_queued(store_pool_t *p, int delta)
 {
     stat_add(&p->stats.batch_queued, delta);

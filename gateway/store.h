@@ -36,13 +36,14 @@ void store_stmt_register(store_stmt_t *stmt);
  * e.g. $1::bytea[], and unnest the arrays WITH ORDINALITY); its last column
  * is the caller's 1-based position in them, every other column as in the
  * statement's own SQL. The arrays may be padded with NULLs, and a row of
- * NULLs must match nothing. While a loop has the statement in flight, its next
- * callers wait, then go together; each still gets a result of its own rows
- * only, in the usual callback, with that extra last column. Such a caller
- * reads rows (PQntuples), never PQcmdTuples, which counts the whole batch;
- * and no caller's value may make the batch fail for the others: the
- * parameters must be text, or values the caller built itself (a caller
- * with a value that is not UTF-8 goes alone). */
+ * NULLs must match nothing. The callers of one turn of the loop go
+ * together at its end, and those that come while the statement is in
+ * flight go together when it comes back; each still gets a result of its
+ * own rows only, in the usual callback, with that extra last column. Such
+ * a caller reads rows (PQntuples), never PQcmdTuples, which counts the
+ * whole batch; and no caller's value may make the batch fail for the
+ * others: the parameters must be text, or values the caller built itself
+ * (a caller with a value that is not UTF-8 goes alone). */
 void store_stmt_register_batched(store_stmt_t *stmt, const char *batch_sql);
 
 /* Result callback: on success `res` is a PGRES_TUPLES_OK/COMMAND_OK result

@@ -78,6 +78,7 @@ const store_stmt_t *store_stmt_batched(const store_stmt_t *stmt);
 /* The batch queues of one pool, made on its first batched call. */
 typedef struct store_batches store_batches_t;
 store_batches_t **store_pool_batches(store_pool_t *p);
+h2o_loop_t *store_pool_loop(store_pool_t *p);
 
 /* Takes a caller's query of a statement with a batched form: sends it now, or
  * queues it for the statement's next batch. -1 as store_query_dispatch. */
