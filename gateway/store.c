@@ -869,24 +869,19 @@ store_query_t *store_query_new(store_pool_t *p, const store_stmt_t *stmt, int np
 int store_query_dispatch(store_pool_t *p, store_query_t *q, gw_err_t *err)
 {
     store_conn_t *c = pool_pick(p);
-    if (c == NULL) {
-        if (!pool_has_hope(p)) {
-            count_error(p);
-            return GW_ERR(err, GW_E_UNAVAILABLE, "database unavailable");
-        }
-        if (atomic_load_explicit(&p->stats.waiting, memory_order_relaxed) >= p->opts.max_waiting) {
-            count_error(p);
-            return GW_ERR(err, GW_E_UNAVAILABLE, "too many queries waiting");
-        }
-        h2o_linklist_insert(&p->waiting, &q->link);
-        stat_add(&p->stats.waiting, 1);
+    if (c != NULL && pool_send_to(c, q) == 0)
         return 0;
+    const char *why = "database unavailable";
+    if (c == NULL && pool_has_hope(p)) {
+        if (atomic_load_explicit(&p->stats.waiting, memory_order_relaxed) < p->opts.max_waiting) {
+            h2o_linklist_insert(&p->waiting, &q->link);
+            stat_add(&p->stats.waiting, 1);
+            return 0;
+        }
+        why = "too many queries waiting";
     }
-    if (pool_send_to(c, q) != 0) {
-        count_error(p);
-        return GW_ERR(err, GW_E_UNAVAILABLE, "database unavailable");
-    }
-    return 0;
+    count_error(p);
+    return GW_ERR(err, GW_E_UNAVAILABLE, why);
 }
 
 static store_query_t *query_send(store_pool_t *p, store_query_t *q, gw_err_t *err)

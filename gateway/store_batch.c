@@ -61,20 +61,23 @@ struct store_batches {
     batch_queue_t *by_stmt[STORE_MAX_STMTS]; /* by store_stmt_t._index, made on first use */
 };
 
-static void batch_send(batch_queue_t *queue, store_pool_t *p, const store_stmt_t *stmt);
+static void batch_send(batch_queue_t *queue);
+
+/* Sends what waits, unless a batch is on its way: it comes back to send it. */
+static void send_if_idle(batch_queue_t *queue)
+{
+    if (queue->nqueued > 0 && queue->in_flight < BATCH_IN_FLIGHT)
+        batch_send(queue);
+}
 
 static void on_flush(h2o_timeout_entry_t *entry)
 {
-    batch_queue_t *queue = H2O_STRUCT_FROM_MEMBER(batch_queue_t, flush, entry);
-    if (queue->nqueued > 0 && queue->in_flight < BATCH_IN_FLIGHT)
-        batch_send(queue, queue->pool, queue->stmt);
+    send_if_idle(H2O_STRUCT_FROM_MEMBER(batch_queue_t, flush, entry));
 }
 
 /* One round trip for `n` callers. */
 typedef struct {
     batch_queue_t *queue;
-    store_pool_t *pool;
-    const store_stmt_t *stmt;
     unsigned n;
     store_query_t *callers[BATCH_MAX];
 } batch_t;
@@ -190,8 +193,7 @@ static void on_batch_done(void *data, PGresult *res, const gw_err_t *err)
     b->queue->in_flight--;
     /* Whoever queued meanwhile goes now, before the answers below start
      * anything new that would queue behind them. */
-    if (b->queue->nqueued > 0 && b->queue->in_flight < BATCH_IN_FLIGHT)
-        batch_send(b->queue, b->pool, b->stmt);
+    send_if_idle(b->queue);
     for (unsigned i = 0; i < b->n; i++) {
         store_query_t *q = b->callers[i];
         if (err != NULL || q->cb == NULL || b->n == 1) {
@@ -213,14 +215,24 @@ static void on_batch_done(void *data, PGresult *res, const gw_err_t *err)
 
 /* ---- sending ------------------------------------------------------------------ */
 
-/* Sends the queue's callers, up to BATCH_MAX of them, as one query: the
- * plain statement for one, the batch statement for more. */
-static void batch_send(batch_queue_t *queue, store_pool_t *p, const store_stmt_t *stmt)
+/* The query that runs statement `stmt` for batch `b`, owning `params`. */
+static store_query_t *run_query(batch_t *b, const store_stmt_t *stmt, char **params)
 {
+    store_query_t *run = store_query_new(b->queue->pool, stmt, 0, NULL, on_batch_done, b);
+    run->params = params;
+    run->is_batch = 1;
+    return run;
+}
+
+/* Sends the queue's callers, up to BATCH_MAX of them, as one query: the
+ * plain statement for one (with the caller's own parameters), the batch
+ * statement for more. */
+static void batch_send(batch_queue_t *queue)
+{
+    store_pool_t *p = queue->pool;
+    const store_stmt_t *stmt = queue->stmt;
     batch_t *b = gw_calloc(1, sizeof(*b));
     b->queue = queue;
-    b->pool = p;
-    b->stmt = stmt;
     while (b->n < BATCH_MAX && !h2o_linklist_is_empty(&queue->queued)) {
         store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, link, queue->queued.next);
         unqueue(queue, q);
@@ -236,21 +248,16 @@ static void batch_send(batch_queue_t *queue, store_pool_t *p, const store_stmt_t
     }
     store_query_t *run;
     if (b->n == 1) {
-        run = store_query_new(p, stmt, stmt->nparams, (const char *const *)b->callers[0]->params,
-                              on_batch_done, b);
+        run = run_query(b, stmt, b->callers[0]->params);
+        b->callers[0]->params = NULL;
     } else {
-        char *arrays[stmt->nparams > 0 ? stmt->nparams : 1];
+        char **arrays = gw_calloc((size_t)stmt->nparams, sizeof(char *));
         for (int k = 0; k < stmt->nparams; k++)
             arrays[k] = array_literal(b, k);
-        run = store_query_new(p, store_stmt_batched(stmt), stmt->nparams, (const char *const *)arrays,
-                              on_batch_done, b);
-        for (int k = 0; k < stmt->nparams; k++)
-            free(arrays[k]);
-    }
-    run->is_batch = 1;
-    queue->in_flight++;
-    if (b->n > 1)
+        run = run_query(b, store_stmt_batched(stmt), arrays);
         store_count_batch(p, b->n);
+    }
+    queue->in_flight++;
     gw_err_t err;
     if (store_query_dispatch(p, run, &err) != 0) {
         run->cb = NULL;
@@ -274,7 +281,7 @@ int store_batch_submit(store_pool_t *p, store_query_t *q, gw_err_t *err)
     queue->nqueued++;
     store_count_queued(p, 1);
     if (queue->nqueued >= BATCH_MAX)
-        batch_send(queue, p, q->stmt);
+        batch_send(queue);
     else if (queue->in_flight < BATCH_IN_FLIGHT && !h2o_timeout_is_linked(&queue->flush))
         h2o_timeout_link(store_pool_loop(p), &(*store_pool_batches(p))->end_of_turn, &queue->flush);
     return 0;

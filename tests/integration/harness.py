@@ -374,6 +374,12 @@ def psql(conninfo, sql, timeout=30):
     return p.returncode, rows, p.stderr
 
 
+def waiting_for_lock(conninfo):
+    """True while some session of the cluster waits for a lock."""
+    rc, rows, _ = psql(conninfo, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    return rc == 0 and rows and rows[0][0] != "0"
+
+
 class Cluster:
     """A private PostgreSQL of a test's own (scripts/pg.sh in a temp dir)."""
 

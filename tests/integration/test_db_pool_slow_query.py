@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from harness import SLOW, check, check_eq, curl, psql, require, run, wait_until
+from harness import SLOW, check, check_eq, curl, psql, require, run, wait_until, waiting_for_lock
 from scim_provisioning import Scim, scim_token
 
 HOLD_S = 4 * SLOW  # how long the other session holds the lock
@@ -24,11 +24,6 @@ def lock_granted(db_url):
     rc, rows, _ = psql(db_url, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
                                "WHERE c.relname = 'users' AND l.mode = 'AccessExclusiveLock' AND l.granted")
     return rc == 0 and rows == [["1"]]
-
-
-def waiting_for_lock(db_url):
-    rc, rows, _ = psql(db_url, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-    return rc == 0 and rows and rows[0][0] != "0"
 
 
 def while_locked(env, srv, what, blocked):

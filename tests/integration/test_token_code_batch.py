@@ -26,9 +26,9 @@ import subprocess
 import threading
 import urllib.parse
 
-from harness import SLOW, check, check_eq, curl, psql, require, run, wait_until
-from tokens_fixture import (add_client, add_code, add_session, add_user, at_hash, code_form, jwt_parts,
-                            lit, secret_hash_hex, sql, token, verify_sig)
+from harness import SLOW, check, check_eq, curl, psql, require, run, wait_until, waiting_for_lock
+from tokens_fixture import (add_client, add_code, add_session, add_user, at_hash, code_form, error, families_revoked,
+                            jwt_parts, lit, secret_hash_hex, sql, token, userinfo, verify_sig)
 
 WAIT_S = 10 * SLOW
 
@@ -39,28 +39,35 @@ def metric(srv, name):
     return int(m.group(1)) if m else None
 
 
-def error(r):
-    return (r.json() or {}).get("error")
-
-
-def waiting_for_lock(env):
-    rc, rows, _ = psql(env.db_url, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-    return rc == 0 and rows and rows[0][0] != "0"
-
-
 def locked_by_other_session(env):
     rc, rows, _ = psql(env.db_url, "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
                                    "AND query LIKE 'SELECT 1 FROM authorization_codes%'")
     return rc == 0 and rows == [["1"]]
 
 
-def families_revoked(env):
-    return int(sql(env, "SELECT count(*) FROM revoked_grants")[0][0])
-
-
 def unused(env, code):
     return sql(env, "SELECT used_at IS NULL FROM authorization_codes WHERE code_hash = %s::bytea"
                % lit(secret_hash_hex(env, code))) == [["t"]]
+
+
+class RowLock:
+    """Another session holding the row of `code` (SELECT ... FOR UPDATE)
+    until release()."""
+
+    def __init__(self, env, code):
+        self.proc = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", env.db_url],
+                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        self.proc.stdin.write("BEGIN;\nSELECT 1 FROM authorization_codes WHERE code_hash = %s::bytea FOR UPDATE;\n"
+                              % lit(secret_hash_hex(env, code)))
+        self.proc.stdin.flush()
+        require("another session holds the code's row", wait_until(lambda: locked_by_other_session(env), WAIT_S))
+
+    def release(self):
+        self.proc.stdin.write("COMMIT;\n")
+        self.proc.stdin.close()
+        self.proc.wait(WAIT_S)
+        check_eq("the locking session ended cleanly", self.proc.returncode, 0)
 
 
 class Exchange:
@@ -194,16 +201,10 @@ def main(env):
             curl("--http1.1", srv.http("/metrics")).text[-600:])
     revoked0 = families_revoked(env)
 
-    locker = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", env.db_url], stdin=subprocess.PIPE,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lock = RowLock(env, held)
     try:
-        locker.stdin.write("BEGIN;\nSELECT 1 FROM authorization_codes WHERE code_hash = %s::bytea FOR UPDATE;\n"
-                           % lit(secret_hash_hex(env, held)))
-        locker.stdin.flush()
-        require("another session holds the first code's row",
-                wait_until(lambda: locked_by_other_session(env), WAIT_S))
         first = Exchange(srv, "held", held, held_verifier)
-        require("the first exchange waits for the lock", wait_until(lambda: waiting_for_lock(env), WAIT_S))
+        require("the first exchange waits for the lock", wait_until(lambda: waiting_for_lock(env.db_url), WAIT_S))
 
         wrong = wrong_verifier[:-1] + ("A" if wrong_verifier[-1] != "A" else "B")
         rest = [Exchange(srv, name, code, verifier) for name, (code, verifier) in good.items()]
@@ -222,10 +223,7 @@ def main(env):
               gave_up.response.describe() if gave_up.response else "still running")
         check("... and nothing was taken meanwhile", first.response is None and all(e.response is None for e in rest))
     finally:
-        locker.stdin.write("COMMIT;\n")
-        locker.stdin.close()
-        locker.wait(WAIT_S)
-    check_eq("the locking session ended cleanly", locker.returncode, 0)
+        lock.release()
     first.thread.join(WAIT_S)
     for e in rest:
         e.thread.join(WAIT_S)
@@ -269,7 +267,7 @@ def main(env):
     winner = [r for r in twice if r and r.status == 200]
     if winner:
         at = (winner[0].json() or {}).get("access_token", "")
-        r = curl("--http2", "-k", "-H", "authorization: Bearer " + at, srv.https("/userinfo"))
+        r = userinfo(srv, at)
         check_eq("the winner's access token is revoked with its grant", r.status, 401)
 
     together(env, srv, users, code_of)

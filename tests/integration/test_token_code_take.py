@@ -14,21 +14,10 @@ own), also together with a TAP session's extras."""
 
 import threading
 
-from harness import check, check_eq, curl, require, run
-from tokens_fixture import (REDIRECT, add_client, add_code, add_session, add_user, at_hash, code_form, jwt_parts,
-                            lit, now, secret_hash_hex, sql, token, token_no_cache, verify_sig)
-
-
-def userinfo(srv, at):
-    return curl("--http2", "-k", "-H", "authorization: Bearer " + at, srv.https("/userinfo"))
-
-
-def error(r):
-    return (r.json() or {}).get("error")
-
-
-def families_revoked(env):
-    return int(sql(env, "SELECT count(*) FROM revoked_grants")[0][0])
+from harness import check, check_eq, require, run
+from tokens_fixture import (REDIRECT, add_client, add_code, add_session, add_user, at_hash, code_form, error,
+                            families_revoked, jwt_parts, lit, now, secret_hash_hex, sql, token, token_no_cache,
+                            userinfo, verify_sig)
 
 
 def main(env):

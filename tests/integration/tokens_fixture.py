@@ -98,6 +98,19 @@ def add_code(env, client_id, user_id, session_id, scope="openid profile offline_
     return code, verifier
 
 
+def error(r):
+    """The OAuth error code of a token endpoint answer, or None."""
+    return (r.json() or {}).get("error")
+
+
+def families_revoked(env):
+    return int(sql(env, "SELECT count(*) FROM revoked_grants")[0][0])
+
+
+def userinfo(srv, at):
+    return curl("--http2", "-k", "-H", "authorization: Bearer " + at, srv.https("/userinfo"))
+
+
 def post(srv, path, form, auth=None, proto="--http2", extra=(), content_type="application/x-www-form-urlencoded"):
     """POST form to srv over TLS; auth=(id, secret) uses client_secret_basic."""
     args = [proto, "-k", "-X", "POST", "-H", "content-type: " + content_type]
