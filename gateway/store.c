@@ -170,8 +170,7 @@ void store_query_free(store_query_t *q)
     free(q);
 }
 
-/* Hands the outcome to the caller once; later outcomes are dropped. */
-static void query_answer(store_query_t *q, PGresult *res, const gw_err_t *err)
+void store_query_answer(store_query_t *q, PGresult *res, const gw_err_t *err)
 {
     store_cb_t cb = q->cb;
     q->cb = NULL;
@@ -189,7 +188,7 @@ static void query_fail(store_query_t *q, gw_err_kind_t kind, const char *msg, co
     GW_ERR(&err, kind, msg);
     if (detail != NULL)
         gw_err_detail(&err, "%s", detail);
-    query_answer(q, NULL, &err);
+    store_query_answer(q, NULL, &err);
 }
 
 /* ---- run-time statements, prepared per connection ---------------------------------- */
@@ -334,7 +333,7 @@ static void conn_complete_head(store_conn_t *c)
                 sql_cache_forget(c, sql_cache_id_of(q->adhoc.name), 0);
         }
     } else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-        query_answer(q, res, NULL);
+        store_query_answer(q, res, NULL);
     } else {
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         /* A cached statement the server no longer has (26000), or whose
@@ -880,7 +879,8 @@ int store_query_dispatch(store_pool_t *p, store_query_t *q, gw_err_t *err)
         }
         why = "too many queries waiting";
     }
-    count_error(p);
+    if (!q->is_batch) /* a batch's callers count as they are answered */
+        count_error(p);
     return GW_ERR(err, GW_E_UNAVAILABLE, why);
 }
 

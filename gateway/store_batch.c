@@ -180,10 +180,7 @@ static PGresult *rows_of(const PGresult *res, int pos)
 
 static void answer(store_query_t *q, PGresult *res, const gw_err_t *err)
 {
-    store_cb_t cb = q->cb;
-    q->cb = NULL;
-    if (cb != NULL)
-        cb(q->data, res, err);
+    store_query_answer(q, res, err);
     store_query_free(q);
 }
 

@@ -68,6 +68,9 @@ store_query_t *store_query_new(store_pool_t *p, const store_stmt_t *stmt, int np
 /* Sends `q` on a connection, or queues it for the next free one. -1 with
  * `err` filled, and `q` still the caller's, when it can be neither. */
 int store_query_dispatch(store_pool_t *p, store_query_t *q, gw_err_t *err);
+/* Hands the outcome to the caller once (later outcomes are dropped) and
+ * counts a failure, except of a batch's own query: its callers count. */
+void store_query_answer(store_query_t *q, PGresult *res, const gw_err_t *err);
 void store_query_free(store_query_t *q);
 
 /* ---- store_batch.c ----------------------------------------------------------- */

@@ -15,7 +15,8 @@ code of the one who gave up untouched, to be exchanged later.
 
 Exchanges that arrive in one turn of the loop go together too, even with
 nothing in flight: six sent over one HTTP/2 connection in one write make one
-batch of six, each answered with its own user's tokens."""
+batch of six, each answered with its own user's tokens. A batch whose
+backend is ended fails its caller and counts one failed call per caller."""
 
 import json
 import re
@@ -171,6 +172,27 @@ def together(env, srv, users, code_of):
                  jwt_parts(idt)[1].get("sub") if idt else answer, users[name][0])
 
 
+def backend_ended(env, srv, code_of):
+    """A batch whose backend is ended fails its caller (PostgreSQL answers
+    the statement with an error, 57P01, before the connection goes: a 500),
+    and the failure is counted in regain_db_errors_total once per caller."""
+    code, verifier = code_of("ben")
+    lock = RowLock(env, code)
+    try:
+        lost = Exchange(srv, "backend ended", code, verifier)
+        require("the exchange waits for the lock", wait_until(lambda: waiting_for_lock(env.db_url), WAIT_S))
+        errors0 = metric(srv, "regain_db_errors_total")
+        rc, _, err = psql(env.db_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                      "WHERE wait_event_type = 'Lock'")
+        require("the waiting backend is ended", rc == 0, err)
+        lost.thread.join(WAIT_S)
+    finally:
+        lock.release()
+    r = lost.response
+    check_eq("backend ended under a batch: 500", r.status if r else None, 500)
+    check_eq("... counted as one failed call", metric(srv, "regain_db_errors_total") - errors0, 1)
+
+
 def main(env):
     # The first exchange waits for the lock as long as the test needs: its
     # deadline must not end the wait (it would send the batch early).
@@ -271,6 +293,7 @@ def main(env):
         check_eq("the winner's access token is revoked with its grant", r.status, 401)
 
     together(env, srv, users, code_of)
+    backend_ended(env, srv, code_of)
 
     check("the code of the client that gave up was not taken", unused(env, gave_up_code))
     r = token(srv, code_form(gave_up_code, gave_up_verifier, "web"))
