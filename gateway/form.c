@@ -16,9 +16,8 @@ int gw_hex_digit(char c)
 
 /* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
  * U+10FFFF. Overlong encodings are how "%C0%AF" once became '/' past filters. */
-int gw_utf8_valid(const char *text, size_t n)
+static int utf8_valid(const unsigned char *s, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)text;
     size_t i = 0;
     while (i < n) {
         unsigned char c = s[i];
@@ -80,7 +79,7 @@ static int decode_component(const char *s, size_t n, char *dst, h2o_iovec_t *out
         dst[o++] = (char)c;
     }
     dst[o] = '\0';
-    if ((high & 0x80) != 0 && !gw_utf8_valid(dst, o))
+    if ((high & 0x80) != 0 && !utf8_valid((const unsigned char *)dst, o))
         return GW_ERR(err, GW_E_INVALID_REQUEST, "parameter is not valid UTF-8");
     *out = h2o_iovec_init(dst, o);
     return 0;

@@ -53,10 +53,6 @@ const h2o_iovec_t *gw_kvs_find(const gw_kvs_t *kvs, const char *name);
  * values are present. `value` points into `kvs`. */
 int gw_kvs_get_once(const gw_kvs_t *kvs, const char *name, h2o_iovec_t *value, gw_err_t *err);
 
-/* 1 when the `n` bytes of `s` are strict UTF-8 (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), else 0. */
-int gw_utf8_valid(const char *s, size_t n);
-
 /* The value of one hex digit (either case), or -1 for any other character. */
 int gw_hex_digit(char c);
 

@@ -886,9 +886,11 @@ int store_query_dispatch(store_pool_t *p, store_query_t *q, gw_err_t *err)
 
 static store_query_t *query_send(store_pool_t *p, store_query_t *q, gw_err_t *err)
 {
-    int rc =
-        store_stmt_batched(q->stmt) != NULL ? store_batch_submit(p, q, err) : store_query_dispatch(p, q, err);
-    if (rc != 0) {
+    if (store_stmt_batched(q->stmt) != NULL) {
+        store_batch_submit(p, q);
+        return q;
+    }
+    if (store_query_dispatch(p, q, err) != 0) {
         store_query_free(q);
         return NULL;
     }

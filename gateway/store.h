@@ -42,8 +42,8 @@ void store_stmt_register(store_stmt_t *stmt);
  * own rows only, in the usual callback, with that extra last column. Such
  * a caller reads rows (PQntuples), never PQcmdTuples, which counts the
  * whole batch; and no caller's value may make the batch fail for the
- * others: the parameters must be text, or values the caller built itself
- * (a caller with a value that is not UTF-8 goes alone). */
+ * others: each must be one PostgreSQL takes for its cast (text the form
+ * parser has checked as UTF-8, values the caller built itself). */
 void store_stmt_register_batched(store_stmt_t *stmt, const char *batch_sql);
 
 /* Result callback: on success `res` is a PGRES_TUPLES_OK/COMMAND_OK result

@@ -20,14 +20,12 @@
  * against 56-60 us).
  *
  * A batch answers its callers one by one, each with a result holding only
- * its own rows. It fails as one, so a caller whose value PostgreSQL would
- * refuse must not join: a value that is not UTF-8 goes alone (any other
- * refusal, say a bad cast, is the statement's to rule out; see store.h). */
+ * its own rows. It fails as one, so no caller's value may be one
+ * PostgreSQL refuses (store.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway/alloc.h"
-#include "gateway/parse.h"
 #include "gateway/store_internal.h"
 
 /* A bound on one batch: its arrays are parsed whole by PostgreSQL. */
@@ -105,14 +103,6 @@ static void unqueue(batch_queue_t *queue, store_query_t *q)
     h2o_linklist_unlink(&q->link);
     queue->nqueued--;
     store_count_queued(q->pool, -1);
-}
-
-static int params_utf8(const store_query_t *q)
-{
-    for (int i = 0; i < q->stmt->nparams; i++)
-        if (q->params[i] != NULL && !gw_utf8_valid(q->params[i], strlen(q->params[i])))
-            return 0;
-    return 1;
 }
 
 /* ---- the arrays ------------------------------------------------------------- */
@@ -264,10 +254,8 @@ static void batch_send(batch_queue_t *queue)
     }
 }
 
-int store_batch_submit(store_pool_t *p, store_query_t *q, gw_err_t *err)
+void store_batch_submit(store_pool_t *p, store_query_t *q)
 {
-    if (!params_utf8(q))
-        return store_query_dispatch(p, q, err);
     batch_queue_t *queue = queue_of(p, q->stmt);
     /* The deadline that counts is its batch's: a caller waits in the queue
      * only until the end of the turn, or until the batch in flight comes
@@ -281,7 +269,6 @@ int store_batch_submit(store_pool_t *p, store_query_t *q, gw_err_t *err)
         batch_send(queue);
     else if (queue->in_flight < BATCH_IN_FLIGHT && !h2o_timeout_is_linked(&queue->flush))
         h2o_timeout_link(store_pool_loop(p), &(*store_pool_batches(p))->end_of_turn, &queue->flush);
-    return 0;
 }
 
 void store_batch_pool_free(store_pool_t *p)

@@ -83,9 +83,9 @@ typedef struct store_batches store_batches_t;
 store_batches_t **store_pool_batches(store_pool_t *p);
 h2o_loop_t *store_pool_loop(store_pool_t *p);
 
-/* Takes a caller's query of a statement with a batched form: sends it now, or
- * queues it for the statement's next batch. -1 as store_query_dispatch. */
-int store_batch_submit(store_pool_t *p, store_query_t *q, gw_err_t *err);
+/* Takes a caller's query of a statement with a batched form: queues it for
+ * the statement's next batch. */
+void store_batch_submit(store_pool_t *p, store_query_t *q);
 /* For /metrics: callers joining (+1) or leaving (-1) a batch queue, and a
  * batch of `callers` sent. */
 void store_count_queued(store_pool_t *p, int delta);
