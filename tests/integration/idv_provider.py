@@ -19,9 +19,7 @@ import base64
 import hashlib
 import http.server
 import json
-import os
 import secrets
-import socket
 import socketserver
 import ssl
 import threading

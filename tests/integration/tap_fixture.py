@@ -20,7 +20,7 @@ import time
 import urllib.parse
 
 import authorize_browser
-from harness import b64url, check, curl, psql, require
+from harness import b64url, curl, psql, require
 
 CTX = ssl.create_default_context()
 CTX.check_hostname = False

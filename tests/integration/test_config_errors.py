@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 
-from harness import check, check_eq, require, run, run_regain
+from harness import check, check_eq, run, run_regain
 
 BASE = {
     "issuer": "https://localhost:8443",

@@ -9,13 +9,11 @@ issuer, an expired token, a token without verified_claims, a stale
 verification and a replayed result are each refused with their reason, the
 account unchanged. TLS to the provider is verified against the test CA."""
 
-import http.client
 import json
 import re
-import ssl
 import urllib.parse
 
-from harness import SLOW, check, check_eq, require, run
+from harness import check, check_eq, require, run
 from idv_provider import IdvProvider
 from recovery_fixture import Browser, Directory, default_policy, follow_provider, start
 from tap_fixture import Admin

@@ -141,14 +141,14 @@ def pages_match(env, cl, step, rnd, probes=10):
             picks = [(1, 5), (2, 3), (SPLIT_AT // 2 + 1, 4), (SPLIT_AT + 1, 10), (n - 2, 10), (n, 3),
                      (n + 1, 5), (n + 50, 1)]
             picks += [(rnd.randint(1, n), rnd.choice((1, 3, 7, 25, 100))) for _ in range(probes)]
-            answers = cl.pages([(sort_by, desc, start, count) for start, count in picks])
-            for (start, count), (status, body) in zip(picks, answers):
+            answers = cl.pages([(sort_by, desc, first, count) for first, count in picks])
+            for (first, count), (status, body) in zip(picks, answers):
                 got = [u["id"] for u in (body or {}).get("Resources", [])]
-                slice_ = want[start - 1:start - 1 + count]
+                slice_ = want[first - 1:first - 1 + count]
                 checked += 1
                 if status != 200 or got != slice_ or body.get("totalResults") != n \
-                        or body.get("startIndex") != start or body.get("itemsPerPage") != len(slice_):
-                    bad.append((sort_by, "desc" if desc else "asc", start, count, status,
+                        or body.get("startIndex") != first or body.get("itemsPerPage") != len(slice_):
+                    bad.append((sort_by, "desc" if desc else "asc", first, count, status,
                                 (body or {}).get("totalResults"), len(got), len(slice_)))
     check("%s: %d pages (4 orders x 2 directions) equal ORDER BY ... OFFSET, totalResults %d" % (step, checked, n),
           bad == [], bad[:5])

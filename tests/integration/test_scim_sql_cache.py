@@ -12,7 +12,6 @@ by one thread with one connection so that one cache is observed."""
 
 import os
 import re
-import time
 from urllib.parse import quote
 
 from harness import SLOW, check, check_eq, curl, psql, require, run, wait_until

@@ -10,7 +10,7 @@ nothing, since the next attempt on such a key starts a fresh window anyway
 import time
 
 from authorize_browser import Browser, authorize_params, field_value, pkce, setup_fixtures
-from harness import SLOW, check, check_eq, require, run
+from harness import check, check_eq, require, run
 from methods_fixture import form_fields
 
 WINDOW_S = 1

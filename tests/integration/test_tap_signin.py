@@ -15,7 +15,7 @@ import re
 import urllib.parse
 import uuid
 
-from harness import b64url, check, check_eq, run
+from harness import check, check_eq, run
 from tap_fixture import (REDIRECT, Admin, Browser, add_client, add_user, authorize_path, csrf_token, hidden,
                          jwt_claims, now, pkce, sql)
 

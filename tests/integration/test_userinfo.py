@@ -6,7 +6,7 @@ openid gets 403 insufficient_scope; the body form (§2.2) works for POST."""
 
 import time
 
-from harness import check, check_eq, curl, require, run, skip, SLOW
+from harness import check, check_eq, curl, require, run, skip
 from tokens_fixture import add_client, add_code, add_session, add_user, code_form, no_store, post, sql, tamper, \
     token
 
