@@ -3,16 +3,21 @@ address without a PL/pgSQL subtransaction, and must answer exactly as the
 old bodies did for every input, or throttle counters would split and the
 expression index on recovery_attempts would hold stale keys.
 
-client_addr_key() is checked against client_addr_key_parse() (the old body,
-renamed) for addresses near every edge of the fast path's pattern (octet
-bounds, leading zeros, masks, IPv4-mapped and plain IPv6, garbage, empty,
-NULL) and a few hundred random IPv4 addresses; the recovery query still
-finds its index; audit_append() keeps a parsable address as inet and an
-unparsable one (including the empty string) as detail.client_addr_text."""
+client_addr_key() is checked against its schema/016 body (read from that
+file, created as a temporary function) for addresses near every edge of the
+fast path's pattern (octet bounds, leading zeros, masks, IPv4-mapped and
+plain IPv6, garbage, empty, NULL) and a few hundred random IPv4 addresses;
+the recovery query still finds its index; a database with recovery attempts
+survives pg_dump and a restore (which runs with an empty search_path, and
+evaluates the index's function for every row); audit_append() keeps a
+parsable address as inet and an unparsable one (including the empty string)
+as detail.client_addr_text."""
 
+import os
 import random
+import re
 
-from harness import check, check_eq, psql, require, run
+from harness import ROOT, check, check_eq, psql, require, run, sh
 
 
 EDGE_INPUTS = [
@@ -36,8 +41,12 @@ def main(env):
     rnd = random.Random(36)
     inputs = EDGE_INPUTS + [None] + [".".join(str(rnd.randrange(256)) for _ in range(4)) for _ in range(300)]
     values = ", ".join("(%d, %s)" % (i, lit(s)) for i, s in enumerate(inputs))
-    rc, rows, err = psql(url, "SELECT count(*), coalesce(string_agg(i::text, ',' ORDER BY i) FILTER "
-                              "(WHERE client_addr_key(a) IS DISTINCT FROM client_addr_key_parse(a)), '') "
+    with open(os.path.join(ROOT, "schema", "016_methods_tap_polish.sql")) as f:
+        body = re.search(r"CREATE FUNCTION client_addr_key\(.*?END \$\$;", f.read(), re.S)
+    require("schema/016 defines client_addr_key", body is not None, "")
+    reference = body.group(0).replace("FUNCTION client_addr_key(", "FUNCTION pg_temp.addr_key_016(", 1)
+    rc, rows, err = psql(url, reference + " SELECT count(*), coalesce(string_agg(i::text, ',' ORDER BY i) FILTER "
+                              "(WHERE client_addr_key(a) IS DISTINCT FROM pg_temp.addr_key_016(a)), '') "
                               "FROM (VALUES %s) v (i, a)" % values)
     require("client_addr_key over %d inputs" % len(inputs), rc == 0 and rows and rows[0][0] == str(len(inputs)),
             err or rows)
@@ -61,6 +70,21 @@ def main(env):
     plan = "\n".join(r[0] for r in rows)
     check("the recovery lookup by address key uses recovery_attempts_addr_key",
           rc == 0 and "recovery_attempts_addr_key" in plan, plan or err)
+
+    # pg_dump, then a restore into an empty database: the index on
+    # recovery_attempts is built again over the rows.
+    rc, _, err = psql(url, "INSERT INTO recovery_attempts (state, provider_id, expires_at, client_addr) "
+                           "SELECT 'started', 'dev', now() + interval '1 hour', a "
+                           "FROM unnest(ARRAY['10.1.2.3', '2001:db8::5', '::ffff:10.9.8.7', 'junk']) a")
+    require("recovery attempts planted", rc == 0, err)
+    dump = sh(["pg_dump", "--no-owner", url], timeout=60)
+    require("pg_dump", dump.returncode == 0, dump.stderr[-1500:])
+    copy_url = env.new_database("restored")
+    restore = sh(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", copy_url], timeout=120, input=dump.stdout)
+    check("the dump restores without an error", restore.returncode == 0, restore.stderr[-1500:])
+    rc, rows, err = psql(copy_url, "SELECT count(*) FROM recovery_attempts WHERE client_addr_key(client_addr) "
+                                   "IN ('10.1.2.3', '2001:db8::/64', '10.9.8.7', 'junk')")
+    check_eq("the restored attempts and their keys", rows[0][0] if rc == 0 and rows else err, "4")
 
     cases = [("10.20.30.40", "10.20.30.40", None), ("2001:db8::7", "2001:db8::7", None),
              ("300.1.1.1", None, "300.1.1.1"), ("", None, ""), (None, None, None)]
