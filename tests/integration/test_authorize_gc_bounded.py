@@ -1,66 +1,89 @@
-"""Each /authorize removes a few expired pending requests (oidc/authorize_db.c)
-and must not read the whole table to find them.
+"""The clean-ups on the sign-in path must not read a whole table to find
+expired rows: each /authorize removes a few expired pending requests
+(oidc/authorize_db.c), and each password sign-in that waits for an
+authenticator app code removes a few expired half-finished sign-ins
+(signin_pending, oidc/methods_db.c).
 
-The statement is prepared once per connection, often while the table is new
-and PostgreSQL has no statistics on it. Planned then, the look-up for expired
-rows was a sequential scan (without a histogram PostgreSQL expects a third of
-the rows to match, so the first 16 look cheap), and every /authorize read
-every page of authorization_requests, however few rows had expired.
+Both statements are prepared once per connection, often while the table is
+new and PostgreSQL has no statistics on it. Planned then, the look-up for
+expired rows was a sequential scan (without a histogram PostgreSQL expects a
+third of the rows to match, so the first few look cheap), and every call read
+every page of the table, however few rows had expired.
 
-Here the table is analyzed empty, then holds 30,000 requests that have not
-expired, and regain starts with fresh connections. Three sign-in pages later,
-PostgreSQL's own counters (pg_statio_user_tables) must show a few pages of
-the table read, not its hundreds; and an expired request planted beside them
-is gone, so the clean-up still works."""
+Here both tables are analyzed empty, then each holds 30,000 rows that have
+not expired and one that has, and regain starts with fresh connections.
+After three sign-ins of an account with an authenticator app (each loads the
+sign-in page and posts the password), PostgreSQL's own counters
+(pg_statio_user_tables) must show a few pages of each table read, not its
+hundreds; and each planted expired row is gone, so the clean-ups still work."""
 
 import time
 
 from authorize_browser import Browser, authorize_params, pkce, setup_fixtures
-from harness import check, psql, require, run
+from harness import check, require, run
 
 ROWS = 30000
 PAGES_PER_CALL = 10  # the expiry index's first page, a few heap and index pages for the insert
-
-
-def heap_pages(url):
-    rc, rows, err = psql(url, "SELECT coalesce(heap_blks_hit, 0) + coalesce(heap_blks_read, 0), n_tup_ins "
-                              "FROM pg_statio_user_tables JOIN pg_stat_user_tables USING (relid) "
-                              "WHERE relid = 'authorization_requests'::regclass")
-    require("statistics of authorization_requests", rc == 0 and len(rows) == 1, err)
-    return int(rows[0][0]), int(rows[0][1])
+CALLS = 3
+TABLES = ("authorization_requests", "signin_pending")
 
 
 def main(env):
     srv = env.regain(start=False)
     srv.migrate()
     sql = setup_fixtures(srv, env.db_url)
-    sql("ANALYZE authorization_requests")
+    alice = sql("SELECT id FROM users WHERE user_name = 'alice'")[0][0]
+    # An authenticator app: the password step then stores a signin_pending
+    # row and asks for a code (the app's secret is never read on that path).
+    sql("INSERT INTO totp_authenticators (id, user_id, secret_sealed, name, confirmed) "
+        "VALUES (gen_random_uuid(), '%s', '\\x00', 'phone', true)" % alice)
+    sql("ANALYZE authorization_requests, signin_pending")
     sql("INSERT INTO authorization_requests (client_id, params, expires_at) "
         "SELECT 'rp1', '{}', now() + interval '1 hour' FROM generate_series(1, %d)" % ROWS)
     sql("INSERT INTO authorization_requests (client_id, params, expires_at) "
         "VALUES ('rp1', '{\"planted\": true}', now() - interval '1 minute')")
-    table_pages = int(sql("SELECT pg_relation_size('authorization_requests') / 8192")[0][0])
-    require("the table spans many pages", table_pages > 8 * 3 * PAGES_PER_CALL, table_pages)
+    sql("INSERT INTO signin_pending (token_hash, user_id, context, amr, expires_at) "
+        "SELECT sha256(i::text::bytea), '%s', 'account', '{pwd}', now() + interval '1 hour' "
+        "FROM generate_series(1, %d) i" % (alice, ROWS))
+    sql("INSERT INTO signin_pending (token_hash, user_id, context, amr, expires_at) "
+        "VALUES ('\\x01', '%s', 'planted', '{pwd}', now() - interval '1 minute')" % alice)
+    size = {}
+    for t in TABLES:
+        size[t] = int(sql("SELECT pg_relation_size('%s') / 8192" % t)[0][0])
+        require("%s spans many pages" % t, size[t] > 8 * CALLS * PAGES_PER_CALL, size[t])
     srv.start(migrate=False)
 
-    before, ins_before = heap_pages(env.db_url)
-    calls = 3
-    for i in range(calls):
-        page = Browser(srv).get("/authorize", authorize_params(pkce()[1]))
+    def counters():
+        rows = sql("SELECT relname, coalesce(heap_blks_hit, 0) + coalesce(heap_blks_read, 0), n_tup_ins "
+                   "FROM pg_statio_user_tables JOIN pg_stat_user_tables USING (relid, relname) "
+                   "WHERE relname IN %s" % (TABLES,))
+        return dict((name, (int(pages), int(ins))) for name, pages, ins in rows)
+
+    before = counters()
+    for i in range(CALLS):
+        b = Browser(srv)
+        page = b.get("/authorize", authorize_params(pkce()[1]))
         require("sign-in page %d" % (i + 1), page.status == 200, page)
+        r = b.sign_in(page, "alice", "wonderland 1")
+        require("sign-in %d asks for the app's code" % (i + 1),
+                r.status == 200 and 'name="code"' in r.text, r)
         time.sleep(1.1)  # a backend reports its counters at most once a second
-    after, ins_after = before, ins_before
+    after = before
     for _ in range(60):  # ... and an idle one within about ten seconds
-        after, ins_after = heap_pages(env.db_url)
-        if ins_after - ins_before >= calls:
+        after = counters()
+        if all(after[t][1] - before[t][1] >= CALLS for t in TABLES):
             break
         time.sleep(0.25)
-    require("the three requests are counted", ins_after - ins_before >= calls, (ins_before, ins_after))
-    check("%d sign-in pages read %d pages of a %d-page authorization_requests (at most %d)"
-          % (calls, after - before, table_pages, calls * PAGES_PER_CALL),
-          after - before <= calls * PAGES_PER_CALL, "")
-    left = sql("SELECT count(*) FROM authorization_requests WHERE params ? 'planted'")[0][0]
-    check("the expired request was removed by a sign-in page", left == "0", left)
+    for t in TABLES:
+        require("the %d new rows of %s are counted" % (CALLS, t), after[t][1] - before[t][1] >= CALLS,
+                (before[t], after[t]))
+        read = after[t][0] - before[t][0]
+        check("%d sign-ins read %d pages of a %d-page %s (at most %d)" % (CALLS, read, size[t], t,
+                                                                          CALLS * PAGES_PER_CALL),
+              read <= CALLS * PAGES_PER_CALL, "")
+    left = sql("SELECT (SELECT count(*) FROM authorization_requests WHERE params ? 'planted'), "
+               "(SELECT count(*) FROM signin_pending WHERE context = 'planted')")[0]
+    check("the expired request and half-finished sign-in were removed", left == ["0", "0"], left)
 
 
 if __name__ == "__main__":
