@@ -7,23 +7,13 @@
 
 #include "oidc/authorize_internal.h"
 
-/* Each insert also removes a few expired rows, so the table does not grow
- * without a separate cleaner; SKIP LOCKED keeps concurrent inserts apart.
- * The plan must not depend on statistics: the statement is prepared once
- * per connection, often while the table is new and has none, and a plan
- * made then (a sequential scan that expects a third of the rows to have
- * expired) read every page of the table, dead rows included, on every
- * /authorize. ORDER BY makes the look-up walk the expiry index, which ends
- * at once when nothing has expired, and the rows it locked are deleted by
- * their tuple ids (a row is never updated, so the id stays its own). */
+/* Each insert also removes a few expired rows (OIDC_GC_EXPIRED). */
 static store_stmt_t STMT_REQUEST_INSERT = {
     "authz_request_insert",
-    "WITH gc AS (DELETE FROM authorization_requests WHERE ctid = ANY (ARRAY("
-    " SELECT ctid FROM authorization_requests WHERE expires_at < now() ORDER BY expires_at LIMIT 16"
-    " FOR UPDATE SKIP LOCKED)))"
-    " INSERT INTO authorization_requests (client_id, params, expires_at)"
-    " VALUES ($1, $2::jsonb, now() + make_interval(secs => $3::int))"
-    " RETURNING id::text, floor(extract(epoch FROM created_at))::bigint",
+    "WITH " OIDC_GC_EXPIRED("authorization_requests",
+                            "16") "INSERT INTO authorization_requests (client_id, params, expires_at)"
+                                  " VALUES ($1, $2::jsonb, now() + make_interval(secs => $3::int))"
+                                  " RETURNING id::text, floor(extract(epoch FROM created_at))::bigint",
     3, 0};
 
 static store_stmt_t STMT_REQUEST_LOAD = {

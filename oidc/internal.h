@@ -199,6 +199,20 @@ void oidc_error_page(gw_req_t *r, int status, const char *title, const char *mes
 const char *oidc_req_addr(gw_req_t *r);
 const char *oidc_req_user_agent(gw_req_t *r);
 
+/* A CTE for a statement's WITH list, named gc: deletes up to LIMIT (a
+ * number, as text) rows of TABLE whose expires_at has passed, so a table of
+ * short-lived rows stays small without a separate cleaner; SKIP LOCKED keeps
+ * concurrent inserts apart. The plan must not depend on statistics: such a
+ * statement is prepared once per connection, often while the table is new
+ * and has none, and a plan made then (a sequential scan that expects a third
+ * of the rows to have expired) read every page of the table, dead rows
+ * included, on every call. ORDER BY makes the look-up walk the table's
+ * expiry index, which ends at once when nothing has expired, and the rows
+ * it locked, which cannot change before the delete, go by tuple id. */
+#define OIDC_GC_EXPIRED(TABLE, LIMIT)                                                                        \
+    "gc AS (DELETE FROM " TABLE " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " TABLE                           \
+    " WHERE expires_at < now() ORDER BY expires_at LIMIT " LIMIT " FOR UPDATE SKIP LOCKED))) "
+
 /* ---- authorization (authorize area) --------------------------------------- */
 
 /* Where a sign-in by a method sends the browser to finish the pending

@@ -111,16 +111,13 @@ store_stmt_t oidc_stmt_totp_confirm = {
 
 /* ---- sign-in with a code ---------------------------------------------------------- */
 
-/* A few expired rows go with each insert. The look-up walks the expiry index
- * and deletes what it locked by tuple id, so the plan stays cheap whatever
- * PostgreSQL's statistics say (oidc/authorize_db.c's request insert says
- * why); only unexpired rows are ever updated, so a locked one keeps its id. */
+/* Each insert also removes a few expired rows (OIDC_GC_EXPIRED). */
 store_stmt_t oidc_stmt_pending_create = {
     "methods_pending_create",
-    "WITH gc AS (DELETE FROM signin_pending WHERE ctid = ANY (ARRAY(SELECT ctid FROM signin_pending "
-    "  WHERE expires_at < now() ORDER BY expires_at LIMIT 10 FOR UPDATE SKIP LOCKED))) "
-    "INSERT INTO signin_pending (token_hash, user_id, context, amr, expires_at) "
-    "VALUES ($1::bytea, $2::uuid, $3, $4::text[], now() + $5::integer * interval '1 second')",
+    "WITH " OIDC_GC_EXPIRED(
+        "signin_pending",
+        "10") "INSERT INTO signin_pending (token_hash, user_id, context, amr, expires_at) "
+              "VALUES ($1::bytea, $2::uuid, $3, $4::text[], now() + $5::integer * interval '1 second')",
     5,
     0,
 };
