@@ -28,9 +28,11 @@ typedef struct {
     int unmet;           /* resume: the person gave up on the acr asked for */
     int need;            /* resume: the acr level the request needs */
     int have;            /* resume: the level the session reached */
-    /* resume after a password sign-in: the session it just opened, so the
-     * browser's cookie need not be looked up again */
+    /* resume after a password sign-in: its session, so the browser's cookie
+     * need not be looked up again */
     const oidc_session_t *signed_in;
+    /* ... while that session is not stored yet (oidc_az_resume_opening) */
+    oidc_session_opening_t *opening;
     char code[GW_SECRET_LEN + 1];
 } az_ctx_t;
 
@@ -81,17 +83,36 @@ int oidc_az_read_params_or_page(gw_req_t *r, gw_kvs_t *out)
 
 /* ---- issuing the code ------------------------------------------------------ */
 
+static void log_signed_in(gw_req_t *r, const oidc_session_t *s)
+{
+    gw_log_write(GW_LOG_INFO, "signin", r->id, "signed in: user %s session %s", s->user_id, s->id);
+}
+
 static void on_code_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
 {
     az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
-    if (err != NULL) {
-        gw_log_write(GW_LOG_ERROR, __func__, r->id, "code not stored: %s (%s)", err->public, err->detail);
+    int issued = 0;
+    if (err == NULL && c->opening != NULL) {
+        issued = oidc_code_issued_opening(res, &c->opening->s);
+        if (issued >= 0) {
+            log_signed_in(r, &c->opening->s);
+            gw_log_write(GW_LOG_INFO, "issue", r->id, "code for client %s, session %s", c->a.client_id.base,
+                         c->opening->s.id);
+        }
+    } else if (err == NULL) {
+        issued = oidc_code_issued(res);
+    }
+    if (err != NULL || issued < 0) {
+        if (err != NULL)
+            gw_log_write(GW_LOG_ERROR, __func__, r->id, "code not stored: %s (%s)", err->public, err->detail);
+        else
+            gw_log_write(GW_LOG_ERROR, __func__, r->id, "code not stored: unexpected result");
         oidc_az_respond_error(r, &c->a,
-                              err->kind == GW_E_UNAVAILABLE || err->kind == GW_E_TIMEOUT
+                              err != NULL && (err->kind == GW_E_UNAVAILABLE || err->kind == GW_E_TIMEOUT)
                                   ? OIDC_AZE_TEMPORARILY_UNAVAILABLE
                                   : OIDC_AZE_SERVER_ERROR,
                               "the authorization could not be completed");
-    } else if (!oidc_code_issued(res)) {
+    } else if (!issued) {
         /* The pending request was consumed by another resume meanwhile. */
         oidc_az_error_page(r, 400, "Sign-in request expired",
                            "This sign-in request was already completed or has expired. "
@@ -119,6 +140,11 @@ static int acr_fits(gw_req_t *r, const oidc_az_request_t *a, const oidc_session_
 
 static void issue(gw_req_t *r, az_ctx_t *c, const oidc_session_t *s)
 {
+    if (c->opening != NULL) {
+        /* Logged once stored, with the session's id. */
+        oidc_code_issue_opening_or_reply(r, &c->a, s, c->request_id, c->opening, c->code, on_code_stored);
+        return;
+    }
     gw_log_write(GW_LOG_INFO, __func__, r->id, "code for client %s, session %s", c->a.client_id.base, s->id);
     oidc_code_issue_or_reply(r, &c->a, s, c->request_id[0] ? c->request_id : NULL, c->code, on_code_stored);
 }
@@ -207,9 +233,41 @@ static void on_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err
     oidc_az_request_store_or_reply(r, &c->a, on_stored);
 }
 
-/* Checks what needs the registered client: the redirect URI (exact match),
- * then, now that errors may be redirected, the grant and the scopes. Returns
- * -1 after replying. */
+/* What is wrong with the request for the registered client, in the order
+ * checked: the redirect URI (exact match), then, now that errors may be
+ * redirected, the request's own error, the grant and the scopes. */
+typedef enum {
+    CLIENT_FITS,
+    CLIENT_UNKNOWN,
+    CLIENT_REDIRECT_URI,
+    CLIENT_REQUEST_ERROR,
+    CLIENT_GRANT,
+    CLIENT_SCOPE,
+} client_fault_t;
+
+static client_fault_t client_fault(const oidc_az_request_t *a, const oidc_client_t *client)
+{
+    if (client == NULL)
+        return CLIENT_UNKNOWN;
+    if (!oidc_client_redirect_uri_ok(client, a->redirect_uri.base, a->redirect_uri.len))
+        return CLIENT_REDIRECT_URI;
+    if (a->error != OIDC_AZE_NONE)
+        return CLIENT_REQUEST_ERROR;
+    if (!(client->grants & OIDC_GRANT_CODE))
+        return CLIENT_GRANT;
+    for (size_t i = 0; i < a->scope.len;) {
+        size_t j = i;
+        while (j < a->scope.len && a->scope.base[j] != ' ')
+            j++;
+        if (!oidc_client_scope_ok(client, a->scope.base + i, j - i))
+            return CLIENT_SCOPE;
+        i = j + 1;
+    }
+    return CLIENT_FITS;
+}
+
+/* Checks what needs the registered client (client_fault). Returns -1 after
+ * replying. */
 static int client_checks_or_reply(gw_req_t *r, oidc_az_request_t *a, const oidc_client_t *client,
                                   const gw_err_t *err)
 {
@@ -217,37 +275,29 @@ static int client_checks_or_reply(gw_req_t *r, oidc_az_request_t *a, const oidc_
         page_db_error(r, err);
         return -1;
     }
-    if (client == NULL) {
+    switch (client_fault(a, client)) {
+    case CLIENT_FITS:
+        return 0;
+    case CLIENT_UNKNOWN:
         oidc_az_error_page(r, 400, "Unknown application",
                            "The application that sent you here is not registered with this service.");
-        return -1;
-    }
-    if (!oidc_client_redirect_uri_ok(client, a->redirect_uri.base, a->redirect_uri.len)) {
+        break;
+    case CLIENT_REDIRECT_URI:
         oidc_az_error_page(r, 400, "Invalid redirect address",
                            "The application asked to return to an address it has not registered.");
-        return -1;
-    }
-    if (a->error != OIDC_AZE_NONE) {
+        break;
+    case CLIENT_REQUEST_ERROR:
         oidc_az_respond_error(r, a, a->error, a->error_description);
-        return -1;
-    }
-    if (!(client->grants & OIDC_GRANT_CODE)) {
+        break;
+    case CLIENT_GRANT:
         oidc_az_respond_error(r, a, OIDC_AZE_UNAUTHORIZED_CLIENT,
                               "the client may not use the authorization code grant");
-        return -1;
+        break;
+    case CLIENT_SCOPE:
+        oidc_az_respond_error(r, a, OIDC_AZE_INVALID_SCOPE, "scope has a value the client may not request");
+        break;
     }
-    for (size_t i = 0; i < a->scope.len;) {
-        size_t j = i;
-        while (j < a->scope.len && a->scope.base[j] != ' ')
-            j++;
-        if (!oidc_client_scope_ok(client, a->scope.base + i, j - i)) {
-            oidc_az_respond_error(r, a, OIDC_AZE_INVALID_SCOPE,
-                                  "scope has a value the client may not request");
-            return -1;
-        }
-        i = j + 1;
-    }
-    return 0;
+    return -1;
 }
 
 static void on_client(gw_req_t *r, const oidc_client_t *client, const gw_err_t *err)
@@ -326,19 +376,23 @@ static void on_unmet_dropped(gw_req_t *r, PGresult *res, const gw_err_t *err)
                           "the user has no sign-in method that meets the requested acr");
 }
 
-static void on_resume_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err)
+/* What a resume answers for session `s` (NULL: none). */
+typedef enum {
+    RESUME_ISSUE,    /* the code; *fit is the session with the acr to assert */
+    RESUME_SECURITY, /* the account security page: a method to register first */
+    RESUME_SIGN_IN,  /* the sign-in page: no session that fits */
+    RESUME_STEP_UP,  /* a session weaker than the acr asked for */
+} resume_next_t;
+
+/* A request that asked for a fresh sign-in (prompt=login, max_age=0,
+ * select_account) needs a sign-in made after the request: a session other
+ * than the one the browser had then, or one whose auth_time is surely later
+ * (auth_time is whole seconds, possibly rounded up, and created_at is
+ * rounded down: 2 s covers both). Otherwise the usual rules apply. A
+ * sign-in weaker than the acr asked for is stepped up, never accepted. */
+static resume_next_t resume_next(gw_req_t *r, const az_ctx_t *c, const oidc_session_t *s,
+                                 oidc_session_t **fit)
 {
-    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
-    if (err != NULL) {
-        oidc_az_respond_error(r, &c->a, OIDC_AZE_TEMPORARILY_UNAVAILABLE, "please try again");
-        return;
-    }
-    /* A request that asked for a fresh sign-in (prompt=login, max_age=0,
-     * select_account) needs a sign-in made after the request: a session
-     * other than the one the browser had then, or one whose auth_time is
-     * surely later (auth_time is whole seconds, possibly rounded up, and
-     * created_at is rounded down: 2 s covers both). Otherwise the usual
-     * rules apply. */
     int fits = 0;
     if (s != NULL && oidc_az_session_user_fits(&c->a, s->user_id)) {
         int wants_fresh =
@@ -350,17 +404,32 @@ static void on_resume_session(gw_req_t *r, const oidc_session_t *s, const gw_err
             fits = oidc_az_session_fits(&c->a, s->auth_time, now_s());
         }
     }
-    if (fits && s->register_only) {
+    if (!fits)
+        return RESUME_SIGN_IN;
+    if (s->register_only)
+        return RESUME_SECURITY;
+    return acr_fits(r, &c->a, s, fit) ? RESUME_ISSUE : RESUME_STEP_UP;
+}
+
+static void on_resume_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err)
+{
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
+    if (err != NULL) {
+        oidc_az_respond_error(r, &c->a, OIDC_AZE_TEMPORARILY_UNAVAILABLE, "please try again");
+        return;
+    }
+    oidc_session_t *fit = NULL;
+    switch (resume_next(r, c, s, &fit)) {
+    case RESUME_ISSUE:
+        issue(r, c, fit);
+        return;
+    case RESUME_SECURITY:
         to_account_security(r, c->request_id);
         return;
-    }
-    /* A sign-in weaker than the acr asked for is stepped up, never accepted. */
-    oidc_session_t *fit = NULL;
-    if (!fits) {
+    case RESUME_SIGN_IN:
         oidc_signin_page(r, c->request_id, c->a.login_hint.base, NULL);
         return;
-    }
-    if (!acr_fits(r, &c->a, s, &fit)) {
+    case RESUME_STEP_UP:
         c->need =
             oidc_acr_needed(c->a.acr_values.base, c->a.acr_values.len, c->a.claims.base, c->a.claims.len);
         c->have = oidc_acr_level(s->acr);
@@ -370,12 +439,48 @@ static void on_resume_session(gw_req_t *r, const oidc_session_t *s, const gw_err
             oidc_signin_page(r, c->request_id, c->a.login_hint.base, NULL);
         return;
     }
-    issue(r, c, fit);
+}
+
+static void on_resume_client(gw_req_t *r, const oidc_client_t *client, const gw_err_t *err);
+
+/* The password sign-in's session is stored on its own after all: the resume
+ * goes on as for a stored one (the client is looked up again, from the
+ * cache, and the same checks give the same answer). */
+static void on_opened_first(gw_req_t *r, PGresult *res, const gw_err_t *err)
+{
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
+    oidc_session_t *s = &c->opening->s;
+    const char *id = res != NULL && PQntuples(res) == 1 ? store_value(res, 0, 0) : NULL;
+    const char *auth_time = id != NULL ? store_value(res, 0, 1) : NULL;
+    if (err != NULL) {
+        page_db_error(r, err);
+        return;
+    }
+    if (auth_time == NULL || !oidc_uuid_ok(id, strlen(id))) {
+        oidc_az_error_page(r, 500, "Something went wrong", "The sign-in could not be completed.");
+        return;
+    }
+    memcpy(s->id, id, OIDC_UUID_LEN + 1);
+    s->auth_time = strtoll(auth_time, NULL, 10);
+    log_signed_in(r, s);
+    c->opening = NULL;
+    oidc_client_find(r, c->a.client_id.base, c->a.client_id.len, on_resume_client);
 }
 
 static void on_resume_client(gw_req_t *r, const oidc_client_t *client, const gw_err_t *err)
 {
     az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
+    /* A password sign-in's session not stored yet goes with the code when
+     * the answer is a code; any other answer stores it first. */
+    if (c->opening != NULL) {
+        oidc_session_t *fit = NULL;
+        if (err == NULL && client_fault(&c->a, client) == CLIENT_FITS &&
+            resume_next(r, c, c->signed_in, &fit) == RESUME_ISSUE)
+            issue(r, c, fit);
+        else
+            oidc_session_open_or_reply(r, c->opening, on_opened_first);
+        return;
+    }
     /* The registration may have changed while the user signed in. */
     if (client_checks_or_reply(r, &c->a, client, err) != 0)
         return;
@@ -399,13 +504,14 @@ static void resume_from_json(gw_req_t *r, az_ctx_t *c, const char *json)
     oidc_client_find(r, c->a.client_id.base, c->a.client_id.len, on_resume_client);
 }
 
-void oidc_az_resume_signed_in(gw_req_t *r, const char *request_id, const char *params_json,
-                              int64_t created_at, const oidc_session_t *s)
+void oidc_az_resume_opening(gw_req_t *r, const char *request_id, const char *params_json, int64_t created_at,
+                            oidc_session_opening_t *o)
 {
     az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
     snprintf(c->request_id, sizeof(c->request_id), "%s", request_id);
     c->created_at = created_at;
-    c->signed_in = s;
+    c->opening = o;
+    c->signed_in = &o->s;
     resume_from_json(r, c, params_json);
 }
 

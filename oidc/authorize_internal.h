@@ -185,5 +185,16 @@ int oidc_az_acr_reach_or_reply(gw_req_t *r, const char *user_id, gw_req_query_cb
 int oidc_code_issue_or_reply(gw_req_t *r, const oidc_az_request_t *a, const oidc_session_t *s,
                              const char *request_id, char code[GW_SECRET_LEN + 1], gw_req_query_cb cb);
 int oidc_code_issued(const PGresult *res);
+/* The same for session `o` of a password sign-in, stored by the same
+ * statement (OIDC_SESSION_OPEN_CTES); `s` is the session as the code
+ * asserts it (its acr). The session is stored even when the request is
+ * gone: the password was right. One row: the session's id, its auth_time
+ * (epoch s), and whether the code was stored (oidc_code_issued_opening). */
+int oidc_code_issue_opening_or_reply(gw_req_t *r, const oidc_az_request_t *a, const oidc_session_t *s,
+                                     const char *request_id, const oidc_session_opening_t *o,
+                                     char code[GW_SECRET_LEN + 1], gw_req_query_cb cb);
+/* 1 when the code was stored; -1 for a result without the session. Fills
+ * the opened session's id and auth_time into `s`. */
+int oidc_code_issued_opening(const PGresult *res, oidc_session_t *s);
 
 #endif

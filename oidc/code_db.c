@@ -4,6 +4,7 @@
  * user, session, scope, nonce, claims request, auth_time, acr and amr. The
  * tokens area binds the redemption to client, redirect URI and verifier. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway/alloc.h"
@@ -30,20 +31,51 @@ static store_stmt_t STMT_CODE_FROM_REQUEST = {
     " RETURNING id) INSERT INTO authorization_codes " CODE_COLUMNS " SELECT " CODE_VALUES " FROM taken",
     14, 0};
 
+/* A password sign-in's session ($1..$8, OIDC_SESSION_OPEN_CTES) and the
+ * code of the request it finished ($9..$18, as above without the session's
+ * own values): the code takes the session's id, amr and auth_time (whole
+ * seconds, as the session's reader returns it). The session entry runs
+ * whether or not the request is still there; the last column says whether
+ * the code was stored. */
+static store_stmt_t STMT_CODE_WITH_SESSION = {
+    "authz_code_with_session",
+    "WITH " OIDC_SESSION_OPEN_CTES ", taken AS (DELETE FROM authorization_requests WHERE id = $18::uuid"
+    " AND expires_at > now() RETURNING id),"
+    " code AS (INSERT INTO authorization_codes " CODE_COLUMNS
+    " SELECT $9::bytea, $10::text, $2::uuid, opened.id, $11::text, $12::text, $13::text, $14::text, "
+    "$15::jsonb,"
+    " to_timestamp(extract(epoch FROM opened.auth_time)::bigint), $16::text, opened.amr,"
+    " now() + make_interval(secs => $17::int) FROM opened, taken RETURNING 1)"
+    " SELECT opened.id, extract(epoch FROM opened.auth_time)::bigint, (SELECT count(*) FROM code) FROM "
+    "opened",
+    OIDC_SESSION_OPEN_NPARAMS + 10, 0};
+
 void oidc_code_db_register(void)
 {
     store_stmt_register(&STMT_CODE_INSERT);
     store_stmt_register(&STMT_CODE_FROM_REQUEST);
+    store_stmt_register(&STMT_CODE_WITH_SESSION);
+}
+
+/* A fresh code into `code`, its keyed hash (hex) into `hash`. */
+static void code_new(char code[GW_SECRET_LEN + 1], char hash[GW_SECRET_HASH_HEX_LEN + 1])
+{
+    gw_secret_new(code);
+    gw_secret_hash_hex(code, GW_SECRET_LEN, hash);
+}
+
+static void code_ttl(char ttl[16])
+{
+    snprintf(ttl, 16, "%u", oidc_cfg->oidc.code_ttl_s ? oidc_cfg->oidc.code_ttl_s : 60);
 }
 
 int oidc_code_issue_or_reply(gw_req_t *r, const oidc_az_request_t *a, const oidc_session_t *s,
                              const char *request_id, char code[GW_SECRET_LEN + 1], gw_req_query_cb cb)
 {
     char hash[GW_SECRET_HASH_HEX_LEN + 1], auth_time[24], ttl[16];
-    gw_secret_new(code);
-    gw_secret_hash_hex(code, GW_SECRET_LEN, hash);
+    code_new(code, hash);
     snprintf(auth_time, sizeof(auth_time), "%lld", (long long)s->auth_time);
-    snprintf(ttl, sizeof(ttl), "%u", oidc_cfg->oidc.code_ttl_s ? oidc_cfg->oidc.code_ttl_s : 60);
+    code_ttl(ttl);
     const char *params[14] = {
         hash,
         a->client_id.base,
@@ -67,4 +99,41 @@ int oidc_code_issued(const PGresult *res)
 {
     const char *n = res ? PQcmdTuples((PGresult *)res) : "";
     return n[0] == '1' && n[1] == '\0';
+}
+
+int oidc_code_issue_opening_or_reply(gw_req_t *r, const oidc_az_request_t *a, const oidc_session_t *s,
+                                     const char *request_id, const oidc_session_opening_t *o,
+                                     char code[GW_SECRET_LEN + 1], gw_req_query_cb cb)
+{
+    char hash[GW_SECRET_HASH_HEX_LEN + 1], ttl[16];
+    code_new(code, hash);
+    code_ttl(ttl);
+    const char *params[OIDC_SESSION_OPEN_NPARAMS + 10];
+    memcpy(params, o->params, sizeof(o->params));
+    const char *const code_params[10] = {
+        hash,
+        a->client_id.base,
+        a->redirect_uri.base,
+        a->scope.base,
+        a->nonce.base,
+        a->code_challenge.base,
+        a->claims.base,
+        s->acr,
+        ttl,
+        request_id,
+    };
+    memcpy(params + OIDC_SESSION_OPEN_NPARAMS, code_params, sizeof(code_params));
+    return gw_req_query_or_reply(r, &STMT_CODE_WITH_SESSION, params, cb);
+}
+
+int oidc_code_issued_opening(const PGresult *res, oidc_session_t *s)
+{
+    const char *id = res != NULL && PQntuples(res) == 1 ? store_value(res, 0, 0) : NULL;
+    const char *auth_time = id != NULL ? store_value(res, 0, 1) : NULL;
+    const char *issued = id != NULL ? store_value(res, 0, 2) : NULL;
+    if (id == NULL || auth_time == NULL || issued == NULL || !oidc_uuid_ok(id, strlen(id)))
+        return -1;
+    memcpy(s->id, id, OIDC_UUID_LEN + 1);
+    s->auth_time = strtoll(auth_time, NULL, 10);
+    return issued[0] == '1' && issued[1] == '\0';
 }

@@ -219,13 +219,56 @@ const char *oidc_req_user_agent(gw_req_t *r);
  * request: "/authorize/resume?request=<id>". */
 #define OIDC_RESUME_PATH "/authorize/resume"
 
-/* A password sign-in that just opened session `s` finishes the pending
- * request `request_id` itself (its stored parameters `params_json`, made at
- * `created_at`, epoch seconds): the answer to the sign-in is what GET
- * OIDC_RESUME_PATH would answer (the code, a step-up, an error), without
- * the browser's round trip through it. */
-void oidc_az_resume_signed_in(gw_req_t *r, const char *request_id, const char *params_json,
-                              int64_t created_at, const oidc_session_t *s);
+/* The WITH-list entries that open a password sign-in's session, ending in
+ * `opened` (id, auth_time, amr). $1 token hash (bytea hex), $2 user id, $3
+ * acr, $4 ttl s, $5 username, $6 client address, $7 the browser's previous
+ * token hash (may be NULL), $8 user agent. Besides the session row:
+ *   - the attempt counted before the check is forgiven. The account counter
+ *     goes (the owner proved the password); the address counter only loses
+ *     this attempt, so one known account cannot launder a guessing run
+ *     against others from the same address;
+ *   - the browser's previous session ends: a copy of the old cookie must not
+ *     outlive the sign-in that replaced it (as at the end of a sign-in by a
+ *     method, methods_db.c);
+ *   - method.used (kind password) is audited, as a sign-in by an
+ *     authenticator app or a passkey is; the insert reads the event, so that
+ *     entry runs.
+ * oidc_stmt_session_create runs them alone; the authorize area's code
+ * statement runs them with the code (oidc_az_resume_opening). */
+#define OIDC_SESSION_OPEN_NPARAMS 8
+#define OIDC_SESSION_OPEN_CTES                                                                               \
+    "forgive_user AS (DELETE FROM login_throttle WHERE key = 'user:' || lower($5)), "                        \
+    "forgive_addr AS (UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = 'addr:' "   \
+    "|| "                                                                                                    \
+    "client_addr_key($6)), "                                                                                 \
+    "old AS (UPDATE sessions SET ended_at = now() WHERE token_hash = $7::bytea AND ended_at IS NULL), "      \
+    "ev AS (SELECT audit_append('method.used', 'user:' || $2, $2::uuid, $6, $8, 'success', NULL, "           \
+    "  jsonb_build_object('kind', 'password')) AS e), "                                                      \
+    "opened AS (INSERT INTO sessions (token_hash, user_id, auth_time, amr, acr, expires_at) "                \
+    "  SELECT $1::bytea, $2::uuid, now(), '{pwd}', $3, now() + $4::integer * interval '1 second' FROM ev "   \
+    "  RETURNING id, auth_time, amr) "
+
+/* A password sign-in's session before it is stored: the parameters of
+ * OIDC_SESSION_OPEN_CTES, and the session as it will be (id "" until
+ * stored, auth_time the time of the check). */
+typedef struct {
+    const char *params[OIDC_SESSION_OPEN_NPARAMS];
+    oidc_session_t s;
+} oidc_session_opening_t;
+
+/* Stores session `o` alone (oidc_stmt_session_create): one row, its id and
+ * auth_time (epoch s). */
+int oidc_session_open_or_reply(gw_req_t *r, const oidc_session_opening_t *o, gw_req_query_cb cb);
+
+/* A password sign-in finishes the pending request `request_id` itself (its
+ * stored parameters `params_json`, made at `created_at`, epoch seconds): the
+ * answer to the sign-in is what GET OIDC_RESUME_PATH would answer (the code,
+ * a step-up, an error), without the browser's round trip through it. When
+ * the answer is a code, session `o` is stored by the statement that stores
+ * the code: one round trip to PostgreSQL, and one transaction, for both.
+ * Any other answer stores it first, then goes on as with a stored session. */
+void oidc_az_resume_opening(gw_req_t *r, const char *request_id, const char *params_json, int64_t created_at,
+                            oidc_session_opening_t *o);
 
 /* Where a session that must register a method goes: the account security
  * page (sign-in methods area), with "?request=<id>" when an authorization

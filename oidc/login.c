@@ -5,10 +5,11 @@
  * (oidc_stmt_login_attempt, throttle_db.c), the authorization request is
  * still live, the attempt is counted against the account and the client
  * address, and the user is looked up -> Argon2id runs on the worker pool
- * (password.c) -> a session row and cookie (session.c) -> the pending
- * request finished at once (authorize.c, oidc_az_resume_signed_in): the
- * answer is the relying party's redirect with its code. A sign-in for the
- * account page goes there instead.
+ * (password.c) -> a session cookie, and the pending request finished at
+ * once (authorize.c, oidc_az_resume_opening): the answer is the relying
+ * party's redirect with its code, and one statement stores the session row
+ * and the code. A sign-in for the account page opens the session alone and
+ * goes there instead.
  *
  * Every failure of the credentials (unknown user, wrong password, no password,
  * inactive user, throttled) gives the same page with the same status and the
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway/alloc.h"
 #include "gateway/log.h"
@@ -118,41 +120,41 @@ static void on_session_created(gw_req_t *r, void *data, PGresult *res, const gw_
         page_unavailable(r, err);
         return;
     }
-    const char *id = store_value(res, 0, 0), *auth_time = store_value(res, 0, 1);
-    gw_log_write(GW_LOG_INFO, "signin", r->id, "signed in: user %s session %s", l->user_id, id);
-    if (l->request_params == NULL || id == NULL || auth_time == NULL) {
-        /* RFC 9110 §15.4.4: 303 makes the browser follow with a GET, so a
-         * reload of the next page never re-posts the password. */
-        oidc_signin_finished(r, l->request_id, 0);
-        return;
-    }
-    oidc_session_t *s = gw_req_alloc(r, sizeof(*s));
-    memset(s, 0, sizeof(*s));
-    snprintf(s->id, sizeof(s->id), "%s", id);
-    snprintf(s->user_id, sizeof(s->user_id), "%s", l->user_id);
-    s->auth_time = strtoll(auth_time, NULL, 10);
-    s->amr_json = "[\"pwd\"]";
-    s->acr = OIDC_ACR_PASSWORD;
-    oidc_az_resume_signed_in(r, l->request_id, l->request_params, l->request_created_at, s);
+    gw_log_write(GW_LOG_INFO, "signin", r->id, "signed in: user %s session %s", l->user_id,
+                 store_value(res, 0, 0) ? store_value(res, 0, 0) : "?");
+    /* RFC 9110 §15.4.4: 303 makes the browser follow with a GET, so a
+     * reload of the next page never re-posts the password. */
+    oidc_signin_finished(r, l->request_id, 0);
 }
 
 static void create_session(gw_req_t *r, login_t *l)
 {
-    oidc_session_params_t p;
-    oidc_session_params_new(r, &p);
-    /* The cookie goes out with the redirect; a fresh token at every sign-in
+    oidc_session_params_t *p = gw_req_alloc(r, sizeof(*p));
+    oidc_session_params_new(r, p);
+    /* The cookie goes out with the answer; a fresh token at every sign-in
      * means a cookie planted before it is worthless (session fixation), and
      * the session of the cookie it replaces ends with the statement. */
-    oidc_session_params_commit(r, &p);
-    const char *params[8] = {p.hash,
-                             l->user_id,
-                             OIDC_ACR_PASSWORD,
-                             p.ttl,
-                             l->username,
-                             l->peer,
-                             p.has_old ? p.old_hash : NULL,
-                             p.user_agent};
-    gw_req_query(r, &oidc_stmt_session_create, params, on_session_created, l);
+    oidc_session_params_commit(r, p);
+    oidc_session_opening_t *o = gw_req_alloc(r, sizeof(*o));
+    memset(o, 0, sizeof(*o));
+    const char *params[OIDC_SESSION_OPEN_NPARAMS] = {p->hash,
+                                                     l->user_id,
+                                                     OIDC_ACR_PASSWORD,
+                                                     p->ttl,
+                                                     l->username,
+                                                     l->peer,
+                                                     p->has_old ? p->old_hash : NULL,
+                                                     p->user_agent};
+    memcpy(o->params, params, sizeof(params));
+    if (l->request_params == NULL) {
+        gw_req_query(r, &oidc_stmt_session_create, o->params, on_session_created, l);
+        return;
+    }
+    snprintf(o->s.user_id, sizeof(o->s.user_id), "%s", l->user_id);
+    o->s.auth_time = (int64_t)time(NULL);
+    o->s.amr_json = "[\"pwd\"]";
+    o->s.acr = OIDC_ACR_PASSWORD;
+    oidc_az_resume_opening(r, l->request_id, l->request_params, l->request_created_at, o);
 }
 
 /* ---- step 4: password ---------------------------------------------------------- */

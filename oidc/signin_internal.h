@@ -186,11 +186,9 @@ extern store_stmt_t oidc_stmt_login_attempt;
  * (method.failed, reason throttled). */
 extern store_stmt_t oidc_stmt_throttle_attempt_code;
 
-/* Creates a session ($1 token hash bytea hex, $2 user id, $3 acr, $4 ttl s),
- * ends the browser's previous session (token hash $7, may be NULL) and
- * forgives the attempt: deletes the account counter ('user:' || lower($5))
- * and takes one from the address counter ('addr:' || client_addr_key($6)),
- * and records method.used (kind password; $8 user agent). Returns id. */
+/* Opens a password sign-in's session alone (OIDC_SESSION_OPEN_CTES, in
+ * oidc/internal.h, says what its parameters are and what else it does).
+ * Returns id and auth_time (epoch s). */
 extern store_stmt_t oidc_stmt_session_create;
 /* The live session of token hash $1: id, user_id, auth_time (epoch s), amr (JSON), acr,
  * purpose, tap_id. */
