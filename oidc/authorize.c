@@ -91,26 +91,20 @@ static void log_signed_in(gw_req_t *r, const oidc_session_t *s)
 static void on_code_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
 {
     az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
-    int issued = 0;
-    if (err == NULL && c->opening != NULL) {
-        issued = oidc_code_issued_opening(res, &c->opening->s);
-        if (issued >= 0) {
-            log_signed_in(r, &c->opening->s);
-            gw_log_write(GW_LOG_INFO, "issue", r->id, "code for client %s, session %s", c->a.client_id.base,
-                         c->opening->s.id);
-        }
-    } else if (err == NULL) {
-        issued = oidc_code_issued(res);
+    /* 1 stored, 0 the request was gone, -1 failed */
+    int issued = err != NULL          ? -1
+                 : c->opening != NULL ? oidc_code_issued_opening(res, &c->opening->s)
+                                      : oidc_code_issued(res);
+    if (c->opening != NULL && issued >= 0) {
+        log_signed_in(r, &c->opening->s);
+        gw_log_write(GW_LOG_INFO, "issue", r->id, "code for client %s, session %s", c->a.client_id.base,
+                     c->opening->s.id);
     }
-    if (err != NULL || issued < 0) {
-        if (err != NULL)
-            gw_log_write(GW_LOG_ERROR, __func__, r->id, "code not stored: %s (%s)", err->public, err->detail);
-        else
-            gw_log_write(GW_LOG_ERROR, __func__, r->id, "code not stored: unexpected result");
-        oidc_az_respond_error(r, &c->a,
-                              err != NULL && (err->kind == GW_E_UNAVAILABLE || err->kind == GW_E_TIMEOUT)
-                                  ? OIDC_AZE_TEMPORARILY_UNAVAILABLE
-                                  : OIDC_AZE_SERVER_ERROR,
+    if (issued < 0) {
+        gw_log_write(GW_LOG_ERROR, __func__, r->id, "code not stored: %s (%s)",
+                     err ? err->public : "unexpected result", err ? err->detail : "");
+        int busy = err != NULL && (err->kind == GW_E_UNAVAILABLE || err->kind == GW_E_TIMEOUT);
+        oidc_az_respond_error(r, &c->a, busy ? OIDC_AZE_TEMPORARILY_UNAVAILABLE : OIDC_AZE_SERVER_ERROR,
                               "the authorization could not be completed");
     } else if (!issued) {
         /* The pending request was consumed by another resume meanwhile. */

@@ -42,12 +42,11 @@ static store_stmt_t STMT_CODE_WITH_SESSION = {
     "WITH " OIDC_SESSION_OPEN_CTES ", taken AS (DELETE FROM authorization_requests WHERE id = $18::uuid"
     " AND expires_at > now() RETURNING id),"
     " code AS (INSERT INTO authorization_codes " CODE_COLUMNS
-    " SELECT $9::bytea, $10::text, $2::uuid, opened.id, $11::text, $12::text, $13::text, $14::text, "
-    "$15::jsonb,"
-    " to_timestamp(extract(epoch FROM opened.auth_time)::bigint), $16::text, opened.amr,"
+    " SELECT $9::bytea, $10::text, $2::uuid, opened.id, $11::text, $12::text, $13::text, $14::text,"
+    " $15::jsonb, to_timestamp(extract(epoch FROM opened.auth_time)::bigint), $16::text, opened.amr,"
     " now() + make_interval(secs => $17::int) FROM opened, taken RETURNING 1)"
-    " SELECT opened.id, extract(epoch FROM opened.auth_time)::bigint, (SELECT count(*) FROM code) FROM "
-    "opened",
+    " SELECT opened.id, extract(epoch FROM opened.auth_time)::bigint, (SELECT count(*) FROM code)"
+    " FROM opened",
     OIDC_SESSION_OPEN_NPARAMS + 10, 0};
 
 void oidc_code_db_register(void)
