@@ -193,8 +193,9 @@ int oidc_code_issued(const PGresult *res);
 int oidc_code_issue_opening_or_reply(gw_req_t *r, const oidc_az_request_t *a, const oidc_session_t *s,
                                      const char *request_id, const oidc_session_opening_t *o,
                                      char code[GW_SECRET_LEN + 1], gw_req_query_cb cb);
-/* 1 when the code was stored; -1 for a result without the session. Fills
- * the opened session's id and auth_time into `s`. */
+/* 1 when the code was stored, 0 when the request was gone, -1 for a result
+ * without the session. Fills the opened session's id and auth_time into
+ * `s`. */
 int oidc_code_issued_opening(const PGresult *res, oidc_session_t *s);
 
 #endif
