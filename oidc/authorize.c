@@ -444,18 +444,14 @@ static void on_opened_first(gw_req_t *r, PGresult *res, const gw_err_t *err)
 {
     az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
     oidc_session_t *s = &c->opening->s;
-    const char *id = res != NULL && PQntuples(res) == 1 ? store_value(res, 0, 0) : NULL;
-    const char *auth_time = id != NULL ? store_value(res, 0, 1) : NULL;
     if (err != NULL) {
         page_db_error(r, err);
         return;
     }
-    if (auth_time == NULL || !oidc_uuid_ok(id, strlen(id))) {
+    if (oidc_session_opened(res, s) != 0) {
         oidc_az_error_page(r, 500, "Something went wrong", "The sign-in could not be completed.");
         return;
     }
-    memcpy(s->id, id, OIDC_UUID_LEN + 1);
-    s->auth_time = strtoll(auth_time, NULL, 10);
     log_signed_in(r, s);
     c->opening = NULL;
     oidc_client_find(r, c->a.client_id.base, c->a.client_id.len, on_resume_client);

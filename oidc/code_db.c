@@ -4,7 +4,6 @@
  * user, session, scope, nonce, claims request, auth_time, acr and amr. The
  * tokens area binds the redemption to client, redirect URI and verifier. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "gateway/alloc.h"
@@ -127,12 +126,8 @@ int oidc_code_issue_opening_or_reply(gw_req_t *r, const oidc_az_request_t *a, co
 
 int oidc_code_issued_opening(const PGresult *res, oidc_session_t *s)
 {
-    const char *id = res != NULL && PQntuples(res) == 1 ? store_value(res, 0, 0) : NULL;
-    const char *auth_time = id != NULL ? store_value(res, 0, 1) : NULL;
-    const char *issued = id != NULL ? store_value(res, 0, 2) : NULL;
-    if (id == NULL || auth_time == NULL || issued == NULL || !oidc_uuid_ok(id, strlen(id)))
+    if (oidc_session_opened(res, s) != 0)
         return -1;
-    memcpy(s->id, id, OIDC_UUID_LEN + 1);
-    s->auth_time = strtoll(auth_time, NULL, 10);
-    return issued[0] == '1' && issued[1] == '\0';
+    const char *issued = store_value(res, 0, 2);
+    return issued != NULL && strcmp(issued, "1") == 0;
 }

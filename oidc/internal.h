@@ -258,6 +258,10 @@ typedef struct {
 /* Stores session `o` alone (oidc_stmt_session_create): one row, its id and
  * auth_time (epoch s). */
 int oidc_session_open_or_reply(gw_req_t *r, const oidc_session_opening_t *o, gw_req_query_cb cb);
+/* Reads the id and auth_time a statement that opened a session returns in
+ * its first two columns (the one above, or the code statement that opens
+ * one) into `s`: 0, or -1 for any other result. */
+int oidc_session_opened(const PGresult *res, oidc_session_t *s);
 
 /* A password sign-in finishes the pending request `request_id` itself (its
  * stored parameters `params_json`, made at `created_at`, epoch seconds): the

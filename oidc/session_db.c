@@ -1,5 +1,7 @@
 /* SQL of browser sessions (table sessions). The cookie is never stored: only
  * its keyed hash (gateway/secrets.h), so a database leak yields no session. */
+#include <stdlib.h>
+
 #include "oidc/signin_internal.h"
 
 store_stmt_t oidc_stmt_session_create = {
@@ -37,4 +39,15 @@ void oidc_session_db_register(void)
 int oidc_session_open_or_reply(gw_req_t *r, const oidc_session_opening_t *o, gw_req_query_cb cb)
 {
     return gw_req_query_or_reply(r, &oidc_stmt_session_create, o->params, cb);
+}
+
+int oidc_session_opened(const PGresult *res, oidc_session_t *s)
+{
+    const char *id = res != NULL && PQntuples(res) == 1 ? store_value(res, 0, 0) : NULL;
+    const char *auth_time = id != NULL ? store_value(res, 0, 1) : NULL;
+    if (auth_time == NULL || !oidc_uuid_ok(id, strlen(id)))
+        return -1;
+    memcpy(s->id, id, OIDC_UUID_LEN + 1);
+    s->auth_time = strtoll(auth_time, NULL, 10);
+    return 0;
 }
