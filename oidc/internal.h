@@ -199,19 +199,38 @@ void oidc_error_page(gw_req_t *r, int status, const char *title, const char *mes
 const char *oidc_req_addr(gw_req_t *r);
 const char *oidc_req_user_agent(gw_req_t *r);
 
-/* A CTE for a statement's WITH list, named gc: deletes up to LIMIT (a
- * number, as text) rows of TABLE whose expires_at has passed, so a table of
- * short-lived rows stays small without a separate cleaner; SKIP LOCKED keeps
- * concurrent inserts apart. The plan must not depend on statistics: such a
- * statement is prepared once per connection, often while the table is new
- * and has none, and a plan made then (a sequential scan that expects a third
- * of the rows to have expired) read every page of the table, dead rows
- * included, on every call. ORDER BY makes the look-up walk the table's
- * expiry index, which ends at once when nothing has expired, and the rows
- * it locked, which cannot change before the delete, go by tuple id. */
+/* CTEs for a statement's WITH list, gc_found and gc: a clean-up that runs
+ * beside the statement's own work. PICK is a SELECT of the ctid of a few
+ * rows of TABLE to delete, ending in LIMIT n FOR UPDATE SKIP LOCKED (SKIP
+ * LOCKED keeps concurrent statements apart); gc deletes them by tuple id
+ * (locked, they cannot change before the delete). Such a clean-up finds
+ * nothing nearly every time, and then no plan may read the table:
+ *   - PICK must walk an index that ends at once when nothing is due;
+ *   - the delete is gated by the cardinality test, which reads no column
+ *     and so becomes a one-time filter: with nothing found the delete reads
+ *     nothing.
+ * Both because a prepared statement is planned from the statistics of the
+ * moment. Planned from none (a new table), the look-up for expired rows was
+ * a sequential scan: without a histogram PostgreSQL expects a third of the
+ * rows to match. Planned from a table that sign-ins fill and empty again
+ * (statistics of no live row, pages of dead ones between vacuums), the
+ * delete was a sequential scan of every page (a delete by tuple id is
+ * priced as ten random reads, more than forty pages), or, written as
+ * "key IN (look-up)", a walk of the whole primary key index that visited
+ * every dead row: about 230 pages of a 52-page login_throttle per failed
+ * password (tests/integration/test_signin_gc_bounded.py). */
+#define OIDC_GC_LOCKED(TABLE, PICK)                                                                          \
+    "gc_found AS (SELECT ARRAY(" PICK ") AS tids), "                                                         \
+    "gc AS (DELETE FROM " TABLE " WHERE cardinality((SELECT tids FROM gc_found)) > 0 "                       \
+    "  AND ctid = ANY ((SELECT tids FROM gc_found)::tid[])) "
+
+/* Deletes up to LIMIT (a number, as text) rows of TABLE whose expires_at
+ * has passed, so a table of short-lived rows stays small without a
+ * separate cleaner; the look-up walks the table's expiry index. */
 #define OIDC_GC_EXPIRED(TABLE, LIMIT)                                                                        \
-    "gc AS (DELETE FROM " TABLE " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " TABLE                           \
-    " WHERE expires_at < now() ORDER BY expires_at LIMIT " LIMIT " FOR UPDATE SKIP LOCKED))) "
+    OIDC_GC_LOCKED(TABLE,                                                                                    \
+                   "SELECT ctid FROM " TABLE " WHERE expires_at < now() ORDER BY expires_at LIMIT " LIMIT    \
+                   " FOR UPDATE SKIP LOCKED")
 
 /* ---- authorization (authorize area) --------------------------------------- */
 

@@ -161,7 +161,7 @@ extern store_stmt_t oidc_stmt_authz_request_live;
  * (epoch s). */
 extern store_stmt_t oidc_stmt_login_attempt;
 
-/* A CTE for a statement's WITH list, named gc: deletes a few
+/* CTEs for a statement's WITH list (OIDC_GC_LOCKED): delete a few
  * login_throttle rows that hold nothing any more, 'user:' and 'addr:' keys
  * whose window (WINDOW_S, a parameter such as "$3", in seconds) has passed
  * and that are not locked; the next attempt on such a key would start a
@@ -177,10 +177,12 @@ extern store_stmt_t oidc_stmt_login_attempt;
  * one; pg_stat_statements with track_planning: one planning per call,
  * 0.4-0.6 ms, more than the statement's execution). */
 #define OIDC_THROTTLE_GC(WINDOW_S, EXCEPT)                                                                   \
-    "gc AS (DELETE FROM login_throttle WHERE key IN (SELECT g.key FROM login_throttle g "                    \
-    "  WHERE g.window_start <= (SELECT now() - " WINDOW_S "::integer * interval '1 second') "                \
-    "  AND (g.locked_until IS NULL OR g.locked_until <= now()) AND (g.key LIKE 'user:%' OR g.key LIKE "      \
-    "  'addr:%') " EXCEPT " ORDER BY g.window_start LIMIT 16 FOR UPDATE SKIP LOCKED)) "
+    OIDC_GC_LOCKED("login_throttle",                                                                         \
+                   "SELECT g.ctid FROM login_throttle g "                                                    \
+                   "  WHERE g.window_start <= (SELECT now() - " WINDOW_S "::integer * interval '1 second') " \
+                   "  AND (g.locked_until IS NULL OR g.locked_until <= now()) AND (g.key LIKE 'user:%' OR "  \
+                   "  g.key LIKE 'addr:%') " EXCEPT                                                          \
+                   " ORDER BY g.window_start LIMIT 16 FOR UPDATE SKIP LOCKED")
 /* Counts one attempt ($1..$6 as above), $7 user agent, for a code typed
  * alone: a locked key's refusal is audited in the same statement
  * (method.failed, reason throttled). */
