@@ -214,11 +214,12 @@ const char *oidc_req_user_agent(gw_req_t *r);
  * a sequential scan: without a histogram PostgreSQL expects a third of the
  * rows to match. Planned from a table that sign-ins fill and empty again
  * (statistics of no live row, pages of dead ones between vacuums), the
- * delete was a sequential scan of every page (a delete by tuple id is
- * priced as ten random reads, more than forty pages), or, written as
- * "key IN (look-up)", a walk of the whole primary key index that visited
- * every dead row: about 230 pages of a 52-page login_throttle per failed
- * password (tests/integration/test_signin_gc_bounded.py). */
+ * delete was a sequential scan of every page (PostgreSQL prices a delete by
+ * tuple id as ten random reads, as much as reading forty pages in order),
+ * or, written as "key IN (look-up)", a walk of the whole primary key index
+ * that visited every dead row: three failed passwords and three sign-ins
+ * read 1,392 pages of a 52-page login_throttle, and now 33
+ * (tests/integration/test_signin_gc_bounded.py). */
 #define OIDC_GC_LOCKED(TABLE, PICK)                                                                          \
     "gc_found AS (SELECT ARRAY(" PICK ") AS tids), "                                                         \
     "gc AS (DELETE FROM " TABLE " WHERE cardinality((SELECT tids FROM gc_found)) > 0 "                       \
