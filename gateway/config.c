@@ -196,6 +196,7 @@ static int parse_server(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
                                        "idle_timeout_ms",
                                        "max_streams_per_connection",
                                        "shutdown_timeout_ms",
+                                       "worker_threads",
                                        NULL};
     if (s == NULL)
         return 0;

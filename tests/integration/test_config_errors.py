@@ -125,6 +125,28 @@ def main(env):
     check("argon2_m_kib 7168 with argon2_t 5 is accepted (migrate exits 0)", p.returncode == 0,
           "exit %s\n%s" % (p.returncode, p.stderr))
 
+    # The configuration README.md shows, as a deployment would fill it in:
+    # every key it documents is accepted (server.worker_threads was refused
+    # as unknown, so the README's own example did not start).
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")) as f:
+        readme = f.read()
+    shown = re.search(r"```json\n(\{\n  \"issuer\".*?)```", readme, re.S)
+    check("README.md shows a whole configuration", shown is not None, "")
+    if shown:
+        doc = json.loads(shown.group(1))
+        doc = mutate(doc, ["database", "url"], env.db_url)
+        doc = mutate(doc, ["keys", "encryption_key"], key)
+        os.makedirs(os.path.join(env.dir, "readme", "tls"), exist_ok=True)
+        for name, src in (("cert.pem", env.cert), ("key.pem", env.key)):
+            with open(src) as a, open(os.path.join(env.dir, "readme", "tls", name), "w") as b:
+                b.write(a.read())
+        path = os.path.join(env.dir, "readme", "regain.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        p = regain(["config", "check"], path)
+        check("README.md's configuration passes regain config check (exit %s)" % p.returncode, p.returncode == 0,
+              p.stderr[-1500:])
+
     # CLI surface.
     p = run_regain("version")
     check_eq("regain version exits 0", p.returncode, 0)
