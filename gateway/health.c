@@ -199,10 +199,19 @@ static void on_metrics(gw_req_t *r)
     emit_requests(&t, r->thread);
     emit_latency(&t, r->thread);
     emit_pool(&t, r->thread);
+    gw_workers_stats_t w;
+    gw_workers_stats(&w);
     emit(&t,
          "# HELP regain_worker_backlog Jobs (password hashing) queued or running on the worker pool.\n"
-         "# TYPE regain_worker_backlog gauge\nregain_worker_backlog %u\n",
-         gw_workers_backlog());
+         "# TYPE regain_worker_backlog gauge\nregain_worker_backlog %u\n"
+         "# HELP regain_worker_jobs_total Jobs the worker pool finished.\n"
+         "# TYPE regain_worker_jobs_total counter\nregain_worker_jobs_total %llu\n"
+         "# HELP regain_worker_cpu_seconds_total CPU time the worker pool spent on jobs (each thread's CPU "
+         "clock).\n"
+         "# TYPE regain_worker_cpu_seconds_total counter\nregain_worker_cpu_seconds_total %.6f\n"
+         "# HELP regain_worker_queue_seconds_total Time jobs waited for a worker after they were queued.\n"
+         "# TYPE regain_worker_queue_seconds_total counter\nregain_worker_queue_seconds_total %.6f\n",
+         gw_workers_backlog(), w.jobs, (double)w.cpu_ns / 1e9, (double)w.queue_ns / 1e9);
     gw_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", t.buf, t.len);
     free(t.buf);
 }

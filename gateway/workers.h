@@ -23,4 +23,15 @@ void gw_work_submit(gw_thread_t *t, gw_work_fn work, gw_work_fn done, void *arg)
 /* Jobs queued or running, for /metrics. */
 unsigned gw_workers_backlog(void);
 
+/* What the pool has done since it started, for /metrics: how long a sign-in
+ * waits for a hashing thread when the pool is saturated (queue_ns / jobs),
+ * and what one hash costs on this machine under the load it has (cpu_ns /
+ * jobs, each job's thread CPU clock). */
+typedef struct {
+    unsigned long long jobs;     /* finished on a worker */
+    unsigned long long cpu_ns;   /* CPU time of their `work` */
+    unsigned long long queue_ns; /* from submit until a worker took them */
+} gw_workers_stats_t;
+void gw_workers_stats(gw_workers_stats_t *out);
+
 #endif
