@@ -239,6 +239,14 @@ hash_one() { build/bench_argon2_time "$A_T" "$A_M" "$A_P" 20; }
 FL_HASH=$T/flow-hash
 : >"$FL_HASH"
 FL_CPU0=$(cpu_split)
+# "jobs cpu_seconds" of regain's hashing pool (/metrics): the CPU one hash
+# takes inside regain during the flows, beside the ceiling's.
+worker_metrics() {
+    curl -s "http://127.0.0.1:$R_PORT/metrics" |
+        awk '$1 == "regain_worker_jobs_total" { j = $2 } $1 == "regain_worker_cpu_seconds_total" { c = $2 }
+             END { print j + 0, c + 0 }'
+}
+FL_W0=$(worker_metrics)
 FL_TOOL=0 FL_N=0
 printf '%s\t%s\t%s\n' "$(hash_one)" "$(hash_all)" "$(hash_all_wall)" >>"$FL_HASH"
 for r in $(seq "$FLOW_ROUNDS"); do
@@ -248,6 +256,7 @@ for r in $(seq "$FLOW_ROUNDS"); do
     FL_N=$((FL_N + $(jq -r '.flows // 0' "$T/flows.$r.json" 2>/dev/null || echo 0)))
     printf '%s\t%s\t%s\n' "$(hash_one)" "$(hash_all)" "$(hash_all_wall)" >>"$FL_HASH"
 done
+FL_W1=$(worker_metrics)
 FL_SPLIT=$(split_per "$FL_CPU0" "$(cpu_split)" "$FL_TOOL" "$FL_N" 1000)
 if [ "$have_node" = 1 ]; then
     echo "   oidc-provider client_credentials"
@@ -345,3 +354,11 @@ echo "$CE_SPLIT" | awk '$1 != "-" {
 echo "$FL_SPLIT" | awk '$1 != "-" {
     printf "  CPU per complete flow: password workers %.2f ms, regain'"'"'s other threads %.2f ms, PostgreSQL %.2f ms, driver %.2f ms\n",
         $1, $2, $3, $4 }'
+# The flows' hashes against the ceiling's, both by the thread's CPU clock:
+# the rest of a flow's work shares the cores and the caches with the hash.
+echo "$FL_W0 $FL_W1" | awk -v hf="$FL_HASH" '{
+    while ((getline line < hf) > 0) { split(line, f, "\t"); s += f[2]; n++ }
+    jobs = $3 - $1; if (jobs <= 0 || n == 0) exit
+    h = ($4 - $2) * 1000 / jobs; c = s / n
+    printf "  one hash inside regain during the flows: %.2f ms of CPU (%d hashes, /metrics), against %.2f ms while the\n", h, jobs, c
+    printf "    cores do nothing but hash (the ceiling'"'"'s CPU clock, mean of its medians): %+.1f%%\n", 100 * (h / c - 1) }'
