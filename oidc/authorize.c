@@ -83,9 +83,10 @@ int oidc_az_read_params_or_page(gw_req_t *r, gw_kvs_t *out)
 
 /* ---- issuing the code ------------------------------------------------------ */
 
-static void log_signed_in(gw_req_t *r, const oidc_session_t *s)
+static void log_code(gw_req_t *r, const az_ctx_t *c, const char *session_id)
 {
-    gw_log_write(GW_LOG_INFO, "signin", r->id, "signed in: user %s session %s", s->user_id, s->id);
+    gw_log_write(GW_LOG_INFO, "issue", r->id, "code for client %s, session %s", c->a.client_id.base,
+                 session_id);
 }
 
 static void on_code_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
@@ -96,9 +97,8 @@ static void on_code_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
                  : c->opening != NULL ? oidc_code_issued_opening(res, &c->opening->s)
                                       : oidc_code_issued(res);
     if (c->opening != NULL && issued >= 0) {
-        log_signed_in(r, &c->opening->s);
-        gw_log_write(GW_LOG_INFO, "issue", r->id, "code for client %s, session %s", c->a.client_id.base,
-                     c->opening->s.id);
+        oidc_session_log_signed_in(r, &c->opening->s);
+        log_code(r, c, c->opening->s.id);
     }
     if (issued < 0) {
         gw_log_write(GW_LOG_ERROR, __func__, r->id, "code not stored: %s (%s)",
@@ -139,7 +139,7 @@ static void issue(gw_req_t *r, az_ctx_t *c, const oidc_session_t *s)
         oidc_code_issue_opening_or_reply(r, &c->a, s, c->request_id, c->opening, c->code, on_code_stored);
         return;
     }
-    gw_log_write(GW_LOG_INFO, __func__, r->id, "code for client %s, session %s", c->a.client_id.base, s->id);
+    log_code(r, c, s->id);
     oidc_code_issue_or_reply(r, &c->a, s, c->request_id[0] ? c->request_id : NULL, c->code, on_code_stored);
 }
 
@@ -452,7 +452,7 @@ static void on_opened_first(gw_req_t *r, PGresult *res, const gw_err_t *err)
         oidc_az_error_page(r, 500, "Something went wrong", "The sign-in could not be completed.");
         return;
     }
-    log_signed_in(r, s);
+    oidc_session_log_signed_in(r, s);
     c->opening = NULL;
     oidc_client_find(r, c->a.client_id.base, c->a.client_id.len, on_resume_client);
 }

@@ -282,6 +282,8 @@ int oidc_session_open_or_reply(gw_req_t *r, const oidc_session_opening_t *o, gw_
  * its first two columns (the one above, or the code statement that opens
  * one) into `s`: 0, or -1 for any other result. */
 int oidc_session_opened(const PGresult *res, oidc_session_t *s);
+/* Logs that a password sign-in opened session `s` (its user_id and id). */
+void oidc_session_log_signed_in(gw_req_t *r, const oidc_session_t *s);
 
 /* A password sign-in finishes the pending request `request_id` itself (its
  * stored parameters `params_json`, made at `created_at`, epoch seconds): the

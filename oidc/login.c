@@ -120,8 +120,11 @@ static void on_session_created(gw_req_t *r, void *data, PGresult *res, const gw_
         page_unavailable(r, err);
         return;
     }
-    gw_log_write(GW_LOG_INFO, "signin", r->id, "signed in: user %s session %s", l->user_id,
-                 store_value(res, 0, 0) ? store_value(res, 0, 0) : "?");
+    oidc_session_t s = {0};
+    snprintf(s.user_id, sizeof(s.user_id), "%s", l->user_id);
+    if (oidc_session_opened(res, &s) != 0)
+        snprintf(s.id, sizeof(s.id), "?");
+    oidc_session_log_signed_in(r, &s);
     /* RFC 9110 §15.4.4: 303 makes the browser follow with a GET, so a
      * reload of the next page never re-posts the password. */
     oidc_signin_finished(r, l->request_id, 0);

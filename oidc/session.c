@@ -94,3 +94,8 @@ void oidc_session_end(gw_req_t *r, const char *session_id, void (*done)(gw_req_t
     const char *params[1] = {session_id};
     gw_req_query(r, &oidc_stmt_session_end, params, on_session_ended, e);
 }
+
+void oidc_session_log_signed_in(gw_req_t *r, const oidc_session_t *s)
+{
+    gw_log_write(GW_LOG_INFO, "signin", r->id, "signed in: user %s session %s", s->user_id, s->id);
+}
