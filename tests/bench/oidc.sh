@@ -13,7 +13,8 @@
 #   complete flows       tests/bench/flows.c: fresh browsers doing
 #                        /authorize -> sign-in page -> POST /login (Argon2id;
 #                        answers with the code) -> /token, 16 at a time,
-#                        HTTP/1.1 over TLS
+#                        HTTP/1.1 over TLS; the steady state's rate, without
+#                        the driver's start and stop (flows.c says why)
 #   oidc-provider        Node's oidc-provider v9 (tests/interop/
 #                        bench_oidc_provider.mjs), client_credentials with
 #                        the same wrk -t1 -c16 over HTTP/1.1 cleartext
@@ -287,7 +288,7 @@ printf '%-36s %-5s %10s %9s %9s  %-8s %s\n' "---------------" "-----" "-----" "-
 awk -F'\t' '{ printf "%-36s %-5s %10s %9s %9s  %-8s %s\n", $1, $2, $3, $4, $5, $6, $7 }' "$ORES"
 for r in $(seq "$FLOW_ROUNDS"); do
     if [ -s "$T/flows.$r.json" ]; then
-        jq -r --arg r "$r" '"regain complete flows, round \($r)       h1/TLS \(.per_s) flows/s  p50 \(.p50_ms) ms  p99 \(.p99_ms) ms  errors \(.errors)\(if .first_error != "" then " (first: " + .first_error + ")" else "" end)  [driver \(.driver_cpu_pct)% of a core]"' "$T/flows.$r.json"
+        jq -r --arg r "$r" '"regain complete flows, round \($r)       h1/TLS \(.per_s) flows/s  p50 \(.p50_ms) ms  p99 \(.p99_ms) ms  errors \(.errors)\(if .first_error != "" then " (first: " + .first_error + ")" else "" end)  [steady state over \(.window_s) s; whole run \(.all_per_s)/s; driver \(.driver_cpu_pct)% of a core]"' "$T/flows.$r.json"
     else
         echo "regain complete flows, round $r: not measured $(head -c 300 "$T/flows.err" 2>/dev/null)"
     fi
