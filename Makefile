@@ -11,7 +11,10 @@ CPPFLAGS   += -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -I. $(PKG_CFLAGS)
 WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes
 OPT        ?= -O2 -g
 CFLAGS     ?= -std=c11 $(WARN) $(OPT) $(EXTRA_CFLAGS)
-LDLIBS     += $(PKG_LIBS) -largon2 -lutf8proc -pthread -lm
+# Libraries without a pkg-config file (tests/fuzz/build-libfuzzer.sh reads
+# this line and PKGS).
+EXTRA_LIBS := -largon2 -lutf8proc -pthread -lm
+LDLIBS     += $(PKG_LIBS) $(EXTRA_LIBS)
 
 SRCDIRS    := gateway oidc scim methods providers recovery
 LIB_SRC    := $(filter-out gateway/main.c,$(wildcard $(addsuffix /*.c,$(SRCDIRS))))

@@ -68,6 +68,11 @@ if ! make -j2 asan >"$TAP_TMP/make-asan.log" 2>&1; then
 fi
 echo "   built in $((SECONDS - t0))s"
 
+# The libFuzzer build of every fuzz target (`make fuzz`), a few seconds each:
+# nothing else builds it, and it once stopped linking unnoticed.
+echo "== libFuzzer"
+FUZZ_BUILD=$TAP_TMP/fuzz tap_run "libfuzzer" 600 bash tests/fuzz/build-libfuzzer.sh 2
+
 echo "== PostgreSQL"
 if [ ! -f "$PG_SH" ]; then
     echo "FAIL  $PG_SH is missing: integration tests cannot run"
