@@ -48,6 +48,15 @@ static int relaxed(char *verified, char *directory)
     return 1;
 }
 
+/* Whether a normalised value has a word: anything besides the spaces and
+ * hyphens that separate words. A value of separators only ("-", a common
+ * placeholder for a missing name) says nothing about a person, so it
+ * matches nothing in either mode. */
+static int has_word(const char *s)
+{
+    return s[strspn(s, " -")] != '\0';
+}
+
 int rcv_value_match(const char *verified, const char *directory, rcv_mode_t mode)
 {
     if (verified == NULL || directory == NULL)
@@ -55,7 +64,7 @@ int rcv_value_match(const char *verified, const char *directory, rcv_mode_t mode
     char *v = rcv_normalize(verified, strlen(verified));
     char *d = rcv_normalize(directory, strlen(directory));
     int ok = 0;
-    if (v != NULL && d != NULL && v[0] != '\0' && d[0] != '\0')
+    if (v != NULL && d != NULL && has_word(v) && has_word(d))
         ok = mode == RCV_MODE_RELAXED ? relaxed(v, d) : strcmp(v, d) == 0;
     free(v);
     free(d);

@@ -43,7 +43,8 @@ typedef enum {
 } rcv_mode_t;
 
 /* 1 when `verified` matches `directory` under `mode` after normalisation of
- * both; 0 otherwise (also when either is NULL, empty or invalid). */
+ * both; 0 otherwise (also when either is NULL, invalid, or has no word:
+ * empty, or spaces and hyphens only, such as a placeholder "-"). */
 int rcv_value_match(const char *verified, const char *directory, rcv_mode_t mode);
 
 /* ---- policy (policy.c) ----------------------------------------------------- */

@@ -6,7 +6,8 @@
  * Besides "no crash", properties that must hold for every input:
  * normalisation gives valid UTF-8 without surrounding or repeated spaces and
  * is idempotent; exact matching is symmetric and implies relaxed matching; a
- * value matches itself exactly when it normalises to something non-empty. */
+ * value matches itself exactly when its normal form has a word (a character
+ * other than space and hyphen). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static void one(const char *s)
     if (n == NULL)
         return;
     check_normal_form(n);
-    if (rcv_value_match(s, s, RCV_MODE_EXACT) != (n[0] != '\0'))
+    if (rcv_value_match(s, s, RCV_MODE_EXACT) != (n[strspn(n, " -")] != '\0'))
         abort();
     free(n);
 }

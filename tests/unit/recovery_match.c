@@ -48,6 +48,14 @@ static void test_exact(void **state)
     assert_false(rcv_value_match("Anna", "Anne", RCV_MODE_EXACT));
     assert_false(rcv_value_match("", "", RCV_MODE_EXACT));
     assert_false(rcv_value_match(NULL, "x", RCV_MODE_EXACT));
+    /* A placeholder of separators only is no name, even when both sides
+     * carry the same one (libFuzzer found "-" matching "-" exactly while
+     * relaxed matching refused it). */
+    assert_false(rcv_value_match("-", "-", RCV_MODE_EXACT));
+    assert_false(rcv_value_match(" - - ", "- -", RCV_MODE_EXACT));
+    assert_false(rcv_value_match("-", "-", RCV_MODE_RELAXED));
+    assert_true(rcv_value_match("-x", "x-", RCV_MODE_RELAXED));
+    assert_false(rcv_value_match("-x", "x-", RCV_MODE_EXACT));
 }
 
 static void test_relaxed(void **state)
