@@ -58,6 +58,12 @@ int gw_err_set(gw_err_t *err, gw_err_kind_t kind, const char *file, int line, co
     va_start(ap, fmt);
     vsnprintf(err->public, sizeof(err->public), fmt, ap);
     va_end(ap);
+    /* Public messages quote what a client sent (an attribute name, a path);
+     * a control character among it must not reach a response or a log line
+     * as such, whatever writes the message. */
+    for (char *c = err->public; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     return -1;
 }
 

@@ -54,7 +54,7 @@ typedef enum {
 
 typedef struct {
     gw_err_kind_t kind;
-    char public[160]; /* safe for a response body */
+    char public[160]; /* safe for a response body; control characters become '?' */
     char detail[256]; /* for the log only */
     const char *file;
     int line;

@@ -8,7 +8,8 @@
 #define MAX_WORDS 32
 
 /* Splits a normalised value in place at spaces and hyphens; returns the word
- * count, or -1 when there are more than MAX_WORDS. */
+ * count, or -1 when there are more than MAX_WORDS (the pairing below is
+ * quadratic; such a value matches only an equal one). */
 static int split_words(char *s, char *words[MAX_WORDS])
 {
     int n = 0;
@@ -65,7 +66,7 @@ int rcv_value_match(const char *verified, const char *directory, rcv_mode_t mode
     char *d = rcv_normalize(directory, strlen(directory));
     int ok = 0;
     if (v != NULL && d != NULL && has_word(v) && has_word(d))
-        ok = mode == RCV_MODE_RELAXED ? relaxed(v, d) : strcmp(v, d) == 0;
+        ok = strcmp(v, d) == 0 || (mode == RCV_MODE_RELAXED && relaxed(v, d));
     free(v);
     free(d);
     return ok;

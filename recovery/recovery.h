@@ -37,8 +37,9 @@ typedef enum {
      * name and directories often a shorter one: the verified "Anna Maria
      * Smith" matches the directory's "Anna Smith", and "Smith-Jones" matches
      * "Jones"; the verified "Anna Smith" does not match the directory's "Anna
-     * Maria Smith" (the verification says nothing about "Maria"). An empty
-     * directory value never matches. */
+     * Maria Smith" (the verification says nothing about "Maria"). Equal
+     * values match (so exact implies relaxed), and values of more than 32
+     * words match only when equal. An empty directory value never matches. */
     RCV_MODE_RELAXED = 1,
 } rcv_mode_t;
 

@@ -742,6 +742,23 @@ static void sb_sexpr(sbuf_t *sb, const scim_filter_t *f)
     }
 }
 
+static void sb_format(sbuf_t *sb, const scim_filter_t *f);
+
+/* One operand of an and/or, in parentheses only when the text would group
+ * differently without them: "and" binds tighter than "or", and both group
+ * from the left (RFC 7644 §3.4.2.2). So a chain of 40 "or" prints as it was
+ * written, not 40 parentheses deep, past what the parser takes back. */
+static void sb_operand(sbuf_t *sb, const scim_filter_t *op, scim_filter_kind_t parent, bool right)
+{
+    bool binary = op->kind == SCIM_F_AND || op->kind == SCIM_F_OR;
+    bool paren = binary && ((parent == SCIM_F_AND && op->kind == SCIM_F_OR) || (right && op->kind == parent));
+    if (paren)
+        sb_add(sb, "(");
+    sb_format(sb, op);
+    if (paren)
+        sb_add(sb, ")");
+}
+
 static void sb_format(sbuf_t *sb, const scim_filter_t *f)
 {
     switch (f->kind) {
@@ -756,11 +773,9 @@ static void sb_format(sbuf_t *sb, const scim_filter_t *f)
         break;
     case SCIM_F_AND:
     case SCIM_F_OR:
-        sb_add(sb, "(");
-        sb_format(sb, f->left);
+        sb_operand(sb, f->left, f->kind, false);
         sb_add(sb, f->kind == SCIM_F_AND ? " and " : " or ");
-        sb_format(sb, f->right);
-        sb_add(sb, ")");
+        sb_operand(sb, f->right, f->kind, true);
         break;
     case SCIM_F_NOT:
         sb_add(sb, "not (");

@@ -194,8 +194,9 @@ int scim_filter_parse_valfilter(h2o_mem_pool_t *pool, const char *s, size_t len,
                                 gw_err_kind_t kind, scim_filter_t **out, gw_err_t *err);
 
 /* A filter as text, NUL-terminated in pool memory: scim_filter_format gives
- * SCIM syntax that parses back to the same tree (operators lower case, every
- * and/or parenthesised); scim_filter_sexpr a canonical S-expression for
+ * SCIM syntax that parses back to the same tree (operators lower case, an
+ * and/or operand in parentheses only where precedence or grouping needs
+ * them); scim_filter_sexpr a canonical S-expression for
  * tests and logs: (and (eq userName "bjensen") (vp emails (pr type))), a URI
  * prefix shown as {urn:...}attr. */
 char *scim_filter_format(h2o_mem_pool_t *pool, const scim_filter_t *f);

@@ -39,6 +39,12 @@ static void test_err_macro_fills_and_returns_minus_one(void **state)
     gw_err_detail(&err, "row %d", 7);
     assert_string_equal(err.detail, "row 7");
     assert_int_equal(GW_ERR(NULL, GW_E_INTERNAL, "ignored"), -1);
+    /* What a client sent, quoted in a public message, loses its control
+     * characters (libFuzzer's find: a SCIM attribute name with a line break). */
+    GW_ERRF(&err, GW_E_SCIM_INVALID_SYNTAX, "unknown attribute '%s'",
+            "a\nb\tc\x7f\x01"
+            "d\xc3\xa9");
+    assert_string_equal(err.public, "unknown attribute 'a?b?c??d\xc3\xa9'");
 }
 
 static void test_log_escape(void **state)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,18 @@ static void test_relaxed(void **state)
     assert_false(rcv_value_match("Anna Maria", "Anne", RCV_MODE_RELAXED));
     assert_false(rcv_value_match("Anna", "", RCV_MODE_RELAXED));
     assert_false(rcv_value_match("Anna", "  - ", RCV_MODE_RELAXED));
+    /* Past 32 words only equal values match, so whatever matches exactly
+     * matches relaxed too (libFuzzer found 33 equal words refused). */
+    char many[40 * 4], fewer[40 * 4];
+    size_t n = 0;
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(many + n, sizeof(many) - n, "%sw%d", i ? " " : "", i);
+    snprintf(fewer, sizeof(fewer), "%s", many);
+    fewer[strlen("w0 w1")] = '\0';
+    assert_true(rcv_value_match(many, many, RCV_MODE_EXACT));
+    assert_true(rcv_value_match(many, many, RCV_MODE_RELAXED));
+    assert_false(rcv_value_match(many, fewer, RCV_MODE_RELAXED));
+    assert_true(rcv_value_match("w0 w1 w2", fewer, RCV_MODE_RELAXED));
 }
 
 static void test_policy_parse(void **state)

@@ -239,6 +239,44 @@ static void test_depth(void **state)
     free(nots);
 }
 
+/* The printed text groups as the tree does, with no more parentheses than
+ * precedence ("and" before "or") and left-to-right grouping need. */
+static void test_format(void **state)
+{
+    static const struct {
+        const char *filter, *text;
+    } CASES[] = {
+        {"a pr or b pr and c pr", "a pr or b pr and c pr"},
+        {"(a pr or b pr) and c pr", "(a pr or b pr) and c pr"},
+        {"a pr and (b pr or c pr)", "a pr and (b pr or c pr)"},
+        {"a pr and (b pr and c pr)", "a pr and (b pr and c pr)"},
+        {"(a pr and b pr) and c pr", "a pr and b pr and c pr"},
+        {"a pr or (b pr or c pr)", "a pr or (b pr or c pr)"},
+        {"(a pr and b pr) or (c pr and d pr)", "a pr and b pr or c pr and d pr"},
+        {"not (a pr or b pr) and emails[type eq \"work\" or primary eq true]",
+         "not (a pr or b pr) and emails[type eq \"work\" or primary eq true]"},
+    };
+    for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+        scim_filter_t *f = NULL;
+        gw_err_t err = {0};
+        assert_int_equal(scim_filter_parse(*state, CASES[i].filter, strlen(CASES[i].filter), &f, &err), 0);
+        assert_string_equal(scim_filter_format(*state, f), CASES[i].text);
+    }
+    /* A chain of 40 "or" (libFuzzer's find): printed fully parenthesised it
+     * was 40 deep, and the parser refuses more than 32. */
+    char chain[40 * 12];
+    size_t n = 0;
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(chain + n, sizeof(chain) - n, "%sa%d pr", i ? " or " : "", i);
+    scim_filter_t *f = NULL, *g = NULL;
+    gw_err_t err = {0};
+    assert_int_equal(scim_filter_parse(*state, chain, n, &f, &err), 0);
+    const char *text = scim_filter_format(*state, f);
+    assert_string_equal(text, chain);
+    assert_int_equal(scim_filter_parse(*state, text, strlen(text), &g, &err), 0);
+    assert_string_equal(scim_filter_sexpr(*state, g), scim_filter_sexpr(*state, f));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +285,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_length_not_nul, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_long, setup, teardown),
         cmocka_unit_test_setup_teardown(test_depth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
