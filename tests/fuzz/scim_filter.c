@@ -3,7 +3,8 @@
  * Besides "no crash", for every input: a failure is invalidFilter with a
  * message naming a position; a success prints (scim_filter_format) to text
  * that parses again to the same tree (same S-expression) and prints the same
- * text again; decoded strings are NUL-free; value paths never nest. */
+ * text again, when it is within the parser's length limit; decoded strings are NUL-free; value paths never
+ * nest. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +48,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_tree(f, false);
         const char *text = scim_filter_format(&pool, f), *tree = scim_filter_sexpr(&pool, f);
         scim_filter_t *g;
-        if (scim_filter_parse(&pool, text, strlen(text), &g, &err) != 0)
-            abort();
-        if (strcmp(scim_filter_sexpr(&pool, g), tree) != 0 || strcmp(scim_filter_format(&pool, g), text) != 0)
-            abort();
+        /* Printing can lengthen a filter (a control character becomes
+         * \u00XX): past the parser's length limit it cannot come back. */
+        if (strlen(text) <= SCIM_MAX_FILTER_LEN) {
+            if (scim_filter_parse(&pool, text, strlen(text), &g, &err) != 0)
+                abort();
+            if (strcmp(scim_filter_sexpr(&pool, g), tree) != 0 ||
+                strcmp(scim_filter_format(&pool, g), text) != 0)
+                abort();
+        }
     } else if (err.kind != GW_E_SCIM_INVALID_FILTER || err.public[0] == '\0') {
         abort();
     }

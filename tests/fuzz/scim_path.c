@@ -1,9 +1,9 @@
 /* Fuzz target: SCIM PATCH paths (scim/path_parse.c, RFC 7644 §3.5.2).
  *
  * Besides "no crash": a failure is invalidPath with a message; a success
- * prints (scim_path_format) to text that parses to the same tree, a value
- * filter never holds a value path, and a sub-attribute after "]" only comes
- * with a value filter. */
+ * prints (scim_path_format) to text that parses to the same tree (when within
+ * the parser's length limit), a value filter never holds a value path, and a
+ * sub-attribute after "]" only comes with a value filter. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +37,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         const char *text = scim_path_format(&pool, &p), *tree = scim_path_sexpr(&pool, &p);
         scim_patch_path_t q;
-        if (scim_path_parse(&pool, text, strlen(text), &q, &err) != 0)
-            abort();
-        if (strcmp(scim_path_sexpr(&pool, &q), tree) != 0 || strcmp(scim_path_format(&pool, &q), text) != 0)
-            abort();
+        /* Printing can lengthen a path (a control character becomes
+         * \u00XX): past the parser's length limit it cannot come back. */
+        if (strlen(text) <= SCIM_MAX_FILTER_LEN) {
+            if (scim_path_parse(&pool, text, strlen(text), &q, &err) != 0)
+                abort();
+            if (strcmp(scim_path_sexpr(&pool, &q), tree) != 0 ||
+                strcmp(scim_path_format(&pool, &q), text) != 0)
+                abort();
+        }
     } else if (err.kind != GW_E_SCIM_INVALID_PATH || err.public[0] == '\0') {
         abort();
     }
