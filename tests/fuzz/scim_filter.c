@@ -2,9 +2,9 @@
  *
  * Besides "no crash", for every input: a failure is invalidFilter with a
  * message naming a position; a success prints (scim_filter_format) to text
- * that parses again to the same tree (same S-expression) and prints the same
- * text again, when it is within the parser's length limit; decoded strings are NUL-free; value paths never
- * nest. */
+ * that, when within the parser's length limit, parses again to the same tree
+ * (same S-expression) and prints the same text again; decoded strings are
+ * NUL-free; value paths never nest. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
