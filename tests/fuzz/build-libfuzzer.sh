@@ -8,9 +8,10 @@
 # libclang-rt-14-dev. New corpus entries go to build/fuzz/corpus/TARGET, crash
 # inputs to build/fuzz/artifacts/; copy a crash into tests/fuzz/corpus/TARGET/
 # once fixed so the normal test run replays it. Prints a TAP line per target
-# (tests/run.sh runs every target for a few seconds, so that this build
-# cannot rot unseen) and exits non-zero on a finding or a target that does
-# not build.
+# (tests/run.sh runs every target briefly, so that this build cannot rot
+# unseen) and exits non-zero on a finding or a target that does not build.
+# FUZZ_RUNS=N runs N inputs per target instead of SECONDS; FUZZ_SEED=N fixes
+# the seed.
 set -euo pipefail
 
 SECONDS_PER_TARGET=${1:-60}
@@ -73,12 +74,16 @@ for name in "${targets[@]}"; do
         cp -n "tests/fuzz/corpus/$name"/* "$OUT/corpus/$name/" 2>/dev/null || true
     fi
     echo "== $name: ${SECONDS_PER_TARGET}s"
-    if ! "$OUT/$name" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-        -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$name-" "$OUT/corpus/$name"; then
-        echo "not ok - $name: libFuzzer found a problem in ${SECONDS_PER_TARGET}s; see $OUT/artifacts/"
+    # FUZZ_SEED and FUZZ_RUNS (instead of SECONDS) make the run the same
+    # every time, as tests/run.sh wants it: a finding there is a change's.
+    budget=(-max_total_time="$SECONDS_PER_TARGET") what="${SECONDS_PER_TARGET}s"
+    [ -n "${FUZZ_RUNS:-}" ] && budget=(-runs="$FUZZ_RUNS") what="$FUZZ_RUNS inputs"
+    if ! "$OUT/$name" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} "${budget[@]}" -timeout=10 -rss_limit_mb=2048 \
+        -max_len=65536 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$name-" "$OUT/corpus/$name"; then
+        echo "not ok - $name: libFuzzer found a problem in $what; see $OUT/artifacts/"
         status=1
     else
-        echo "ok - $name: built with libFuzzer, ran ${SECONDS_PER_TARGET}s without a finding"
+        echo "ok - $name: built with libFuzzer, ran $what without a finding"
     fi
 done
 exit $status
