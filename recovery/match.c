@@ -6,6 +6,8 @@
 #include "recovery/recovery.h"
 
 #define MAX_WORDS 32
+/* What separates words in a normalised value. */
+#define SEPARATORS " -"
 
 /* Splits a normalised value in place at spaces and hyphens; returns the word
  * count, or -1 when there are more than MAX_WORDS (the pairing below is
@@ -15,15 +17,14 @@ static int split_words(char *s, char *words[MAX_WORDS])
     int n = 0;
     char *p = s;
     while (*p != '\0') {
-        while (*p == ' ' || *p == '-')
+        while (*p != '\0' && strchr(SEPARATORS, *p) != NULL)
             *p++ = '\0';
         if (*p == '\0')
             break;
         if (n == MAX_WORDS)
             return -1;
         words[n++] = p;
-        while (*p != '\0' && *p != ' ' && *p != '-')
-            p++;
+        p += strcspn(p, SEPARATORS);
     }
     return n;
 }
@@ -55,7 +56,7 @@ static int relaxed(char *verified, char *directory)
  * matches nothing in either mode. */
 static int has_word(const char *s)
 {
-    return s[strspn(s, " -")] != '\0';
+    return s[strspn(s, SEPARATORS)] != '\0';
 }
 
 int rcv_value_match(const char *verified, const char *directory, rcv_mode_t mode)
