@@ -24,6 +24,7 @@ static const char AZ_STATE_TAG = 0;
 typedef struct {
     oidc_az_request_t a;
     char request_id[37]; /* resume: the pending request being finished */
+    const char *sealed;  /* resume: its box when the browser carries it unstored (pending.c) */
     int64_t created_at;  /* resume: when it was made (epoch seconds) */
     int unmet;           /* resume: the person gave up on the acr asked for */
     int need;            /* resume: the acr level the request needs */
@@ -136,7 +137,8 @@ static void issue(gw_req_t *r, az_ctx_t *c, const oidc_session_t *s)
 {
     if (c->opening != NULL) {
         /* Logged once stored, with the session's id. */
-        oidc_code_issue_opening_or_reply(r, &c->a, s, c->request_id, c->opening, c->code, on_code_stored);
+        oidc_code_issue_opening_or_reply(r, &c->a, s, c->sealed != NULL ? NULL : c->request_id, c->opening,
+                                         c->code, on_code_stored);
         return;
     }
     log_code(r, c, s->id);
@@ -189,7 +191,25 @@ static void on_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
         gw_reply_redirect(r, 303, location, (size_t)n);
         return;
     }
-    oidc_signin_page_new(r, id, c->a.login_hint.base, c->a.acr_values.base, c->a.acr_values.len,
+    oidc_signin_page_new(r, id, NULL, c->a.login_hint.base, c->a.acr_values.base, c->a.acr_values.len,
+                         c->a.claims.base, c->a.claims.len);
+}
+
+/* The sign-in page for a request the browser carries in a box (pending.c):
+ * nothing is stored until the person uses the page. A request for verified
+ * recovery goes to it at once, and one too large for a box, are stored. */
+static void show_sign_in(gw_req_t *r, az_ctx_t *c)
+{
+    char id[OIDC_UUID_LEN + 1];
+    const char *sealed = NULL;
+    if (c->a.acr_values.base == NULL ||
+        !oidc_scope_has(c->a.acr_values.base, c->a.acr_values.len, OIDC_ACR_VERIFIED_RECOVERY))
+        sealed = oidc_pending_new(&r->req->pool, &c->a, id);
+    if (sealed == NULL) {
+        oidc_az_request_store_or_reply(r, &c->a, on_stored);
+        return;
+    }
+    oidc_signin_page_new(r, id, sealed, c->a.login_hint.base, c->a.acr_values.base, c->a.acr_values.len,
                          c->a.claims.base, c->a.claims.len);
 }
 
@@ -224,7 +244,7 @@ static void on_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err
     }
     if (s != NULL)
         c->a.stale_session = h2o_strdup(&r->req->pool, s->id, strlen(s->id));
-    oidc_az_request_store_or_reply(r, &c->a, on_stored);
+    show_sign_in(r, c);
 }
 
 /* What is wrong with the request for the registered client, in the order
@@ -457,6 +477,23 @@ static void on_opened_first(gw_req_t *r, PGresult *res, const gw_err_t *err)
     oidc_client_find(r, c->a.client_id.base, c->a.client_id.len, on_resume_client);
 }
 
+/* Any answer but a code leads somewhere that finds the request by id (a
+ * step-up, the account page, the sign-in page again): a request the browser
+ * carried is stored first. Whether it still was live is for those steps to
+ * find, as for a stored one. */
+static void on_pending_stored(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    (void)data;
+    (void)res;
+    az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
+    if (err != NULL) {
+        page_db_error(r, err);
+        return;
+    }
+    c->sealed = NULL;
+    oidc_session_open_or_reply(r, c->opening, on_opened_first);
+}
+
 static void on_resume_client(gw_req_t *r, const oidc_client_t *client, const gw_err_t *err)
 {
     az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
@@ -467,6 +504,9 @@ static void on_resume_client(gw_req_t *r, const oidc_client_t *client, const gw_
         if (err == NULL && client_fault(&c->a, client) == CLIENT_FITS &&
             resume_next(r, c, c->signed_in, &fit) == RESUME_ISSUE)
             issue(r, c, fit);
+        else if (c->sealed != NULL)
+            oidc_pending_live_query(r, c->request_id, h2o_iovec_init(c->sealed, strlen(c->sealed)),
+                                    on_pending_stored, NULL);
         else
             oidc_session_open_or_reply(r, c->opening, on_opened_first);
         return;
@@ -494,11 +534,12 @@ static void resume_from_json(gw_req_t *r, az_ctx_t *c, const char *json)
     oidc_client_find(r, c->a.client_id.base, c->a.client_id.len, on_resume_client);
 }
 
-void oidc_az_resume_opening(gw_req_t *r, const char *request_id, const char *params_json, int64_t created_at,
-                            oidc_session_opening_t *o)
+void oidc_az_resume_opening(gw_req_t *r, const char *request_id, const char *sealed, const char *params_json,
+                            int64_t created_at, oidc_session_opening_t *o)
 {
     az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));
     snprintf(c->request_id, sizeof(c->request_id), "%s", request_id);
+    c->sealed = sealed;
     c->created_at = created_at;
     c->opening = o;
     c->signed_in = &o->s;
@@ -551,7 +592,8 @@ static gw_route_t ROUTE_RESUME = {
 
 void oidc_authorize_register(const gw_config_t *cfg)
 {
-    (void)cfg;
+    oidc_pending_keys_init(cfg->keys.encryption_key);
+    oidc_pending_db_register();
     oidc_authorize_db_register();
     oidc_code_db_register();
     gw_route_register(&ROUTE_AUTHORIZE);

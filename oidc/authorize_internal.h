@@ -164,6 +164,11 @@ void oidc_code_db_register(void);
 int oidc_az_request_store_or_reply(gw_req_t *r, const oidc_az_request_t *a, gw_req_query_cb cb);
 int oidc_az_request_stored(const PGresult *res, char id[37], int64_t *created_at);
 
+/* A new pending request for `a`, carried by the browser (pending.c): its id
+ * into `id` and its box (pool memory), or NULL when `a` is too large for a
+ * box and must be stored as a row. */
+const char *oidc_pending_new(h2o_mem_pool_t *pool, const oidc_az_request_t *a, char id[OIDC_UUID_LEN + 1]);
+
 /* Loads a live (not expired) pending request; oidc_az_request_loaded reads
  * it: 0 with its fields (pointing into `res`), or -1 when unknown/expired. */
 int oidc_az_request_load_or_reply(gw_req_t *r, const char *id, gw_req_query_cb cb);
@@ -189,7 +194,9 @@ int oidc_code_issued(const PGresult *res);
  * statement (OIDC_SESSION_OPEN_CTES); `s` is the session as the code
  * asserts it (its acr). The session is stored even when the request is
  * gone: the password was right. One row: the session's id, its auth_time
- * (epoch s), and whether the code was stored (oidc_code_issued_opening). */
+ * (epoch s), and whether the code was stored (oidc_code_issued_opening).
+ * `request_id` NULL: a request the browser carried (pending.c), no row to
+ * take. */
 int oidc_code_issue_opening_or_reply(gw_req_t *r, const oidc_az_request_t *a, const oidc_session_t *s,
                                      const char *request_id, const oidc_session_opening_t *o,
                                      char code[GW_SECRET_LEN + 1], gw_req_query_cb cb);

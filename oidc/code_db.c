@@ -35,24 +35,33 @@ static store_stmt_t STMT_CODE_FROM_REQUEST = {
  * own values): the code takes the session's id, amr and auth_time (whole
  * seconds, as the session's reader returns it). The session entry runs
  * whether or not the request is still there; the last column says whether
- * the code was stored. */
+ * the code was stored. FROM is where the code's row comes from: the session
+ * alone for a request the browser carried (pending.c), which has no row to
+ * take, or the session and the stored request, taken. */
+#define CODE_WITH_SESSION(FROM)                                                                              \
+    " code AS (INSERT INTO authorization_codes " CODE_COLUMNS                                                \
+    " SELECT $9::bytea, $10::text, $2::uuid, opened.id, $11::text, $12::text, $13::text, $14::text,"         \
+    " $15::jsonb, to_timestamp(extract(epoch FROM opened.auth_time)::bigint), $16::text, opened.amr,"        \
+    " now() + make_interval(secs => $17::int) FROM " FROM " RETURNING 1)"                                    \
+    " SELECT opened.id, extract(epoch FROM opened.auth_time)::bigint, (SELECT count(*) FROM code)"           \
+    " FROM opened"
+
 static store_stmt_t STMT_CODE_WITH_SESSION = {
     "authz_code_with_session",
     "WITH " OIDC_SESSION_OPEN_CTES ", taken AS (DELETE FROM authorization_requests WHERE id = $18::uuid"
-    " AND expires_at > now() RETURNING id),"
-    " code AS (INSERT INTO authorization_codes " CODE_COLUMNS
-    " SELECT $9::bytea, $10::text, $2::uuid, opened.id, $11::text, $12::text, $13::text, $14::text,"
-    " $15::jsonb, to_timestamp(extract(epoch FROM opened.auth_time)::bigint), $16::text, opened.amr,"
-    " now() + make_interval(secs => $17::int) FROM opened, taken RETURNING 1)"
-    " SELECT opened.id, extract(epoch FROM opened.auth_time)::bigint, (SELECT count(*) FROM code)"
-    " FROM opened",
+    " AND expires_at > now() RETURNING id)," CODE_WITH_SESSION("opened, taken"),
     OIDC_SESSION_OPEN_NPARAMS + 10, 0};
+
+static store_stmt_t STMT_CODE_WITH_SESSION_SEALED = {
+    "authz_code_with_session_sealed", "WITH " OIDC_SESSION_OPEN_CTES "," CODE_WITH_SESSION("opened"),
+    OIDC_SESSION_OPEN_NPARAMS + 9, 0};
 
 void oidc_code_db_register(void)
 {
     store_stmt_register(&STMT_CODE_INSERT);
     store_stmt_register(&STMT_CODE_FROM_REQUEST);
     store_stmt_register(&STMT_CODE_WITH_SESSION);
+    store_stmt_register(&STMT_CODE_WITH_SESSION_SEALED);
 }
 
 /* A fresh code into `code`, its keyed hash (hex) into `hash`. */
@@ -121,7 +130,8 @@ int oidc_code_issue_opening_or_reply(gw_req_t *r, const oidc_az_request_t *a, co
         request_id,
     };
     memcpy(params + OIDC_SESSION_OPEN_NPARAMS, code_params, sizeof(code_params));
-    return gw_req_query_or_reply(r, &STMT_CODE_WITH_SESSION, params, cb);
+    return gw_req_query_or_reply(
+        r, request_id != NULL ? &STMT_CODE_WITH_SESSION : &STMT_CODE_WITH_SESSION_SEALED, params, cb);
 }
 
 int oidc_code_issued_opening(const PGresult *res, oidc_session_t *s)

@@ -23,6 +23,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "gateway/config.h"
+#include "gateway/crypto.h"
 #include "gateway/http.h"
 #include "gateway/parse.h"
 
@@ -184,10 +185,44 @@ void oidc_session_end(gw_req_t *r, const char *session_id, void (*done)(gw_req_t
  * (a uuid; see authorization_requests), with an optional login_hint and
  * error message. Used by /authorize when a sign-in is needed. */
 void oidc_signin_page(gw_req_t *r, const char *request_id, const char *login_hint, const char *error);
-/* The same for a request /authorize has just stored, from the login_hint,
- * acr_values and claims it has in hand (NULL when absent): no lookup. */
-void oidc_signin_page_new(gw_req_t *r, const char *request_id, const char *login_hint, const char *acr_values,
-                          size_t acr_len, const char *claims, size_t claims_len);
+/* The same for a request /authorize has just made, from the login_hint,
+ * acr_values and claims it has in hand (NULL when absent): no lookup.
+ * `sealed`: the request's box (pending.c), which every form and link of the
+ * page carries; NULL for a stored request. */
+void oidc_signin_page_new(gw_req_t *r, const char *request_id, const char *sealed, const char *login_hint,
+                          const char *acr_values, size_t acr_len, const char *claims, size_t claims_len);
+
+/* ---- pending requests the browser carries (pending.c) ----------------------- */
+
+/* The form field and query parameter with a pending request's box. */
+#define OIDC_PENDING_FIELD "pending"
+/* Parameters (JSON) that still travel in a box: a larger request (a long
+ * claims parameter) is stored as a row instead, so the box stays small
+ * enough for a link. */
+#define OIDC_PENDING_PARAMS_MAX 2048
+/* Characters of the largest box. */
+#define OIDC_PENDING_MAX GW_B64URL_LEN(8 + OIDC_PENDING_PARAMS_MAX + GW_AEAD_OVERHEAD)
+
+/* Derives the boxes' key from the key-encryption key; once, at start. */
+void oidc_pending_keys_init(const uint8_t kek[32]);
+void oidc_pending_db_register(void);
+/* The box of request `id` (a uuid) made at `created_at` (epoch s) with its
+ * parameters (oidc_az_to_json), base64url in pool memory; NULL when the
+ * parameters are too large for one (store the row instead). */
+const char *oidc_pending_seal(h2o_mem_pool_t *pool, const char *id, int64_t created_at,
+                              h2o_iovec_t params_json);
+/* Opens a box for request `id`: 0 with its parameters (pool memory) and
+ * creation time, or -1 when it is malformed, forged, altered, another
+ * request's, or expired. */
+int oidc_pending_open(h2o_mem_pool_t *pool, const char *id, const char *sealed, size_t len,
+                      const char **params_json, int64_t *created_at);
+/* Whether request `id` is live, as oidc_stmt_authz_request_live answers it
+ * (one row of login_hint, acr_values, claims, or none), storing it from
+ * `sealed` first when the browser carries it and it is not stored yet.
+ * Without a box, or with one that does not open, the stored row alone
+ * answers. For every door of the sign-in page but the password form. */
+void oidc_pending_live_query(gw_req_t *r, const char *id, h2o_iovec_t sealed, gw_req_query_data_cb cb,
+                             void *data);
 
 /* A plain HTML error page (title and message are escaped here; no-store),
  * for errors that cannot go back to a relying party: an unknown client or
@@ -286,14 +321,18 @@ int oidc_session_opened(const PGresult *res, oidc_session_t *s);
 void oidc_session_log_signed_in(gw_req_t *r, const oidc_session_t *s);
 
 /* A password sign-in finishes the pending request `request_id` itself (its
- * stored parameters `params_json`, made at `created_at`, epoch seconds): the
+ * parameters `params_json`, made at `created_at`, epoch seconds): the
  * answer to the sign-in is what GET OIDC_RESUME_PATH would answer (the code,
  * a step-up, an error), without the browser's round trip through it. When
  * the answer is a code, session `o` is stored by the statement that stores
  * the code: one round trip to PostgreSQL, and one transaction, for both.
- * Any other answer stores it first, then goes on as with a stored session. */
-void oidc_az_resume_opening(gw_req_t *r, const char *request_id, const char *params_json, int64_t created_at,
-                            oidc_session_opening_t *o);
+ * Any other answer stores it first, then goes on as with a stored session.
+ * `sealed` is the request's box when the browser carried it and it was never
+ * stored (pending.c): the code then takes no row, and any other answer
+ * stores the request from the box first. NULL for a stored request, which
+ * the code statement deletes. */
+void oidc_az_resume_opening(gw_req_t *r, const char *request_id, const char *sealed, const char *params_json,
+                            int64_t created_at, oidc_session_opening_t *o);
 
 /* Where a session that must register a method goes: the account security
  * page (sign-in methods area), with "?request=<id>" when an authorization

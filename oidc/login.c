@@ -11,6 +11,12 @@
  * and the code. A sign-in for the account page opens the session alone and
  * goes there instead.
  *
+ * A request the form carries in a box (pending.c) is live when the box
+ * opens for the form's request id, and needs no row: the attempt statement
+ * counts as for the account page, and the code statement takes no row. A
+ * failure that shows the page again, and a second step, find the request by
+ * id, so the box is stored as its row first.
+ *
  * Every failure of the credentials (unknown user, wrong password, no password,
  * inactive user, throttled) gives the same page with the same status and the
  * same message, and all but the throttled one take one Argon2id check, so the
@@ -42,9 +48,11 @@ typedef struct {
     char peer[64];
     char *user_id; /* NULL: no such user */
     int active;
-    int has_totp;         /* an authenticator app: the code is a second step */
-    char *request_params; /* the pending request's stored parameters (JSON) */
+    int has_totp;               /* an authenticator app: the code is a second step */
+    const char *request_params; /* the pending request's parameters (JSON) */
     int64_t request_created_at;
+    h2o_iovec_t pending; /* the form's box of the request (pending.c), or empty */
+    const char *sealed;  /* that box once it opened: the request has no row yet */
 } login_t;
 
 static void log_line(gw_req_t *r, gw_log_level_t level, const char *what)
@@ -55,7 +63,8 @@ static void log_line(gw_req_t *r, gw_log_level_t level, const char *what)
 static void signin_page(gw_req_t *r, login_t *l, const char *msg)
 {
     if (OIDC_CONTEXT_IS_REQUEST(l->request_id))
-        oidc_signin_page(r, l->request_id, l->username, msg);
+        oidc_signin_page_pending(r, l->request_id, l->sealed ? l->pending : h2o_iovec_init(NULL, 0),
+                                 l->username, msg);
     else
         oidc_signin_page_account(r, l->username, msg);
 }
@@ -157,10 +166,25 @@ static void create_session(gw_req_t *r, login_t *l)
     o->s.auth_time = (int64_t)time(NULL);
     o->s.amr_json = "[\"pwd\"]";
     o->s.acr = OIDC_ACR_PASSWORD;
-    oidc_az_resume_opening(r, l->request_id, l->request_params, l->request_created_at, o);
+    oidc_az_resume_opening(r, l->request_id, l->sealed, l->request_params, l->request_created_at, o);
 }
 
 /* ---- step 4: password ---------------------------------------------------------- */
+
+/* The code page finds the request by id: its box is stored first. */
+static void on_stored_for_second_step(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    login_t *l = data;
+    if (res == NULL) {
+        page_unavailable(r, err);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        page_expired(r);
+        return;
+    }
+    oidc_totp_second_step(r, l->user_id, l->request_id);
+}
 
 static void on_password_checked(gw_req_t *r, void *data, int ok)
 {
@@ -171,6 +195,8 @@ static void on_password_checked(gw_req_t *r, void *data, int ok)
         fail_audited(r, l, "wrong_password", "failed: wrong password");
     else if (!l->active)
         fail_audited(r, l, "account_inactive", "failed: inactive user");
+    else if (l->has_totp && l->sealed)
+        oidc_pending_live_query(r, l->request_id, l->pending, on_stored_for_second_step, l);
     else if (l->has_totp)
         oidc_totp_second_step(r, l->user_id, l->request_id);
     else
@@ -230,7 +256,7 @@ static void count_attempt(gw_req_t *r, login_t *l)
                              num[1],
                              num[2],
                              num[3],
-                             OIDC_CONTEXT_IS_REQUEST(l->request_id) ? l->request_id : NULL};
+                             OIDC_CONTEXT_IS_REQUEST(l->request_id) && !l->sealed ? l->request_id : NULL};
     gw_req_query(r, &oidc_stmt_login_attempt, params, on_attempt, l);
 }
 
@@ -266,6 +292,7 @@ static void on_request_checked(gw_req_t *r, void *data, PGresult *res, const gw_
         page_expired(r);
         return;
     }
+    l->sealed = NULL; /* stored now */
     refuse_fields(r, l);
 }
 
@@ -285,9 +312,10 @@ static void on_post(gw_req_t *r)
     gw_kvs_t form;
     if (gw_req_form_or_reply(r, &form) != 0)
         return;
-    h2o_iovec_t request, csrf, username, password;
+    h2o_iovec_t request, csrf, username, password, pending;
     if (field(r, &form, "request", &request) || field(r, &form, OIDC_CSRF_FIELD, &csrf) ||
-        field(r, &form, "username", &username) || field(r, &form, "password", &password))
+        field(r, &form, "username", &username) || field(r, &form, "password", &password) ||
+        field(r, &form, OIDC_PENDING_FIELD, &pending))
         return;
     login_t *l = gw_req_alloc(r, sizeof(*l));
     memset(l, 0, sizeof(*l));
@@ -311,16 +339,27 @@ static void on_post(gw_req_t *r)
     l->password = password.base;
     l->password_len = password.len;
     gw_req_peer(r, l->peer);
-    if (fields_usable(l)) {
-        count_attempt(r, l);
-        return;
-    }
     if (!OIDC_CONTEXT_IS_REQUEST(l->request_id)) {
-        refuse_fields(r, l);
+        if (fields_usable(l))
+            count_attempt(r, l);
+        else
+            refuse_fields(r, l);
         return;
     }
-    const char *params[1] = {l->request_id};
-    gw_req_query(r, &oidc_stmt_authz_request_live, params, on_request_checked, l);
+    /* A box that does not open (altered, expired, another request's) leaves
+     * the stored row, if any, to decide. */
+    l->pending = pending;
+    const char *json;
+    if (pending.len > 0 && oidc_pending_open(&r->req->pool, l->request_id, pending.base, pending.len, &json,
+                                             &l->request_created_at) == 0) {
+        l->request_params = json;
+        l->sealed = gw_req_strdup(r, pending.base, pending.len).base;
+    }
+    if (fields_usable(l))
+        count_attempt(r, l);
+    else
+        oidc_pending_live_query(r, l->request_id, l->sealed ? pending : h2o_iovec_init(NULL, 0),
+                                on_request_checked, l);
 }
 
 /* ---- GET /login?request=<id> ------------------------------------------------------ */

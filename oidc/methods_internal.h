@@ -101,6 +101,11 @@ h2o_iovec_t oidc_page_code(h2o_mem_pool_t *pool, const oidc_code_view_t *v);
 void oidc_code_page(gw_req_t *r, const char *context, const char *step, const char *username,
                     const char *error);
 
+/* oidc_signin_page for a request whose box (pending.c) the browser sent
+ * back: the request is stored from it first, if it is not yet. */
+void oidc_signin_page_pending(gw_req_t *r, const char *request_id, h2o_iovec_t sealed, const char *login_hint,
+                              const char *error);
+
 /* The sign-in page for the account context (no authorization request). */
 void oidc_signin_page_account(gw_req_t *r, const char *username, const char *error);
 

@@ -41,6 +41,13 @@ static void username_field(oidc_html_t *h, const char *id, const char *username,
     oidc_html_raw(h, ">\n");
 }
 
+/* Every form of the page carries the request's box when it is not stored. */
+static void pending_field(oidc_html_t *h, const oidc_signin_view_t *v)
+{
+    if (v->pending != NULL)
+        oidc_html_hidden(h, OIDC_PENDING_FIELD, v->pending);
+}
+
 /* The password form; `folded` inside the phishing-resistant page's
  * "no passkey yet" section, where the username field has its own id. */
 static void password_form(oidc_html_t *h, const oidc_signin_view_t *v, const char *request,
@@ -48,6 +55,7 @@ static void password_form(oidc_html_t *h, const oidc_signin_view_t *v, const cha
 {
     oidc_html_raw(h, "<form method=\"post\" action=\"/login\">\n");
     oidc_html_hidden(h, "request", request);
+    pending_field(h, v);
     oidc_html_hidden(h, OIDC_CSRF_FIELD, v->csrf);
     oidc_html_raw(h, folded ? "<label for=\"password-username\">Username</label>\n"
                             : "<label for=\"username\">Username</label>\n");
@@ -96,6 +104,10 @@ h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
     oidc_html_str(&h, request);
     oidc_html_raw(&h, "\" data-csrf=\"");
     oidc_html_str(&h, v->csrf);
+    if (v->pending != NULL) {
+        oidc_html_raw(&h, "\" data-pending=\"");
+        oidc_html_str(&h, v->pending);
+    }
     oidc_html_raw(&h, "\" hidden>\n<button type=\"button\" id=\"passkey-signin\" class=\"secondary\">"
                       "Sign in with a passkey</button>\n"
                       "<p id=\"passkey-status\" class=\"status\" role=\"status\"></p>\n</div>\n");
@@ -111,6 +123,7 @@ h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
                       "<p>For accounts without a password.</p>\n"
                       "<form method=\"post\" action=\"/login/code\">\n");
     oidc_html_hidden(&h, "request", request);
+    pending_field(&h, v);
     oidc_html_hidden(&h, OIDC_CSRF_FIELD, v->csrf);
     oidc_html_raw(&h, "<label for=\"code-username\">Username</label>\n");
     username_field(&h, "code-username", v->username, "", 0, 1);
@@ -124,6 +137,7 @@ h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
     oidc_html_raw(&h, "<details>\n<summary>Sign in with a temporary access pass</summary>\n"
                       "<form method=\"post\" action=\"/login/tap\">\n");
     oidc_html_hidden(&h, "request", request);
+    pending_field(&h, v);
     oidc_html_hidden(&h, OIDC_CSRF_FIELD, v->tap_csrf ? v->tap_csrf : v->csrf);
     /* Whose pass it is: wrong passes are counted against that account, whose
      * pass locks after the policy's number (tap_redeem). Prefilled from
@@ -145,6 +159,10 @@ h2o_iovec_t oidc_page_signin(h2o_mem_pool_t *pool, const oidc_signin_view_t *v)
     if (request[0] != '\0') {
         oidc_html_raw(&h, "<p class=\"recover\"><a href=\"/recover?request=");
         oidc_html_str(&h, request);
+        if (v->pending != NULL) { /* base64url: nothing to encode in a query */
+            oidc_html_raw(&h, "&amp;" OIDC_PENDING_FIELD "=");
+            oidc_html_str(&h, v->pending);
+        }
         oidc_html_raw(&h, "\">Can\xe2\x80\x99t sign in? Recover your account</a></p>\n");
     }
     return oidc_html_page_close(&h);
@@ -204,8 +222,8 @@ void oidc_error_page(gw_req_t *r, int status, const char *title, const char *mes
     gw_reply_html(r, status, page.base, page.len);
 }
 
-static void render_signin(gw_req_t *r, const char *context, const char *login_hint, const char *error,
-                          int need, const char *notice)
+static void render_signin(gw_req_t *r, const char *context, const char *sealed, const char *login_hint,
+                          const char *error, int need, const char *notice)
 {
     h2o_iovec_t cookie = oidc_csrf_cookie_get_or_set(r);
     char token[OIDC_CSRF_TOKEN_LEN + 1];
@@ -217,8 +235,14 @@ static void render_signin(gw_req_t *r, const char *context, const char *login_hi
     /* POST /login/tap binds its token to the request, or to "" without one. */
     char tap_token[OIDC_CSRF_TOKEN_LEN + 1];
     oidc_csrf_token(cookie.base, cookie.len, OIDC_CONTEXT_IS_REQUEST(context) ? context : "", tap_token);
-    oidc_signin_view_t v = {
-        OIDC_CONTEXT_IS_REQUEST(context) ? context : NULL, token, user, error, need, notice, tap_token};
+    oidc_signin_view_t v = {OIDC_CONTEXT_IS_REQUEST(context) ? context : NULL,
+                            token,
+                            user,
+                            error,
+                            need,
+                            notice,
+                            tap_token,
+                            sealed};
     h2o_iovec_t page = oidc_page_signin(&r->req->pool, &v);
     no_store(r);
     gw_reply_html(r, 200, page.base, page.len);
@@ -232,8 +256,9 @@ typedef struct {
 
 /* The page for a live request whose login_hint, acr_values and claims are
  * known: a step-up says why the user is asked again and what will do. */
-static void render_for_request(gw_req_t *r, const char *request_id, const char *hint, const char *error,
-                               const char *acr, size_t acr_len, const char *claims, size_t claims_len)
+static void render_for_request(gw_req_t *r, const char *request_id, const char *sealed, const char *hint,
+                               const char *error, const char *acr, size_t acr_len, const char *claims,
+                               size_t claims_len)
 {
     int need = oidc_acr_needed(acr, acr_len, claims, claims_len);
     const char *notice = NULL;
@@ -242,7 +267,7 @@ static void render_for_request(gw_req_t *r, const char *request_id, const char *
     else if (need == OIDC_ACR_LEVEL_MFA)
         notice = "This application asks for two-step sign-in: a passkey, or your password and a code from "
                  "your authenticator app.";
-    render_signin(r, request_id, hint, error, need, notice);
+    render_signin(r, request_id, sealed, hint, error, need, notice);
 }
 
 static void on_request_loaded(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
@@ -267,12 +292,12 @@ static void on_request_loaded(gw_req_t *r, void *data, PGresult *res, const gw_e
     if (hint == NULL && store_value(res, 0, 0) != NULL)
         hint = gw_req_strdup(r, store_value(res, 0, 0), strlen(store_value(res, 0, 0))).base;
     const char *acr = store_value(res, 0, 1), *claims = store_value(res, 0, 2);
-    render_for_request(r, p->request_id, hint, p->error, acr, acr ? strlen(acr) : 0, claims,
+    render_for_request(r, p->request_id, NULL, hint, p->error, acr, acr ? strlen(acr) : 0, claims,
                        claims ? strlen(claims) : 0);
 }
 
-void oidc_signin_page_new(gw_req_t *r, const char *request_id, const char *login_hint, const char *acr_values,
-                          size_t acr_len, const char *claims, size_t claims_len)
+void oidc_signin_page_new(gw_req_t *r, const char *request_id, const char *sealed, const char *login_hint,
+                          const char *acr_values, size_t acr_len, const char *claims, size_t claims_len)
 {
     if (r->req == NULL)
         return;
@@ -282,11 +307,17 @@ void oidc_signin_page_new(gw_req_t *r, const char *request_id, const char *login
     }
     oidc_context_t id;
     oidc_context_parse(request_id, OIDC_UUID_LEN, id);
-    render_for_request(r, id, login_hint, NULL, acr_values, acr_values ? acr_len : 0, claims,
+    render_for_request(r, id, sealed, login_hint, NULL, acr_values, acr_values ? acr_len : 0, claims,
                        claims ? claims_len : 0);
 }
 
 void oidc_signin_page(gw_req_t *r, const char *request_id, const char *login_hint, const char *error)
+{
+    oidc_signin_page_pending(r, request_id, h2o_iovec_init(NULL, 0), login_hint, error);
+}
+
+void oidc_signin_page_pending(gw_req_t *r, const char *request_id, h2o_iovec_t sealed, const char *login_hint,
+                              const char *error)
 {
     if (r->req == NULL)
         return;
@@ -299,15 +330,14 @@ void oidc_signin_page(gw_req_t *r, const char *request_id, const char *login_hin
     oidc_context_parse(request_id, OIDC_UUID_LEN, p->request_id);
     p->hint = login_hint ? gw_req_strdup(r, login_hint, strlen(login_hint)).base : NULL;
     p->error = error ? gw_req_strdup(r, error, strlen(error)).base : NULL;
-    const char *params[1] = {p->request_id};
-    gw_req_query(r, &oidc_stmt_authz_request_live, params, on_request_loaded, p);
+    oidc_pending_live_query(r, p->request_id, sealed, on_request_loaded, p);
 }
 
 void oidc_signin_page_account(gw_req_t *r, const char *username, const char *error)
 {
     if (r->req == NULL)
         return;
-    render_signin(r, OIDC_CONTEXT_ACCOUNT, username, error, 0, "Sign in to manage how you sign in.");
+    render_signin(r, OIDC_CONTEXT_ACCOUNT, NULL, username, error, 0, "Sign in to manage how you sign in.");
 }
 
 void oidc_code_page(gw_req_t *r, const char *context, const char *step, const char *username,

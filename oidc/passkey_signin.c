@@ -126,6 +126,7 @@ typedef struct {
     char user_id[OIDC_UUID_LEN + 1];
     char old_count[24], new_count[24];
     oidc_session_params_t sp;
+    h2o_iovec_t pending; /* the sign-in page's box of the request (pending.c), or empty */
 } assertion_t;
 
 /* 403, not 401: RFC 9110 §15.5.2 has a 401 carry a WWW-Authenticate
@@ -144,6 +145,17 @@ static void unavailable(gw_req_t *r, const gw_err_t *err)
     oidc_json_fail(r, 503, "temporarily_unavailable", "try again in a moment");
 }
 
+/* Whether the request is still live is for the resume to find. */
+static void on_request_stored(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    assertion_t *a = data;
+    if (res == NULL) {
+        unavailable(r, err);
+        return;
+    }
+    oidc_signin_finished(r, a->context, 1);
+}
+
 static void on_session(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     assertion_t *a = data;
@@ -160,7 +172,12 @@ static void on_session(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
     gw_log_write(GW_LOG_INFO, "passkey", r->id, "signed in: user %s credential %s session %s", a->user_id,
                  a->cred_row, store_value(res, 0, 0));
     oidc_session_params_commit(r, &a->sp);
-    oidc_signin_finished(r, a->context, 1);
+    /* The resume finds the request by id: a request the page carried in
+     * its box is stored first. */
+    if (OIDC_CONTEXT_IS_REQUEST(a->context) && a->pending.len > 0)
+        oidc_pending_live_query(r, a->context, a->pending, on_request_stored, a);
+    else
+        oidc_signin_finished(r, a->context, 1);
 }
 
 static void on_audited(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
@@ -294,6 +311,9 @@ static void on_assertion(gw_req_t *r)
         return;
     }
     a->username = username ? username : "";
+    const char *pending = gw_json_str(body, OIDC_PENDING_FIELD);
+    if (pending != NULL)
+        a->pending = h2o_iovec_init(pending, strlen(pending));
     yajl_val cred = gw_json_get(body, "credential");
     yajl_val resp = gw_json_get(cred, "response");
     const char *type = gw_json_str(cred, "type");

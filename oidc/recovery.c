@@ -160,8 +160,16 @@ static void on_get(gw_req_t *r)
     memset(s, 0, sizeof(*s));
     if (request_param(r, &q, s->request_id) != 0)
         return;
-    const char *params[1] = {s->request_id};
-    gw_req_query(r, &oidc_stmt_authz_request_live, params, on_get_request, s);
+    /* From the sign-in page, the request comes in its box (pending.c) and
+     * is stored from it here: recovery comes back to it by id. */
+    h2o_iovec_t pending;
+    gw_err_t err;
+    if (gw_kvs_get_once(&q, OIDC_PENDING_FIELD, &pending, &err) != 0) {
+        page_bad_link(r);
+        return;
+    }
+    oidc_pending_live_query(r, s->request_id, pending.base != NULL ? pending : h2o_iovec_init(NULL, 0),
+                            on_get_request, s);
 }
 
 /* ---- POST /recover -------------------------------------------------------------- */

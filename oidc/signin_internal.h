@@ -67,6 +67,7 @@ typedef struct {
     int need;               /* OIDC_ACR_LEVEL_* the relying party asks for */
     const char *notice;     /* why we ask (a step-up), or NULL (escaped) */
     const char *tap_csrf;   /* the TAP form's token (bound to "" without a request); NULL: csrf */
+    const char *pending;    /* the request's box (base64url, pending.c), or NULL: it is stored */
 } oidc_signin_view_t;
 
 /* The sign-in page as a NUL-terminated string in `pool`. */

@@ -62,6 +62,7 @@ static const char JS[] =
     "      var r = cred.response;\n"
     "      return post('/login/passkey', {\n"
     "        request: box.dataset.request, csrf: box.dataset.csrf, username: user ? user.value : '',\n"
+    "        pending: box.dataset.pending,\n"
     "        credential: {\n"
     "          id: cred.id, rawId: b64u(cred.rawId), type: cred.type,\n"
     "          response: {\n"

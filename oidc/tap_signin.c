@@ -36,6 +36,7 @@ typedef struct {
     char token[GW_SECRET_LEN + 1]; /* the new session's cookie; wiped once set */
     char peer[64];
     const char *user_agent;
+    h2o_iovec_t pending; /* the sign-in page's box of the request (pending.c), or empty */
 } tap_login_t;
 
 static void log_line(gw_req_t *r, gw_log_level_t level, const char *what)
@@ -65,7 +66,7 @@ static void page_failed(gw_req_t *r, tap_login_t *t, const char *msg)
 {
     /* The name typed comes back as typed, whether it is an account or not. */
     if (OIDC_CONTEXT_IS_REQUEST(t->context))
-        oidc_signin_page(r, t->context, t->username, msg);
+        oidc_signin_page_pending(r, t->context, t->pending, t->username, msg);
     else
         oidc_signin_page_account(r, t->username, msg);
 }
@@ -148,10 +149,11 @@ static void on_post(gw_req_t *r)
     gw_kvs_t form;
     if (gw_req_form_or_reply(r, &form) != 0)
         return;
-    h2o_iovec_t request, csrf, tap, username;
+    h2o_iovec_t request, csrf, tap, username, pending;
     if (oidc_signin_field(r, &form, "request", &request) ||
         oidc_signin_field(r, &form, OIDC_CSRF_FIELD, &csrf) || oidc_signin_field(r, &form, "tap", &tap) ||
-        oidc_signin_field(r, &form, "username", &username))
+        oidc_signin_field(r, &form, "username", &username) ||
+        oidc_signin_field(r, &form, OIDC_PENDING_FIELD, &pending))
         return;
     tap_login_t *t = h2o_mem_alloc_shared(&r->req->pool, sizeof(*t), tap_login_dispose);
     memset(t, 0, sizeof(*t));
@@ -175,6 +177,8 @@ static void on_post(gw_req_t *r)
             "This sign-in form has expired or did not come from this site. Go back and start again.");
         return;
     }
+    if (pending.base != NULL)
+        t->pending = pending;
     if (tap.base == NULL) {
         page_failed(r, t, MSG_MISSING);
         return;
@@ -195,8 +199,8 @@ static void on_post(gw_req_t *r)
     gw_req_peer(r, t->peer);
     t->user_agent = oidc_req_user_agent(r);
     if (OIDC_CONTEXT_IS_REQUEST(t->context)) {
-        const char *params[1] = {t->context};
-        gw_req_query(r, &oidc_stmt_authz_request_live, params, on_request_checked, t);
+        /* The request is stored from the page's box, if it is not yet. */
+        oidc_pending_live_query(r, t->context, t->pending, on_request_checked, t);
     } else {
         redeem(r, t);
     }

@@ -42,6 +42,7 @@ typedef struct {
     char peer[64];
     const char *user_agent; /* may be NULL */
     char pending_hash[GW_SECRET_HASH_HEX_LEN + 1];
+    h2o_iovec_t pending; /* the sign-in page's box of the request (pending.c), or empty */
     char user_id[OIDC_UUID_LEN + 1];
     oidc_session_params_t sp;
 } code_t;
@@ -67,7 +68,7 @@ static void fail_page(gw_req_t *r, code_t *c)
         return;
     }
     if (OIDC_CONTEXT_IS_REQUEST(c->context))
-        oidc_signin_page(r, c->context, c->username, MSG_FAILED);
+        oidc_signin_page_pending(r, c->context, c->pending, c->username, MSG_FAILED);
     else
         oidc_signin_page_account(r, c->username, MSG_FAILED);
 }
@@ -237,6 +238,29 @@ static void on_throttle(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
     gw_req_query(r, &oidc_stmt_code_only_totps, params, on_totps, c);
 }
 
+static void count_code_attempt(gw_req_t *r, code_t *c)
+{
+    /* Counted like a password attempt, before the check (throttle_db.c). */
+    char num[4][16];
+    snprintf(num[0], sizeof(num[0]), "%u", oidc_cfg->oidc.throttle_window_s);
+    snprintf(num[1], sizeof(num[1]), "%u", oidc_cfg->oidc.throttle_max_failures);
+    snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.throttle_lockout_s);
+    snprintf(num[3], sizeof(num[3]), "%u", oidc_cfg->oidc.throttle_addr_max_failures);
+    const char *params[7] = {c->username, c->peer, num[0], num[1], num[2], num[3], c->user_agent};
+    gw_req_query(r, &oidc_stmt_throttle_attempt_code, params, on_throttle, c);
+}
+
+/* Whether the request is still live is for the resume to find, as when a
+ * stored one expires while the person types. */
+static void on_request_stored(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    if (res == NULL) {
+        unavailable(r, err);
+        return;
+    }
+    count_code_attempt(r, data);
+}
+
 /* ---- POST /login/code --------------------------------------------------------------- */
 
 static void on_code(gw_req_t *r)
@@ -244,10 +268,11 @@ static void on_code(gw_req_t *r)
     gw_kvs_t form;
     if (gw_req_form_or_reply(r, &form) != 0)
         return;
-    h2o_iovec_t request, csrf, step, username, code;
+    h2o_iovec_t request, csrf, step, username, code, pending;
     if (oidc_signin_field(r, &form, "request", &request) ||
         oidc_signin_field(r, &form, OIDC_CSRF_FIELD, &csrf) || oidc_signin_field(r, &form, "step", &step) ||
-        oidc_signin_field(r, &form, "username", &username) || oidc_signin_field(r, &form, "code", &code))
+        oidc_signin_field(r, &form, "username", &username) || oidc_signin_field(r, &form, "code", &code) ||
+        oidc_signin_field(r, &form, OIDC_PENDING_FIELD, &pending))
         return;
     code_t *c = gw_req_alloc(r, sizeof(*c));
     memset(c, 0, sizeof(*c));
@@ -264,6 +289,8 @@ static void on_code(gw_req_t *r)
             "This sign-in form has expired or did not come from this site. Go back and start again.");
         return;
     }
+    if (pending.base != NULL)
+        c->pending = pending;
     if (code.base != NULL && code.len <= OIDC_CODE_MAX) {
         memcpy(c->code, code.base, code.len);
         c->code_len = code.len;
@@ -290,14 +317,13 @@ static void on_code(gw_req_t *r)
         return;
     }
     c->username = gw_req_strdup(r, username.base, username.len).base;
-    /* Counted like a password attempt, before the check (throttle_db.c). */
-    char num[4][16];
-    snprintf(num[0], sizeof(num[0]), "%u", oidc_cfg->oidc.throttle_window_s);
-    snprintf(num[1], sizeof(num[1]), "%u", oidc_cfg->oidc.throttle_max_failures);
-    snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.throttle_lockout_s);
-    snprintf(num[3], sizeof(num[3]), "%u", oidc_cfg->oidc.throttle_addr_max_failures);
-    const char *params[7] = {c->username, c->peer, num[0], num[1], num[2], num[3], c->user_agent};
-    gw_req_query(r, &oidc_stmt_throttle_attempt_code, params, on_throttle, c);
+    /* The sign-in page's box of the request (pending.c): stored first, as
+     * the sign-in comes back to the request by id. */
+    if (OIDC_CONTEXT_IS_REQUEST(c->context) && c->pending.len > 0) {
+        oidc_pending_live_query(r, c->context, c->pending, on_request_stored, c);
+        return;
+    }
+    count_code_attempt(r, c);
 }
 
 static gw_route_t g_code = {"/login/code", GW_POST, GW_ROUTE_HTML | GW_ROUTE_NO_STORE, on_code, NULL,

@@ -2,7 +2,8 @@
  * flows with password sign-in, C at a time, each by a fresh browser (an
  * empty cookie jar, no session):
  *   GET /authorize (PKCE S256, state, nonce) -> 200, the sign-in page: its
- *       CSRF cookie, and the form's `request` and `csrf` fields
+ *       CSRF cookie, and the form's `request`, `pending` (the request's box)
+ *       and `csrf` fields
  *   POST /login (one Argon2id verification) -> 303 to the redirect URI with
  *       the session cookie, `code`, `state` (must be ours) and `iss` (must
  *       be the issuer, RFC 9207 §2.4); a redirect to a page of regain's own
@@ -60,6 +61,7 @@
 #define C_MAX      256
 #define BUF_MAX    (64 * 1024) /* one response; regain's pages are a few KiB */
 #define FIELD_MAX  512
+#define BOX_MAX    4096 /* the request's box (oidc/pending.c), about 0.5 KiB */
 #define COOKIE_MAX 8
 
 static const char *g_issuer, *g_client, *g_redirect, *g_user, *g_password;
@@ -393,8 +395,8 @@ static int flow(browser_t *b)
     b64url(digest, 32, challenge);
     b->ncookies = 0; /* a fresh browser */
 
-    char path[4096], body[4096], f_req[FIELD_MAX], f_csrf[FIELD_MAX], e_req[FIELD_MAX], e_csrf[FIELD_MAX],
-        e_user[FIELD_MAX], e_pwd[FIELD_MAX];
+    char path[4096], body[5 * FIELD_MAX + BOX_MAX], f_req[FIELD_MAX], f_csrf[FIELD_MAX], f_box[BOX_MAX],
+        e_req[FIELD_MAX], e_csrf[FIELD_MAX], e_box[BOX_MAX], e_user[FIELD_MAX], e_pwd[FIELD_MAX];
     snprintf(path, sizeof(path),
              "/authorize?client_id=%s&redirect_uri=%s&response_type=code&scope=openid+profile&state=%s"
              "&nonce=%s&code_challenge=%s&code_challenge_method=S256",
@@ -410,11 +412,17 @@ static int flow(browser_t *b)
         fail(b, "authorize: no sign-in form");
         return -1;
     }
+    /* The box goes back with the form when the page has one, as a browser
+     * sends every field of the form. */
+    if (form_input(b->body, "pending", f_box, sizeof(f_box)) != 0)
+        f_box[0] = '\0';
     form_enc(f_req, e_req, sizeof(e_req));
     form_enc(f_csrf, e_csrf, sizeof(e_csrf));
+    form_enc(f_box, e_box, sizeof(e_box));
     form_enc(b->username, e_user, sizeof(e_user));
     form_enc(g_password, e_pwd, sizeof(e_pwd));
-    snprintf(body, sizeof(body), "request=%s&csrf=%s&username=%s&password=%s", e_req, e_csrf, e_user, e_pwd);
+    snprintf(body, sizeof(body), "request=%s&pending=%s&csrf=%s&username=%s&password=%s", e_req, e_box,
+             e_csrf, e_user, e_pwd);
     if (http(b, "POST", "/login", "", body) != 0)
         return -1;
     /* regain's own redirects (a path, or an absolute URL on the issuer) are

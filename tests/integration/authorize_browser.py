@@ -11,7 +11,8 @@ import re
 import ssl
 import urllib.parse
 
-from harness import SLOW, psql, regain_bin, require, sh
+from harness import SLOW, check, check_eq, psql, regain_bin, require, sh
+from methods_fixture import form_fields
 
 CTX = ssl.create_default_context()
 CTX.check_hostname = False
@@ -110,12 +111,17 @@ class Browser:
     def post(self, path, form):
         return self.request("POST", path, form=form)
 
-    def sign_in(self, page, username, password):
-        """Submits the sign-in form of `page` (the HTML /authorize rendered)."""
-        rid = field_value(page.text, "request")
-        csrf = field_value(page.text, "csrf")
-        return self.post("/login", {"request": rid or "", "csrf": csrf or "", "username": username,
-                                    "password": password})
+    def sign_in(self, page, username, password, box=True):
+        """Submits the sign-in form of `page` (the HTML /authorize rendered)
+        as a browser does: its fields, with the two typed. box=False leaves
+        out the request's box (oidc/pending.c), for a request stored as a row."""
+        form = form_fields(page.text, "/login") or {}
+        if not box:
+            form.pop("pending", None)
+        form.setdefault("request", "")
+        form.setdefault("csrf", "")
+        form.update({"username": username, "password": password})
+        return self.post("/login", form)
 
     def follow(self, r):
         """GET the Location of a same-origin redirect. A redirect that leaves
@@ -128,6 +134,19 @@ class Browser:
             return r
         path = parts.path + ("?" + parts.query if parts.query else "")
         return self.get(path)
+
+
+def code_from(r, label, srv, state="st-123"):
+    """Checks that `r` sends the browser back to the relying party with a
+    code, `state` and iss (RFC 9207); returns the code."""
+    check_eq("%s: 303" % label, r.status, 303)
+    parts, q = r.location_params()
+    check_eq("%s: to the redirect URI" % label, "%s://%s%s" % (parts.scheme, parts.netloc, parts.path), REDIRECT)
+    check("%s: a code" % label, q.get("code") and re.fullmatch(r"[A-Za-z0-9_-]{43}", q["code"]), q)
+    check_eq("%s: state" % label, q.get("state"), state)
+    check_eq("%s: iss" % label, q.get("iss"), srv.issuer)
+    check("%s: no error" % label, "error" not in q, q)
+    return q.get("code")
 
 
 def field_value(text, name):

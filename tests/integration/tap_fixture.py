@@ -118,16 +118,19 @@ class Browser(authorize_browser.Browser):
         self.env = env
         self.jar["__Host-regain-csrf"] = b64url(os.urandom(32))
 
-    def tap_form(self, tap, request_id="", username=None):
+    def tap_form(self, tap, request_id="", username=None, pending=None):
         form = {"tap": tap, "csrf": csrf_token(self.env, self.jar["__Host-regain-csrf"], request_id)}
         if request_id:
             form["request"] = request_id
+        if pending:
+            form["pending"] = pending
         if username:
             form["username"] = username
         return form
 
-    def sign_in_tap(self, tap, request_id="", username=None):
-        return self.post("/login/tap", self.tap_form(tap, request_id, username))
+    def sign_in_tap(self, tap, request_id="", username=None, pending=None):
+        """`pending`: the request's box, as the sign-in page's TAP form carries it."""
+        return self.post("/login/tap", self.tap_form(tap, request_id, username, pending))
 
     def session(self):
         return self.jar.get("__Host-regain-session")

@@ -133,9 +133,12 @@ def main(env):
     rid = field_value(r.text, "request")
     check("... carries the pending request id", rid and re.fullmatch(r"[0-9a-f-]{36}", rid), r)
     check_eq("... login_hint filled in", field_value(r.text, "username"), "alice")
+    check_eq("... stored nowhere yet", env_sql(env, "select count(*) from authorization_requests"), [["0"]])
+    # The recovery link stores the page's box (oidc/pending.c) as the row.
+    b.get("/recover", {"request": rid, "pending": field_value(r.text, "pending")})
     rows = env_sql(env, "select client_id, params->>'state', params->>'code_challenge', "
                         "expires_at > now() + interval '5 minutes' from authorization_requests where id = '%s'" % rid)
-    check_eq("... stored with the validated request", rows, [["rp1", "st-123", challenge, "t"]])
+    check_eq("... its box holds the validated request", rows, [["rp1", "st-123", challenge, "t"]])
 
     # ---- resume edge cases ---------------------------------------------------------
     for label, path in (("no id", "/authorize/resume"), ("malformed id", "/authorize/resume?request=x'--"),

@@ -9,19 +9,8 @@ import json
 import re
 import time
 
-from authorize_browser import (REDIRECT, Browser, authorize_params, field_value, pkce, setup_fixtures)
+from authorize_browser import (REDIRECT, Browser, authorize_params, code_from, field_value, pkce, setup_fixtures)
 from harness import b64url_decode, check, check_eq, require, run
-
-
-def code_from(r, label, srv, state="st-123"):
-    check_eq("%s: 303" % label, r.status, 303)
-    parts, q = r.location_params()
-    check_eq("%s: to the redirect URI" % label, "%s://%s%s" % (parts.scheme, parts.netloc, parts.path), REDIRECT)
-    check("%s: a code" % label, q.get("code") and re.fullmatch(r"[A-Za-z0-9_-]{43}", q["code"]), q)
-    check_eq("%s: state" % label, q.get("state"), state)
-    check_eq("%s: iss" % label, q.get("iss"), srv.issuer)
-    check("%s: no error" % label, "error" not in q, q)
-    return q.get("code")
 
 
 def main(env):
@@ -35,11 +24,13 @@ def main(env):
     r = b.get("/authorize", authorize_params(challenge, claims=claims))
     require("no session: the sign-in page", r.status == 200 and field_value(r.text, "request"), r)
     rid = field_value(r.text, "request")
+    check("... which carries the request in its box", len(field_value(r.text, "pending") or "") > 100, r)
+    check_eq("... and stores nothing", sql("select count(*) from authorization_requests"), [["0"]])
     r = b.sign_in(r, "alice", "wonderland 1")
     check("POST /login: the new session cookie on the same answer", "__Host-regain-session" in r.set_cookies(), r)
     code = code_from(r, "POST /login finishes the request", srv)
     rows = sql("select count(*) from authorization_requests where id = '%s'" % rid)
-    check_eq("the pending request is consumed", rows, [["0"]])
+    check_eq("the pending request was never stored", rows, [["0"]])
 
     # ---- the stored code ---------------------------------------------------------
     rows = sql("select encode(code_hash, 'hex'), client_id, redirect_uri, scope, nonce, code_challenge, "
@@ -101,10 +92,14 @@ def main(env):
         r = b.get("/authorize", authorize_params(c2, state="fresh", **extra))
         check("%s with a session: the sign-in page" % label, r.status == 200 and field_value(r.text, "request"), r)
         rid = field_value(r.text, "request")
+        # The page's recovery link stores the request from its box: only a
+        # stored request can be resumed.
+        b.get("/recover", {"request": rid, "pending": field_value(r.text, "pending")})
         again = b.get("/authorize/resume?request=%s" % rid)
         check("%s: resume without signing in again shows the sign-in page" % label,
               again.status == 200 and field_value(again.text, "request") == rid, again)
-        r = b.sign_in(r, "alice", "wonderland 1")
+        check("... of the stored request: no box", field_value(again.text, "pending") is None, again)
+        r = b.sign_in(again, "alice", "wonderland 1")
         code_from(r, "%s: a code after signing in again" % label, srv, state="fresh")
 
     # ---- a different browser has no session ---------------------------------------------

@@ -9,7 +9,7 @@ nothing, since the next attempt on such a key starts a fresh window anyway
 
 import time
 
-from authorize_browser import Browser, authorize_params, field_value, pkce, setup_fixtures
+from authorize_browser import Browser, authorize_params, pkce, setup_fixtures
 from harness import check, check_eq, require, run
 from methods_fixture import form_fields
 
@@ -27,7 +27,7 @@ def main(env):
     b = Browser(srv, src="127.0.0.21")
     page = b.get("/authorize", authorize_params(pkce()[1]))
     require("the sign-in page", page.status == 200, page)
-    form = {"request": field_value(page.text, "request"), "csrf": field_value(page.text, "csrf")}
+    form = {k: v for k, v in (form_fields(page.text, "/login") or {}).items() if k not in ("username", "password")}
     code_form = form_fields(page.text, "/login/code")
     require("the code-only form", code_form is not None, page)
 

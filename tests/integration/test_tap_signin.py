@@ -93,7 +93,7 @@ def main(env):
     page = bob.get(authorize_path("rp1", challenge))
     rid = hidden(page.text, "request")
     check("/authorize without a session shows the sign-in page with the request", page.status == 200 and rid, page)
-    r = bob.sign_in_tap(t["temporaryAccessPass"], rid)
+    r = bob.sign_in_tap(t["temporaryAccessPass"], rid, pending=hidden(page.text, "pending"))
     check("TAP sign-in with the request: 303 to /account/security?request=ID",
           r.status == 303 and r.header("location") == "/account/security?request=" + rid, r)
     r = bob.get("/authorize/resume?request=" + rid)
@@ -206,7 +206,7 @@ def main(env):
     g = Browser(env, srv, "127.0.0.43")
     page = g.get(authorize_path("rp1", challenge, {"login_hint": "gina"}))
     rid = hidden(page.text, "request")
-    g.sign_in_tap(wrong_tap(), rid)
+    g.sign_in_tap(wrong_tap(), rid, pending=hidden(page.text, "pending"))
     rows = sql(env, "SELECT failures FROM taps WHERE id = '%s'" % t["id"])
     check_eq("a wrong TAP with login_hint=gina counts on gina's TAP", rows[0][0], "1")
     r = g.sign_in_tap(t["temporaryAccessPass"], rid)

@@ -63,8 +63,14 @@ static void test_escape_grows(void **state)
 static void test_signin_page(void **state)
 {
     h2o_mem_pool_t *pool = *state;
-    oidc_signin_view_t v = {
-        "0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11", "tok_EN-123", "<b>eve</b>", "Wrong & \"bad\"", 0, NULL, NULL};
+    oidc_signin_view_t v = {"0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11",
+                            "tok_EN-123",
+                            "<b>eve</b>",
+                            "Wrong & \"bad\"",
+                            0,
+                            NULL,
+                            NULL,
+                            "Box_of-the.request"};
     h2o_iovec_t p = oidc_page_signin(pool, &v);
     const char *s = p.base;
     assert_int_equal(strlen(s), p.len);
@@ -81,6 +87,16 @@ static void test_signin_page(void **state)
     assert_non_null(
         strstr(s, "<input type=\"hidden\" name=\"request\" value=\"0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11\">"));
     assert_non_null(strstr(s, "<input type=\"hidden\" name=\"csrf\" value=\"tok_EN-123\">"));
+    /* The request's box goes with every door of the page: the password,
+     * code and TAP forms, the passkey script, the recovery link. */
+    int boxes = 0;
+    for (const char *at = s;
+         (at = strstr(at, "<input type=\"hidden\" name=\"pending\" value=\"Box_of-the.request\">")); at++)
+        boxes++;
+    assert_int_equal(boxes, 3);
+    assert_non_null(strstr(s, "data-pending=\"Box_of-the.request\""));
+    assert_non_null(strstr(
+        s, "href=\"/recover?request=0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11&amp;pending=Box_of-the.request\""));
     assert_non_null(strstr(s, "role=\"alert\">Wrong &amp; &quot;bad&quot;</p>"));
     assert_non_null(strstr(s, "value=\"&lt;b&gt;eve&lt;/b&gt;\""));
     /* The Content-Security-Policy forbids inline script and style: the one
@@ -94,8 +110,10 @@ static void test_signin_page(void **state)
 
 static void test_signin_page_without_error(void **state)
 {
-    oidc_signin_view_t v = {"0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11", "t", NULL, NULL, 0, NULL, NULL};
+    oidc_signin_view_t v = {"0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11", "t", NULL, NULL, 0, NULL, NULL, NULL};
     h2o_iovec_t p = oidc_page_signin(*state, &v);
+    /* A stored request: no box anywhere. */
+    assert_null(strstr(p.base, "pending"));
     assert_null(strstr(p.base, "role=\"alert\""));
     assert_null(strstr(p.base, "aria-describedby"));
     assert_non_null(strstr(p.base, "autofocus"));

@@ -26,7 +26,7 @@ static void no_inline(const char *s)
 
 static void signin_offers_every_way(void **state)
 {
-    oidc_signin_view_t v = {REQ, "tok", NULL, NULL, 0, NULL, "taptok"};
+    oidc_signin_view_t v = {REQ, "tok", NULL, NULL, 0, NULL, "taptok", NULL};
     const char *s = oidc_page_signin(*state, &v).base;
     assert_non_null(strstr(s, "<form method=\"post\" action=\"/login\">"));
     assert_non_null(strstr(s, "autocomplete=\"username webauthn\""));
@@ -45,8 +45,8 @@ static void signin_offers_every_way(void **state)
 
 static void signin_step_up_is_passkey_only(void **state)
 {
-    oidc_signin_view_t v = {REQ, "tok", "a<b", NULL, OIDC_ACR_LEVEL_PHISHING_RESISTANT, "Use a <passkey>",
-                            NULL};
+    oidc_signin_view_t v = {REQ,  "tok", "a<b", NULL, OIDC_ACR_LEVEL_PHISHING_RESISTANT, "Use a <passkey>",
+                            NULL, NULL};
     const char *s = oidc_page_signin(*state, &v).base;
     /* The passkey comes first; the password and the code are folded under
      * "no passkey yet" (they lead to adding one, never answer the request). */
@@ -73,7 +73,7 @@ static void signin_step_up_is_passkey_only(void **state)
 
 static void signin_without_request(void **state)
 {
-    oidc_signin_view_t v = {NULL, "tok", NULL, NULL, 0, NULL, NULL};
+    oidc_signin_view_t v = {NULL, "tok", NULL, NULL, 0, NULL, NULL, NULL};
     const char *s = oidc_page_signin(*state, &v).base;
     assert_non_null(strstr(s, "<input type=\"hidden\" name=\"request\" value=\"\">"));
     assert_non_null(strstr(s, "data-request=\"\""));
