@@ -171,19 +171,28 @@ static void create_session(gw_req_t *r, login_t *l)
 
 /* ---- step 4: password ---------------------------------------------------------- */
 
+/* 0 when the answer to oidc_pending_live_query says the request is live
+ * (and stored now); otherwise the page that says why, and -1. */
+static int request_live_or_page(gw_req_t *r, login_t *l, PGresult *res, const gw_err_t *err)
+{
+    if (res == NULL) {
+        page_unavailable(r, err);
+        return -1;
+    }
+    if (PQntuples(res) != 1) {
+        page_expired(r);
+        return -1;
+    }
+    l->sealed = NULL;
+    return 0;
+}
+
 /* The code page finds the request by id: its box is stored first. */
 static void on_stored_for_second_step(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     login_t *l = data;
-    if (res == NULL) {
-        page_unavailable(r, err);
-        return;
-    }
-    if (PQntuples(res) != 1) {
-        page_expired(r);
-        return;
-    }
-    oidc_totp_second_step(r, l->user_id, l->request_id);
+    if (request_live_or_page(r, l, res, err) == 0)
+        oidc_totp_second_step(r, l->user_id, l->request_id);
 }
 
 static void on_password_checked(gw_req_t *r, void *data, int ok)
@@ -246,10 +255,7 @@ static void on_attempt(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
 static void count_attempt(gw_req_t *r, login_t *l)
 {
     char num[4][16];
-    snprintf(num[0], sizeof(num[0]), "%u", oidc_cfg->oidc.throttle_window_s);
-    snprintf(num[1], sizeof(num[1]), "%u", oidc_cfg->oidc.throttle_max_failures);
-    snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.throttle_lockout_s);
-    snprintf(num[3], sizeof(num[3]), "%u", oidc_cfg->oidc.throttle_addr_max_failures);
+    oidc_throttle_limits(num);
     const char *params[7] = {l->username,
                              l->peer,
                              num[0],
@@ -284,16 +290,8 @@ static void refuse_fields(gw_req_t *r, login_t *l)
 static void on_request_checked(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     login_t *l = data;
-    if (res == NULL) {
-        page_unavailable(r, err);
-        return;
-    }
-    if (PQntuples(res) != 1) {
-        page_expired(r);
-        return;
-    }
-    l->sealed = NULL; /* stored now */
-    refuse_fields(r, l);
+    if (request_live_or_page(r, l, res, err) == 0)
+        refuse_fields(r, l);
 }
 
 /* ---- step 1: the form -------------------------------------------------------------- */

@@ -56,7 +56,8 @@ static size_t aad(const char *id, char out[sizeof(AAD_LABEL) + OIDC_UUID_LEN])
     return n;
 }
 
-const char *oidc_pending_seal(h2o_mem_pool_t *pool, const char *id, int64_t created_at, h2o_iovec_t params_json)
+const char *oidc_pending_seal(h2o_mem_pool_t *pool, const char *id, int64_t created_at,
+                              h2o_iovec_t params_json)
 {
     if (!oidc_uuid_ok(id, strlen(id)) || params_json.len > OIDC_PENDING_PARAMS_MAX)
         return NULL;
@@ -152,18 +153,21 @@ done:
  * each insert also removes a few expired rows. */
 static store_stmt_t STMT_PENDING_STORE = {
     "authz_pending_store",
-    "WITH " OIDC_GC_EXPIRED("authorization_requests", "16") ", "
-    "stored AS (INSERT INTO authorization_requests (id, client_id, params, created_at, expires_at) "
-    "  SELECT $1::uuid, p.params->>'client_id', p.params, to_timestamp($3::bigint), "
-    "    to_timestamp($3::bigint) + make_interval(secs => $4::int) "
-    "  FROM (SELECT $2::jsonb AS params) p "
-    "  WHERE to_timestamp($3::bigint) + make_interval(secs => $4::int) > now() "
-    "    AND EXISTS (SELECT 1 FROM clients c WHERE c.id = p.params->>'client_id') "
-    "  ON CONFLICT (id) DO NOTHING RETURNING params) "
-    "SELECT params->>'login_hint', params->>'acr_values', params->>'claims' FROM stored "
-    "UNION ALL "
-    "SELECT params->>'login_hint', params->>'acr_values', params->>'claims' FROM authorization_requests "
-    "WHERE id = $1::uuid AND expires_at > now()",
+    "WITH " OIDC_GC_EXPIRED(
+        "authorization_requests",
+        "16") ", "
+              "stored AS (INSERT INTO authorization_requests (id, client_id, params, created_at, expires_at) "
+              "  SELECT $1::uuid, p.params->>'client_id', p.params, to_timestamp($3::bigint), "
+              "    to_timestamp($3::bigint) + make_interval(secs => $4::int) "
+              "  FROM (SELECT $2::jsonb AS params) p "
+              "  WHERE to_timestamp($3::bigint) + make_interval(secs => $4::int) > now() "
+              "    AND EXISTS (SELECT 1 FROM clients c WHERE c.id = p.params->>'client_id') "
+              "  ON CONFLICT (id) DO NOTHING RETURNING params) "
+              "SELECT params->>'login_hint', params->>'acr_values', params->>'claims' FROM stored "
+              "UNION ALL "
+              "SELECT params->>'login_hint', params->>'acr_values', params->>'claims' FROM "
+              "authorization_requests "
+              "WHERE id = $1::uuid AND expires_at > now()",
     4, 0};
 
 void oidc_pending_db_register(void)
@@ -176,7 +180,8 @@ void oidc_pending_live_query(gw_req_t *r, const char *id, h2o_iovec_t sealed, gw
 {
     const char *json;
     int64_t created;
-    if (sealed.len == 0 || oidc_pending_open(&r->req->pool, id, sealed.base, sealed.len, &json, &created) != 0) {
+    if (sealed.len == 0 ||
+        oidc_pending_open(&r->req->pool, id, sealed.base, sealed.len, &json, &created) != 0) {
         /* No box, or one that does not open: the row alone decides. */
         const char *params[1] = {id};
         gw_req_query(r, &oidc_stmt_authz_request_live, params, cb, data);

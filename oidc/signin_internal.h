@@ -188,6 +188,8 @@ extern store_stmt_t oidc_stmt_login_attempt;
  * alone: a locked key's refusal is audited in the same statement
  * (method.failed, reason throttled). */
 extern store_stmt_t oidc_stmt_throttle_attempt_code;
+/* The configured limits as those statements' $3..$6, in order. */
+void oidc_throttle_limits(char out[4][16]);
 
 /* Opens a password sign-in's session alone (OIDC_SESSION_OPEN_CTES, in
  * oidc/internal.h, says what its parameters are and what else it does).

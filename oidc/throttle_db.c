@@ -6,6 +6,8 @@
  * of concurrent guesses all pass the check before the first failure lands;
  * one atomic upsert per attempt leaves no such gap (OWASP Authentication
  * Cheat Sheet, "Protect Against Automated Attacks"). */
+#include <stdio.h>
+
 #include "oidc/signin_internal.h"
 
 /* An address gets its own, higher limit ($6): many people share one address
@@ -87,6 +89,14 @@ store_stmt_t oidc_stmt_throttle_attempt_code = {
     7,
     0,
 };
+
+void oidc_throttle_limits(char out[4][16])
+{
+    snprintf(out[0], sizeof(out[0]), "%u", oidc_cfg->oidc.throttle_window_s);
+    snprintf(out[1], sizeof(out[1]), "%u", oidc_cfg->oidc.throttle_max_failures);
+    snprintf(out[2], sizeof(out[2]), "%u", oidc_cfg->oidc.throttle_lockout_s);
+    snprintf(out[3], sizeof(out[3]), "%u", oidc_cfg->oidc.throttle_addr_max_failures);
+}
 
 void oidc_throttle_db_register(void)
 {

@@ -242,10 +242,7 @@ static void count_code_attempt(gw_req_t *r, code_t *c)
 {
     /* Counted like a password attempt, before the check (throttle_db.c). */
     char num[4][16];
-    snprintf(num[0], sizeof(num[0]), "%u", oidc_cfg->oidc.throttle_window_s);
-    snprintf(num[1], sizeof(num[1]), "%u", oidc_cfg->oidc.throttle_max_failures);
-    snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.throttle_lockout_s);
-    snprintf(num[3], sizeof(num[3]), "%u", oidc_cfg->oidc.throttle_addr_max_failures);
+    oidc_throttle_limits(num);
     const char *params[7] = {c->username, c->peer, num[0], num[1], num[2], num[3], c->user_agent};
     gw_req_query(r, &oidc_stmt_throttle_attempt_code, params, on_throttle, c);
 }
