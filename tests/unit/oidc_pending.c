@@ -57,7 +57,8 @@ static void test_round_trip(void **state)
     const char *box = seal(pool, ID, now - 5, PARAMS);
     assert_non_null(box);
     /* base64url only: it goes into a query string unencoded. */
-    assert_int_equal(strspn(box, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), strlen(box));
+    assert_int_equal(strspn(box, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+                     strlen(box));
     const char *json = NULL;
     int64_t created = 0;
     assert_int_equal(oidc_pending_open(pool, ID, box, strlen(box), &json, &created), 0);
@@ -153,7 +154,8 @@ static void test_nul_in_params(void **state)
 {
     h2o_mem_pool_t *pool = *state;
     static const char json[] = "{\"a\":1}\0{\"b\":2}";
-    const char *box = oidc_pending_seal(pool, ID, (int64_t)time(NULL), h2o_iovec_init(json, sizeof(json) - 1));
+    const char *box =
+        oidc_pending_seal(pool, ID, (int64_t)time(NULL), h2o_iovec_init(json, sizeof(json) - 1));
     assert_non_null(box);
     assert_int_equal(opens(pool, ID, box), -1);
 }
@@ -161,9 +163,10 @@ static void test_nul_in_params(void **state)
 static void test_new(void **state)
 {
     h2o_mem_pool_t *pool = *state;
-    static const char json[] = "{\"client_id\":\"rp1\",\"redirect_uri\":\"https://rp.example/cb\","
-                               "\"scope\":\"openid\",\"state\":\"s\",\"nonce\":\"n\",\"prompt\":0,\"max_age\":-1,"
-                               "\"code_challenge\":\"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\"}";
+    static const char json[] =
+        "{\"client_id\":\"rp1\",\"redirect_uri\":\"https://rp.example/cb\","
+        "\"scope\":\"openid\",\"state\":\"s\",\"nonce\":\"n\",\"prompt\":0,\"max_age\":-1,"
+        "\"code_challenge\":\"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\"}";
     oidc_az_request_t a;
     assert_int_equal(oidc_az_from_json(pool, json, sizeof(json) - 1, &a), 0);
     char id[OIDC_UUID_LEN + 1], id2[OIDC_UUID_LEN + 1];
