@@ -4,10 +4,17 @@
  * authorization_requests before it showed the sign-in page: a row written
  * for every page view, by anyone, before anyone signed in, and one more
  * statement and commit in every sign-in. Now the page carries the request
- * itself in a box: AES-256-GCM under a key of its own (derived from the
- * key-encryption key, as totp_secret.c derives its key), with the request's
- * id as associated data, so a box opens only for the id the page's CSRF
- * token is bound to, and nobody can forge or alter one.
+ * itself in a box: AES-256-GCM under a key of its own, so a box opens only
+ * for the id the page's CSRF token is bound to, and nobody can forge or
+ * alter one.
+ *
+ * Each box has a key of its own: HMAC of the request's id under a key
+ * derived from the key-encryption key (as totp_secret.c derives its key).
+ * Under one key, GCM's random 96-bit nonces are safe for about 2^32 seals
+ * (NIST SP 800-38D §8.3), and a repeated nonce would let anyone forge boxes;
+ * a sign-in page is shown on every visit, so a busy server would reach that
+ * in months. With a key per request (a fresh random id each), no key seals
+ * twice. The id is also the associated data.
  *
  * The password form finishes the request from the box alone (login.c,
  * authorize.c): no row at all. The page's other doors (a code, a passkey, a
@@ -46,13 +53,16 @@ void oidc_pending_keys_init(const uint8_t kek[32])
     gw_hmac_sha256(kek, 32, LABEL, sizeof(LABEL) - 1, g_key);
 }
 
-/* The associated data: label and the id in lower case (ids compare so in SQL). */
-static size_t aad(const char *id, char out[sizeof(AAD_LABEL) + OIDC_UUID_LEN])
+/* The associated data: label and the id in lower case (ids compare so in
+ * SQL); and the box's own key, the HMAC of the same bytes. */
+static size_t aad_and_key(const char *id, char out[sizeof(AAD_LABEL) + OIDC_UUID_LEN],
+                          uint8_t key[GW_AEAD_KEY_LEN])
 {
     size_t n = sizeof(AAD_LABEL) - 1;
     memcpy(out, AAD_LABEL, n);
     for (size_t i = 0; i < OIDC_UUID_LEN && id[i] != '\0'; i++)
         out[n++] = (char)(id[i] >= 'A' && id[i] <= 'F' ? id[i] + 32 : id[i]);
+    gw_hmac_sha256(g_key, sizeof(g_key), out, n, key);
     return n;
 }
 
@@ -67,10 +77,11 @@ const char *oidc_pending_seal(h2o_mem_pool_t *pool, const char *id, int64_t crea
         pt[i] = (uint8_t)((uint64_t)created_at >> (56 - 8 * i));
     memcpy(pt + 8, params_json.base, params_json.len);
     char a[sizeof(AAD_LABEL) + OIDC_UUID_LEN];
-    uint8_t *box = NULL;
-    size_t boxlen = 0;
+    uint8_t key[GW_AEAD_KEY_LEN], *box = NULL;
+    size_t boxlen = 0, alen = aad_and_key(id, a, key);
     gw_err_t err;
-    int rc = gw_aead_seal(g_key, a, aad(id, a), pt, n, &box, &boxlen, &err);
+    int rc = gw_aead_seal(key, a, alen, pt, n, &box, &boxlen, &err);
+    gw_wipe(key, sizeof(key));
     free(pt);
     if (rc != 0)
         return NULL;
@@ -113,10 +124,12 @@ int oidc_pending_open(h2o_mem_pool_t *pool, const char *id, const char *sealed, 
     uint8_t *pt = NULL;
     size_t n = 0;
     char a[sizeof(AAD_LABEL) + OIDC_UUID_LEN];
+    uint8_t key[GW_AEAD_KEY_LEN];
+    size_t alen = aad_and_key(id, a, key);
     gw_err_t err;
     int rc = -1;
     if (gw_b64url_decode(sealed, len, box, &boxlen) != 0 ||
-        gw_aead_open(g_key, a, aad(id, a), box, boxlen, &pt, &n, &err) != 0)
+        gw_aead_open(key, a, alen, box, boxlen, &pt, &n, &err) != 0)
         goto done;
     if (n <= 8 || memchr(pt + 8, '\0', n - 8) != NULL)
         goto done;
@@ -133,6 +146,7 @@ int oidc_pending_open(h2o_mem_pool_t *pool, const char *id, const char *sealed, 
     *created_at = created;
     rc = 0;
 done:
+    gw_wipe(key, sizeof(key));
     free(box);
     if (pt != NULL) {
         gw_wipe(pt, n);
