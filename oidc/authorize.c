@@ -24,7 +24,7 @@ static const char AZ_STATE_TAG = 0;
 typedef struct {
     oidc_az_request_t a;
     char request_id[37]; /* resume: the pending request being finished */
-    const char *sealed;  /* resume: its box when the browser carries it unstored (pending.c) */
+    h2o_iovec_t sealed;  /* resume: its box when the browser carries it unstored (pending.c), or empty */
     int64_t created_at;  /* resume: when it was made (epoch seconds) */
     int unmet;           /* resume: the person gave up on the acr asked for */
     int need;            /* resume: the acr level the request needs */
@@ -137,7 +137,7 @@ static void issue(gw_req_t *r, az_ctx_t *c, const oidc_session_t *s)
 {
     if (c->opening != NULL) {
         /* Logged once stored, with the session's id. */
-        oidc_code_issue_opening_or_reply(r, &c->a, s, c->sealed != NULL ? NULL : c->request_id, c->opening,
+        oidc_code_issue_opening_or_reply(r, &c->a, s, c->sealed.len > 0 ? NULL : c->request_id, c->opening,
                                          c->code, on_code_stored);
         return;
     }
@@ -490,7 +490,7 @@ static void on_pending_stored(gw_req_t *r, void *data, PGresult *res, const gw_e
         page_db_error(r, err);
         return;
     }
-    c->sealed = NULL;
+    c->sealed = h2o_iovec_init(NULL, 0);
     oidc_session_open_or_reply(r, c->opening, on_opened_first);
 }
 
@@ -504,9 +504,8 @@ static void on_resume_client(gw_req_t *r, const oidc_client_t *client, const gw_
         if (err == NULL && client_fault(&c->a, client) == CLIENT_FITS &&
             resume_next(r, c, c->signed_in, &fit) == RESUME_ISSUE)
             issue(r, c, fit);
-        else if (c->sealed != NULL)
-            oidc_pending_live_query(r, c->request_id, h2o_iovec_init(c->sealed, strlen(c->sealed)),
-                                    on_pending_stored, NULL);
+        else if (c->sealed.len > 0)
+            oidc_pending_live_query(r, c->request_id, c->sealed, on_pending_stored, NULL);
         else
             oidc_session_open_or_reply(r, c->opening, on_opened_first);
         return;
@@ -534,7 +533,7 @@ static void resume_from_json(gw_req_t *r, az_ctx_t *c, const char *json)
     oidc_client_find(r, c->a.client_id.base, c->a.client_id.len, on_resume_client);
 }
 
-void oidc_az_resume_opening(gw_req_t *r, const char *request_id, const char *sealed, const char *params_json,
+void oidc_az_resume_opening(gw_req_t *r, const char *request_id, h2o_iovec_t sealed, const char *params_json,
                             int64_t created_at, oidc_session_opening_t *o)
 {
     az_ctx_t *c = gw_req_state(r, &AZ_STATE_TAG, sizeof(*c));

@@ -329,9 +329,9 @@ void oidc_session_log_signed_in(gw_req_t *r, const oidc_session_t *s);
  * Any other answer stores it first, then goes on as with a stored session.
  * `sealed` is the request's box when the browser carried it and it was never
  * stored (pending.c): the code then takes no row, and any other answer
- * stores the request from the box first. NULL for a stored request, which
+ * stores the request from the box first. Empty for a stored request, which
  * the code statement deletes. */
-void oidc_az_resume_opening(gw_req_t *r, const char *request_id, const char *sealed, const char *params_json,
+void oidc_az_resume_opening(gw_req_t *r, const char *request_id, h2o_iovec_t sealed, const char *params_json,
                             int64_t created_at, oidc_session_opening_t *o);
 
 /* Where a session that must register a method goes: the account security

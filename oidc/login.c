@@ -51,8 +51,8 @@ typedef struct {
     int has_totp;               /* an authenticator app: the code is a second step */
     const char *request_params; /* the pending request's parameters (JSON) */
     int64_t request_created_at;
-    h2o_iovec_t pending; /* the form's box of the request (pending.c), or empty */
-    const char *sealed;  /* that box once it opened: the request has no row yet */
+    h2o_iovec_t sealed; /* the form's box of the request (pending.c) once it opened, or
+                           empty; while it is set, the request has no row */
 } login_t;
 
 static void log_line(gw_req_t *r, gw_log_level_t level, const char *what)
@@ -63,8 +63,7 @@ static void log_line(gw_req_t *r, gw_log_level_t level, const char *what)
 static void signin_page(gw_req_t *r, login_t *l, const char *msg)
 {
     if (OIDC_CONTEXT_IS_REQUEST(l->request_id))
-        oidc_signin_page_pending(r, l->request_id, l->sealed ? l->pending : h2o_iovec_init(NULL, 0),
-                                 l->username, msg);
+        oidc_signin_page_pending(r, l->request_id, l->sealed, l->username, msg);
     else
         oidc_signin_page_account(r, l->username, msg);
 }
@@ -183,7 +182,7 @@ static int request_live_or_page(gw_req_t *r, login_t *l, PGresult *res, const gw
         page_expired(r);
         return -1;
     }
-    l->sealed = NULL;
+    l->sealed = h2o_iovec_init(NULL, 0);
     return 0;
 }
 
@@ -204,8 +203,8 @@ static void on_password_checked(gw_req_t *r, void *data, int ok)
         fail_audited(r, l, "wrong_password", "failed: wrong password");
     else if (!l->active)
         fail_audited(r, l, "account_inactive", "failed: inactive user");
-    else if (l->has_totp && l->sealed)
-        oidc_pending_live_query(r, l->request_id, l->pending, on_stored_for_second_step, l);
+    else if (l->has_totp && l->sealed.len > 0)
+        oidc_pending_live_query(r, l->request_id, l->sealed, on_stored_for_second_step, l);
     else if (l->has_totp)
         oidc_totp_second_step(r, l->user_id, l->request_id);
     else
@@ -262,7 +261,8 @@ static void count_attempt(gw_req_t *r, login_t *l)
                              num[1],
                              num[2],
                              num[3],
-                             OIDC_CONTEXT_IS_REQUEST(l->request_id) && !l->sealed ? l->request_id : NULL};
+                             OIDC_CONTEXT_IS_REQUEST(l->request_id) && l->sealed.len == 0 ? l->request_id
+                                                                                          : NULL};
     gw_req_query(r, &oidc_stmt_login_attempt, params, on_attempt, l);
 }
 
@@ -346,18 +346,16 @@ static void on_post(gw_req_t *r)
     }
     /* A box that does not open (altered, expired, another request's) leaves
      * the stored row, if any, to decide. */
-    l->pending = pending;
     const char *json;
     if (pending.len > 0 && oidc_pending_open(&r->req->pool, l->request_id, pending.base, pending.len, &json,
                                              &l->request_created_at) == 0) {
         l->request_params = json;
-        l->sealed = gw_req_strdup(r, pending.base, pending.len).base;
+        l->sealed = pending;
     }
     if (fields_usable(l))
         count_attempt(r, l);
     else
-        oidc_pending_live_query(r, l->request_id, l->sealed ? pending : h2o_iovec_init(NULL, 0),
-                                on_request_checked, l);
+        oidc_pending_live_query(r, l->request_id, l->sealed, on_request_checked, l);
 }
 
 /* ---- GET /login?request=<id> ------------------------------------------------------ */

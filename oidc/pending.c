@@ -45,12 +45,18 @@
 /* A clock this far ahead in another gateway process still opens its boxes. */
 #define CLOCK_SKEW_S 60
 
-static uint8_t g_key[GW_AEAD_KEY_LEN];
+/* The key the boxes' keys are derived from, prepared once: two derivations
+ * per sign-in run on the event loop. */
+static gw_hmac_key_t g_keys;
 
 void oidc_pending_keys_init(const uint8_t kek[32])
 {
     static const char LABEL[] = "regain/pending-request-key/v1";
-    gw_hmac_sha256(kek, 32, LABEL, sizeof(LABEL) - 1, g_key);
+    uint8_t key[GW_SHA256_LEN];
+    gw_hmac_sha256(kek, 32, LABEL, sizeof(LABEL) - 1, key);
+    gw_hmac_dispose(&g_keys);
+    gw_hmac_init(&g_keys, key, sizeof(key));
+    gw_wipe(key, sizeof(key));
 }
 
 /* The associated data: label and the id in lower case (ids compare so in
@@ -62,7 +68,7 @@ static size_t aad_and_key(const char *id, char out[sizeof(AAD_LABEL) + OIDC_UUID
     memcpy(out, AAD_LABEL, n);
     for (size_t i = 0; i < OIDC_UUID_LEN && id[i] != '\0'; i++)
         out[n++] = (char)(id[i] >= 'A' && id[i] <= 'F' ? id[i] + 32 : id[i]);
-    gw_hmac_sha256(g_key, sizeof(g_key), out, n, key);
+    gw_hmac_run(&g_keys, out, n, key);
     return n;
 }
 
