@@ -9,13 +9,29 @@ import json
 
 from authorize_browser import Browser, authorize_params, code_from, field_value, pkce, setup_fixtures
 from harness import check, check_eq, require, run
-from methods_fixture import form_fields
+from methods_fixture import (add_user, form_fields, otpauth_uri, plant_session, secret_from_uri, step_now,
+                             totp)
 
 
 def altered(box):
     """The box with one character in the middle changed."""
     i = len(box) // 2
     return box[:i] + ("A" if box[i] != "A" else "B") + box[i + 1:]
+
+
+def add_app(b):
+    """Adds and confirms an authenticator app on the account page `b` is
+    signed in to; returns its key and the step its confirmation used."""
+    page = b.get("/account/security")
+    f = form_fields(page.text, "/account/security/totp")
+    require("the add-app form", f is not None, page)
+    r = b.post("/account/security/totp", dict(f, name="Phone"))
+    key = secret_from_uri(otpauth_uri(r.text))
+    conf = form_fields(r.text, "/account/security/totp/confirm")
+    step = step_now()
+    r = b.post("/account/security/totp/confirm", dict(conf, code=totp(key, step)))
+    require("the app confirmed", r.status == 303, r)
+    return key, step
 
 
 def main(env):
@@ -113,6 +129,41 @@ def main(env):
     check_eq("... once: the second use finds the row", stored(), 2)
     r = b4.get("/recover?request=%s&pending=a&pending=b" % field_value(page6.text, "request"))
     check_eq("... a link with a repeated box is refused", r.status, 400)
+
+    # ---- an authenticator app: the code step and the code alone store the box ----------------
+    add_user(srv, "carol", "carol password 1")
+    bc = Browser(srv, "127.0.0.35")
+    signin = form_fields(bc.get("/account/security").text, "/login")
+    bc.post("/login", dict(signin, username="carol", password="carol password 1"))
+    ckey, cstep = add_app(bc)
+    bd = Browser(srv, "127.0.0.36")
+    page9 = page_for(bd, "box-9")
+    rid9 = field_value(page9.text, "request")
+    r = bd.sign_in(page9, "carol", "carol password 1")
+    step = form_fields(r.text, "/login/code") or {}
+    check("password and app: the code step after the right password", r.status == 200 and step.get("step"), r)
+    check_eq("... for the request, stored from its box now",
+             (step.get("request"), sql("select params->>'state' from authorization_requests where id = '%s'"
+                                       % rid9)), (rid9, [["box-9"]]))
+    r = bd.post("/login/code", dict(step, code=totp(ckey, cstep + 1)))
+    check_eq("... the code: on to resume the request", (r.status, r.header("location")),
+             (303, "/authorize/resume?request=" + rid9))
+    code_from(bd.follow(r), "... which answers the relying party", srv, state="box-9")
+
+    dan = add_user(srv, "dan")
+    bp = Browser(srv, "127.0.0.37")
+    plant_session(bp, env, env.db_url, dan)
+    dkey, dstep = add_app(bp)
+    be = Browser(srv, "127.0.0.38")
+    page10 = page_for(be, "box-10")
+    rid10 = field_value(page10.text, "request")
+    alone = form_fields(page10.text, "/login/code")
+    r = be.post("/login/code", dict(alone, username="dan", code=totp(dkey, dstep + 1)))
+    check_eq("a code alone (an account without a password) from the page: on to resume",
+             (r.status, r.header("location")), (303, "/authorize/resume?request=" + rid10))
+    check_eq("... the request stored from its box",
+             sql("select params->>'state' from authorization_requests where id = '%s'" % rid10), [["box-10"]])
+    code_from(be.follow(r), "... which answers the relying party", srv, state="box-10")
 
     # ---- a client removed after the page was shown -----------------------------------------
     sql("insert into clients (id, name, token_endpoint_auth_method, grant_types, scopes, redirect_uris) "
