@@ -65,6 +65,21 @@ def form_fields(text, action):
     return out
 
 
+def add_app(b):
+    """Adds an authenticator app on the account page `b` is signed in to and
+    confirms it with the current step's code; returns its key and that step."""
+    page = b.get("/account/security")
+    f = form_fields(page.text, "/account/security/totp")
+    require("the add-app form", f is not None, page)
+    r = b.post("/account/security/totp", dict(f, name="Phone"))
+    key = secret_from_uri(otpauth_uri(r.text))
+    conf = form_fields(r.text, "/account/security/totp/confirm")
+    step = step_now()
+    r = b.post("/account/security/totp/confirm", dict(conf, code=totp(key, step)))
+    require("app confirmed", r.status == 303, r)
+    return key, step
+
+
 def secret_hash_hex(kek_b64, token):
     """What regain stores for a cookie token: HMAC-SHA-256 under the key
     derived from the key-encryption key (gateway/secrets.c)."""

@@ -12,7 +12,7 @@ and a name that is nobody's records nothing. The pages stay the same."""
 
 from authorize_browser import Browser
 from harness import check, check_eq, require, run
-from methods_fixture import add_user, form_fields, otpauth_uri, plant_session, secret_from_uri, step_now, totp, sql
+from methods_fixture import add_app, add_user, form_fields, plant_session, step_now, totp, sql
 
 MAX_FAILURES = 3
 
@@ -23,15 +23,7 @@ def failed(db, user_id):
 
 
 def enrol_confirmed(b, key_out):
-    page = b.get("/account/security")
-    f = form_fields(page.text, "/account/security/totp")
-    require("the add-app form", f is not None, page)
-    r = b.post("/account/security/totp", dict(f, name="Phone"))
-    key = secret_from_uri(otpauth_uri(r.text))
-    conf = form_fields(r.text, "/account/security/totp/confirm")
-    r = b.post("/account/security/totp/confirm", dict(conf, code=totp(key)))
-    require("app confirmed", r.status == 303, r)
-    key_out.append(key)
+    key_out.append(add_app(b)[0])
 
 
 def wrong(key):

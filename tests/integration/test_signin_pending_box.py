@@ -9,29 +9,13 @@ import json
 
 from authorize_browser import Browser, authorize_params, code_from, field_value, pkce, setup_fixtures
 from harness import check, check_eq, require, run
-from methods_fixture import (add_user, form_fields, otpauth_uri, plant_session, secret_from_uri, step_now,
-                             totp)
+from methods_fixture import add_app, add_user, form_fields, plant_session, totp
 
 
 def altered(box):
     """The box with one character in the middle changed."""
     i = len(box) // 2
     return box[:i] + ("A" if box[i] != "A" else "B") + box[i + 1:]
-
-
-def add_app(b):
-    """Adds and confirms an authenticator app on the account page `b` is
-    signed in to; returns its key and the step its confirmation used."""
-    page = b.get("/account/security")
-    f = form_fields(page.text, "/account/security/totp")
-    require("the add-app form", f is not None, page)
-    r = b.post("/account/security/totp", dict(f, name="Phone"))
-    key = secret_from_uri(otpauth_uri(r.text))
-    conf = form_fields(r.text, "/account/security/totp/confirm")
-    step = step_now()
-    r = b.post("/account/security/totp/confirm", dict(conf, code=totp(key, step)))
-    require("the app confirmed", r.status == 303, r)
-    return key, step
 
 
 def main(env):
