@@ -27,7 +27,7 @@ static const char STATE_TAG = 0;
 #define COL_CHALLENGE      18
 #define COL_TAP_CAP        19 /* then verified claims, provider result */
 #define COL_TAKE_CHALLENGE 10
-#define COL_TAKE_SESSION   11 /* ended | extras | plain | NULL */
+#define COL_TAKE_SESSION   11 /* ended | waiting | extras | plain | NULL */
 
 /* What a taken code still waits for: its session's extras, its user's
  * claims (for a claims request). The rows are copies (the store clears its
@@ -50,8 +50,8 @@ typedef struct {
 static void refuse(gw_req_t *r, const code_state_t *st, const char *status)
 {
     /* One public message for "unknown", "expired", "replayed",
-     * "wrong_client", "inactive_user" and "session_ended": an attacker
-     * holding a code learns nothing. */
+     * "wrong_client", "inactive_user", "session_ended" and
+     * "session_waiting": an attacker holding a code learns nothing. */
     const char *msg = "authorization code is invalid, expired or already used";
     if (status != NULL && strcmp(status, "wrong_redirect_uri") == 0)
         msg = "redirect_uri does not match the authorization request";
@@ -217,8 +217,8 @@ static void on_taken(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
     /* After the statement's own checks, as regain_code_exchange orders them
      * (026): the code is used up either way. */
     const char *session = store_value(res, 0, COL_TAKE_SESSION);
-    if (session != NULL && strcmp(session, "ended") == 0) {
-        refuse(r, st, "session_ended");
+    if (session != NULL && (strcmp(session, "ended") == 0 || strcmp(session, "waiting") == 0)) {
+        refuse(r, st, session[0] == 'e' ? "session_ended" : "session_waiting");
         return;
     }
     if (!verifier_matches_or_reply(r, st, res, COL_TAKE_CHALLENGE))

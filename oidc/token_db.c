@@ -32,8 +32,10 @@ store_stmt_t OIDC_STMT_CODE_REDEEM = {
  * read by OIDC_STMT_USERINFO, which saves every other exchange 7 of its 12
  * columns, about 38,000 backend instructions), the code's PKCE challenge,
  * and the state of its session from one look-up: 'ended' (the caller refuses
- * the code, schema/026_code_session_ended.sql), 'extras' (a TAP or a
- * recovery behind it: OIDC_STMT_SESSION_EXTRAS), 'plain', or NULL without a
+ * the code, schema/026_code_session_ended.sql), 'waiting' (a TAP session
+ * before a method is registered: refused too, schema/037), 'extras' (a TAP
+ * or a recovery behind it: OIDC_STMT_SESSION_EXTRAS, whose TAP expiry
+ * refuses the grant once passed, oidc/token.c), 'plain', or NULL without a
  * session. One sub-select instead of one per question saves about 12,000
  * backend instructions per exchange (callgrind). No row: the code is unknown
  * or was used (OIDC_STMT_CODE_REPLAYED tells which). Joining users drops no
@@ -46,8 +48,10 @@ store_stmt_t OIDC_STMT_CODE_REDEEM = {
     "WHEN NOT x.active THEN 'inactive_user' ELSE 'ok' END, "                                                 \
     "c.family_id, c.user_id, c.session_id, c.scope, c.nonce, c.claims::text, "                               \
     "extract(epoch FROM c.auth_time)::bigint, c.acr, to_json(c.amr)::text, c.code_challenge, "               \
-    "(SELECT CASE WHEN s.ended_at IS NOT NULL THEN 'ended' WHEN s.tap_id IS NOT NULL OR "                    \
-    "s.recovery_attempt_id IS NOT NULL OR s.verified_claims IS NOT NULL THEN 'extras' ELSE 'plain' END "     \
+    "(SELECT CASE WHEN s.ended_at IS NOT NULL THEN 'ended' WHEN s.purpose = 'register_method' THEN "         \
+    "'waiting' "                                                                                             \
+    "WHEN s.tap_id IS NOT NULL OR s.recovery_attempt_id IS NOT NULL OR s.verified_claims IS NOT NULL "       \
+    "THEN 'extras' ELSE 'plain' END "                                                                        \
     " FROM sessions s WHERE s.id = c.session_id)"
 
 /* Token requests come in bursts from many relying parties at once, so the

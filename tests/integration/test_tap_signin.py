@@ -15,6 +15,7 @@ import re
 import urllib.parse
 import uuid
 
+import tokens_fixture
 from harness import check, check_eq, run
 from tap_fixture import (REDIRECT, Admin, Browser, add_client, add_user, authorize_path, csrf_token, hidden,
                          jwt_claims, now, pkce, sql)
@@ -39,6 +40,7 @@ def main(env):
     admin = Admin(srv)
     users = {n: add_user(env, n) for n in ("alice", "bob", "carol", "dave", "erin", "frank", "gina")}
     add_client(env, "rp1")
+    add_client(env, "rp-code-only", grants="{authorization_code}")
     secrets = []
 
     def issue(name, body=None):
@@ -111,12 +113,20 @@ def main(env):
     sid = sql(env, "SELECT id FROM sessions WHERE user_id = '%s'" % users["bob"])[0][0]
     rows = sql(env, "SELECT count(*) FROM authorization_codes WHERE session_id = '%s'" % sid)
     check_eq("no code was stored for the waiting session", rows[0][0], "0")
-    rc_rows = env and __import__("harness").psql(
-        env.db_url, "INSERT INTO authorization_codes (code_hash, client_id, user_id, session_id, redirect_uri, scope,"
-        " code_challenge, auth_time, amr, expires_at) VALUES ('\\x01', 'rp1', '%s', '%s', '%s', 'openid', 'x', now(),"
-        " '{tap}', now() + interval '1 minute')" % (users["bob"], sid, REDIRECT))
-    check("the database refuses a code for a waiting session, whatever path tries",
-          rc_rows[0] != 0 and "Temporary Access Pass" in rc_rows[2], rc_rows)
+    # A code stored for the waiting session, whatever path stored it, buys
+    # nothing: the exchange refuses it (schema/037), both the one that may
+    # store a refresh token (rp1) and the one-statement take (rp-code-only).
+    for client in ("rp1", "rp-code-only"):
+        code, code_verifier = tokens_fixture.add_code(env, client, users["bob"], sid)
+        r = __import__("harness").curl(
+            "--http2", "-k", "-X", "POST", "-H", "content-type: application/x-www-form-urlencoded", "--data-binary",
+            urllib.parse.urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                                    "code_verifier": code_verifier, "client_id": client}), srv.https("/token"))
+        check("%s: a code of the waiting session is refused at the token endpoint (invalid_grant)" % client,
+              r.status == 400 and (r.json() or {}).get("error") == "invalid_grant"
+              and "access_token" not in (r.json() or {}), r.describe())
+    rows = sql(env, "SELECT count(*) FROM refresh_tokens WHERE session_id = '%s'" % sid)
+    check_eq("... and no refresh token was stored for it", rows[0][0], "0")
 
     # The account security page registers a method (sign-in methods area):
     rows = sql(env, "SELECT session_method_registered('%s')" % sid)
@@ -153,6 +163,18 @@ def main(env):
                                     "client_id": "rp1"}), srv.https("/token"))
         check("after the TAP expired the refresh token is refused",
               r.status == 400 and (r.json() or {}).get("error") == "invalid_grant", r.describe())
+        refresh_before = sql(env, "SELECT count(*) FROM refresh_tokens WHERE session_id = '%s'" % sid)[0][0]
+        for client in ("rp1", "rp-code-only"):
+            code, code_verifier = tokens_fixture.add_code(env, client, users["bob"], sid)
+            r = __import__("harness").curl(
+                "--http2", "-k", "-X", "POST", "-H", "content-type: application/x-www-form-urlencoded",
+                "--data-binary", urllib.parse.urlencode({"grant_type": "authorization_code", "code": code,
+                                                         "redirect_uri": REDIRECT, "code_verifier": code_verifier,
+                                                         "client_id": client}), srv.https("/token"))
+            check("%s: after the TAP expired, a code of its session is refused (invalid_grant)" % client,
+                  r.status == 400 and (r.json() or {}).get("error") == "invalid_grant", r.describe())
+        check_eq("... and no refresh token was stored for them",
+                 sql(env, "SELECT count(*) FROM refresh_tokens WHERE session_id = '%s'" % sid)[0][0], refresh_before)
 
     # ---- multi-use --------------------------------------------------------------------------
     r = admin.call("PUT", "/admin/v1/policies/temporaryAccessPass", {"isUsableOnce": False})
