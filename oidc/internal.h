@@ -294,7 +294,7 @@ const char *oidc_req_user_agent(gw_req_t *r);
 #define OIDC_SESSION_OPEN_CTES                                                                               \
     "forgive_user AS (DELETE FROM login_throttle WHERE key = 'user:' || lower($5)), "                        \
     "forgive_addr AS (UPDATE login_throttle SET failures = greatest(failures - 1, 0) "                       \
-    "  WHERE key = 'addr:' || client_addr_key($6)), "                                                        \
+    "  WHERE key = 'addr:' || client_addr_key_inline($6)), "                                                 \
     "old AS (UPDATE sessions SET ended_at = now() WHERE token_hash = $7::bytea AND ended_at IS NULL), "      \
     "ev AS (SELECT audit_append('method.used', 'user:' || $2, $2::uuid, $6, $8, 'success', NULL, "           \
     "  jsonb_build_object('kind', 'password')) AS e), "                                                      \

@@ -182,7 +182,7 @@ store_stmt_t oidc_stmt_code_only_totps = {
     "fu AS (DELETE FROM login_throttle WHERE key = "                                                         \
     "  (SELECT 'user:' || lower(u.user_name) FROM users u JOIN used ON u.id = used.user_id)), "              \
     "fa AS (UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = 'addr:' || "          \
-    "client_addr_key($6) "                                                                                   \
+    "client_addr_key_inline($6) "                                                                            \
     "  AND EXISTS (SELECT 1 FROM used)) "                                                                    \
     "INSERT INTO sessions (token_hash, user_id, auth_time, amr, acr, expires_at) "                           \
     "SELECT $1::bytea, used.user_id, now(), $4::text[], $3, now() + $2::integer * interval '1 second' "      \

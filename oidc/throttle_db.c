@@ -15,7 +15,9 @@
  * so a burst of honest sign-ins must not lock the whole office out. The key
  * is client_addr_key (schema/016): an IPv6 client counts by its /64, which
  * one customer usually holds whole, as the passkey, TAP and recovery limits
- * count it; by the exact address, one /64 was 2^64 fresh counters. */
+ * count it; by the exact address, one /64 was 2^64 fresh counters. The
+ * statements name client_addr_key_inline, the same key without a PL/pgSQL
+ * call for an IPv4 address (schema/038). */
 
 /* Per key: a fixed window of throttle_window_s seconds starting at the first
  * failure; the attempt that goes over the key's limit locks the key for
@@ -37,11 +39,13 @@
 
 /* The keys this statement counts are left to its upsert. */
 #define THROTTLE_GC                                                                                          \
-    OIDC_THROTTLE_GC("$3", "AND g.key <> 'user:' || lower($1) AND g.key <> 'addr:' || client_addr_key($2)")
+    OIDC_THROTTLE_GC("$3",                                                                                   \
+                     "AND g.key <> 'user:' || lower($1) AND g.key <> 'addr:' || client_addr_key_inline($2)")
 
 #define THROTTLE_UPSERT                                                                                      \
     "INSERT INTO login_throttle AS t (key, failures, window_start) "                                         \
-    "VALUES ('user:' || lower($1), 1, now()), ('addr:' || client_addr_key($2), 1, now()) " THROTTLE_CONFLICT
+    "VALUES ('user:' || lower($1), 1, now()), ('addr:' || client_addr_key_inline($2), 1, "                   \
+    "now()) " THROTTLE_CONFLICT
 
 /* A password sign-in in one round trip: whether the authorization request
  * $7 is still live (NULL: a sign-in for the account page, always live), the
@@ -62,7 +66,8 @@ store_stmt_t oidc_stmt_login_attempt = {
     "  floor(extract(epoch FROM a.created_at))::bigint AS created "
     "  FROM (SELECT) one LEFT JOIN authorization_requests a ON a.id = $7::uuid AND a.expires_at > now()), "
     "att AS (INSERT INTO login_throttle AS t (key, failures, window_start) "
-    "  SELECT v.key, 1, now() FROM live, (VALUES ('user:' || lower($1)), ('addr:' || client_addr_key($2))) "
+    "  SELECT v.key, 1, now() FROM live, (VALUES ('user:' || lower($1)), ('addr:' || "
+    "client_addr_key_inline($2))) "
     "AS v (key) "
     "  WHERE live.ok " THROTTLE_CONFLICT " AS locked) "
     "SELECT live.ok, coalesce((SELECT bool_or(att.locked) FROM att), false), u.id, u.password_hash, "

@@ -492,7 +492,9 @@ class Regain:
         return p
 
     def spawn(self, env=None):
-        """Starts `regain serve` without waiting for it."""
+        """Starts `regain serve` without waiting for it (again after stop():
+        the new process is checked when it stops)."""
+        self.checked = False
         self._err = open(self.stderr_path, "ab")
         self._out = open(self.stdout_path, "ab")
         self.proc = subprocess.Popen(
