@@ -60,14 +60,11 @@ int gw_b64_decode(const char *in, size_t n, uint8_t *out, size_t *outlen);
 
 #define GW_SHA256_LEN 32
 
-/* Fill buf with n bytes from OpenSSL's CSPRNG. Aborts if it fails: a server
- * that cannot draw randomness must not mint codes or nonces. */
+/* Fill buf with n bytes from OpenSSL's CSPRNG (up to 64 through a
+ * per-thread buffer it refills 4 KiB at a time, rand_hash.c says why).
+ * Aborts if it fails: a server that cannot draw randomness must not mint
+ * codes or nonces. */
 void gw_random_bytes(uint8_t *buf, size_t n);
-
-/* n (at most 64) bytes from the same CSPRNG for a public identifier (a
- * JWT's jti), served from a per-thread buffer refilled 4 KiB at a time. Not
- * for secrets: the bytes of later identifiers wait in memory. */
-void gw_random_id(uint8_t *buf, size_t n);
 
 /* SHA-256 of n bytes. */
 void gw_sha256(const void *data, size_t n, uint8_t out[GW_SHA256_LEN]);

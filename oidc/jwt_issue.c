@@ -280,7 +280,7 @@ void oidc_at_hash(const char *token, size_t len, char out[OIDC_AT_HASH_LEN + 1])
 void oidc_jti_new(char out[OIDC_JTI_LEN + 1])
 {
     uint8_t raw[16];
-    gw_random_id(raw, sizeof(raw));
+    gw_random_bytes(raw, sizeof(raw));
     gw_b64url_encode(raw, sizeof(raw), out);
 }
 

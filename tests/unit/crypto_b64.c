@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "gateway/crypto.h"
 
@@ -206,20 +208,45 @@ static void test_ct_equal_and_random(void **state)
     assert_false(gw_ct_equal(a, zero, sizeof(a)));
 }
 
-/* gw_random_id: 600 16-byte identifiers cross two refills of the
- * per-thread buffer; all must differ, and none may be all zero (a buffer
- * handed out without being filled). */
-static void test_random_id(void **state)
+/* Small draws of gw_random_bytes come from a per-thread buffer: 600
+ * 16-byte values cross two refills; all must differ, and none may be all
+ * zero (a buffer handed out without being filled). */
+static void test_random_small_draws(void **state)
 {
     (void)state;
     static uint8_t ids[600][16];
     static const uint8_t zero[16];
     for (size_t i = 0; i < 600; i++) {
-        gw_random_id(ids[i], 16);
+        gw_random_bytes(ids[i], 16);
         assert_true(memcmp(ids[i], zero, 16) != 0);
         for (size_t j = 0; j < i; j++)
             assert_true(memcmp(ids[i], ids[j], 16) != 0);
     }
+}
+
+/* After fork() the child must not hand out the bytes its parent's buffer
+ * still holds: each draws its next 32 bytes, and they differ. */
+static void test_random_fork(void **state)
+{
+    (void)state;
+    uint8_t first[32], mine[32], childs[32];
+    gw_random_bytes(first, sizeof(first)); /* the buffer is filled now */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        gw_random_bytes(childs, sizeof(childs));
+        _exit(write(fds[1], childs, sizeof(childs)) == (ssize_t)sizeof(childs) ? 0 : 1);
+    }
+    close(fds[1]);
+    gw_random_bytes(mine, sizeof(mine));
+    assert_int_equal(read(fds[0], childs, sizeof(childs)), (ssize_t)sizeof(childs));
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(memcmp(mine, childs, sizeof(mine)) != 0);
 }
 
 int main(void)
@@ -234,7 +261,8 @@ int main(void)
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_hmac_sha256),
         cmocka_unit_test(test_ct_equal_and_random),
-        cmocka_unit_test(test_random_id),
+        cmocka_unit_test(test_random_small_draws),
+        cmocka_unit_test(test_random_fork),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
