@@ -217,8 +217,12 @@ static void on_taken(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
     /* After the statement's own checks, as regain_code_exchange orders them
      * (026): the code is used up either way. */
     const char *session = store_value(res, 0, COL_TAKE_SESSION);
-    if (session != NULL && (strcmp(session, "ended") == 0 || strcmp(session, "waiting") == 0)) {
-        refuse(r, st, session[0] == 'e' ? "session_ended" : "session_waiting");
+    if (session != NULL && strcmp(session, "ended") == 0) {
+        refuse(r, st, "session_ended");
+        return;
+    }
+    if (session != NULL && strcmp(session, "waiting") == 0) {
+        refuse(r, st, "session_waiting");
         return;
     }
     if (!verifier_matches_or_reply(r, st, res, COL_TAKE_CHALLENGE))
