@@ -27,7 +27,6 @@ def main(env):
     require("track_functions for this database", rc == 0, err)
     srv.start()
     sql = setup_fixtures(srv, env.db_url)
-
     _, challenge = pkce()
 
     def sign_in(br, password):
@@ -49,7 +48,7 @@ def main(env):
                 "and backend_type = 'client backend' and pid <> pg_backend_pid()") != [["0"]]:
             time.sleep(0.1)
 
-    for i, src in enumerate(("127.0.0.41", "127.0.0.42")):
+    for src in ("127.0.0.41", "127.0.0.42"):
         br = Browser(srv, src)
         check_eq("wrong password from %s: the page again" % src, sign_in(br, "guess").status, 200)
         check_eq("right password from %s: signed in" % src, sign_in(br, "wonderland 1").status, 303)
