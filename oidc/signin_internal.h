@@ -153,7 +153,7 @@ extern store_stmt_t oidc_stmt_authz_request_live;
 
 /* A password sign-in's first step: with $7 the authorization request id
  * (NULL: the account page), counts one attempt against ('user:' || lower($1))
- * and ('addr:' || client_addr_key($2)) ($3 window s, $4 max failures, $5
+ * and ('addr:' || client_addr_key_inline($2)) ($3 window s, $4 max failures, $5
  * lockout s, $6 max failures per address) if that request is live, and looks
  * up the account
  * by userName (case-insensitive). One row: request live, a key locked,

@@ -118,10 +118,7 @@ def main(env):
     # store a refresh token (rp1) and the one-statement take (rp-code-only).
     for client in ("rp1", "rp-code-only"):
         code, code_verifier = tokens_fixture.add_code(env, client, users["bob"], sid)
-        r = __import__("harness").curl(
-            "--http2", "-k", "-X", "POST", "-H", "content-type: application/x-www-form-urlencoded", "--data-binary",
-            urllib.parse.urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-                                    "code_verifier": code_verifier, "client_id": client}), srv.https("/token"))
+        r = tokens_fixture.token(srv, tokens_fixture.code_form(code, code_verifier, client))
         check("%s: a code of the waiting session is refused at the token endpoint (invalid_grant)" % client,
               r.status == 400 and (r.json() or {}).get("error") == "invalid_grant"
               and "access_token" not in (r.json() or {}), r.describe())
@@ -166,11 +163,7 @@ def main(env):
         refresh_before = sql(env, "SELECT count(*) FROM refresh_tokens WHERE session_id = '%s'" % sid)[0][0]
         for client in ("rp1", "rp-code-only"):
             code, code_verifier = tokens_fixture.add_code(env, client, users["bob"], sid)
-            r = __import__("harness").curl(
-                "--http2", "-k", "-X", "POST", "-H", "content-type: application/x-www-form-urlencoded",
-                "--data-binary", urllib.parse.urlencode({"grant_type": "authorization_code", "code": code,
-                                                         "redirect_uri": REDIRECT, "code_verifier": code_verifier,
-                                                         "client_id": client}), srv.https("/token"))
+            r = tokens_fixture.token(srv, tokens_fixture.code_form(code, code_verifier, client))
             check("%s: after the TAP expired, a code of its session is refused (invalid_grant)" % client,
                   r.status == 400 and (r.json() or {}).get("error") == "invalid_grant", r.describe())
         check_eq("... and no refresh token was stored for them",

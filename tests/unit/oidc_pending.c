@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "oidc/authorize_internal.h"
+#include "pool_fixture.h"
 
 #define ID       "0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b11"
 #define OTHER_ID "0b7e5c1a-8c1e-4a4e-9a55-3c1d2f0e9b12"
@@ -18,20 +19,11 @@
 
 static const uint8_t KEK[32] = {7, 7, 7};
 
-static int setup(void **state)
+/* A pool (pool_fixture.h) and the test key: test_other_key changes it. */
+static int setup_with_key(void **state)
 {
-    h2o_mem_pool_t *pool = malloc(sizeof(*pool));
-    h2o_mem_init_pool(pool);
-    *state = pool;
     oidc_pending_keys_init(KEK);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    h2o_mem_clear_pool(*state);
-    free(*state);
-    return 0;
+    return setup(state);
 }
 
 static const char *seal(h2o_mem_pool_t *pool, const char *id, int64_t created, const char *json)
@@ -193,14 +185,14 @@ static void test_new(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_other_request, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_change_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lifetime, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_other_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_size, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nul_in_params, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_new, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip, setup_with_key, teardown),
+        cmocka_unit_test_setup_teardown(test_other_request, setup_with_key, teardown),
+        cmocka_unit_test_setup_teardown(test_every_change_refused, setup_with_key, teardown),
+        cmocka_unit_test_setup_teardown(test_lifetime, setup_with_key, teardown),
+        cmocka_unit_test_setup_teardown(test_other_key, setup_with_key, teardown),
+        cmocka_unit_test_setup_teardown(test_size, setup_with_key, teardown),
+        cmocka_unit_test_setup_teardown(test_nul_in_params, setup_with_key, teardown),
+        cmocka_unit_test_setup_teardown(test_new, setup_with_key, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
