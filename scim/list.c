@@ -57,6 +57,7 @@
 #include <time.h>
 
 #include "gateway/crypto.h"
+#include "gateway/parse.h"
 #include "gateway/secrets.h"
 #include "scim/endpoints.h"
 
@@ -257,17 +258,6 @@ static uint64_t get64(const uint8_t *p)
     return v;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A UUID's text (8-4-4-4-12) as 16 bytes; -1 when it is not one. */
 static int uuid_pack(const char *s, uint8_t out[16])
 {
@@ -279,7 +269,7 @@ static int uuid_pack(const char *s, uint8_t out[16])
                 return -1;
             continue;
         }
-        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+        int hi = gw_hex_digit(s[i]), lo = gw_hex_digit(s[i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[j++] = (uint8_t)(hi << 4 | lo);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "gateway/parse.h"
 #include "scim/bulk.h"
 #include "scim/endpoints.h"
 
@@ -251,17 +252,6 @@ static void reply(gw_req_t *r, gw_jw_t *w)
 
 /* The part of the path after `prefix`, percent-decoded into pool memory:
  * "" for the collection, the id after a '/', or NULL when malformed. */
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static const char *path_rest(gw_req_t *r, size_t prefix_len)
 {
     h2o_iovec_t p = r->req->path_normalized;
@@ -274,8 +264,8 @@ static const char *path_rest(gw_req_t *r, size_t prefix_len)
     char *out = gw_req_alloc(r, n + 1), *o = out;
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1]), hi >= 0) &&
-            (lo = hex_value(s[i + 2]), lo >= 0)) {
+        if (s[i] == '%' && i + 2 < n && (hi = gw_hex_digit(s[i + 1]), hi >= 0) &&
+            (lo = gw_hex_digit(s[i + 2]), lo >= 0)) {
             *o++ = (char)(hi * 16 + lo);
             i += 2;
         } else {
