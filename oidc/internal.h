@@ -92,10 +92,13 @@ yajl_val oidc_acr_essential(yajl_val claims, size_t m);
 /* The level a session's acr reaches (OIDC_ACR_LEVEL_*; NULL or unknown: 0). */
 int oidc_acr_level(const char *acr);
 
-/* 1 when a session with `session_acr` may answer the request; *assert gets
- * the acr to put in the ID token: the first requested value of ours the
- * session reaches, else the session's own. 0: the user must sign in again
- * with a stronger method (step-up), never the weaker session accepted. */
+/* 1 when a session with `session_acr` may answer the request (it meets
+ * acr_values and each essential acr claim that names a value of ours);
+ * *assert gets the acr to put in the ID token: the first value of the
+ * essential id_token request the session reaches, else of the userinfo
+ * one, else of acr_values, else the session's own. 0: the user must sign
+ * in again with a stronger method (step-up), never the weaker session
+ * accepted. */
 int oidc_acr_satisfied(const char *acr_values, size_t acr_len, const char *claims_json, size_t claims_len,
                        const char *session_acr, const char **assert);
 /* A session from a Temporary Access Pass an administrator issued. */

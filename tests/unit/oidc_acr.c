@@ -119,11 +119,53 @@ static void verified_recovery(void **state)
     assert_int_equal(satisfied(OIDC_ACR_VERIFIED_RECOVERY "-ish", NULL, PWD, &a), 1);
 }
 
+/* acr_values is voluntary and an essential claim binding (OIDC Core
+ * §5.5.1.1): naming a weaker value in acr_values must not let a session
+ * answer an essential claim it does not meet, and the ID token asserts a
+ * value the essential claim named. */
+static void essential_and_voluntary(void **state)
+{
+    (void)state;
+    const char *a = NULL;
+    const char *essential_phr = "{\"id_token\":{\"acr\":{\"essential\":true,\"value\":\"" PHR "\"}}}";
+    const char *essential_rec =
+        "{\"id_token\":{\"acr\":{\"essential\":true,\"values\":[\"" OIDC_ACR_VERIFIED_RECOVERY "\"]}}}";
+    const char *userinfo_mfa = "{\"userinfo\":{\"acr\":{\"essential\":true,\"value\":\"" MFA "\"}}}";
+    assert_int_equal(satisfied(PWD, essential_phr, PWD, &a), 0);
+    assert_int_equal(satisfied(PWD " " MFA, essential_phr, MFA, &a), 0);
+    assert_int_equal(satisfied(PWD, essential_rec, PWD, &a), 0);
+    assert_int_equal(satisfied(PWD, userinfo_mfa, PWD, &a), 0);
+    /* Both met: the essential claim's value is asserted. */
+    assert_int_equal(satisfied(PWD, essential_phr, PHR, &a), 1);
+    assert_string_equal(a, PHR);
+    assert_int_equal(satisfied(PWD, userinfo_mfa, PHR, &a), 1);
+    assert_string_equal(a, MFA);
+    /* acr_values binds as well: an essential password claim does not let a
+     * password session answer acr_values naming only mfa. */
+    const char *essential_pwd = "{\"id_token\":{\"acr\":{\"essential\":true,\"value\":\"" PWD "\"}}}";
+    assert_int_equal(satisfied(MFA, essential_pwd, PWD, &a), 0);
+    assert_int_equal(satisfied(MFA, essential_pwd, MFA, &a), 1);
+    assert_string_equal(a, PWD);
+    /* The level needed is the strongest any request needs. */
+    assert_int_equal(needed(PWD, essential_phr), OIDC_ACR_LEVEL_PHISHING_RESISTANT);
+    assert_int_equal(needed(PHR, essential_pwd), OIDC_ACR_LEVEL_PHISHING_RESISTANT);
+    assert_int_equal(needed(PWD, userinfo_mfa), OIDC_ACR_LEVEL_MFA);
+    /* An essential claim naming only values we do not know binds nothing here. */
+    assert_int_equal(
+        satisfied(PWD, "{\"id_token\":{\"acr\":{\"essential\":true,\"value\":\"urn:example:x\"}}}", PWD, &a),
+        1);
+    assert_string_equal(a, PWD);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(levels),  cmocka_unit_test(acr_values),        cmocka_unit_test(claims),
-        cmocka_unit_test(step_up), cmocka_unit_test(verified_recovery),
+        cmocka_unit_test(levels),
+        cmocka_unit_test(acr_values),
+        cmocka_unit_test(claims),
+        cmocka_unit_test(step_up),
+        cmocka_unit_test(verified_recovery),
+        cmocka_unit_test(essential_and_voluntary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
