@@ -1,7 +1,10 @@
-/* POST /revoke (RFC 7009). The client authenticates; the token is ours only
- * if it was issued to that client (§2.1). Whatever the token, the answer is
- * 200 (§2.2): an invalid, unknown or foreign token is not an error, so the
- * endpoint tells a caller nothing about tokens it does not own.
+/* POST /revoke (RFC 7009). The client authenticates, then the server
+ * "verifies whether the token was issued to the client making the
+ * revocation request. If this validation fails, the request is refused and
+ * the client is informed of the error" (§2.1): a live token of another
+ * client gets invalid_grant, RFC 6749 §5.2's error for a grant that "was
+ * issued to another client", and stays live. An invalid or unknown token is
+ * not an error (§2.2): 200, as for a token revoked.
  *
  * A refresh token revokes its whole grant family, access tokens included
  * (§2.1 SHOULD); an access token is listed by jti until its exp. */
@@ -19,15 +22,23 @@ static void reply_ok(gw_req_t *r)
     gw_reply(r, 200, "application/json", "", 0);
 }
 
+static void refuse_foreign(gw_req_t *r)
+{
+    gw_reply_fail(r, GW_E_INVALID_GRANT, "the token was issued to another client");
+}
+
 static void on_done(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
 {
-    (void)res;
     if (qerr != NULL) {
         /* §2.2.1: 503 when revocation could not be done; the client retries. */
         gw_reply_error(r, qerr);
         return;
     }
-    reply_ok(r);
+    const char *status = res != NULL && PQntuples(res) == 1 ? store_value(res, 0, 0) : NULL;
+    if (status != NULL && strcmp(status, "wrong_client") == 0)
+        refuse_foreign(r);
+    else
+        reply_ok(r);
 }
 
 static void on_client(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)
@@ -44,9 +55,12 @@ static void on_client(gw_req_t *r, const oidc_client_t *c, const gw_kvs_t *form)
         oidc_access_t at;
         gw_err_t err;
         if (oidc_access_verify(&r->req->pool, oidc_cfg->issuer, token.base, token.len, oidc_now(), &at,
-                               &err) != 0 ||
-            strcmp(at.client_id, c->id) != 0) {
+                               &err) != 0) {
             reply_ok(r);
+            return;
+        }
+        if (strcmp(at.client_id, c->id) != 0) {
+            refuse_foreign(r);
             return;
         }
         char exp[24];

@@ -1,9 +1,11 @@
 """POST /revoke (RFC 7009) and POST /introspect (RFC 7662): revoking an access
 token or a refresh token makes introspection say inactive and the token stop
-working; a refresh token revokes its family; unknown tokens and tokens of
-another client get 200 without effect; introspection shows active tokens'
-members only to the client they were issued to (or an admin client), and
-{"active":false} otherwise."""
+working; a refresh token revokes its family; unknown tokens get 200 without
+effect; a live token of another client is refused with invalid_grant (RFC
+7009 §2.1) and stays live, while a dead one of another client is just an
+invalid token (200); introspection shows active tokens' members only to the
+client they were issued to (or an admin client), and {"active":false}
+otherwise."""
 
 from harness import check, check_eq, curl, require, run
 from tokens_fixture import add_client, add_code, add_session, add_user, code_form, no_store, post, token
@@ -64,12 +66,15 @@ def main(env):
     check_eq("garbage is inactive", introspect(srv, "garbage", A).json(), {"active": False})
     check_eq("wrong credentials: 401", post(srv, "/introspect", [("token", at)], auth=("app", "x")).status, 401)
 
-    # revoke by another client: 200, no effect
+    # revoke by another client: refused (§2.1), no effect
     r = revoke(srv, at, O)
     no_store("revoke", r)
-    check_eq("revoke another client's access token: 200", r.status, 200)
+    check_eq("revoke another client's access token: invalid_grant", (r.status, (r.json() or {}).get("error")),
+             (400, "invalid_grant"))
     check_eq("... still active", (introspect(srv, at, A).json() or {}).get("active"), True)
-    check_eq("revoke another client's refresh token: 200", revoke(srv, rt, O).status, 200)
+    r = revoke(srv, rt, O, hint="refresh_token")
+    check_eq("revoke another client's refresh token: invalid_grant", (r.status, (r.json() or {}).get("error")),
+             (400, "invalid_grant"))
     check_eq("... still active", (introspect(srv, rt, A).json() or {}).get("active"), True)
     check_eq("revoke an unknown token: 200", revoke(srv, "no-such-token", A).status, 200)
     check_eq("revoke without token: 400", revoke(srv, "", A).status, 400)
@@ -97,6 +102,9 @@ def main(env):
     check_eq("revoked refresh token: introspection inactive", introspect(srv, rt2, A).json(), {"active": False})
     r = token(srv, {"grant_type": "refresh_token", "refresh_token": rt2}, auth=A)
     check_eq("revoked refresh token: invalid_grant", (r.json() or {}).get("error"), "invalid_grant")
+    check_eq("another client revoking the revoked refresh token: 200 (an invalid token, §2.2)",
+             revoke(srv, rt2, O).status, 200)
+    check_eq("another client revoking the rotated one: 200", revoke(srv, rt, O).status, 200)
     check_eq("the family's access token is revoked with it", userinfo(srv, at2).status, 401)
     check_eq("... and introspects inactive", introspect(srv, at2, A).json(), {"active": False})
     srv.stop()
