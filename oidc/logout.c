@@ -201,12 +201,13 @@ static void on_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err
     }
     if (c->hint_valid) {
         if (s == NULL) {
-            /* No cookie here (or it already ended): end the session the
-             * hint names, if any. */
-            if (c->hint_sid[0])
-                oidc_session_end(r, c->hint_sid, on_ended);
-            else
-                finish(r);
+            /* No session in this browser (no cookie, or it has ended):
+             * nothing here to sign out of. The session the hint names
+             * lives in another browser and is not ended: an ID token is
+             * handed to relying parties and can end up in their logs, so
+             * holding one must not sign its user out elsewhere (§2 asks
+             * the End-User whenever the hint is not the current session). */
+            finish(r);
             return;
         }
         int same = c->hint_sid[0] ? strcmp(s->id, c->hint_sid) == 0 : strcmp(s->user_id, c->hint_sub) == 0;

@@ -127,11 +127,22 @@ def main(env):
 
     # A hint for an old session while another one is current: ask first.
     b2 = Browser(srv)
-    sign_in(b2, "third sign-in")
+    id_token2 = sign_in(b2, "third sign-in")
     r = b2.get("/logout", {"id_token_hint": id_token, "post_logout_redirect_uri": POST_LOGOUT})
     check_eq("a hint for another session: the confirmation page", r.status, 200)
     check("... a form", re.search(r'name="confirm"', r.text), r)
     check_eq("... nothing ended yet", live_sessions(sql), 1)
+
+    # A valid hint from a browser with no session of ours (an ID token is no
+    # key to someone's session): nothing here to end, and the session the
+    # hint names, in another browser, stays live.
+    r = Browser(srv).get("/logout", {"id_token_hint": id_token2, "post_logout_redirect_uri": POST_LOGOUT,
+                                     "state": "bye-3"})
+    check_eq("a hint from a browser without a session: back to the client", (r.status, r.header("location")),
+             (303, POST_LOGOUT + "?state=bye-3"))
+    check_eq("... the hint's session in the other browser is still live", live_sessions(sql), 1)
+    r = b2.get("/authorize", authorize_params(pkce()[1], prompt="none"))
+    check("... and still answers prompt=none there with a code", "code=" in (r.header("location") or ""), r)
     srv.stop()
 
 
