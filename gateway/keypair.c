@@ -14,6 +14,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "gateway/alloc.h"
+#include "gateway/json.h"
 
 #define EC_COORD_LEN 32
 /* A JWK object has a handful of members; refuse anything far larger before the
@@ -431,14 +432,15 @@ int gw_key_from_jwk_value(const struct yajl_val_s *obj, EVP_PKEY **out, gw_err_t
 
 int gw_key_from_jwk(const char *json, size_t n, EVP_PKEY **out, gw_err_t *err)
 {
-    if (n == 0 || n > GW_JWS_MAX_LEN || memchr(json, '\0', n) != NULL)
-        return bad_jwk(err, "empty, too long or contains NUL");
-    char *text = gw_strndup(json, n);
-    char errbuf[128];
-    yajl_val tree = yajl_tree_parse(text, errbuf, sizeof(errbuf));
-    free(text);
+    if (n == 0 || n > GW_JWS_MAX_LEN)
+        return bad_jwk(err, "empty or too long");
+    /* Strict JSON: no comments, no duplicate member (RFC 7517 §4: member
+     * names within a JWK MUST be unique). */
+    const gw_json_limits_t limits = {.max_bytes = GW_JWS_MAX_LEN};
+    gw_err_t jerr;
+    yajl_val tree = gw_json_parse(json, n, &limits, &jerr);
     if (tree == NULL)
-        return bad_jwk(err, "not valid JSON");
+        return bad_jwk(err, "not valid JSON, or a comment or duplicate member in it");
     int rc = gw_key_from_jwk_value(tree, out, err);
     yajl_tree_free(tree);
     return rc;

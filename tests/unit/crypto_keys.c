@@ -196,6 +196,7 @@ static const struct {
     {EC_HEAD "\"" A3_Y "\",\"d\":\"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI\"}", "private key"},
     {EC_HEAD "\"" A3_Y "\",\"use\":\"enc\"}", "use is not sig"},
     {EC_HEAD "\"" A3_Y "\",\"kty\":\"RSA\"}", "duplicate member"},
+    {EC_HEAD "\"" A3_Y "\" /* a comment */}", "comment"},
     {"{\"kty\":\"RSA\",\"n\":\"" RFC7638_N "\"}", "e missing"},
     {"{\"kty\":\"RSA\",\"n\":\"" RFC7638_N "\",\"e\":\"AQAA\"}", "exponent"}, /* even */
     {"{\"kty\":\"RSA\",\"n\":\"" RFC7638_N "\",\"e\":\"AQ\"}", "exponent"},   /* 1 */
