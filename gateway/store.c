@@ -687,7 +687,9 @@ static store_conn_t *pool_pick(store_pool_t *p)
     uint64_t now = now_us();
     for (unsigned i = 0; i < p->opts.connections; i++) {
         store_conn_t *c = &p->conns[i];
-        load[i].usable = c->state == CONN_READY && c->in_flight < STORE_MAX_IN_FLIGHT;
+        /* A broken connection is failed from the loop soon; what it took
+         * now would fail with it. */
+        load[i].usable = c->state == CONN_READY && !c->broken && c->in_flight < STORE_MAX_IN_FLIGHT;
         load[i].in_flight = c->in_flight;
         load[i].head_busy_us = load[i].usable && c->in_flight > 0 ? now - c->head_since_us : 0;
         load[i].searching = c->searches > 0;
@@ -739,6 +741,11 @@ static void on_query_deadline(h2o_timeout_entry_t *entry)
 {
     store_query_t *q = H2O_STRUCT_FROM_MEMBER(store_query_t, deadline, entry);
     store_conn_t *c = q->conn;
+    /* Marked before the caller hears of the timeout: whatever its callback
+     * sends next (the next batch of store_batch.c, say) must not go to the
+     * connection about to be dropped, and fail with it. */
+    if (c != NULL)
+        c->broken = 1;
     query_fail(q, GW_E_TIMEOUT, "database timeout", "query deadline passed");
     if (c == NULL) {
         h2o_linklist_unlink(&q->link);
