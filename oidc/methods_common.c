@@ -107,9 +107,19 @@ const char *oidc_actor(gw_req_t *r, const char *user_id)
 static char g_rp_id[256];
 static char g_origin[300];
 
+/* ASCII lower case in place: browsers serialise a host in lower case, and
+ * an issuer may have been configured as https://Login.Example.com. */
+static void lower_ascii(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+}
+
 /* WebAuthn §5.1.3 / §13.4.9: the RP ID is the issuer's host (a registrable
  * domain suffix of the origin), and the origin is scheme://host[:port]
- * exactly as browsers serialise it (HTML §7.5: no default port, no path). */
+ * exactly as browsers serialise it (HTML §7.5: lower-case host, no default
+ * port, no path). */
 void oidc_rp_init(const char *issuer)
 {
     const char *p = strstr(issuer, "://");
@@ -124,10 +134,14 @@ void oidc_rp_init(const char *issuer)
     g_rp_id[hlen] = '\0';
     memcpy(g_origin, issuer, olen);
     g_origin[olen] = '\0';
-    /* https://host:443 is serialised by browsers without the port. */
+    lower_ascii(g_rp_id);
+    lower_ascii(g_origin);
+    /* https://host:443 and http://host:80 are serialised without the port. */
     size_t ol = strlen(g_origin);
     if (ol > 4 && strncmp(g_origin, "https://", 8) == 0 && strcmp(g_origin + ol - 4, ":443") == 0)
         g_origin[ol - 4] = '\0';
+    else if (ol > 3 && strncmp(g_origin, "http://", 7) == 0 && strcmp(g_origin + ol - 3, ":80") == 0)
+        g_origin[ol - 3] = '\0';
 }
 
 const char *oidc_rp_id(void)

@@ -204,6 +204,16 @@ static void rp_identity(void **state)
     oidc_rp_init("https://id.example.org:443");
     assert_string_equal(oidc_rp_origin(), "https://id.example.org");
     assert_string_equal(oidc_rp_id(), "id.example.org");
+    /* As browsers serialise an origin: the host in lower case, no default
+     * port for http either. */
+    oidc_rp_init("https://Login.Example.COM");
+    assert_string_equal(oidc_rp_id(), "login.example.com");
+    assert_string_equal(oidc_rp_origin(), "https://login.example.com");
+    oidc_rp_init("http://LocalHost:80");
+    assert_string_equal(oidc_rp_id(), "localhost");
+    assert_string_equal(oidc_rp_origin(), "http://localhost");
+    oidc_rp_init("http://localhost:8080");
+    assert_string_equal(oidc_rp_origin(), "http://localhost:8080");
 }
 
 int main(void)
