@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static gw_log_level_t g_level = GW_LOG_INFO;
 static const char *const LEVEL_NAMES[] = {"error", "warn", "info", "debug"};
@@ -136,7 +135,5 @@ void gw_log_write(gw_log_level_t level, const char *func, const char *request_id
                        request_id ? request_id : "", request_id ? "\"" : "", esc);
     if (len > (int)sizeof(line) - 1)
         len = (int)sizeof(line) - 1;
-    /* One write(2) per line keeps lines from different threads whole. */
-    ssize_t w = write(STDERR_FILENO, line, (size_t)len);
-    (void)w;
+    gw_log_sink_write(line, (size_t)len);
 }

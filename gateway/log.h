@@ -32,6 +32,17 @@ void gw_log_write(gw_log_level_t level, const char *func, const char *request_id
  * A byte that is not part of valid UTF-8 is written as the text \xHH. */
 size_t gw_log_escape(char *out, size_t cap, const char *s, size_t n);
 
+/* Where log lines go (gateway/log_sink.c): stderr, written by the caller;
+ * between gw_log_sink_start and gw_log_sink_stop (while the server runs), a
+ * buffer of `capacity` bytes that one writer thread drains, so that an event
+ * loop never waits for a slow stderr reader. A line that does not fit is
+ * dropped and counted (gw_log_sink_dropped). Stop writes out what is
+ * buffered first. `line` holds whole lines. */
+void gw_log_sink_write(const char *line, size_t len);
+void gw_log_sink_start(size_t capacity);
+void gw_log_sink_stop(void);
+unsigned long gw_log_sink_dropped(void);
+
 /* Current wall-clock time as RFC 3339 UTC with milliseconds ("2026-11-26T05:14:36.123Z"). */
 void gw_log_timestamp(char out[32]);
 

@@ -23,6 +23,9 @@
 
 #define ACCESS_FLUSH_MS 200
 #define LISTEN_BACKLOG  1024
+/* Log lines waiting for a slow stderr (gateway/log_sink.c): a few seconds
+ * of access log at full speed. */
+#define LOG_BUFFER_BYTES ((size_t)4 << 20)
 
 struct gw_server {
     const gw_config_t *cfg;
@@ -52,22 +55,9 @@ gw_thread_t *gw_server_thread_at(const gw_thread_t *t, unsigned i)
 
 /* --- access log: batched per thread --- */
 
-static void write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        buf += n;
-        len -= (size_t)n;
-    }
-}
-
 static void access_flush(gw_thread_t *t)
 {
-    write_all(STDERR_FILENO, t->access_buf, t->access_len);
+    gw_log_sink_write(t->access_buf, t->access_len);
     t->access_len = 0;
 }
 
@@ -373,6 +363,7 @@ int gw_server_run(const gw_config_t *cfg, const gw_server_hooks_t *hooks, char *
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    gw_log_sink_start(LOG_BUFFER_BYTES);
     gw_workers_start(cfg->server.worker_threads);
     pthread_barrier_init(&srv->started, NULL, srv->nthreads + 1);
     srv->threads = gw_calloc(srv->nthreads, sizeof(gw_thread_t *));
@@ -403,6 +394,7 @@ int gw_server_run(const gw_config_t *cfg, const gw_server_hooks_t *hooks, char *
     for (unsigned i = 0; i < srv->nthreads; i++)
         pthread_join(srv->threads[i]->tid, NULL);
     gw_workers_stop();
+    gw_log_sink_stop();
     gw_log_info("stopped");
     rc = 0;
 out:
