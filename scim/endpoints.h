@@ -25,7 +25,7 @@ typedef struct {
     bool is_group;
     const store_stmt_t *doc;   /* $1 id [, $2 with_members] -> doc text */
     const store_stmt_t *write; /* -> id, version, doc text */
-    const store_stmt_t *del;   /* $1 id -> boolean */
+    const store_stmt_t *del;   /* $1 id, $2 if_version -> boolean */
 } scim_kind_t;
 
 extern const scim_kind_t SCIM_KIND_USER, SCIM_KIND_GROUP;
@@ -42,7 +42,7 @@ extern store_stmt_t scim_stmt_user_write;
 /* scim_users_create_many($1 items jsonb): ord, id, version, sqlstate,
  * message, one row per item in order (storage contract in internal.h). */
 extern store_stmt_t scim_stmt_users_create_many;
-/* SELECT scim_user_delete($1::uuid) */
+/* SELECT scim_user_delete($1::uuid, $2 if_version) */
 extern store_stmt_t scim_stmt_user_delete;
 /* SELECT scim_group_doc($1::uuid, $2::boolean)::text */
 extern store_stmt_t scim_stmt_group_doc;
@@ -53,7 +53,7 @@ extern store_stmt_t scim_stmt_group_write;
  * remove_all, $6 if_version), then scim_group_write($1, $2 doc, <its
  * version>, false): id, version, doc. */
 extern store_stmt_t scim_stmt_group_patch;
-/* SELECT scim_group_delete($1::uuid) */
+/* SELECT scim_group_delete($1::uuid, $2 if_version) */
 extern store_stmt_t scim_stmt_group_delete;
 
 void scim_users_db_register(void);

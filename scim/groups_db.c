@@ -24,7 +24,9 @@ store_stmt_t scim_stmt_group_patch = {
     "LATERAL scim_group_write($1::uuid, $2::jsonb, m.version, false, true) w",
     6, 0};
 
-store_stmt_t scim_stmt_group_delete = {"scim_group_delete", "SELECT scim_group_delete($1::uuid)", 1, 0};
+/* $2 as for scim_stmt_user_delete. */
+store_stmt_t scim_stmt_group_delete = {"scim_group_delete", "SELECT scim_group_delete($1::uuid, $2::bigint)",
+                                       2, 0};
 
 void scim_groups_db_register(void)
 {

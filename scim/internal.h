@@ -338,8 +338,10 @@ int scim_project_lists_check(const char *attributes, const char *excluded_attrib
  *        if_version not NULL and different: SQLSTATE 'RG412'. userName
  *        taken (case-insensitively): 23505. Setting active false ends the
  *        user's sessions and revokes their refresh tokens.
- *   scim_user_delete(id uuid) -> boolean   credentials, sessions, tokens and
- *                                           memberships go with the user.
+ *   scim_user_delete(id uuid, if_version bigint DEFAULT NULL) -> boolean
+ *        credentials, sessions, tokens and memberships go with the user.
+ *        if_version not NULL and different: SQLSTATE 'RG412', nothing
+ *        deleted.
  *   scim_group_doc(id uuid, with_members boolean) -> jsonb
  *   scim_group_write(id uuid, doc jsonb, if_version bigint, replace_members boolean,
  *                    return_doc boolean DEFAULT true)
@@ -348,7 +350,8 @@ int scim_project_lists_check(const char *attributes, const char *excluded_attrib
  *        NULL unless return_doc)
  *   scim_group_members_change(id uuid, add jsonb, remove jsonb, remove_all boolean,
  *                             if_version bigint) -> TABLE(version bigint)
- *   scim_group_delete(id uuid) -> boolean
+ *   scim_group_delete(id uuid, if_version bigint DEFAULT NULL) -> boolean
+ *        (RG412 as scim_user_delete)
  * Listing is a SELECT built by filter_sql.c/list.c over `users u` /
  * `groups g`: the page's ids first (one row past the page says whether more
  * follow), then the users' columns together from scim_user_rows(ids uuid[])

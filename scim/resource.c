@@ -9,7 +9,8 @@
  *   PATCH  load -> If-Match -> scim_patch_apply -> check (REPLACE) -> [hash]
  *          -> write (Group member changes go to scim_group_members_change,
  *          so a large group's members are never loaded)
- *   DELETE [load -> If-Match] -> delete -> 204
+ *   DELETE [load -> If-Match] -> delete (conditional on the loaded version)
+ *          -> 204
  *
  * Concurrent writers: every write is conditional on the version that was
  * loaded (if_version). When the client sent If-Match, a lost race is its
@@ -640,6 +641,15 @@ static void op_prepare_write(scim_op_t *op)
 static void on_deleted(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     scim_op_t *op = data;
+    if (res == NULL && sqlstate_is(err, "RG412")) {
+        /* Changed since If-Match was evaluated: evaluate it again on the
+         * new version ("*", or a list naming both, may still match). */
+        if (++op->attempts < OP_MAX_ATTEMPTS)
+            op_load(op);
+        else
+            op_failk(op, GW_E_PRECONDITION_FAILED, "the resource has changed (If-Match)");
+        return;
+    }
     if (res == NULL) {
         op_fail(op, err);
         return;
@@ -653,9 +663,13 @@ static void on_deleted(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
     op_reply_empty(op, 204, NULL);
 }
 
+/* RFC 9110 §13.1.1: with If-Match, the delete itself is conditional on the
+ * version the condition was evaluated on (RG412 otherwise), so a write
+ * committed since is never deleted with it. */
 static void op_delete(scim_op_t *op)
 {
-    const char *params[1] = {op->id};
+    const char *ver = op->if_match != NULL && op->version[0] != '\0' ? op->version : NULL;
+    const char *params[2] = {op->id, ver};
     gw_req_query(op->r, op->k->del, params, on_deleted, op);
 }
 

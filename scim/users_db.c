@@ -19,7 +19,10 @@ store_stmt_t scim_stmt_users_create_many = {"scim_users_create_many",
                                             "FROM scim_users_create_many($1::jsonb) c",
                                             1, 0};
 
-store_stmt_t scim_stmt_user_delete = {"scim_user_delete", "SELECT scim_user_delete($1::uuid)", 1, 0};
+/* $2: the version If-Match named, or NULL (RFC 9110 §13.1.1: checked in the
+ * delete itself, RG412 when the user changed since). */
+store_stmt_t scim_stmt_user_delete = {"scim_user_delete", "SELECT scim_user_delete($1::uuid, $2::bigint)", 2,
+                                      0};
 
 void scim_users_db_register(void)
 {
