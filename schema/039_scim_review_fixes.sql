@@ -46,3 +46,69 @@ BEGIN
     RETURN false;
 END
 $$;
+
+-- PATCH /Groups/{id}?attributes=members (RFC 7644 §3.5.2: with
+-- "attributes" the server returns the entire resource subject to it)
+-- answered 200 without members: the document scim_group_write returned
+-- had members only when it had just replaced them. p_doc_members says
+-- whether the returned document shows the members; NULL keeps the old rule
+-- (p_replace_members), so a PATCH whose response leaves the members out
+-- still does not read them. Otherwise as in 007.
+DROP FUNCTION scim_group_write(uuid, jsonb, bigint, boolean, boolean);
+
+CREATE FUNCTION scim_group_write(p_id uuid, p_doc jsonb, p_if_version bigint, p_replace_members boolean,
+                                 p_return_doc boolean DEFAULT true, p_doc_members boolean DEFAULT NULL)
+RETURNS TABLE (id uuid, version bigint, doc jsonb)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    old groups%ROWTYPE;
+    v_name text;
+    v_id uuid;
+    v_version bigint;
+    new_ids uuid[];
+    new_types text[];
+BEGIN
+    IF jsonb_typeof(p_doc) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'RG400', MESSAGE = 'the resource must be a JSON object';
+    END IF;
+    v_name := scim_str(p_doc, '{displayName}', 1024);
+    IF v_name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'RG400', MESSAGE = 'displayName is required';
+    END IF;
+    IF p_id IS NULL THEN
+        INSERT INTO groups (display_name, external_id) VALUES (v_name, scim_str(p_doc, '{externalId}', 1024))
+        RETURNING * INTO old;
+        v_id := old.id;
+        v_version := 1;
+    ELSE
+        SELECT * INTO old FROM groups g WHERE g.id = p_id FOR UPDATE;
+        IF NOT FOUND THEN
+            RETURN;
+        END IF;
+        IF p_if_version IS NOT NULL AND old.version <> p_if_version THEN
+            RAISE EXCEPTION USING ERRCODE = 'RG412', MESSAGE = 'the resource has changed (version mismatch)';
+        END IF;
+        v_id := p_id;
+        v_version := old.version + 1;
+        UPDATE groups g SET display_name = v_name, external_id = scim_str(p_doc, '{externalId}', 1024),
+                            version = v_version, updated_at = now()
+         WHERE g.id = v_id;
+    END IF;
+    IF p_replace_members THEN
+        SELECT array_agg(r.member_id), array_agg(r.member_type) INTO new_ids, new_types
+          FROM scim_members_resolve(p_doc -> 'members') r;
+        new_ids := coalesce(new_ids, '{}');
+        new_types := coalesce(new_types, '{}');
+        DELETE FROM group_members gm WHERE gm.group_id = v_id AND gm.member_id <> ALL (new_ids);
+        INSERT INTO group_members (group_id, member_id, member_type)
+        SELECT v_id, n.id, n.t FROM unnest(new_ids, new_types) n (id, t)
+        ON CONFLICT DO NOTHING;
+        IF 'Group' = ANY (new_types) THEN
+            PERFORM scim_members_no_cycle(v_id);
+        END IF;
+    END IF;
+    RETURN QUERY SELECT v_id, v_version,
+                        CASE WHEN p_return_doc THEN scim_group_doc(v_id, coalesce(p_doc_members, p_replace_members)) END;
+END
+$$;

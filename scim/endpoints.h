@@ -46,12 +46,13 @@ extern store_stmt_t scim_stmt_users_create_many;
 extern store_stmt_t scim_stmt_user_delete;
 /* SELECT scim_group_doc($1::uuid, $2::boolean)::text */
 extern store_stmt_t scim_stmt_group_doc;
-/* scim_group_write($1 id, $2 doc, $3 if_version, $4 replace_members): id, version, doc */
+/* scim_group_write($1 id, $2 doc, $3 if_version, $4 replace_members, true,
+ * $5 doc_members): id, version, doc */
 extern store_stmt_t scim_stmt_group_write;
 /* Member changes and the other attributes of a PATCH in one statement (one
  * transaction): scim_group_members_change($1, $3 add, $4 remove, $5
  * remove_all, $6 if_version), then scim_group_write($1, $2 doc, <its
- * version>, false): id, version, doc. */
+ * version>, false, true, $7 doc_members): id, version, doc. */
 extern store_stmt_t scim_stmt_group_patch;
 /* SELECT scim_group_delete($1::uuid, $2 if_version) */
 extern store_stmt_t scim_stmt_group_delete;

@@ -344,10 +344,11 @@ int scim_project_lists_check(const char *attributes, const char *excluded_attrib
  *        deleted.
  *   scim_group_doc(id uuid, with_members boolean) -> jsonb
  *   scim_group_write(id uuid, doc jsonb, if_version bigint, replace_members boolean,
- *                    return_doc boolean DEFAULT true)
+ *                    return_doc boolean DEFAULT true, doc_members boolean DEFAULT NULL)
  *        -> TABLE(id uuid, version bigint, doc jsonb)   (members from doc
  *        when replace_members; unknown member ids: SQLSTATE 'RG400'; doc
- *        NULL unless return_doc)
+ *        NULL unless return_doc; members in doc when doc_members, NULL:
+ *        when replace_members)
  *   scim_group_members_change(id uuid, add jsonb, remove jsonb, remove_all boolean,
  *                             if_version bigint) -> TABLE(version bigint)
  *   scim_group_delete(id uuid, if_version bigint DEFAULT NULL) -> boolean

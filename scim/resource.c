@@ -479,21 +479,29 @@ static void op_write(scim_op_t *op)
     }
     const char *id = op->method == M_POST ? NULL : op->id;
     const char *ver = op->method == M_POST || op->version[0] == '\0' ? NULL : op->version;
+    /* RFC 7644 §3.5.2: a PATCH answered with `attributes` shows the whole
+     * resource subject to them; the members are read only if they count. */
+    const char *doc_members = op->k->is_group && op->method == M_PATCH && op->cb == NULL &&
+                                      op->attributes != NULL && op->attributes[0] != '\0' &&
+                                      scim_group_wants_members(op->attributes, op->excluded)
+                                  ? "t"
+                                  : NULL;
     if (!op->k->is_group) {
         const char *params[4] = {id, doc, op->hash, ver};
         gw_req_query(r, op->k->write, params, on_written, op);
     } else if (op->method == M_PATCH && op->has_member_ops) {
-        const char *params[6] = {id,
+        const char *params[7] = {id,
                                  doc,
                                  op->add != NULL ? op->add : "[]",
                                  op->remove != NULL ? op->remove : "[]",
                                  op->remove_all ? "t" : "f",
-                                 ver};
+                                 ver,
+                                 doc_members};
         gw_req_query(r, &scim_stmt_group_patch, params, on_written, op);
     } else {
         /* PUT and POST replace the members from the document (§3.5.1);
          * a PATCH without member operations keeps them. */
-        const char *params[4] = {id, doc, ver, op->method == M_PATCH ? "f" : "t"};
+        const char *params[5] = {id, doc, ver, op->method == M_PATCH ? "f" : "t", doc_members};
         gw_req_query(r, op->k->write, params, on_written, op);
     }
 }
