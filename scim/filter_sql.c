@@ -69,14 +69,23 @@ void scim_sql_add(scim_sql_t *q, const char *text)
     scim_text_append(q->pool, &q->sql, &q->len, &q->cap, text, strlen(text));
 }
 
-int scim_sql_param(scim_sql_t *q, const char *value, gw_err_t *err)
+/* A new parameter holding `value`, not yet written: its number, or -1. */
+static int sql_param_new(scim_sql_t *q, const char *value, gw_err_t *err)
 {
     if (q->nparams >= (int)(sizeof(q->params) / sizeof(q->params[0])))
         return GW_ERRF(err, GW_E_SCIM_INVALID_FILTER, "filter has more than %zu values",
                        sizeof(q->params) / sizeof(q->params[0]));
     q->params[q->nparams++] = value;
+    return q->nparams;
+}
+
+int scim_sql_param(scim_sql_t *q, const char *value, gw_err_t *err)
+{
+    int n = sql_param_new(q, value, err);
+    if (n < 0)
+        return -1;
     char ref[16];
-    snprintf(ref, sizeof(ref), "$%d", q->nparams);
+    snprintf(ref, sizeof(ref), "$%d", n);
     scim_sql_add(q, ref);
     return 0;
 }
@@ -252,6 +261,44 @@ static bool uuid_ok(const char *s)
     return s[36] == '\0';
 }
 
+/* meta.created and meta.lastModified: the columns hold microseconds, the
+ * documents show milliseconds, truncated (scim_time, schema/007_scim.sql).
+ * A filter compares the value the client was shown, trunc(col) op L, or
+ * `lastModified eq <a served value>` never matches and `gt <it>` (an
+ * incremental sync) returns the same resource again. Written on the column
+ * itself so an index on it applies, with lo = L rounded up to a whole
+ * millisecond and hi = L rounded down plus 1 ms:
+ *   eq: col >= lo AND col < hi (nothing unless L is a whole millisecond)
+ *   ne: (eq) IS NOT TRUE   gt: col >= hi   ge: col >= lo
+ *   lt: col < lo           le: col < hi */
+static int add_ms_compare(ctx_t *c, const operand_t *o, scim_cmp_t op, const char *value)
+{
+    int n = sql_param_new(c->q, value, c->err);
+    if (n < 0)
+        return -1;
+    char lo[96], hi[96];
+    snprintf(lo, sizeof(lo), "date_trunc('milliseconds', $%d::timestamptz + interval '999 microseconds')", n);
+    snprintf(hi, sizeof(hi), "(date_trunc('milliseconds', $%d::timestamptz) + interval '1 millisecond')", n);
+    scim_sql_add(c->q, "(");
+    if (op == SCIM_CMP_EQ || op == SCIM_CMP_NE) {
+        scim_sql_add(c->q, "(");
+        scim_sql_add(c->q, o->expr);
+        scim_sql_add(c->q, " >= ");
+        scim_sql_add(c->q, lo);
+        scim_sql_add(c->q, " AND ");
+        scim_sql_add(c->q, o->expr);
+        scim_sql_add(c->q, " < ");
+        scim_sql_add(c->q, hi);
+        scim_sql_add(c->q, op == SCIM_CMP_NE ? ") IS NOT TRUE" : ")");
+    } else {
+        scim_sql_add(c->q, o->expr);
+        scim_sql_add(c->q, op == SCIM_CMP_GT || op == SCIM_CMP_GE ? " >= " : " < ");
+        scim_sql_add(c->q, op == SCIM_CMP_GE || op == SCIM_CMP_LT ? lo : hi);
+    }
+    scim_sql_add(c->q, ")");
+    return 0;
+}
+
 static int add_compare(ctx_t *c, const operand_t *o, const scim_filter_t *f)
 {
     const scim_attr_t *a = o->def;
@@ -293,6 +340,8 @@ static int add_compare(ctx_t *c, const operand_t *o, const scim_filter_t *f)
             return bad(c, "co, sw and ew apply to strings", a->name);
         if (f->value_kind != SCIM_V_STRING || !scim_datetime_ok(value))
             return bad(c, "dateTime value expected", a->name);
+        if (!o->text)
+            return add_ms_compare(c, o, op, value);
         cast = "::timestamptz";
         break;
     case SCIM_T_INTEGER:

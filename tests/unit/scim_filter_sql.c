@@ -130,10 +130,19 @@ static const struct {
     {&RT, "logins ge 3", "(u.logins >= $1::bigint) | 3"},
     {&RT, "logins lt 2.5", "(u.logins < $1::numeric) | 2.5"},
     {&RT, "score gt 1e2", "((u.doc->>'score')::numeric > $1::numeric) | 1e2"},
-    {&RT, "meta.lastModified gt \"2011-05-13T04:42:34Z\"",
-     "(u.updated_at > $1::timestamptz) | 2011-05-13T04:42:34Z"},
+/* meta's dateTimes compare at the milliseconds the documents show, on
+ * the column (its index): lo = L up to a whole ms, hi = L down + 1 ms */
+#define LO "date_trunc('milliseconds', $1::timestamptz + interval '999 microseconds')"
+#define HI "(date_trunc('milliseconds', $1::timestamptz) + interval '1 millisecond')"
+    {&RT, "meta.lastModified gt \"2011-05-13T04:42:34Z\"", "(u.updated_at >= " HI ") | 2011-05-13T04:42:34Z"},
+    {&RT, "meta.lastModified ge \"2011-05-13T04:42:34Z\"", "(u.updated_at >= " LO ") | 2011-05-13T04:42:34Z"},
+    {&RT, "meta.lastModified lt \"2011-05-13T04:42:34Z\"", "(u.updated_at < " LO ") | 2011-05-13T04:42:34Z"},
     {&RT, "meta.created le \"2011-05-13T04:42:34.5+02:00\"",
-     "(u.created_at <= $1::timestamptz) | 2011-05-13T04:42:34.5+02:00"},
+     "(u.created_at < " HI ") | 2011-05-13T04:42:34.5+02:00"},
+    {&RT, "meta.created eq \"2011-05-13T04:42:34.123Z\"",
+     "((u.created_at >= " LO " AND u.created_at < " HI ")) | 2011-05-13T04:42:34.123Z"},
+    {&RT, "meta.created ne \"2011-05-13T04:42:34.123Z\"",
+     "((u.created_at >= " LO " AND u.created_at < " HI ") IS NOT TRUE) | 2011-05-13T04:42:34.123Z"},
     {&RT, "photo eq \"aGVsbG8=\"", "(u.photo::text = $1) | aGVsbG8="},
     /* schema URIs, case-insensitive names */
     {&RT, "urn:test:ext:2.0:User:employeeNumber eq \"701984\"",
