@@ -249,6 +249,22 @@ static bool number_column(const scim_attr_t *def)
     return def->column != NULL && strcmp(def->column, "version") == 0;
 }
 
+/* meta.version is served as the weak entity tag W/"n" (RFC 7644 §3.14,
+ * project.c): that value, or the strong "n", names version n, compared as
+ * the bare number the column holds (which is still accepted). Anything
+ * else is compared as given. */
+static const char *version_value(h2o_mem_pool_t *pool, const char *v)
+{
+    const char *s = strncmp(v, "W/", 2) == 0 ? v + 2 : v;
+    size_t n = strlen(s);
+    if (n < 3 || n > 22 || s[0] != '"' || s[n - 1] != '"')
+        return v;
+    for (size_t i = 1; i + 1 < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return v;
+    return h2o_strdup(pool, s + 1, n - 2).base;
+}
+
 static bool uuid_ok(const char *s)
 {
     for (int i = 0; i < 36; i++) {
@@ -361,6 +377,8 @@ static int add_compare(ctx_t *c, const operand_t *o, const scim_filter_t *f)
         if (f->value_kind != SCIM_V_STRING)
             return bad(c, "string value expected", a->name);
         lower = !a->case_exact && a->type != SCIM_T_BINARY;
+        if (number_column(o->def) && !substring)
+            value = version_value(c->q->pool, value);
         /* A caseExact column may be typed (id and member_id are uuid,
          * meta.version bigint): it compares as text, so any string is a
          * valid operand (a no-op for text columns, whose indexes still

@@ -3,7 +3,9 @@
 meta.created and meta.lastModified are served with milliseconds while the
 columns hold microseconds: `meta.lastModified eq "<served value>"` must find
 the resource, and `gt "<served value>"` (an incremental sync asking for what
-changed since) must not return it again."""
+changed since) must not return it again. meta.version is served as the weak
+entity tag W/"n" (§3.14): a filter with that value finds the resource, as
+one with the bare number does."""
 
 from harness import check, check_eq, psql, require, run
 from scim_provisioning import GROUP, USER, Scim, scim_error, scim_token, start
@@ -61,6 +63,22 @@ def main(env):
             check_eq("%s: %s eq a value with microseconds" % (kind, attr),
                      ids(scim, kind, '%s eq "%s"' % (attr, served.replace("Z", "500Z"))), [])
 
+        # ---- meta.version as served: W/"n" --------------------------------------------------------
+        r = scim.get("/%s/%s" % (kind, rid))
+        etag = (r.json() or {}).get("meta", {}).get("version")
+        check_eq("%s: meta.version is the ETag" % kind, etag, r.header("etag"))
+        number = etag[3:-1] if etag else ""
+        quoted = etag.replace('"', '\\"') if etag else ""
+        check_eq('%s: meta.version eq the served W/"n"' % kind, ids(scim, kind, 'meta.version eq "%s"' % quoted),
+                 [rid])
+        check_eq("%s: meta.version eq the bare number" % kind, ids(scim, kind, 'meta.version eq "%s"' % number),
+                 [rid])
+        check_eq('%s: meta.version eq the strong "n"' % kind,
+                 ids(scim, kind, 'meta.version eq "\\"%s\\""' % number), [rid])
+        check_eq('%s: meta.version ne the served W/"n"' % kind,
+                 ids(scim, kind, 'meta.version ne "%s"' % quoted), [])
+        check_eq('%s: meta.version eq another W/"n"' % kind,
+                 ids(scim, kind, 'meta.version eq "W/\\"%d\\""' % (int(number) + 1)), [])
         scim_error("%s: meta.lastModified eq a non-date" % kind,
                    scim.get("/" + kind, [("filter", 'meta.lastModified eq "yesterday"')]), 400, "invalidFilter")
 

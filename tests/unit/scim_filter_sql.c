@@ -115,6 +115,13 @@ static const struct {
     {&RT, "title ew \"VP\"", "(lower(u.title) LIKE ('%' || lower($1)) ESCAPE '\\') | VP"},
     {&RT, "code sw \"A\"", "(u.code::text LIKE ($1 || '%') ESCAPE '\\') | A"},
     {&RT, "code eq \"A\"", "(u.code::text = $1) | A"},
+    /* meta.version: the served W/"n" (or "n") is version n (RFC 7644 §3.14) */
+    {&RT, "meta.version eq \"W/\\\"3\\\"\"", "(u.version::text = $1) | 3"},
+    {&RT, "meta.version eq \"\\\"12\\\"\"", "(u.version::text = $1) | 12"},
+    {&RT, "meta.version ne \"W/\\\"3\\\"\"", "(u.version::text IS DISTINCT FROM $1) | 3"},
+    {&RT, "meta.version eq \"3\"", "(u.version::text = $1) | 3"},
+    {&RT, "meta.version eq \"W/\\\"x\\\"\"", "(u.version::text = $1) | W/\"x\""},
+    {&RT, "meta.version sw \"W/\"", "(u.version::text LIKE ($1 || '%') ESCAPE '\\') | W/"},
     {&RT, "code gt \"A\"", "(u.code::text > $1) | A"},
     {&RT, "title gt \"m\"", "(lower(u.title) > lower($1)) | m"},
     /* ne and not keep unassigned attributes (RFC 7643 §2.5) */
