@@ -12,7 +12,6 @@
 
 #include "scim/json_tree.h"
 
-#define PROJECT_MAX_NAMES 64
 /* The longest `attributes` / `excludedAttributes` accepted: far more names
  * than the schemas have attributes and sub-attributes, each at most as long
  * as resolve_name reads. A list page projects every resource with the list
@@ -28,29 +27,44 @@ typedef struct {
     const scim_attr_t *sub;
 } pname_t;
 
+/* Every name of an accepted list is honoured (RFC 7644 §3.9): the names
+ * were once cut after 64, silently, while lists of 256 were accepted. A
+ * name given twice is kept once, so a page's projections stay short. */
 typedef struct {
-    pname_t names[PROJECT_MAX_NAMES];
+    pname_t names[PROJECT_MAX_LIST_NAMES];
     size_t n;
     bool include; /* an `attributes` list (else `excludedAttributes` or none) */
     bool any;     /* a list was given */
 } plist_t;
 
+static int add_name(plist_t *pl, pname_t pn)
+{
+    for (size_t i = 0; i < pl->n; i++)
+        if (pl->names[i].ext_whole == pn.ext_whole && pl->names[i].attr == pn.attr &&
+            pl->names[i].sub == pn.sub)
+            return 0;
+    if (pl->n == PROJECT_MAX_LIST_NAMES)
+        return -1;
+    pl->names[pl->n++] = pn;
+    return 0;
+}
+
 /* Resolves "attr", "attr.sub", "urn:...:attr[.sub]" or an extension URN
  * (RFC 7644 §3.10), case-insensitively. Unknown names select nothing: a
- * client asking for an attribute this server lacks gets the others. */
-static void resolve_name(const scim_resource_type_t *rt, const char *s, size_t len, plist_t *pl)
+ * client asking for an attribute this server lacks gets the others. -1
+ * past PROJECT_MAX_LIST_NAMES names (the list was not checked). */
+static int resolve_name(const scim_resource_type_t *rt, const char *s, size_t len, plist_t *pl)
 {
     char buf[256];
-    if (len == 0 || len >= sizeof(buf) || pl->n == PROJECT_MAX_NAMES)
-        return;
+    if (len == 0 || len >= sizeof(buf))
+        return 0;
     memcpy(buf, s, len);
     buf[len] = '\0';
     pname_t pn = {0};
     const scim_schema_t *ext = scim_jt_extension(rt, buf), *in = NULL;
     if (ext != NULL) {
         pn.ext_whole = ext;
-        pl->names[pl->n++] = pn;
-        return;
+        return add_name(pl, pn);
     }
     char *name = buf;
     size_t cl = strlen(rt->core->id);
@@ -78,13 +92,13 @@ static void resolve_name(const scim_resource_type_t *rt, const char *s, size_t l
                 pn.attr = scim_jt_attr((*e)->attrs, (*e)->count, name);
     }
     if (pn.attr == NULL)
-        return;
+        return 0;
     if (dot != NULL && (pn.sub = scim_jt_attr(pn.attr->sub_attrs, pn.attr->sub_count, dot + 1)) == NULL)
-        return;
-    pl->names[pl->n++] = pn;
+        return 0;
+    return add_name(pl, pn);
 }
 
-static void parse_list(const scim_resource_type_t *rt, const char *s, plist_t *pl)
+static int parse_list(const scim_resource_type_t *rt, const char *s, plist_t *pl, gw_err_t *err)
 {
     while (*s != '\0') {
         const char *end = strchr(s, ',');
@@ -94,9 +108,12 @@ static void parse_list(const scim_resource_type_t *rt, const char *s, plist_t *p
             b++;
         while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
             e--;
-        resolve_name(rt, b, (size_t)(e - b), pl);
+        if (resolve_name(rt, b, (size_t)(e - b), pl) != 0)
+            return GW_ERRF(err, GW_E_SCIM_INVALID_VALUE,
+                           "attributes or excludedAttributes names more than %d", PROJECT_MAX_LIST_NAMES);
         s = end ? end + 1 : s + len;
     }
+    return 0;
 }
 
 /* How an attribute is selected by the list: 0 not named, 1 named whole
@@ -316,10 +333,12 @@ int scim_project(const scim_resource_type_t *rt, yajl_val doc, const char *attri
         return GW_ERR(err, GW_E_SCIM_INVALID_VALUE, "give either attributes or excludedAttributes, not both");
     if (attributes != NULL) {
         pl.include = pl.any = true;
-        parse_list(rt, attributes, &pl);
+        if (parse_list(rt, attributes, &pl, err) != 0)
+            return -1;
     } else if (excluded_attributes != NULL) {
         pl.any = true;
-        parse_list(rt, excluded_attributes, &pl);
+        if (parse_list(rt, excluded_attributes, &pl, err) != 0)
+            return -1;
     }
     proj_t p = {.rt = rt, .pl = &pl, .base_url = base_url, .w = w};
     p.id = YAJL_GET_STRING(gw_json_find_ci(doc, "id"));

@@ -110,11 +110,37 @@ static void version_string(void **state)
            "{" SCH1 ",'id':'a','meta':{'version':'W/\\'9\\''}}");
 }
 
+/* RFC 7644 §3.9: every name of an accepted list counts, however many came
+ * before it (the lists were cut after 64 names, silently); 256 names are
+ * accepted, more are invalidValue. */
+static void many_names(void **state)
+{
+    (void)state;
+    char list[4096] = "";
+    for (int i = 0; i < 200; i++)
+        strcat(list, i % 2 ? "userName," : "nosuch,");
+    strcat(list, "name.givenName");
+    expect(USER, list, NULL,
+           "{" SCH1 ",'id':'2819c223','userName':'bjensen','name':{'givenName':'Barbara'}}");
+    char excl[4096] = "";
+    for (int i = 0; i < 254; i++)
+        strcat(excl, "emails,");
+    strcat(excl, ENT ",active");
+    expect(USER, NULL, excl,
+           "{" SCH1 ",'id':'2819c223','externalId':'e1','userName':'bjensen','name':{'familyName':'Jensen',"
+           "'givenName':'Barbara'}," META "}");
+    gw_err_t err = {0};
+    assert_int_equal(scim_project_lists_check(NULL, excl, &err), 0);
+    strcat(excl, ",meta");
+    assert_int_equal(scim_project_lists_check(NULL, excl, &err), -1);
+    assert_int_equal(err.kind, GW_E_SCIM_INVALID_VALUE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(full), cmocka_unit_test(attributes),     cmocka_unit_test(excluded),
-        cmocka_unit_test(both), cmocka_unit_test(version_string),
+        cmocka_unit_test(both), cmocka_unit_test(version_string), cmocka_unit_test(many_names),
     };
     cmocka_set_message_output(CM_OUTPUT_TAP);
     return cmocka_run_group_tests(tests, NULL, NULL);
