@@ -112,3 +112,67 @@ BEGIN
                         CASE WHEN p_return_doc THEN scim_group_doc(v_id, coalesce(p_doc_members, p_replace_members)) END;
 END
 $$;
+
+-- PATCH remove members[value eq "X"] of a group X is no member of answered
+-- 204. RFC 7644 §3.12: noTarget "when the specified "path" value contains a
+-- filter that yields no match", as Users already answer. The gateway
+-- decides it when the PATCH's earlier operations added or removed the ids a
+-- filter names; the other filters come as p_must, a JSON array of arrays of
+-- ids: of each array at least one id must be a member before the changes,
+-- or RG4NT and nothing changes. Each id is one probe of group_members'
+-- primary key: the group's other members are never read. Otherwise as in
+-- 007.
+DROP FUNCTION scim_group_members_change(uuid, jsonb, jsonb, boolean, bigint);
+
+CREATE FUNCTION scim_group_members_change(p_id uuid, p_add jsonb, p_remove jsonb, p_remove_all boolean,
+                                          p_if_version bigint, p_must jsonb DEFAULT NULL)
+RETURNS TABLE (version bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    old groups%ROWTYPE;
+    added_group boolean;
+BEGIN
+    SELECT * INTO old FROM groups g WHERE g.id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF p_if_version IS NOT NULL AND old.version <> p_if_version THEN
+        RAISE EXCEPTION USING ERRCODE = 'RG412', MESSAGE = 'the resource has changed (version mismatch)';
+    END IF;
+    IF jsonb_typeof(p_must) = 'array' AND EXISTS (
+        SELECT 1 FROM jsonb_array_elements(p_must) l
+         WHERE CASE WHEN jsonb_typeof(l) = 'array' THEN NOT EXISTS (
+                   SELECT 1 FROM jsonb_array_elements_text(l) x
+                     JOIN group_members gm
+                       ON gm.group_id = p_id
+                      AND gm.member_id = CASE WHEN x ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$'
+                                              THEN x::uuid END)
+               ELSE true END) THEN
+        RAISE EXCEPTION USING ERRCODE = 'RG4NT', MESSAGE = 'no member matches the filter';
+    END IF;
+    IF p_remove_all THEN
+        DELETE FROM group_members gm WHERE gm.group_id = p_id;
+    END IF;
+    IF jsonb_typeof(p_remove) = 'array' THEN
+        DELETE FROM group_members gm
+         WHERE gm.group_id = p_id
+           AND gm.member_id IN (
+               SELECT (x ->> 'value')::uuid FROM jsonb_array_elements(p_remove) x
+                WHERE x ->> 'value' ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$');
+    ELSIF p_remove IS NOT NULL AND p_remove <> 'null'::jsonb THEN
+        RAISE EXCEPTION USING ERRCODE = 'RG400', MESSAGE = 'members to remove must be an array';
+    END IF;
+    WITH ins AS (
+        INSERT INTO group_members (group_id, member_id, member_type)
+        SELECT p_id, r.member_id, r.member_type FROM scim_members_resolve(p_add) r
+        ON CONFLICT DO NOTHING
+        RETURNING member_type)
+    SELECT bool_or(member_type = 'Group') INTO added_group FROM ins;
+    IF added_group THEN
+        PERFORM scim_members_no_cycle(p_id);
+    END IF;
+    UPDATE groups g SET version = g.version + 1, updated_at = now() WHERE g.id = p_id;
+    RETURN QUERY SELECT old.version + 1;
+END
+$$;

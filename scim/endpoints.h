@@ -51,7 +51,7 @@ extern store_stmt_t scim_stmt_group_doc;
 extern store_stmt_t scim_stmt_group_write;
 /* Member changes and the other attributes of a PATCH in one statement (one
  * transaction): scim_group_members_change($1, $3 add, $4 remove, $5
- * remove_all, $6 if_version), then scim_group_write($1, $2 doc, <its
+ * remove_all, $6 if_version, $8 must), then scim_group_write($1, $2 doc, <its
  * version>, false, true, $7 doc_members): id, version, doc. */
 extern store_stmt_t scim_stmt_group_patch;
 /* SELECT scim_group_delete($1::uuid, $2 if_version) */

@@ -18,14 +18,15 @@ store_stmt_t scim_stmt_group_write = {
 
 /* RFC 7644 §3.5.2: a PATCH is atomic. The member changes and the rest of the
  * document go in one statement, so one transaction: an unknown member id
- * (RG400) or a version race (RG412) leaves the group as it was. The write
+ * (RG400), a version race (RG412) or a member filter that matches nobody
+ * (RG4NT, RFC 7644 §3.12 noTarget) leaves the group as it was. The write
  * is conditional on the version the member change produced. */
 store_stmt_t scim_stmt_group_patch = {
     "scim_group_patch",
     "SELECT w.id, w.version, w.doc::text "
-    "FROM scim_group_members_change($1::uuid, $3::jsonb, $4::jsonb, $5::boolean, $6::bigint) m, "
+    "FROM scim_group_members_change($1::uuid, $3::jsonb, $4::jsonb, $5::boolean, $6::bigint, $8::jsonb) m, "
     "LATERAL scim_group_write($1::uuid, $2::jsonb, m.version, false, true, $7::boolean) w",
-    7, 0};
+    8, 0};
 
 /* $2 as for scim_stmt_user_delete. */
 store_stmt_t scim_stmt_group_delete = {"scim_group_delete", "SELECT scim_group_delete($1::uuid, $2::bigint)",

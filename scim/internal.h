@@ -302,6 +302,11 @@ typedef struct {
     yajl_val add;    /* JSON array of {"value", "type"} to add, or NULL */
     yajl_val remove; /* JSON array of {"value"} to remove, or NULL */
     bool remove_all; /* remove every member first */
+    /* RFC 7644 §3.12 noTarget: JSON array of arrays of ids, or NULL; of
+     * each array at least one id must be a member before the PATCH (the
+     * ids a members[value eq ...] filter named whose membership the
+     * operations before it do not decide). */
+    yajl_val must;
 } scim_members_ops_t;
 int scim_patch_apply(const scim_resource_type_t *rt, yajl_val doc, yajl_val patch, yajl_val *out,
                      char **password, scim_members_ops_t *members_ops, gw_err_t *err);
@@ -350,7 +355,9 @@ int scim_project_lists_check(const char *attributes, const char *excluded_attrib
  *        NULL unless return_doc; members in doc when doc_members, NULL:
  *        when replace_members)
  *   scim_group_members_change(id uuid, add jsonb, remove jsonb, remove_all boolean,
- *                             if_version bigint) -> TABLE(version bigint)
+ *                             if_version bigint, must jsonb DEFAULT NULL)
+ *        -> TABLE(version bigint)   (must: scim_members_ops_t's; a list
+ *        of it without a member: SQLSTATE 'RG4NT', nothing changed)
  *   scim_group_delete(id uuid, if_version bigint DEFAULT NULL) -> boolean
  *        (RG412 as scim_user_delete)
  * Listing is a SELECT built by filter_sql.c/list.c over `users u` /

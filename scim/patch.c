@@ -382,17 +382,72 @@ static int member_values(patch_t *p, yajl_val value, bool add)
     return 0;
 }
 
-/* members[value eq "a" or value eq "b"]: the ids it names. */
-static int member_filter_ids(patch_t *p, const scim_filter_t *f)
+/* members[value eq "a" or value eq "b"]: the ids it names, into `ids`. */
+static int member_filter_ids(patch_t *p, const scim_filter_t *f, yajl_val ids)
 {
     if (f->kind == SCIM_F_OR)
-        return member_filter_ids(p, f->left) == 0 ? member_filter_ids(p, f->right) : -1;
+        return member_filter_ids(p, f->left, ids) == 0 ? member_filter_ids(p, f->right, ids) : -1;
     if (f->kind == SCIM_F_CMP && f->op == SCIM_CMP_EQ && f->value_kind == SCIM_V_STRING &&
         f->path.sub == NULL && strcasecmp(f->path.attr, "value") == 0) {
-        member_note(p, &p->members->remove, f->value, NULL);
+        scim_jt_push(ids, scim_jt_string(f->value));
         return 0;
     }
     return GW_ERR(p->err, GW_E_SCIM_INVALID_PATH, "members are selected by 'members[value eq \"id\"]'");
+}
+
+/* The list an earlier operation of this PATCH noted `id` in (&add or
+ * &remove of members_ops), or NULL. */
+static yajl_val *member_noted(patch_t *p, const char *id)
+{
+    if (p->member_slots == NULL)
+        return NULL;
+    member_slot_t *s = member_slot(p, id);
+    return s->id != NULL ? s->list : NULL;
+}
+
+/* Removes the members a filter names. RFC 7644 §3.12: noTarget "when the
+ * specified "path" value contains a filter that yields no match", as for
+ * the values of any other attribute (apply_multi). Whether an id is a member
+ * at this point is known when an earlier operation of the PATCH added or
+ * removed it, or removed every member; otherwise only the database knows:
+ * those ids go to members_ops->must as one list, of which at least one must
+ * be a member before the PATCH, checked where the change is applied, so the
+ * group's other members are never read. */
+static int member_filter_remove(patch_t *p, const target_t *t)
+{
+    scim_members_ops_t *m = p->members;
+    yajl_val ids = scim_jt_array(), unknown = NULL;
+    if (member_filter_ids(p, t->filter, ids) != 0) {
+        yajl_tree_free(ids);
+        return -1;
+    }
+    bool matched = false;
+    for (size_t i = 0; i < ids->u.array.len && !matched; i++) {
+        const char *id = ids->u.array.values[i]->u.string;
+        yajl_val *in = member_noted(p, id);
+        if (in == &m->add) {
+            matched = true;
+        } else if (in == NULL && !m->remove_all) {
+            if (unknown == NULL)
+                unknown = scim_jt_array();
+            scim_jt_push(unknown, scim_jt_string(id));
+        }
+    }
+    if (!matched && unknown == NULL) {
+        yajl_tree_free(ids);
+        return GW_ERRF(p->err, GW_E_SCIM_NO_TARGET, "no member matches '%.100s'", t->text);
+    }
+    if (!matched) {
+        if (m->must == NULL)
+            m->must = scim_jt_array();
+        scim_jt_push(m->must, unknown);
+        unknown = NULL;
+    }
+    yajl_tree_free(unknown);
+    for (size_t i = 0; i < ids->u.array.len; i++)
+        member_note(p, &m->remove, ids->u.array.values[i]->u.string, NULL);
+    yajl_tree_free(ids);
+    return 0;
 }
 
 static int members_op(patch_t *p, op_t op, const target_t *t, yajl_val value)
@@ -403,7 +458,7 @@ static int members_op(patch_t *p, op_t op, const target_t *t, yajl_val value)
     if (t->filter != NULL) {
         if (op != OP_REMOVE || t->sub != NULL)
             return GW_ERR(p->err, GW_E_SCIM_MUTABILITY, "a member is added or removed, never edited");
-        return member_filter_ids(p, t->filter);
+        return member_filter_remove(p, t);
     }
     if (op == OP_REMOVE && value != NULL && !YAJL_IS_NULL(value))
         return member_values(p, value, false); /* Entra ID: remove with value */
@@ -1089,6 +1144,7 @@ int scim_patch_apply(const scim_resource_type_t *rt, yajl_val doc, yajl_val patc
         if (members_ops != NULL) {
             yajl_tree_free(members_ops->add);
             yajl_tree_free(members_ops->remove);
+            yajl_tree_free(members_ops->must);
             memset(members_ops, 0, sizeof(*members_ops));
         }
         return -1;

@@ -57,8 +57,8 @@ struct scim_op {
     yajl_val checked; /* scim_resource_check's output (owned) */
     char *password;   /* malloc'd copy of a new password, wiped */
     size_t password_len;
-    char *hash;         /* malloc'd Argon2id PHC string */
-    char *add, *remove; /* Group member changes as JSON text (pool) */
+    char *hash;                /* malloc'd Argon2id PHC string */
+    char *add, *remove, *must; /* Group member changes as JSON text (pool) */
     bool remove_all, has_member_ops;
     /* Where the outcome goes: the HTTP reply, or a /Bulk callback. */
     scim_op_cb cb;
@@ -435,6 +435,9 @@ static void on_written(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
             } else {
                 op_failk(op, GW_E_CONFLICT, "the resource is being changed concurrently; try again");
             }
+        } else if (sqlstate_is(err, "RG4NT")) {
+            /* RFC 7644 §3.12: a members[value eq ...] filter matched nobody. */
+            op_failk(op, GW_E_SCIM_NO_TARGET, "no member matches the filter of a remove operation");
         } else if (sqlstate_is(err, "RG400") || sqlstate_is(err, "22P02")) {
             op_failk(op, GW_E_SCIM_INVALID_VALUE,
                      op->k->is_group
@@ -490,13 +493,14 @@ static void op_write(scim_op_t *op)
         const char *params[4] = {id, doc, op->hash, ver};
         gw_req_query(r, op->k->write, params, on_written, op);
     } else if (op->method == M_PATCH && op->has_member_ops) {
-        const char *params[7] = {id,
+        const char *params[8] = {id,
                                  doc,
                                  op->add != NULL ? op->add : "[]",
                                  op->remove != NULL ? op->remove : "[]",
                                  op->remove_all ? "t" : "f",
                                  ver,
-                                 doc_members};
+                                 doc_members,
+                                 op->must};
         gw_req_query(r, &scim_stmt_group_patch, params, on_written, op);
     } else {
         /* PUT and POST replace the members from the document (§3.5.1);
@@ -615,10 +619,13 @@ static void op_prepare_write(scim_op_t *op)
         op->remove_all = mops.remove_all;
         /* The member lists are ours now (patch.c hands them over): as text
          * for the statement, then released. */
+        op->must = NULL;
         bool bad = (mops.add != NULL && (op->add = val_text(r, mops.add, &err)) == NULL) ||
-                   (mops.remove != NULL && (op->remove = val_text(r, mops.remove, &err)) == NULL);
+                   (mops.remove != NULL && (op->remove = val_text(r, mops.remove, &err)) == NULL) ||
+                   (mops.must != NULL && (op->must = val_text(r, mops.must, &err)) == NULL);
         yajl_tree_free(mops.add);
         yajl_tree_free(mops.remove);
+        yajl_tree_free(mops.must);
         if (bad) {
             op_fail(op, &err);
             return;

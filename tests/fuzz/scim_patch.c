@@ -45,7 +45,7 @@ static void one(const scim_resource_type_t *rt, yajl_val doc, yajl_val patch, bo
     if (rc != 0) {
         if (out != NULL || pw != NULL || !scim_kind(err.kind) || strchr(err.public, '\n') != NULL)
             abort();
-        if (with_members && (m.add != NULL || m.remove != NULL || m.remove_all))
+        if (with_members && (m.add != NULL || m.remove != NULL || m.must != NULL || m.remove_all))
             abort();
         yajl_tree_free(before);
         return;
@@ -71,6 +71,7 @@ static void one(const scim_resource_type_t *rt, yajl_val doc, yajl_val patch, bo
     if (with_members) {
         yajl_tree_free(m.add);
         yajl_tree_free(m.remove);
+        yajl_tree_free(m.must);
     }
     yajl_tree_free(out);
     yajl_tree_free(before);

@@ -1,12 +1,16 @@
-"""A Group PATCH answers what `attributes` asks for.
+"""A Group PATCH answers what `attributes` asks for, and removing a member
+by a filter that matches none is noTarget.
 
 RFC 7644 §3.5.2: with `attributes` the server returns 200 and "the entire
 resource" subject to it, so `?attributes=members` shows the members (the
 answer without `attributes` stays a 204, and one whose `attributes` leaves
-members out does not read them)."""
+members out does not read them). §3.12: noTarget (400) "when the specified
+"path" value contains a filter that yields no match", as Users already do:
+`members[value eq "X"]` for an X that is no member, taking the operations
+before it in the same PATCH into account; nothing changes."""
 
-from harness import check, check_eq, require, run
-from scim_provisioning import GROUP, PATCH_OP, USER, Scim, members_of, scim_token, start
+from harness import check, check_eq, psql, require, run
+from scim_provisioning import GROUP, PATCH_OP, USER, Scim, members_of, scim_error, scim_token, start
 
 
 def patch(ops):
@@ -53,6 +57,49 @@ def main(env):
           r.describe())
     r = scim.patch(path, patch([rm(cat)]))
     check_eq("PATCH without attributes: 204 as before", r.status, 204)
+
+    # ---- §3.12 noTarget: a member filter that matches nothing ------------------------------------
+    def unchanged(name, r):
+        before = unchanged.etag
+        scim_error(name, r, 400, "noTarget")
+        g = scim.get(path)
+        check_eq("... the group is unchanged (%s)" % name, (members_of(g.json()), g.header("etag")),
+                 (sorted([ann, bob]), before))
+
+    unchanged.etag = scim.get(path).header("etag")
+    unchanged("remove a user who is not a member", scim.patch(path, patch([rm(dan)])))
+    unchanged("remove an id of nothing", scim.patch(path, patch([rm("00000000-0000-4000-8000-000000000000")])))
+    unchanged("remove a value that is no id", scim.patch(path, patch([rm("nobody")])))
+    unchanged("remove one that an earlier operation removed", scim.patch(path, patch([rm(bob), rm(bob)])))
+    unchanged("remove after removing every member",
+              scim.patch(path, patch([{"op": "remove", "path": "members"}, rm(ann)])))
+    unchanged("remove after replacing the members",
+              scim.patch(path, patch([{"op": "replace", "path": "members", "value": [{"value": cat}]}, rm(ann)])))
+    unchanged("a valid operation before it is not applied either",
+              scim.patch(path, patch([add(dan), rm(cat)])))
+    unchanged("one filter for each of two: the second matches nothing",
+              scim.patch(path, patch([rm(ann), rm(dan)])))
+
+    # ---- a filter with at least one match is applied -------------------------------------------------
+    r = scim.patch(path, patch([rm(dan, bob)]))
+    check_eq("remove bob or dan (bob is a member): 204", r.status, 204)
+    check_eq("... bob is gone", members_of(scim.get(path).json()), [ann])
+    r = scim.patch(path, patch([add(cat), rm(cat)]))
+    check_eq("remove one added earlier in the same PATCH: 204", r.status, 204)
+    check_eq("... cat is not a member", members_of(scim.get(path).json()), [ann])
+    r = scim.patch(path, patch([{"op": "remove", "path": "members"}, add(dan), rm(dan), add(bob)]))
+    check_eq("remove all, add, remove it again, add another: 204", r.status, 204)
+    check_eq("... bob alone", members_of(scim.get(path).json()), [bob])
+    # Entra ID removes by value, not by filter: no precondition there.
+    r = scim.patch(path, patch([{"op": "remove", "path": "members", "value": [{"value": dan}]}]))
+    check_eq("remove with a value of a non-member (Entra ID): 204 as before", r.status, 204)
+    # /Bulk runs the same PATCH.
+    r = scim.bulk([{"method": "PATCH", "path": path, "bulkId": "p1", "data": patch([rm(ann)])}])
+    res = ((r.json() or {}).get("Operations") or [{}])[0]
+    check_eq("/Bulk PATCH with a filter that matches nothing: 400", res.get("status"), "400")
+    check_eq("... noTarget", (res.get("response") or {}).get("scimType"), "noTarget")
+    rc, rows, err = psql(env.db_url, "SELECT count(*) FROM group_members WHERE group_id = '%s'" % gid)
+    check_eq("... still one member", rows[0][0] if rc == 0 and rows else err, "1")
 
 
 if __name__ == "__main__":

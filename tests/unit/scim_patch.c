@@ -92,7 +92,7 @@ static void expect_fail(const scim_resource_type_t *rt, const char *doc, const c
     assert_null(out);
     assert_null(pw);
     if (rt == &SCIM_RT_GROUP)
-        assert_true(m.add == NULL && m.remove == NULL && !m.remove_all);
+        assert_true(m.add == NULL && m.remove == NULL && m.must == NULL && !m.remove_all);
     assert_true(same(d, before)); /* §3.5.2: atomic */
     yajl_tree_free(d);
     yajl_tree_free(p);
@@ -411,9 +411,12 @@ static void okta(void **state)
                      "{'op':'add','path':'members','value':[{'value':'x','display':'X'}]}"),
                  NULL, &m);
     yajl_val add = J("[{'value':'x'}]"), rm = J("[{'value':'902c246b-6245-4190-8e05-00816be7344a'}]");
-    assert_true(same(m.add, add) && same(m.remove, rm) && !m.remove_all);
+    yajl_val must = J("[['902c246b-6245-4190-8e05-00816be7344a']]");
+    assert_true(same(m.add, add) && same(m.remove, rm) && same(m.must, must) && !m.remove_all);
     yajl_tree_free(m.add);
     yajl_tree_free(m.remove);
+    yajl_tree_free(m.must);
+    yajl_tree_free(must);
     yajl_tree_free(out);
     /* replace members: remove_all then the new list */
     out = apply_ok(&SCIM_RT_GROUP, d,
@@ -434,6 +437,55 @@ static void okta(void **state)
                 GW_E_SCIM_INVALID_PATH);
     expect_fail(&SCIM_RT_GROUP, GROUP, OPS("{'op':'add','path':'members','value':[{'display':'no id'}]}"),
                 GW_E_SCIM_INVALID_VALUE);
+}
+
+/* RFC 7644 §3.12: noTarget "when the specified "path" value contains a
+ * filter that yields no match". Decided here when the operations before
+ * the filter add or remove the ids it names (or every member); otherwise
+ * `must` asks the database: at least one id of each list is a member. */
+static void member_filter_no_target(void **state)
+{
+    (void)state;
+#define RM(ids) "{'op':'remove','path':'members[" ids "]'}"
+    expect_fail(&SCIM_RT_GROUP, GROUP, OPS("{'op':'remove','path':'members'}," RM("value eq \\'a\\'")),
+                GW_E_SCIM_NO_TARGET);
+    expect_fail(&SCIM_RT_GROUP, GROUP, OPS(RM("value eq \\'a\\'") "," RM("value eq \\'a\\'")),
+                GW_E_SCIM_NO_TARGET);
+    expect_fail(&SCIM_RT_GROUP, GROUP,
+                OPS("{'op':'replace','path':'members','value':[{'value':'b'}]}," RM("value eq \\'a\\'")),
+                GW_E_SCIM_NO_TARGET);
+    yajl_val d = J(GROUP);
+    scim_members_ops_t m;
+    /* added earlier: a match, nothing to ask */
+    yajl_val out = apply_ok(
+        &SCIM_RT_GROUP, d,
+        OPS("{'op':'add','path':'members','value':[{'value':'a'}]}," RM("value eq \\'a\\'")), NULL, &m);
+    yajl_val rm = J("[{'value':'a'}]");
+    assert_true(m.must == NULL && same(m.remove, rm) && m.add != NULL && m.add->u.array.len == 0);
+    yajl_tree_free(m.add);
+    yajl_tree_free(m.remove);
+    yajl_tree_free(out);
+    yajl_tree_free(rm);
+    /* one list per filter; an id the PATCH added satisfies its filter */
+    out = apply_ok(
+        &SCIM_RT_GROUP, d,
+        OPS(RM(
+            "value eq \\'a\\' or value eq \\'b\\'") ",{'op':'add','path':'members','value':[{'value':'c'}]}"
+                                                    "," RM("value eq \\'c\\' or value eq \\'d\\'") "," RM(
+                                                        "value eq \\'a\\' or value eq \\'e\\'")),
+        NULL, &m);
+    yajl_val must = J("[['a','b'],['e']]");
+    if (!same(m.must, must)) {
+        dump("got ", m.must);
+        fail_msg("unexpected must");
+    }
+    yajl_tree_free(m.add);
+    yajl_tree_free(m.remove);
+    yajl_tree_free(m.must);
+    yajl_tree_free(must);
+    yajl_tree_free(out);
+    yajl_tree_free(d);
+#undef RM
 }
 
 static void password(void **state)
@@ -466,7 +518,7 @@ int main(void)
         cmocka_unit_test(request_shape),  cmocka_unit_test(atomic),
         cmocka_unit_test(primary_unique), cmocka_unit_test(entra_user),
         cmocka_unit_test(entra_group),    cmocka_unit_test(okta),
-        cmocka_unit_test(password),
+        cmocka_unit_test(password),       cmocka_unit_test(member_filter_no_target),
     };
     cmocka_set_message_output(CM_OUTPUT_TAP);
     return cmocka_run_group_tests(tests, NULL, NULL);
