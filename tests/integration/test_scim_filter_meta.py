@@ -7,7 +7,7 @@ changed since) must not return it again. meta.version is served as the weak
 entity tag W/"n" (§3.14): a filter with that value finds the resource, as
 one with the bare number does."""
 
-from harness import check, check_eq, psql, require, run
+from harness import check_eq, psql, require, run
 from scim_provisioning import GROUP, USER, Scim, scim_error, scim_token, start
 
 
