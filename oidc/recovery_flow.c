@@ -445,6 +445,7 @@ static void copy_identity(gw_req_t *r, oidc_recovery_t *a, const prov_identity_t
     c->assurance_level = id->assurance_level ? gw_strdup(id->assurance_level) : NULL;
     c->verified_at = id->verified_at;
     c->txn = id->txn ? gw_strdup(id->txn) : NULL;
+    c->verification_process = id->verification_process ? gw_strdup(id->verification_process) : NULL;
     c->evidence_json = id->evidence_json ? gw_strdup(id->evidence_json) : NULL;
     c->aggregated_jwt = id->aggregated_jwt ? gw_strdup(id->aggregated_jwt) : NULL;
     for (size_t i = 0; i < id->claim_count; i++)

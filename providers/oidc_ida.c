@@ -572,14 +572,26 @@ static const char *read_verified_claims(yajl_val payload, prov_identity_t *id)
     id->verified_at = t != NULL ? rfc3339(t) : 0;
     if (id->verified_at < 0)
         return PROV_R_MALFORMED;
+    /* verification_process is kept to be passed on as such, never as the
+     * transaction id: IDA names it a reference to the verification process,
+     * which a bank-style provider repeats in every token of a customer (or
+     * of every customer), so a one-time use of it would refuse the second
+     * honest recovery as replayed. */
     const char *proc = gw_json_str(ver, "verification_process");
-    yajl_val ev = gw_json_get(ver, "evidence");
-    if (proc == NULL && ev != NULL && YAJL_IS_ARRAY(ev) && ev->u.array.len > 0)
-        proc = gw_json_str(ev->u.array.values[0], "txn");
-    if (proc == NULL)
-        proc = gw_json_str(ver, "txn");
     if (proc != NULL && strlen(proc) <= 256)
-        id->txn = gw_strdup(proc);
+        id->verification_process = gw_strdup(proc);
+    /* The transaction id, usable once: the txn claim (RFC 8417 §2.2, which
+     * IDA uses to identify the transaction for audit trails), or where
+     * earlier IDA drafts put it (verification.txn, an evidence's txn);
+     * verify_id_token falls back to the token's jti. */
+    yajl_val ev = gw_json_get(ver, "evidence");
+    const char *txn = gw_json_str(payload, "txn");
+    if (txn == NULL)
+        txn = gw_json_str(ver, "txn");
+    if (txn == NULL && ev != NULL && YAJL_IS_ARRAY(ev) && ev->u.array.len > 0)
+        txn = gw_json_str(ev->u.array.values[0], "txn");
+    if (txn != NULL && strlen(txn) <= 256)
+        id->txn = gw_strdup(txn);
     if (ev != NULL)
         id->evidence_json = value_text(ev);
     for (size_t i = 0; i < claims->u.object.len; i++) {

@@ -72,6 +72,7 @@ void prov_identity_dispose(prov_identity_t *id)
     free(id->trust_framework);
     free(id->assurance_level);
     free(id->txn);
+    free(id->verification_process);
     free(id->evidence_json);
     free(id->aggregated_jwt);
     for (size_t i = 0; i < id->claim_count; i++) {
@@ -122,8 +123,8 @@ void prov_identity_write_verified_claims(const prov_identity_t *id, const char *
         iso_time(id->verified_at, t);
         gw_jw_kv_str(w, "time", t);
     }
-    if (id->txn != NULL)
-        gw_jw_kv_str(w, "verification_process", id->txn);
+    if (id->verification_process != NULL)
+        gw_jw_kv_str(w, "verification_process", id->verification_process);
     if (id->evidence_json != NULL)
         gw_jw_kv_raw(w, "evidence", id->evidence_json, strlen(id->evidence_json));
     gw_jw_obj_close(w);

@@ -49,9 +49,14 @@ typedef struct {
     char *trust_framework; /* verification.trust_framework: required */
     char *assurance_level; /* verification.assurance_level, or NULL */
     int64_t verified_at;   /* verification.time as epoch seconds; 0 when absent */
-    char *txn;             /* the provider's transaction id (verification.txn, or its ID token's jti) */
-    char *evidence_json;   /* verification.evidence as JSON text, or NULL */
-    char *aggregated_jwt;  /* the provider's own signed result (for an aggregated claim source), or NULL */
+    /* The provider's id of this one transaction, usable once (recovery_move
+     * refuses a second use as "replayed"): the IDA `txn` claim, or the ID
+     * token's jti. Never verification_process, which names a process that
+     * repeats across transactions and people. */
+    char *txn;
+    char *verification_process; /* verification.verification_process as the provider wrote it, or NULL */
+    char *evidence_json;        /* verification.evidence as JSON text, or NULL */
+    char *aggregated_jwt; /* the provider's own signed result (for an aggregated claim source), or NULL */
     prov_claim_t claims[PROV_MAX_CLAIMS];
     size_t claim_count;
     uint8_t result_hash[PROV_RESULT_HASH_LEN]; /* SHA-256 of the signed result */
@@ -65,7 +70,8 @@ void prov_identity_add_claim(prov_identity_t *id, const char *name, const char *
 
 /* The OIDC IDA verified_claims object of the claims whose names are in
  * `names` (all claims when NULL): {"verification": {"trust_framework",
- * "assurance_level", "time", "txn", "evidence"}, "claims": {...}}. What
+ * "assurance_level", "time", "verification_process", "evidence"}, "claims":
+ * {...}}. What
  * recovery stores and what the ID token carries. */
 void prov_identity_write_verified_claims(const prov_identity_t *id, const char *const *names, size_t n,
                                          gw_jw_t *w);

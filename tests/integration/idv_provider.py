@@ -5,7 +5,9 @@ with PKCE S256, client_secret_basic, and ID tokens signed ES256 carrying
 OpenID Connect for Identity Assurance `verified_claims`).
 
 It "verifies" whoever comes: the test sets `idp.identity` (the claims and the
-verification data the next ID token carries) and `idp.tamper` (one of None,
+verification data the next ID token carries: "claims", "txn" (the txn claim; None
+leaves it out), "jti", "process" (verification_process, by default the same in every
+token, as banks do), "trust_framework", "assurance_level", "age") and `idp.tamper` (one of None,
 "wrong_nonce", "forged", "wrong_aud", "wrong_iss", "expired", "no_verified_claims",
 "unknown_kid", and for the authorization response itself (RFC 9207)
 "response_wrong_iss", "response_no_iss") before sending the browser to it; `idp.mutate`, when set, is
@@ -114,7 +116,9 @@ class IdvProvider:
             "trust_framework": ident.get("trust_framework", "eidas"),
             "assurance_level": ident.get("assurance_level", "substantial"),
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - ident.get("age", 30))),
-            "verification_process": ident.get("txn", secrets.token_hex(8)),
+            # a reference to the provider's verification process: like a bank's,
+            # the same for every token unless the test says otherwise
+            "verification_process": ident.get("process", "kyc-process-2019-07"),
             "evidence": [{"type": "electronic_record", "record": {"type": "eid"}}],
         }
         payload = {
@@ -125,7 +129,14 @@ class IdvProvider:
             "exp": now + 300,
             "nonce": params.get("nonce"),
             "verified_claims": {"verification": verification, "claims": ident.get("claims", {})},
+            # per token (RFC 7519 §4.1.7)
+            "jti": ident.get("jti", secrets.token_hex(12)),
         }
+        # the transaction id (RFC 8417 §2.2, used by IDA): per transaction unless
+        # the test sets it; None leaves it out
+        txn = ident.get("txn", secrets.token_hex(8))
+        if txn is not None:
+            payload["txn"] = txn
         t = self.tamper
         if t == "wrong_nonce":
             payload["nonce"] = "not-the-nonce"

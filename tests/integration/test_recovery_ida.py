@@ -101,7 +101,9 @@ def run_tests(env, idp, plain):
     row = d.sql("select verified_claims::text, provider_txn from recovery_attempts where id = '%s'" % aid)[0]
     stored = json.loads(row[0])
     check_eq("stored: the trust framework from the provider", stored["verification"]["trust_framework"], "eidas")
-    check_eq("stored: the provider's transaction id", row[1], "idv-txn-1")
+    check_eq("stored: the provider's transaction id (the txn claim)", row[1], "idv-txn-1")
+    check_eq("stored: verification_process as the provider wrote it, not the txn",
+             stored["verification"].get("verification_process"), "kyc-process-2019-07")
     check("stored: the evidence, no document images", "evidence" in stored["verification"]
           and "image" not in row[0], row[0])
     check_eq("stored: not the provider's raw result (aggregate_result is off)",
@@ -139,6 +141,31 @@ def run_tests(env, idp, plain):
     refused("assurance level below the policy", "evidence_assurance_level",
             {"claims": ANNA, "assurance_level": "low"}, expect_state="rejected")
     refused("replayed provider result", "replayed", {"claims": ANNA, "txn": "idv-txn-1"}, expect_state="rejected")
+
+    # verification_process names the provider's process, which a bank repeats in
+    # every token (IDA): a fresh transaction under the same process is no replay
+    def accepted(name, identity, txn_want):
+        before = d.taps_of(anna)
+        b, loc, out = attempt(identity)
+        aid, state, reason, matched = d.last_attempt()
+        check_eq("%s: tap_issued" % name, (state, reason), ("tap_issued", ""))
+        check_eq("%s: one more TAP" % name, d.taps_of(anna), before + 1)
+        row = d.sql("select verified_claims::text, provider_txn from recovery_attempts where id = '%s'" % aid)[0]
+        check_eq("%s: provider_txn" % name, row[1], txn_want)
+        return json.loads(row[0])["verification"]
+
+    ver = accepted("the same verification_process with a fresh txn", {"claims": ANNA, "txn": "idv-txn-2"},
+                   "idv-txn-2")
+    check_eq("... verification_process stored as sent", ver.get("verification_process"), "kyc-process-2019-07")
+    ver = accepted("no txn claim: the token's jti is the transaction id",
+                   {"claims": ANNA, "txn": None, "jti": "idv-jti-1"}, "idv-jti-1")
+    check_eq("... and verification_process is still the provider's, not the jti",
+             ver.get("verification_process"), "kyc-process-2019-07")
+    ver = accepted("no verification_process", {"claims": ANNA, "txn": None, "jti": "idv-jti-2", "process": None},
+                   "idv-jti-2")
+    check("... then none is stored: a jti is never presented as verification_process",
+          "verification_process" not in ver, ver)
+    refused("replayed jti", "replayed", {"claims": ANNA, "txn": None, "jti": "idv-jti-1"}, expect_state="rejected")
     refused("claims of nobody", "no_match",
             {"claims": {"given_name": "Zed", "family_name": "Nobody", "birthdate": "1990-04-01"}},
             expect_state="rejected")
