@@ -420,6 +420,21 @@ static void on_callback_policy(gw_req_t *r, void *data, PGresult *res, const gw_
         oidc_recovery_refuse(r, a, "verifying", "failed", "policy_unusable");
         return;
     }
+    /* The policy as it is now, not as it was when the attempt started: an
+     * administrator who disables recovery or withdraws a provider (a
+     * compromised one, say) must stop the attempts already at the
+     * provider too. recovery_issue_tap checks the mode once more. */
+    if (a->policy.mode == RCV_POLICY_DISABLED) {
+        oidc_recovery_refuse(r, a, "verifying", "rejected", "recovery_disabled");
+        return;
+    }
+    if (!rcv_policy_allows_provider(&a->policy, a->provider_id)) {
+        oidc_recovery_refuse(r, a, "verifying", "rejected", "provider_not_allowed");
+        return;
+    }
+    /* Switched to evaluation since: the flow runs on, audited, no TAP. */
+    if (a->policy.mode == RCV_POLICY_EVALUATION)
+        a->evaluation = 1;
     size_t n = strlen(oidc_cfg->issuer) + sizeof(OIDC_RECOVERY_CALLBACK_PATH);
     char *redirect_uri = gw_req_alloc(r, n);
     snprintf(redirect_uri, n, "%s" OIDC_RECOVERY_CALLBACK_PATH, oidc_cfg->issuer);

@@ -40,7 +40,11 @@ static void on_issued(gw_req_t *r, void *data, PGresult *res, const gw_err_t *er
     const char *status = res != NULL && PQntuples(res) == 1 ? store_value(res, 0, 0) : NULL;
     if (res == NULL) {
         cb(r, cb_data, NULL, err);
-    } else if (status != NULL && (strcmp(status, "expired") == 0 || strcmp(status, "wrong_state") == 0)) {
+    } else if (status != NULL &&
+               (strcmp(status, "expired") == 0 || strcmp(status, "wrong_state") == 0 ||
+                /* recovery_issue_tap: the recovery policy no longer allows it */
+                strcmp(status, "recovery_disabled") == 0 || strcmp(status, "evaluation_mode") == 0 ||
+                strcmp(status, "provider_not_allowed") == 0)) {
         GW_ERR(&e, GW_E_CONFLICT, "the recovery attempt is no longer waiting for its TAP");
         cb(r, cb_data, NULL, &e);
     } else if (status == NULL || strcmp(status, "ok") != 0) {
