@@ -12,7 +12,7 @@
  *         or private_key_jwt); the ID token is verified: alg ES256 or RS256
  *         only, signature by a key of the provider's JWKS (cached; fetched
  *         again once for an unknown kid, at most every JWKS_MIN_REFRESH_S),
- *         iss, aud (our client alone) and azp, exp, iat, nonce; then verified_claims is read
+ *         iss, aud (our client alone) and azp, exp, nbf, iat, nonce; then verified_claims is read
  *         into the normalised identity. The policy's evidence rules are the
  *         caller's. */
 #include <pthread.h>
@@ -686,8 +686,9 @@ static void verify_id_token(op_t *op)
         gw_json_parse(payload_json, strlen(payload_json), &(gw_json_limits_t){.require_object = true}, &err);
     free(payload_json);
     const char *reason = NULL, *why = NULL;
-    /* exp and iat may be any int64: the skew is added to the clock, never to them. */
-    int64_t exp = 0, iat = 0;
+    /* exp, nbf and iat may be any int64: the skew is added to the clock, never to them. */
+    int64_t exp = 0, iat = 0, nbf = 0;
+    gw_json_get_t has_nbf = gw_json_get_int64(pl, "nbf", &nbf);
     const char *nonce = gw_json_str(pl, "nonce");
     if (pl == NULL) {
         reason = PROV_R_MALFORMED, why = "payload not a JSON object";
@@ -697,6 +698,11 @@ static void verify_id_token(op_t *op)
         reason = PROV_R_WRONG_AUDIENCE, why = "aud/azp";
     } else if (gw_json_get_int64(pl, "exp", &exp) != GW_JSON_OK || exp < now_s() - CLOCK_SKEW_S) {
         reason = PROV_R_TOKEN_EXPIRED, why = "exp";
+    } else if (has_nbf == GW_JSON_WRONG_TYPE) {
+        reason = PROV_R_MALFORMED, why = "nbf";
+    } else if (has_nbf == GW_JSON_OK && nbf > now_s() + CLOCK_SKEW_S) {
+        /* RFC 7519 §4.1.5: the JWT MUST NOT be accepted before nbf. */
+        reason = PROV_R_TOKEN_NOT_YET, why = "nbf";
     } else if (gw_json_get_int64(pl, "iat", &iat) != GW_JSON_OK || iat > now_s() + CLOCK_SKEW_S) {
         reason = PROV_R_MALFORMED, why = "iat";
     } else if (nonce == NULL || op->f.nonce == NULL || strlen(nonce) != strlen(op->f.nonce) ||

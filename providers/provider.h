@@ -17,7 +17,7 @@
  *             without blocking the loop (providers/http.c), PAR when
  *             advertised (RFC 9126), PKCE S256, state and nonce bound to the
  *             attempt, a `claims` request for verified_claims, and the ID
- *             token verified (signature, iss, aud, exp, nonce).
+ *             token verified (signature, iss, aud, exp, nbf, nonce).
  *
  * The evidence the policy requires (which trust frameworks, assurance levels,
  * how fresh) is checked by the caller on the normalised identity: one place
@@ -82,6 +82,7 @@ void prov_identity_write_verified_claims(const prov_identity_t *id, const char *
 #define PROV_R_WRONG_ISSUER       "wrong_issuer"
 #define PROV_R_WRONG_AUDIENCE     "wrong_audience"
 #define PROV_R_TOKEN_EXPIRED      "token_expired"
+#define PROV_R_TOKEN_NOT_YET      "token_not_yet_valid" /* its nbf is still ahead */
 #define PROV_R_WRONG_NONCE        "wrong_nonce"
 #define PROV_R_NO_VERIFIED_CLAIMS "no_verified_claims"
 #define PROV_R_MALFORMED          "malformed_result"

@@ -8,7 +8,8 @@ It "verifies" whoever comes: the test sets `idp.identity` (the claims and the
 verification data the next ID token carries: "claims", "txn" (the txn claim; None
 leaves it out), "jti", "process" (verification_process, by default the same in every
 token, as banks do), "trust_framework", "assurance_level", "age") and `idp.tamper` (one of None,
-"wrong_nonce", "forged", "wrong_aud", "wrong_iss", "expired", "no_verified_claims",
+"wrong_nonce", "forged", "wrong_aud", "wrong_iss", "expired", "not_yet_valid", "nbf_within_skew",
+"no_verified_claims",
 "unknown_kid", and for the authorization response itself (RFC 9207)
 "response_wrong_iss", "response_no_iss") before sending the browser to it; `idp.mutate`, when set, is
 called with the ID token's payload just before it is signed (hostile but correctly signed results). It
@@ -144,6 +145,10 @@ class IdvProvider:
             payload["aud"] = "someone-else"
         elif t == "wrong_iss":
             payload["iss"] = "https://evil.example"
+        elif t == "not_yet_valid":
+            payload["nbf"] = now + 600  # beyond any clock skew
+        elif t == "nbf_within_skew":
+            payload["nbf"] = now + 30
         elif t == "expired":
             payload["iat"] = now - 7200
             payload["exp"] = now - 3600

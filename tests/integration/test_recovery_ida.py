@@ -137,6 +137,12 @@ def run_tests(env, idp, plain):
     check_eq("... neither code was redeemed at the token endpoint", idp.token_calls, tokens_before)
     refused("expired ID token", "token_expired", {"claims": ANNA}, "expired")
     refused("no verified_claims", "no_verified_claims", {"claims": ANNA}, "no_verified_claims")
+    # RFC 7519 §4.1.5: not accepted before nbf (the clock skew allowed, as for iat and exp)
+    refused("ID token not valid yet (nbf 10 minutes ahead)", "token_not_yet_valid", {"claims": ANNA},
+            "not_yet_valid")
+    idp.mutate = lambda payload: payload.update(nbf="soon")
+    refused("nbf not a number", "malformed_result", {"claims": ANNA})
+    idp.mutate = None
     refused("stale verification", "verification_stale", {"claims": ANNA, "age": 4000}, expect_state="rejected")
     refused("assurance level below the policy", "evidence_assurance_level",
             {"claims": ANNA, "assurance_level": "low"}, expect_state="rejected")
@@ -165,6 +171,9 @@ def run_tests(env, idp, plain):
                    "idv-jti-2")
     check("... then none is stored: a jti is never presented as verification_process",
           "verification_process" not in ver, ver)
+    b, loc, out = attempt({"claims": ANNA}, "nbf_within_skew")
+    check_eq("an nbf 30 seconds ahead is within the clock skew: tap_issued", d.last_attempt()[1:3],
+             ["tap_issued", ""])
     refused("replayed jti", "replayed", {"claims": ANNA, "txn": None, "jti": "idv-jti-1"}, expect_state="rejected")
     refused("claims of nobody", "no_match",
             {"claims": {"given_name": "Zed", "family_name": "Nobody", "birthdate": "1990-04-01"}},
