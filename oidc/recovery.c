@@ -438,7 +438,10 @@ static void on_callback_policy(gw_req_t *r, void *data, PGresult *res, const gw_
     size_t n = strlen(oidc_cfg->issuer) + sizeof(OIDC_RECOVERY_CALLBACK_PATH);
     char *redirect_uri = gw_req_alloc(r, n);
     snprintf(redirect_uri, n, "%s" OIDC_RECOVERY_CALLBACK_PATH, oidc_cfg->issuer);
-    prov_finish_t f = {&c->params, a->nonce, a->verifier, redirect_uri};
+    const char **claims = gw_req_alloc(r, sizeof(char *) * (RCV_MAX_RULES + 1));
+    for (size_t i = 0; i < a->policy.rule_count; i++)
+        claims[i] = a->policy.rules[i].claim;
+    prov_finish_t f = {&c->params, a->nonce, a->verifier, redirect_uri, claims, a->policy.rule_count};
     a->provider->ops->finish(a->provider, r, &f, on_finished, c);
 }
 

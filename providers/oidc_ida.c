@@ -122,6 +122,10 @@ static void ida_describe(const prov_provider_t *p, gw_jw_t *w)
 typedef struct op op_t;
 typedef void (*op_step)(op_t *op);
 
+/* The claims every claims request asks for, and what a verified_claims
+ * array is searched for when the flow names none. */
+static const char *const BASE[] = {"given_name", "family_name", "birthdate"};
+
 struct op {
     prov_provider_t *p;
     ida_t *s;
@@ -334,7 +338,6 @@ static void post_authenticated(op_t *op, const char *endpoint, const char *audie
  * token, with its verification data and the claims matching needs. */
 static const char *claims_request(op_t *op)
 {
-    static const char *const BASE[] = {"given_name", "family_name", "birthdate"};
     gw_jw_t *w = gw_jw_new();
     gw_jw_obj_open(w);
     gw_jw_key(w, "id_token");
@@ -553,13 +556,52 @@ static char *value_text(yajl_val v)
     return out;
 }
 
-/* Reads verified_claims (an object, or an array of them: the first with
- * claims) into the identity. Returns a reason or NULL. */
-static const char *read_verified_claims(yajl_val payload, prov_identity_t *id)
+/* How many of `names` an element of verified_claims carries as strings; -1
+ * when it is no usable element (no verification.trust_framework, no claims
+ * object). */
+static int element_score(yajl_val e, const char *const *names, size_t n)
 {
-    yajl_val vc = gw_json_get(payload, "verified_claims");
-    if (vc != NULL && YAJL_IS_ARRAY(vc))
-        vc = vc->u.array.len > 0 ? vc->u.array.values[0] : NULL;
+    yajl_val claims = gw_json_get(e, "claims");
+    if (e == NULL || !YAJL_IS_OBJECT(e) ||
+        gw_json_str(gw_json_get(e, "verification"), "trust_framework") == NULL || claims == NULL ||
+        !YAJL_IS_OBJECT(claims))
+        return -1;
+    int score = 0;
+    for (size_t i = 0; i < n; i++)
+        score += gw_json_str(claims, names[i]) != NULL;
+    return score;
+}
+
+/* The element of verified_claims (an object, or an array of them) to read:
+ * of an array, the usable element carrying the most of the claims matching
+ * needs (`names`, the first of equals), so the first that carries them all.
+ * IDA lets a provider split the claims over elements, each verified its own
+ * way (an address from a utility bill, the name and birthdate from an
+ * identity document); element 0 alone may hold none of what we match on.
+ * Claims are never merged across elements: each has its own verification. */
+static yajl_val pick_verified_claims(yajl_val vc, const char *const *names, size_t n)
+{
+    if (vc == NULL || !YAJL_IS_ARRAY(vc))
+        return vc;
+    yajl_val best = NULL;
+    int best_score = -1;
+    for (size_t i = 0; i < vc->u.array.len; i++) {
+        int score = element_score(vc->u.array.values[i], names, n);
+        if (score > best_score)
+            best = vc->u.array.values[i], best_score = score;
+    }
+    return best;
+}
+
+/* Reads verified_claims into the identity: of an array, the element
+ * pick_verified_claims chooses for `names` (BASE when none), with its own
+ * verification. Returns a reason or NULL. */
+static const char *read_verified_claims(yajl_val payload, const char *const *names, size_t n,
+                                        prov_identity_t *id)
+{
+    if (names == NULL || n == 0)
+        names = BASE, n = sizeof(BASE) / sizeof(BASE[0]);
+    yajl_val vc = pick_verified_claims(gw_json_get(payload, "verified_claims"), names, n);
     yajl_val ver = gw_json_get(vc, "verification");
     yajl_val claims = gw_json_get(vc, "claims");
     const char *tf = gw_json_str(ver, "trust_framework");
@@ -712,7 +754,7 @@ static void verify_id_token(op_t *op)
     prov_identity_t id;
     memset(&id, 0, sizeof(id));
     if (reason == NULL)
-        reason = read_verified_claims(pl, &id), why = "verified_claims";
+        reason = read_verified_claims(pl, op->f.claims, op->f.claim_count, &id), why = "verified_claims";
     if (reason == NULL && id.txn == NULL) {
         const char *jti = gw_json_str(pl, "jti");
         if (jti != NULL && strlen(jti) <= 256)

@@ -110,6 +110,11 @@ typedef struct {
     const char *nonce;
     const char *code_verifier;
     const char *redirect_uri;
+    /* The claim names matching needs (the policy's rules); a provider
+     * returning several verified_claims elements reads the one that
+     * carries them. May be NULL. */
+    const char *const *claims;
+    size_t claim_count;
 } prov_finish_t;
 
 /* `id` is NULL on failure, with a reason (PROV_R_*). Valid during the call. */

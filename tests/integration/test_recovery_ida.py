@@ -174,6 +174,25 @@ def run_tests(env, idp, plain):
     b, loc, out = attempt({"claims": ANNA}, "nbf_within_skew")
     check_eq("an nbf 30 seconds ahead is within the clock skew: tap_issued", d.last_attempt()[1:3],
              ["tap_issued", ""])
+    # verified_claims as an array (IDA): the element carrying the claims the match
+    # needs is read, with its own verification, wherever it stands
+    def split(payload):
+        whole = payload["verified_claims"]
+        whole["verification"]["verification_process"] = "document-check"
+        address = {"verification": {"trust_framework": "de_aml", "assurance_level": "low",
+                                    "time": whole["verification"]["time"], "verification_process": "utility-bill"},
+                   "claims": {"address": {"locality": "Berlin", "country": "DE"}}}
+        name_only = {"verification": dict(whole["verification"], verification_process="name-only"),
+                     "claims": {"given_name": "Anna Maria"}}
+        payload["verified_claims"] = [address, name_only, whole]
+    idp.mutate = split
+    ver = accepted("verified_claims array: the element with the name and birthdate claims",
+                   {"claims": ANNA, "txn": "idv-txn-split"}, "idv-txn-split")
+    check_eq("... read with its own verification", (ver.get("trust_framework"), ver.get("verification_process")),
+             ("eidas", "document-check"))
+    idp.mutate = lambda payload: payload.update(verified_claims=[{"claims": ANNA}, {"verification": {}}])
+    refused("verified_claims array without a usable element", "no_verified_claims", {"claims": ANNA})
+    idp.mutate = None
     refused("replayed jti", "replayed", {"claims": ANNA, "txn": None, "jti": "idv-jti-1"}, expect_state="rejected")
     refused("claims of nobody", "no_match",
             {"claims": {"given_name": "Zed", "family_name": "Nobody", "birthdate": "1990-04-01"}},
