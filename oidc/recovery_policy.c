@@ -180,10 +180,14 @@ static int strings_member(ctx_t *c, yajl_val obj, const char *key, const char *p
     return 0;
 }
 
-/* [{"claim": ..., "attribute": ...}] */
+/* [{"claim": ..., "attribute": ...}], which recovery must be able to run
+ * (rcv_rules_check, as when it reads the policy; need_key for the matching
+ * rules): a policy it cannot run would be stored and then refuse, or fail,
+ * every attempt. */
 static int rules_member(ctx_t *c, yajl_val obj, const char *key, const char *path, size_t min, size_t max,
-                        int use_defaults)
+                        int use_defaults, int need_key)
 {
+    rcv_rule_t rules[RCV_MAX_RULES > DISAMBIG_MAX ? RCV_MAX_RULES : DISAMBIG_MAX];
     static const char *const KNOWN[] = {"claim", "attribute", NULL};
     static const char *const DEFAULTS[][2] = {
         {"given_name", "name.givenName"},
@@ -218,6 +222,18 @@ static int rules_member(ctx_t *c, yajl_val obj, const char *key, const char *pat
                 string_member(c, it, "attribute", pa, K_NAME, ATTRIBUTE_MAX, 1))
                 return -1;
             gw_jw_obj_close(c->w);
+            memset(&rules[i], 0, sizeof(rules[i]));
+            rules[i].attr = rcv_attr_from_name(gw_json_str(it, "attribute"));
+        }
+        size_t bad;
+        const char *why = rcv_rules_check(rules, v->u.array.len, need_key, &bad);
+        if (why != NULL) {
+            char pa[96];
+            if (bad < v->u.array.len)
+                snprintf(pa, sizeof(pa), "%s[%zu].attribute", path, bad);
+            else
+                snprintf(pa, sizeof(pa), "%s", path);
+            return fail(c, pa, why);
         }
     } else if (min > 0) {
         return fail(c, path, "is required");
@@ -265,8 +281,8 @@ static int matching_member(ctx_t *c, yajl_val doc)
     gw_jw_key(c->w, "matching");
     gw_jw_obj_open(c->w);
     if (enum_member(c, m, "mode", "matching.mode", MODES, "exact") ||
-        rules_member(c, m, "rules", "matching.rules", 1, RULES_MAX, 1) ||
-        rules_member(c, m, "disambiguate", "matching.disambiguate", 0, DISAMBIG_MAX, 0) ||
+        rules_member(c, m, "rules", "matching.rules", 1, RULES_MAX, 1, 1) ||
+        rules_member(c, m, "disambiguate", "matching.disambiguate", 0, DISAMBIG_MAX, 0, 0) ||
         webhook_member(c, m))
         return -1;
     gw_jw_obj_close(c->w);

@@ -130,6 +130,25 @@ static int read_list(yajl_val v, char (*out)[RCV_NAME_MAX], size_t *count)
     return 0;
 }
 
+const char *rcv_rules_check(const rcv_rule_t *rules, size_t n, int need_key, size_t *bad)
+{
+    int key = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rules[i].attr <= RCV_ATTR_NONE || rules[i].attr >= RCV_ATTR__COUNT) {
+            *bad = i;
+            return "the attribute is not one recovery can compare (name.givenName, name.familyName, "
+                   "legalGivenName, legalFamilyName, birthdate, employeeNumber)";
+        }
+        key |= rules[i].attr == RCV_ATTR_BIRTHDATE || rules[i].attr == RCV_ATTR_EMPLOYEE_NUMBER;
+    }
+    if (need_key && !key) {
+        *bad = n;
+        return "a rule must compare the birthdate or the employee number: accounts are looked up by one of "
+               "them";
+    }
+    return NULL;
+}
+
 static int read_rule(yajl_val o, rcv_rule_t *r, rcv_mode_t default_mode, char *msg, size_t msgsize)
 {
     const char *claim = gw_json_str(o, "claim");
@@ -141,11 +160,8 @@ static int read_rule(yajl_val o, rcv_rule_t *r, rcv_mode_t default_mode, char *m
         snprintf(msg, msgsize, "a matching rule needs \"claim\" and \"attribute\"");
         return -1;
     }
+    /* An unknown attribute stays RCV_ATTR_NONE for rcv_rules_check. */
     rcv_attr_t a = rcv_attr_from_name(attr);
-    if (a == RCV_ATTR_NONE) {
-        snprintf(msg, msgsize, "matching rule attribute \"%.100s\" is not one recovery can compare", attr);
-        return -1;
-    }
     rcv_mode_t m = default_mode;
     if (mode != NULL)
         m = strcmp(mode, "relaxed") == 0 ? RCV_MODE_RELAXED : RCV_MODE_EXACT;
@@ -227,6 +243,15 @@ int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, s
         for (size_t i = 0; i < rules->u.array.len; i++)
             if (read_rule(rules->u.array.values[i], &p->rules[p->rule_count++], default_mode, msg, msgsize))
                 goto out;
+        size_t bad;
+        const char *why = rcv_rules_check(p->rules, p->rule_count, 1, &bad);
+        if (why != NULL) {
+            if (bad < p->rule_count)
+                snprintf(msg, msgsize, "matching rule %zu: %s", bad, why);
+            else
+                snprintf(msg, msgsize, "matching rules: %s", why);
+            goto out;
+        }
     } else if (mm != NULL) {
         for (size_t i = 0; i < p->rule_count; i++)
             if (p->rules[i].attr != RCV_ATTR_BIRTHDATE)
@@ -238,9 +263,16 @@ int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, s
     /* A list of rules in the admin API's document; recovery applies the first. */
     if (dis != NULL && YAJL_IS_ARRAY(dis))
         dis = dis->u.array.len > 0 ? dis->u.array.values[0] : NULL;
-    if (dis != NULL && YAJL_IS_OBJECT(dis) &&
-        read_rule(dis, &p->disambiguation, RCV_MODE_EXACT, msg, msgsize))
-        goto out;
+    if (dis != NULL && YAJL_IS_OBJECT(dis)) {
+        size_t bad;
+        const char *why = NULL;
+        if (read_rule(dis, &p->disambiguation, RCV_MODE_EXACT, msg, msgsize) ||
+            (why = rcv_rules_check(&p->disambiguation, 1, 0, &bad)) != NULL) {
+            if (why != NULL)
+                snprintf(msg, msgsize, "disambiguation rule: %s", why);
+            goto out;
+        }
+    }
 
     yajl_val hook = MEMBER(matching, "webhook");
     const char *hook_url = gw_json_str(hook, "url");

@@ -118,11 +118,22 @@ typedef struct {
  * birthdate rules, 15-minute attempts. */
 void rcv_policy_defaults(rcv_policy_t *p);
 
+/* Whether recovery can run `n` rules: the matching rules (need_key 1) or
+ * the disambiguation rules (need_key 0). Each must compare an attribute
+ * recovery knows (rcv_attr_from_name; RCV_ATTR_NONE is none), and with
+ * need_key one must compare the birthdate or the employee number: the only
+ * attributes candidates are looked up by (names cannot be, after Unicode
+ * normalisation, and the directory is never scanned), so without one every
+ * attempt would end claim_missing. NULL when it can; otherwise why, with
+ * `*bad` the offending rule's index, or n for the list as a whole. The one
+ * check both the admin API (at PUT) and rcv_policy_parse apply. */
+const char *rcv_rules_check(const rcv_rule_t *rules, size_t n, int need_key, size_t *bad);
+
 /* Reads the policy's JSON document (the one GET /admin/v1/recovery/policy
  * shows) over the defaults. Unknown members are ignored (the admin API
  * validates the document; this reader only takes what recovery uses).
  * Returns 0, or -1 with a one-line reason in `msg` for a document that
- * recovery cannot run with (a rule naming an unknown attribute). */
+ * recovery cannot run with (rules rcv_rules_check refuses). */
 int rcv_policy_parse(const char *json, size_t len, rcv_policy_t *p, char *msg, size_t msgsize);
 
 /* 1 when `provider_id` is allowed by the policy. */

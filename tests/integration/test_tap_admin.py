@@ -261,6 +261,14 @@ def main(env):
         ({"matching": {"rules": []}}, "matching.rules"),
         ({"matching": {"rules": [{"claim": "given_name"}]}}, "matching.rules[0].attribute"),
         ({"matching": {"rules": [{"claim": "bad claim", "attribute": "x"}]}}, "matching.rules[0].claim"),
+        # name-shaped, but not an attribute recovery can compare
+        ({"matching": {"rules": [{"claim": "birthdate", "attribute": "birthdate"},
+                                 {"claim": "nick", "attribute": "nickName"}]}}, "matching.rules[1].attribute"),
+        ({"matching": {"disambiguate": [{"claim": "nick", "attribute": "nickName"}]}},
+         "matching.disambiguate[0].attribute"),
+        # no birthdate or employee number to look an account up by
+        ({"matching": {"rules": [{"claim": "given_name", "attribute": "name.givenName"},
+                                 {"claim": "family_name", "attribute": "name.familyName"}]}}, "matching.rules"),
         ({"matching": {"webhook": {"url": "http://hook.example/m"}}}, "matching.webhook.url"),
         ({"matching": {"webhook": {"url": "https://hook.example/m", "timeoutMs": 50}}}, "matching.webhook.timeoutMs"),
         ({"matching": {"webhook": {"url": "https://hook.example/m", "onError": "retry"}}}, "matching.webhook.onError"),

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "oidc/tap_internal.h"
+#include "recovery/recovery.h"
 
 static yajl_val parse(const char *s)
 {
@@ -253,6 +254,15 @@ static void recovery_policy(void **state)
          "matching.rules[0].z"},
         {"{\"matching\": {\"disambiguate\": [{\"claim\": \"x\"}]}}", "matching.disambiguate[0].attribute"},
         {"{\"matching\": {\"webhook\": {\"url\": \"https://\"}}}", "matching.webhook.url"},
+        /* Name-shaped but nothing recovery can run (rcv_rules_check). */
+        {"{\"matching\": {\"rules\": [{\"claim\": \"birthdate\", \"attribute\": \"birthdate\"}, "
+         "{\"claim\": \"x\", \"attribute\": \"password\"}]}}",
+         "matching.rules[1].attribute"},
+        {"{\"matching\": {\"rules\": [{\"claim\": \"given_name\", \"attribute\": \"name.givenName\"}, "
+         "{\"claim\": \"family_name\", \"attribute\": \"familyName\"}]}}",
+         "matching.rules"},
+        {"{\"matching\": {\"disambiguate\": [{\"claim\": \"x\", \"attribute\": \"nickName\"}]}}",
+         "matching.disambiguate[0].attribute"},
         {"{\"evidence\": {\"assuranceLevels\": [\"\"]}}", "evidence.assuranceLevels[0]"},
         {"{\"rateLimits\": {\"perAccount\": {\"max\": 1001}}}", "rateLimits.perAccount.max"},
         {"{\"rateLimits\": []}", "rateLimits"},
@@ -263,6 +273,26 @@ static void recovery_policy(void **state)
         v = parse(bad[i].doc);
         assert_int_equal(oidc_recovery_policy_normalise(v, w, &e), -1);
         assert_string_equal(e.field, bad[i].field);
+        yajl_tree_free(v);
+        gw_jw_free(w);
+    }
+    /* Their good twins: an employee number is a lookup key too, and the
+     * attribute's short form is accepted here as at run time. */
+    const char *good[] = {
+        "{\"matching\": {\"rules\": [{\"claim\": \"employee_number\", \"attribute\": \"employeeNumber\"}]}}",
+        "{\"matching\": {\"rules\": [{\"claim\": \"given_name\", \"attribute\": \"name.givenName\"}, "
+        "{\"claim\": \"birthdate\", \"attribute\": \"birthdate\"}], "
+        "\"disambiguate\": [{\"claim\": \"x\", \"attribute\": \"legalGivenName\"}]}}",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        w = gw_jw_new();
+        v = parse(good[i]);
+        assert_int_equal(oidc_recovery_policy_normalise(v, w, &e), 0);
+        /* ... and what is stored, recovery can run. */
+        const char *out2 = gw_jw_buf(w, &len);
+        rcv_policy_t rp;
+        char msg[200];
+        assert_int_equal(rcv_policy_parse(out2, len, &rp, msg, sizeof(msg)), 0);
         yajl_tree_free(v);
         gw_jw_free(w);
     }

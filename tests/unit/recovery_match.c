@@ -133,6 +133,24 @@ static void test_policy_parse(void **state)
     const char *bad2 = "{\"matching\":{\"rules\":[{\"attribute\":\"name.givenName\"}]}}";
     assert_int_equal(rcv_policy_parse(bad2, strlen(bad2), &p, msg, sizeof(msg)), -1);
     assert_int_equal(rcv_policy_parse("[1]", 3, &p, msg, sizeof(msg)), -1);
+    /* Names alone cannot look an account up: every attempt would end
+     * claim_missing, so the policy is refused (rcv_rules_check). */
+    const char *bad3 = "{\"matching\":{\"rules\":[{\"claim\":\"given_name\",\"attribute\":\"givenName\"},"
+                       "{\"claim\":\"family_name\",\"attribute\":\"familyName\"}]}}";
+    assert_int_equal(rcv_policy_parse(bad3, strlen(bad3), &p, msg, sizeof(msg)), -1);
+    const char *bad4 = "{\"matching\":{\"rules\":[{\"claim\":\"birthdate\",\"attribute\":\"birthdate\"}],"
+                       "\"disambiguate\":[{\"claim\":\"x\",\"attribute\":\"nickName\"}]}}";
+    assert_int_equal(rcv_policy_parse(bad4, strlen(bad4), &p, msg, sizeof(msg)), -1);
+    rcv_rule_t rules[2] = {{"given_name", RCV_ATTR_GIVEN_NAME, RCV_MODE_RELAXED},
+                           {"employee_number", RCV_ATTR_EMPLOYEE_NUMBER, RCV_MODE_EXACT}};
+    size_t bad = 99;
+    assert_null(rcv_rules_check(rules, 2, 1, &bad));
+    assert_non_null(rcv_rules_check(rules, 1, 1, &bad));
+    assert_int_equal(bad, 1);
+    assert_null(rcv_rules_check(rules, 1, 0, &bad));
+    rules[0].attr = RCV_ATTR_NONE;
+    assert_non_null(rcv_rules_check(rules, 2, 1, &bad));
+    assert_int_equal(bad, 0);
     /* Unknown or missing mode is disabled, never enabled. */
     assert_int_equal(rcv_policy_parse("{\"mode\":\"on\"}", 13, &p, msg, sizeof(msg)), 0);
     assert_int_equal(p.mode, RCV_POLICY_DISABLED);
