@@ -20,26 +20,41 @@
 
 /* `s` (n bytes of UTF-8) normalised for comparison with libutf8proc:
  * compatibility-lumped punctuation and spaces (UTF8PROC_LUMP), case folded
- * (Unicode default case folding: "ß" becomes "ss"), diacritics removed
- * (decomposed, combining marks dropped, recomposed to NFC), control
- * characters removed, runs of white space collapsed to one ASCII space and
- * trimmed at both ends. Returns a malloc'd NUL-terminated string (free()),
- * or NULL for invalid UTF-8 or an input longer than RCV_VALUE_MAX. */
+ * (Unicode default case folding: "ß" becomes "ss"), NFC with every mark
+ * kept, control characters removed, runs of white space collapsed to one
+ * ASCII space and trimmed at both ends. Returns a malloc'd NUL-terminated
+ * string (free()), or NULL for invalid UTF-8 or an input longer than
+ * RCV_VALUE_MAX. */
 char *rcv_normalize(const char *s, size_t n);
+
+/* A normalised value without its diacritics: the nonspacing marks (Mn) on
+ * Latin, Greek and Cyrillic letters ("Müller" -> "muller", "Nguyễn" ->
+ * "nguyen", "Ελένη" -> "ελενη"), recomposed to NFC. Marks of other scripts
+ * stay: in Devanagari, Thai and the other abugidas they are vowels. Returns
+ * a malloc'd string (free()), or NULL on a utf8proc error. */
+char *rcv_strip_marks(const char *normalised);
 
 /* ---- comparison (match.c) -------------------------------------------------- */
 
+/* Diacritics in both modes: a directory often writes a name without them
+ * ("Nguyen Van Hung" for the document's "Nguyễn Văn Hùng"), and then they
+ * cannot be compared; when both values carry them, they must agree
+ * (Vietnamese "Hùng" and "Hưng" are different names). So two values (two
+ * words, relaxed) are the same when their normal forms are equal, or when
+ * one carries no diacritic (rcv_strip_marks leaves it unchanged) and it
+ * equals the other without its diacritics. */
 typedef enum {
-    RCV_MODE_EXACT = 0, /* the normalised values are equal */
+    RCV_MODE_EXACT = 0, /* the normalised values are the same (above) */
     /* Every word of the directory value is one of the verified value's words
      * (each verified word used at most once, order ignored; words are split
      * at spaces and hyphens). An identity document carries the full legal
      * name and directories often a shorter one: the verified "Anna Maria
      * Smith" matches the directory's "Anna Smith", and "Smith-Jones" matches
      * "Jones"; the verified "Anna Smith" does not match the directory's "Anna
-     * Maria Smith" (the verification says nothing about "Maria"). Equal
-     * values match (so exact implies relaxed), and values of more than 32
-     * words match only when equal. An empty directory value never matches. */
+     * Maria Smith" (the verification says nothing about "Maria"). Words are
+     * the same as values are (above). Values that match exactly match
+     * (so exact implies relaxed), and values of more than 32 words match
+     * only exactly. An empty directory value never matches. */
     RCV_MODE_RELAXED = 1,
 } rcv_mode_t;
 

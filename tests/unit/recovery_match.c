@@ -24,20 +24,78 @@ static void test_normalize(void **state)
 {
     (void)state;
     expect_norm("  Anna   Maria\tSmith ", "anna maria smith");
-    expect_norm("Ren\xc3\xa9", "rene");  /* é precomposed */
-    expect_norm("Rene\xcc\x81", "rene"); /* e + combining acute */
+    expect_norm("Ren\xc3\xa9", "ren\xc3\xa9");  /* é precomposed, kept (NFC) */
+    expect_norm("Rene\xcc\x81", "ren\xc3\xa9"); /* e + combining acute: NFC */
     expect_norm("Stra\xc3\x9f"
                 "e",
-                "strasse");                            /* ß case-folds to ss */
-    expect_norm("\xc3\x85ngstr\xc3\xb6m", "angstrom"); /* Å, ö */
-    expect_norm("Jean\xe2\x80\x90Paul", "jean-paul");  /* U+2010 hyphen lumped */
-    expect_norm("Anna\xc2\xa0Smith", "anna smith");    /* no-break space */
+                "strasse");                                          /* ß case-folds to ss */
+    expect_norm("\xc3\x85ngstr\xc3\xb6m", "\xc3\xa5ngstr\xc3\xb6m"); /* Å case-folded, marks kept */
+    expect_norm("Jean\xe2\x80\x90Paul", "jean-paul");                /* U+2010 hyphen lumped */
+    expect_norm("Anna\xc2\xa0Smith", "anna smith");                  /* no-break space */
     expect_norm("", "");
     /* Twins: invalid UTF-8 and over-long input are refused. */
     assert_null(rcv_normalize("\xc3", 1));
     char big[RCV_VALUE_MAX + 2];
     memset(big, 'a', sizeof(big));
     assert_null(rcv_normalize(big, sizeof(big)));
+}
+
+static void expect_strip(const char *in, const char *want)
+{
+    char *n = rcv_normalize(in, strlen(in));
+    assert_non_null(n);
+    char *got = rcv_strip_marks(n);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+    free(n);
+}
+
+/* UTF8PROC_STRIPMARK stripped every mark: in Devanagari the vowel signs
+ * (किरण, Kiran, was करण, Karan) and the Vietnamese horn (Hưng was Hung, so
+ * Hùng), even in exact mode. */
+#define KIRAN  "\xe0\xa4\x95\xe0\xa4\xbf\xe0\xa4\xb0\xe0\xa4\xa3" /* किरण */
+#define KARAN  "\xe0\xa4\x95\xe0\xa4\xb0\xe0\xa4\xa3"             /* करण */
+#define HUNG_1 "H\xc3\xb9ng"                                      /* Hùng: u + grave */
+#define HUNG_2 "H\xc6\xb0ng"                                      /* Hưng: u + horn */
+#define THAI_1 "\xe0\xb8\xaa\xe0\xb8\xb8\xe0\xb8\x94\xe0\xb8\xb2" /* สุดา (Suda) */
+#define THAI_2 "\xe0\xb8\xaa\xe0\xb8\x94\xe0\xb8\xb2"             /* สดา */
+#define ELENI  "\xce\x95\xce\xbb\xce\xad\xce\xbd\xce\xb7"         /* Ελένη */
+
+static void test_marks(void **state)
+{
+    (void)state;
+    /* Diacritics of Latin, Greek and Cyrillic letters go... */
+    expect_strip("M\xc3\xbcller", "muller");
+    expect_strip("Nguy\xe1\xbb\x85n V\xc4\x83n H\xc3\xb9ng", "nguyen van hung");
+    expect_strip(HUNG_2, "hung");
+    expect_strip(ELENI, "\xce\xb5\xce\xbb\xce\xb5\xce\xbd\xce\xb7");
+    expect_strip("\xd0\x81\xd0\xb6", "\xd0\xb5\xd0\xb6"); /* Ёж -> еж */
+    /* ... the vowel signs of other scripts stay. */
+    expect_strip(KIRAN, KIRAN);
+    expect_strip(THAI_1, THAI_1);
+    /* Exact and relaxed: marks on both sides must agree. */
+    assert_false(rcv_value_match(KIRAN, KARAN, RCV_MODE_EXACT));
+    assert_false(rcv_value_match(KIRAN, KARAN, RCV_MODE_RELAXED));
+    assert_false(rcv_value_match(THAI_1, THAI_2, RCV_MODE_EXACT));
+    assert_false(rcv_value_match(HUNG_1, HUNG_2, RCV_MODE_EXACT));
+    assert_false(rcv_value_match(HUNG_1, HUNG_2, RCV_MODE_RELAXED));
+    assert_false(rcv_value_match("Nguy\xe1\xbb\x85n " HUNG_1, "Nguy\xe1\xbb\x85n " HUNG_2, RCV_MODE_RELAXED));
+    /* Their twins: the same marks, or none on one side (the directory left
+     * them out). */
+    assert_true(rcv_value_match(KIRAN, KIRAN, RCV_MODE_EXACT));
+    assert_true(rcv_value_match(HUNG_2, "h\xc6\xb0ng", RCV_MODE_EXACT));
+    assert_true(rcv_value_match(HUNG_1, "Hung", RCV_MODE_EXACT));
+    assert_true(rcv_value_match("Hung", HUNG_2, RCV_MODE_EXACT));
+    assert_true(
+        rcv_value_match("Nguy\xe1\xbb\x85n V\xc4\x83n H\xc3\xb9ng", "Nguyen Van Hung", RCV_MODE_EXACT));
+    assert_true(rcv_value_match("Nguy\xe1\xbb\x85n V\xc4\x83n H\xc3\xb9ng", "Hung Nguyen", RCV_MODE_RELAXED));
+    assert_true(
+        rcv_value_match(ELENI, "\xce\x95\xce\x9b\xce\x95\xce\x9d\xce\x97", RCV_MODE_EXACT)); /* ΕΛΕΝΗ */
+    /* Not transitive ("hùng" and "hưng" are both "hung"), yet a pairing is
+     * found where one exists. */
+    assert_true(rcv_value_match(HUNG_1 " " HUNG_2, "Hung " HUNG_1, RCV_MODE_RELAXED));
+    assert_false(rcv_value_match(HUNG_1 " " HUNG_2, HUNG_1 " " HUNG_1, RCV_MODE_RELAXED));
 }
 
 static void test_exact(void **state)
@@ -237,8 +295,8 @@ static void test_decide(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_normalize),    cmocka_unit_test(test_exact),  cmocka_unit_test(test_relaxed),
-        cmocka_unit_test(test_policy_parse), cmocka_unit_test(test_decide),
+        cmocka_unit_test(test_normalize), cmocka_unit_test(test_marks),        cmocka_unit_test(test_exact),
+        cmocka_unit_test(test_relaxed),   cmocka_unit_test(test_policy_parse), cmocka_unit_test(test_decide),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
