@@ -517,7 +517,13 @@ static int64_t rfc3339(const char *s)
     return (int64_t)timegm(&tm) - offset;
 }
 
-/* A JSON value written back as text (for evidence), from the tree. */
+/* Evidence written back as text, from the tree, without its attachments:
+ * IDA evidence may embed the documents themselves (attachments[].content,
+ * base64 images of a passport, say) or point at them, and what recovery
+ * keeps and passes on (recovery_attempts and sessions.verified_claims, the
+ * claim-validation webhook) must never hold document images
+ * (schema/011_recovery.sql). Dropped at any depth: a check's or a
+ * document's own attachments too. */
 static void write_value(gw_jw_t *w, yajl_val v, int depth)
 {
     if (depth > 8 || v == NULL) {
@@ -531,6 +537,8 @@ static void write_value(gw_jw_t *w, yajl_val v, int depth)
     } else if (YAJL_IS_OBJECT(v)) {
         gw_jw_obj_open(w);
         for (size_t i = 0; i < v->u.object.len; i++) {
+            if (strcmp(v->u.object.keys[i], "attachments") == 0)
+                continue;
             gw_jw_key(w, v->u.object.keys[i]);
             write_value(w, v->u.object.values[i], depth + 1);
         }

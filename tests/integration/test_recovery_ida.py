@@ -193,6 +193,25 @@ def run_tests(env, idp, plain):
     idp.mutate = lambda payload: payload.update(verified_claims=[{"claims": ANNA}, {"verification": {}}])
     refused("verified_claims array without a usable element", "no_verified_claims", {"claims": ANNA})
     idp.mutate = None
+    # evidence may embed the documents themselves (IDA attachments): never stored or passed on
+    IMAGE = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+
+    def with_attachments(payload):
+        payload["verified_claims"]["verification"]["evidence"] = [{
+            "type": "document", "check_details": [{"check_method": "vpip", "txn": "check-1"}],
+            "document_details": {"type": "idcard", "attachments": [{"desc": "chip photo", "content_type": "image/png",
+                                                                    "content": IMAGE}]},
+            "attachments": [{"desc": "Front of id document", "content_type": "image/png", "content": IMAGE},
+                            {"desc": "Back", "url": "https://idv.example/docs/back.png",
+                             "digest": {"alg": "sha-256", "value": "qGa6dLSf8LQA2jbF4Hu4ng=="}}]}]
+    idp.mutate = with_attachments
+    ver = accepted("evidence with attachments", {"claims": ANNA, "txn": "idv-txn-attach"}, "idv-txn-attach")
+    idp.mutate = None
+    stored = d.sql("select verified_claims::text from recovery_attempts where provider_txn = 'idv-txn-attach'")[0][0]
+    check("... the evidence is kept", ver.get("evidence", [{}])[0].get("type") == "document"
+          and ver["evidence"][0].get("check_details") == [{"check_method": "vpip", "txn": "check-1"}], ver)
+    check("... without its attachments, at any depth", "attachments" not in stored and IMAGE not in stored
+          and "idv.example/docs" not in stored, stored)
     refused("replayed jti", "replayed", {"claims": ANNA, "txn": None, "jti": "idv-jti-1"}, expect_state="rejected")
     refused("claims of nobody", "no_match",
             {"claims": {"given_name": "Zed", "family_name": "Nobody", "birthdate": "1990-04-01"}},
