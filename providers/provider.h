@@ -71,8 +71,7 @@ void prov_identity_add_claim(prov_identity_t *id, const char *name, const char *
 /* The OIDC IDA verified_claims object of the claims whose names are in
  * `names` (all claims when NULL): {"verification": {"trust_framework",
  * "assurance_level", "time", "verification_process", "evidence"}, "claims":
- * {...}}. What
- * recovery stores and what the ID token carries. */
+ * {...}}. What recovery stores and what the ID token carries. */
 void prov_identity_write_verified_claims(const prov_identity_t *id, const char *const *names, size_t n,
                                          gw_jw_t *w);
 
