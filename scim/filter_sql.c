@@ -241,7 +241,6 @@ static const char *like_escape(h2o_mem_pool_t *pool, const char *s)
     return d;
 }
 
-/* 8-4-4-4-12 hex digits (RFC 9562 §4). */
 /* meta.version: a string attribute (W/"n") kept as a bigint, so a UUID is
  * no value of it and comparing the column with one is a cast error. */
 static bool number_column(const scim_attr_t *def)
@@ -265,6 +264,7 @@ static const char *version_value(h2o_mem_pool_t *pool, const char *v)
     return h2o_strdup(pool, s + 1, n - 2).base;
 }
 
+/* 8-4-4-4-12 hex digits (RFC 9562 §4). */
 static bool uuid_ok(const char *s)
 {
     for (int i = 0; i < 36; i++) {
