@@ -49,6 +49,18 @@ static int ida_served(const gw_config_t *cfg)
     return cfg->recovery.trust_framework_count > 0 && cfg->provider_count > 0;
 }
 
+/* An ID token carries the provider's own signed result as an aggregated
+ * claim (OIDC Core §5.6.2) when a provider is set to aggregate_result
+ * (oidc/jwt_issue.c): Discovery §3's claim_types_supported must then say
+ * "aggregated" too, since its absence means normal claims only. */
+static int aggregated_served(const gw_config_t *cfg)
+{
+    for (size_t i = 0; i < cfg->provider_count; i++)
+        if (cfg->providers[i].aggregate_result)
+            return 1;
+    return 0;
+}
+
 static void ida_metadata(gw_jw_t *w, const gw_config_t *cfg)
 {
     int served = ida_served(cfg);
@@ -105,7 +117,7 @@ int oidc_discovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
                                          "email_verified",
                                          "verified_claims",
                                          NULL};
-    static const char *const CLAIM_TYPES[] = {"normal", NULL};
+    static const char *const CLAIM_TYPES[] = {"normal", "aggregated", NULL};
     gw_jw_t *w = gw_jw_new();
     gw_jw_obj_open(w);
     gw_jw_kv_str(w, "issuer", cfg->issuer);
@@ -136,7 +148,12 @@ int oidc_discovery_register(const gw_config_t *cfg, char *msg, size_t msgsize)
         if (strcmp(*c, "verified_claims") != 0 || ida_served(cfg))
             gw_jw_str(w, *c);
     gw_jw_arr_close(w);
-    strings(w, "claim_types_supported", CLAIM_TYPES);
+    gw_jw_key(w, "claim_types_supported");
+    gw_jw_arr_open(w);
+    for (const char *const *t = CLAIM_TYPES; *t != NULL; t++)
+        if (strcmp(*t, "aggregated") != 0 || aggregated_served(cfg))
+            gw_jw_str(w, *t);
+    gw_jw_arr_close(w);
     gw_jw_kv_bool(w, "claims_parameter_supported", true);
     ida_metadata(w, cfg);
     /* Discovery §3: request_uri_parameter_supported defaults to true, so

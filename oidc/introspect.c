@@ -86,7 +86,9 @@ static void on_refresh(gw_req_t *r, PGresult *res, const gw_err_t *qerr)
     gw_jw_kv_str(w, "client_id", client_id);
     if (user_name != NULL)
         gw_jw_kv_str(w, "username", user_name);
-    gw_jw_kv_str(w, "token_type", "refresh_token");
+    /* No token_type: RFC 7662 §2.2 means the access token type of RFC 6749
+     * §5.1 ("Bearer"), which a refresh token has none of; "refresh_token"
+     * is a token_type_hint (RFC 7009 §2.1), not a type. */
     gw_jw_kv_int64(w, "exp", exp ? strtoll(exp, NULL, 10) : 0);
     gw_jw_kv_int64(w, "iat", iat ? strtoll(iat, NULL, 10) : 0);
     gw_jw_kv_str(w, "sub", store_value(res, 0, 1));

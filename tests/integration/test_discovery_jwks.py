@@ -50,6 +50,8 @@ def check_discovery(label, doc, srv):
         check("%s: discovery has %s" % (label, field), field in doc, sorted(doc))
     algs = doc.get("id_token_signing_alg_values_supported") or []
     check("%s: ES256 among id_token_signing_alg_values_supported" % label, "ES256" in algs, repr(algs))
+    # No provider here hands its signed result on as an aggregated claim.
+    check_eq("%s: claim_types_supported" % label, doc.get("claim_types_supported"), ["normal"])
 
 
 def check_jwks(label, jwks):

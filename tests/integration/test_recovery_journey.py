@@ -113,6 +113,10 @@ def ida_requests(srv, b, rita, ident):
              sorted(meta.get("claims_in_verified_claims_supported") or []), ["birthdate", "family_name", "given_name"])
     check("discovery: no evidence_supported (evidence is never passed on)",
           "evidence_supported" not in meta and "documents_supported" not in meta, meta)
+    # The provider is set to aggregate_result: ID tokens carry its signed
+    # result as an aggregated claim (OIDC Core §5.6.2), and Discovery §3 says
+    # an absent "aggregated" means normal claims only.
+    check_eq("discovery: claim_types_supported", meta.get("claim_types_supported"), ["normal", "aggregated"])
 
     def id_token(claims):
         tok = token_for(srv, b, claims)
