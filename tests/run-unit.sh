@@ -26,7 +26,16 @@ tap_run() {
     local log
     log=$TAP_TMP/$(printf '%s' "$label" | tr -c 'A-Za-z0-9_.-' '_').log
     local start=$SECONDS rc=0
-    timeout -k 10 "$limit" "$@" >"$log" 2>&1 </dev/null || rc=$?
+    # In the background and waited for, so that Ctrl-C stops the suite now:
+    # `timeout` moves the step into a process group of its own, so the
+    # terminal's SIGINT reaches only this shell, and a shell waiting for a
+    # foreground command runs its INT trap only once the command has ended
+    # (never, in practice: the next step started).  `wait` returns at once;
+    # tap_traps' handlers then stop the step (tap_stop_step).
+    timeout -k 10 "$limit" "$@" >"$log" 2>&1 </dev/null &
+    TAP_STEP_PID=$!
+    wait "$TAP_STEP_PID" || rc=$?
+    TAP_STEP_PID=
     local took=$((SECONDS - start))
 
     # awk prints one result per TAP line, then a summary "n_ok n_fail n_skip".
@@ -84,6 +93,47 @@ tap_run() {
         fi
     fi
     return 0
+}
+
+# tap_pid_alive PID: is PID running?  A child that has ended stays a zombie
+# until waited for, and `kill -0` still finds it.
+tap_pid_alive() {
+    local stat
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    stat=${stat##*) }
+    [ "${stat:0:1}" != Z ]
+}
+
+# tap_stop_step: stops the step tap_run is waiting for, if any, with all of
+# its process group (`timeout` leads it; the test and the servers it started
+# are in it): SIGTERM, so that a test can tear down what it set up (the
+# integration harness stops its servers and drops its database), and SIGKILL
+# to whatever is left after 5 s.
+tap_stop_step() {
+    local pid=${TAP_STEP_PID:-} i
+    [ -n "$pid" ] || return 0
+    TAP_STEP_PID=
+    # The group may not exist yet (timeout not yet in it): the pid as well.
+    kill -TERM -- "-$pid" 2>/dev/null
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+        tap_pid_alive "$pid" || break
+        sleep 0.1
+    done
+    # Not waited for yet, so neither the pid nor the group id can be reused.
+    kill -KILL -- "-$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+# tap_traps CLEANUP: on exit, stops the running step and then runs CLEANUP (a
+# command string); SIGINT and SIGTERM exit 130 and 143 that way.  Signals are
+# ignored during the cleanup, so a second Ctrl-C cannot leave things running.
+tap_traps() {
+    # shellcheck disable=SC2064 # CLEANUP is meant to be expanded now
+    trap "trap '' INT TERM; tap_stop_step; $1" EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
 }
 
 # tap_summary: prints every failure again and the final
@@ -160,7 +210,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
         exit 1
     fi
     tap_init
-    trap 'rm -rf "$TAP_TMP"' EXIT
+    # shellcheck disable=SC2016 # expanded when the trap runs
+    tap_traps 'rm -rf "$TAP_TMP"'
     sanitizer_env "$BUILD"
     run_unit_and_fuzz "$BUILD" "$(basename "$BUILD")"
     tap_summary

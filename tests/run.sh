@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`make test`):
-#   1. builds the normal and the sanitizer (ASan + UBSan) builds;
+#   1. checks the runner itself (tests/run-selftest.sh), builds the normal and
+#      the sanitizer (ASan + UBSan) builds;
 #   2. starts a private PostgreSQL in a fresh temporary directory;
 #   3. for each build: unit tests, fuzz corpus replays, integration tests,
 #      interop tests (tests/interop: openid-client + jose on Node, authlib),
@@ -47,11 +48,14 @@ cleanup() {
     fi
     rm -rf "$TAP_TMP"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Ctrl-C or SIGTERM: stop the running step with its process group, then the rest.
+tap_traps cleanup
 
 t0=$SECONDS
+# The runner's own behaviour first: Ctrl-C stops the suite and what it started.
+echo "== runner self-test"
+tap_run "runner: Ctrl-C" 60 bash tests/run-selftest.sh
+
 echo "== build"
 if ! make -j2 all >"$TAP_TMP/make-all.log" 2>&1; then
     tail -n 40 "$TAP_TMP/make-all.log"
