@@ -42,8 +42,11 @@ cleanup() {
             kill -KILL "$pid" 2>/dev/null || true
         fi
     done <"$PIDS_FILE"
+    # destroy, not stop and rm: when pg.sh relocated the cluster (TMPDIR
+    # unreachable by the postgres user, or with spaces), PG_DIR holds only a
+    # symlink to it.
     if [ -n "$PG_DIR" ]; then
-        bash "$PG_SH" stop "$PG_DIR" >/dev/null 2>&1 || true
+        bash "$PG_SH" destroy "$PG_DIR" >/dev/null 2>&1 || true
         rm -rf "$PG_DIR"
     fi
     rm -rf "$TAP_TMP"
@@ -90,6 +93,7 @@ else
         cat "$TAP_TMP/pg-start.log"
         echo "FAIL  PostgreSQL did not start: integration tests cannot run"
         printf 'fail\tpostgresql: start failed\n' >>"$RESULTS"
+        bash "$PG_SH" destroy "$PG_DIR" >/dev/null 2>&1 || true
         rm -rf "$PG_DIR"
         PG_DIR=""
     else
