@@ -134,11 +134,20 @@ demo_client() {
     DEMO_CLIENTS=$(jq -c --argjson c "$json" '. + [$c]' <<<"$DEMO_CLIENTS")
 }
 
+# demo_user NAME: adds the user unless the database has it and var/demo.json
+# records its password; appends its record to DEMO_USERS.
 demo_user() {
-    local name=$1 password
+    local name=$1 password exists
     password=$(demo_recorded users username "$name" password)
-    if [ -z "$password" ]; then
-        password=$(openssl rand -base64 12 | tr '+/' '-_')
+    exists=$(psql -X -q -tA -v ON_ERROR_STOP=1 "$db_url" -v name="$name" <<'SQL'
+SELECT count(*) FROM users WHERE lower(user_name) = lower(:'name');
+SQL
+    )
+    if [ -z "$password" ] || [ "$exists" = 0 ]; then
+        # A new cluster (the old one was lost, e.g. under /tmp at a reboot)
+        # gets the recorded password again, so the credentials printed before
+        # stay right; without a record the password is new.
+        [ -n "$password" ] || password=$(openssl rand -base64 12 | tr '+/' '-_')
         # A user left from a run whose var/demo.json was deleted: start it afresh.
         psql -X -q -v ON_ERROR_STOP=1 "$db_url" -v name="$name" >/dev/null <<'SQL'
 DELETE FROM users WHERE lower(user_name) = lower(:'name');
