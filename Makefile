@@ -24,12 +24,13 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit_%)
 FUZZ_SRC   := $(filter-out tests/fuzz/replay_main.c,$(wildcard tests/fuzz/*.c))
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all asan test check run bench fmt format fmt-check deps clean help unit fuzz
+.PHONY: all asan test check run clean-run bench fmt format fmt-check deps clean help unit fuzz
 all: $(BUILD)/regain $(UNIT_BIN) $(FUZZ_BIN)
 
 help:
 	@echo "make          build build/regain and the tests"
 	@echo "make run      install what is missing, start a private PostgreSQL and regain with demo data"
+	@echo "make clean-run  delete what make run made (var/ and its database) to start afresh"
 	@echo "make test     install what is missing, run every test on the normal and sanitizer builds"
 	@echo "make asan     AddressSanitizer + UndefinedBehaviorSanitizer build in build/asan"
 	@echo "make bench    throughput and latency figures against a bare h2o baseline"
@@ -92,6 +93,12 @@ check: test
 
 run: deps
 	@bash scripts/run.sh
+
+# Starts `make run` afresh: its database too, which pg.sh keeps under /tmp
+# (var/pg/cluster a symlink to it) when the postgres user cannot reach var/.
+clean-run:
+	-@bash scripts/pg.sh destroy "$(CURDIR)/var/pg"
+	rm -rf var
 
 bench: deps
 	@bash tests/bench/run.sh

@@ -8,7 +8,9 @@
 #   var/regain.json  the config, with a random key-encryption key (mode 0600)
 #   var/tls/         the self-signed localhost certificate (scripts/devcert.sh)
 #   var/demo.json    what the demo offers: URLs, clients, users
-# A second run reuses all of it; delete var/ to start from scratch.
+# A second run reuses all of it; `make clean-run` starts from scratch (var/
+# alone is not all: pg.sh may keep the cluster under /tmp, var/pg/cluster
+# pointing to it).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
