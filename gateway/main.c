@@ -27,7 +27,22 @@ typedef struct {
     const char *summary;
     const char *usage;
     int (*run)(int argc, char **argv);
+    const char *details; /* the tool's own usage text, all options; or NULL */
 } command_t;
+
+static int is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/* `--help` to stdout; the usage after a usage error to stderr. */
+static void show_usage(FILE *out, const command_t *cmd)
+{
+    if (cmd->details != NULL)
+        fprintf(out, "%s\n%s\n", cmd->details, cmd->summary);
+    else
+        fprintf(out, "usage: regain %s\n\n%s\n", cmd->usage, cmd->summary);
+}
 
 static int die_config(const char *msg)
 {
@@ -51,7 +66,7 @@ static int parse_config_flag(int argc, char **argv, const command_t *cmd, const 
             *path = optarg;
             break;
         case 'h':
-            printf("usage: regain %s\n\n%s\n", cmd->usage, cmd->summary);
+            show_usage(stdout, cmd);
             return 1;
         default:
             fprintf(stderr, "regain %s: unknown option %s\nusage: regain %s\n", cmd->name, argv[optind - 1],
@@ -191,8 +206,8 @@ static int cmd_migrate(int argc, char **argv)
 static int cmd_keys(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "rotate") != 0) {
-        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-            printf("usage: regain %s\n\n%s\n", CMD_KEYS_ROTATE.usage, CMD_KEYS_ROTATE.summary);
+        if (argc >= 2 && is_help(argv[1])) {
+            show_usage(stdout, &CMD_KEYS_ROTATE);
             return 0;
         }
         fprintf(stderr, "usage: regain %s\n", CMD_KEYS_ROTATE.usage);
@@ -243,6 +258,10 @@ static int cmd_keys(int argc, char **argv)
 static int cmd_config(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "check") != 0) {
+        if (argc >= 2 && is_help(argv[1])) {
+            show_usage(stdout, &CMD_CONFIG_CHECK);
+            return 0;
+        }
         fprintf(stderr, "usage: regain %s\n", CMD_CONFIG_CHECK.usage);
         return EXIT_USAGE;
     }
@@ -261,7 +280,8 @@ static int cmd_config(int argc, char **argv)
 /* `regain client ...`, `regain user ...`, `regain purge`: pull `--config
  * FILE` out of the arguments, open the database, and hand the rest to the
  * OpenID Provider. Without arguments, a tool that needs an action (`add`)
- * prints its usage. */
+ * prints its usage. `--help` or `-h` anywhere (`client add --help`) prints
+ * it too, before a config or a database is needed. */
 static int run_db_tool(int argc, char **argv, const command_t *cmd, int needs_action,
                        int (*tool)(const gw_config_t *, PGconn *, int, char **))
 {
@@ -277,10 +297,15 @@ static int run_db_tool(int argc, char **argv, const command_t *cmd, int needs_ac
             rest[n++] = argv[i];
     }
     rest[n] = NULL;
-    if ((n == 0 && needs_action) ||
-        (n > 0 && (strcmp(rest[0], "--help") == 0 || strcmp(rest[0], "-h") == 0))) {
-        printf("usage: regain %s\n\n%s\n", cmd->usage, cmd->summary);
-        return n == 0 ? EXIT_USAGE : 0;
+    for (int i = 0; i < n; i++) {
+        if (is_help(rest[i])) {
+            show_usage(stdout, cmd);
+            return 0;
+        }
+    }
+    if (n == 0 && needs_action) {
+        show_usage(stderr, cmd);
+        return EXIT_USAGE;
     }
     if (path == NULL) {
         fprintf(stderr, "regain %s: --config FILE is required\nusage: regain %s\n", cmd->name, cmd->usage);
@@ -326,32 +351,39 @@ static int cmd_purge(int argc, char **argv)
     return run_db_tool(argc, argv, &CMD_PURGE, 0, oidc_cli_purge);
 }
 
+static const command_t CMD_VERSION;
+
 static int cmd_version(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc >= 2 && is_help(argv[1])) {
+        show_usage(stdout, &CMD_VERSION);
+        return 0;
+    }
     printf("regain %s\n", REGAIN_VERSION);
     return 0;
 }
 
 static const command_t CMD_SERVE = {"serve", "Run the gateway until SIGTERM or SIGINT.",
-                                    "serve --config FILE", cmd_serve};
+                                    "serve --config FILE", cmd_serve, NULL};
 static const command_t CMD_MIGRATE = {"migrate", "Apply the missing database migrations (idempotent).",
-                                      "migrate --config FILE", cmd_migrate};
+                                      "migrate --config FILE", cmd_migrate, NULL};
 static const command_t CMD_KEYS_ROTATE = {
     "keys", "Add a new current signing key; the previous key stays published in /jwks.json.",
-    "keys rotate [--alg ES256|RS256] --config FILE", cmd_keys};
+    "keys rotate [--alg ES256|RS256] --config FILE", cmd_keys, NULL};
 static const command_t CMD_CONFIG_CHECK = {"config", "Validate a configuration file and exit.",
-                                           "config check --config FILE", cmd_config};
+                                           "config check --config FILE", cmd_config, NULL};
 static const command_t CMD_CLIENT = {"client", "Register, list or remove OpenID Connect clients.",
-                                     "client add|list|remove [options] --config FILE", cmd_client};
+                                     "client add|list|remove [options] --config FILE", cmd_client,
+                                     oidc_cli_client_usage};
 static const command_t CMD_USER = {"user", "Add a user (with an optional password) for sign-in.",
-                                   "user add [options] --config FILE", cmd_user};
+                                   "user add [options] --config FILE", cmd_user, oidc_cli_user_usage};
 static const command_t CMD_TAP = {"tap", "Issue, list or revoke a user's Temporary Access Pass.",
-                                  "tap issue|list|revoke USER [options] --config FILE", cmd_tap};
+                                  "tap issue|list|revoke USER [options] --config FILE", cmd_tap,
+                                  oidc_cli_tap_usage};
 static const command_t CMD_PURGE = {"purge", "Remove expired codes, tokens and sessions (run it daily).",
-                                    "purge [--batch N] [--json] --config FILE", cmd_purge};
-static const command_t CMD_VERSION = {"version", "Print the version.", "version", cmd_version};
+                                    "purge [--batch N] [--json] --config FILE", cmd_purge,
+                                    oidc_cli_purge_usage};
+static const command_t CMD_VERSION = {"version", "Print the version.", "version", cmd_version, NULL};
 
 static const command_t *const COMMANDS[] = {&CMD_SERVE,   &CMD_MIGRATE, &CMD_KEYS_ROTATE, &CMD_CONFIG_CHECK,
                                             &CMD_CLIENT,  &CMD_USER,    &CMD_TAP,         &CMD_PURGE,
@@ -372,7 +404,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    if (is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return 0;
     }

@@ -16,7 +16,7 @@
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
 
-static const char USAGE[] =
+const char oidc_cli_client_usage[] =
     "usage: regain client add --id ID [--name NAME] [--redirect-uri URI]... [--post-logout-redirect-uri "
     "URI]...\n"
     "                         [--grant-types authorization_code,refresh_token,client_credentials]\n"
@@ -29,7 +29,7 @@ static const char USAGE[] =
 /* Prints "regain client: WHAT ARG" and the usage; returns EXIT_USAGE. */
 static int usage(const char *what, const char *arg)
 {
-    fprintf(stderr, "regain client: %s%s\n%s", what, arg, USAGE);
+    fprintf(stderr, "regain client: %s%s\n%s", what, arg, oidc_cli_client_usage);
     return EXIT_USAGE;
 }
 

@@ -18,8 +18,8 @@
 #define BATCH_MAX     100000
 #define KINDS_MAX     16
 
-static const char USAGE[] = "usage: regain purge [--batch N] [--json] --config FILE\n"
-                            "N: rows removed per kind and transaction (1-100000, default 1000).\n";
+const char oidc_cli_purge_usage[] = "usage: regain purge [--batch N] [--json] --config FILE\n"
+                                    "N: rows removed per kind and transaction (1-100000, default 1000).\n";
 
 typedef struct {
     char name[64];
@@ -62,11 +62,11 @@ int oidc_cli_purge(const gw_config_t *cfg, PGconn *conn, int argc, char **argv)
             batch = strtol(argv[++i], &end, 10);
             if (*end != '\0' || batch < 1 || batch > BATCH_MAX) {
                 fprintf(stderr, "regain purge: --batch %s is not a number from 1 to %d\n%s", argv[i],
-                        BATCH_MAX, USAGE);
+                        BATCH_MAX, oidc_cli_purge_usage);
                 return EXIT_USAGE;
             }
         } else {
-            fprintf(stderr, "regain purge: unknown argument %s\n%s", argv[i], USAGE);
+            fprintf(stderr, "regain purge: unknown argument %s\n%s", argv[i], oidc_cli_purge_usage);
             return EXIT_USAGE;
         }
     }

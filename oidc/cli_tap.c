@@ -17,15 +17,15 @@
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
 
-static const char USAGE[] = "usage: regain tap issue USER [--lifetime MINUTES] [--start RFC3339] "
-                            "[--multi-use] [--json] --config FILE\n"
-                            "       regain tap list USER [--json] --config FILE\n"
-                            "       regain tap revoke USER [TAP_ID] --config FILE\n"
-                            "USER is a user id or userName.\n";
+const char oidc_cli_tap_usage[] = "usage: regain tap issue USER [--lifetime MINUTES] [--start RFC3339] "
+                                  "[--multi-use] [--json] --config FILE\n"
+                                  "       regain tap list USER [--json] --config FILE\n"
+                                  "       regain tap revoke USER [TAP_ID] --config FILE\n"
+                                  "USER is a user id or userName.\n";
 
 static int usage(const char *what, const char *arg)
 {
-    fprintf(stderr, "regain tap: %s%s\n%s", what, arg, USAGE);
+    fprintf(stderr, "regain tap: %s%s\n%s", what, arg, oidc_cli_tap_usage);
     return EXIT_USAGE;
 }
 

@@ -8,7 +8,7 @@
 #include "oidc/oidc.h"
 #include "oidc/signin_internal.h"
 
-static const char USAGE[] =
+const char oidc_cli_user_usage[] =
     "usage: regain user add --username U [--given-name G] [--family-name F] [--email E] [--email-verified]\n"
     "                       [--password-stdin | --password P] --config FILE\n";
 
@@ -63,23 +63,24 @@ static int cmd_add(const gw_config_t *cfg, PGconn *conn, int argc, char **argv)
         else if (strcmp(a, "--password-stdin") == 0)
             from_stdin = 1;
         else {
-            fprintf(stderr, "regain user add: unknown option %s\n%s", a, USAGE);
+            fprintf(stderr, "regain user add: unknown option %s\n%s", a, oidc_cli_user_usage);
             return 2;
         }
         if (slot != NULL) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "regain user add: %s needs a value\n%s", a, USAGE);
+                fprintf(stderr, "regain user add: %s needs a value\n%s", a, oidc_cli_user_usage);
                 return 2;
             }
             *slot = argv[++i];
         }
     }
     if (username == NULL) {
-        fprintf(stderr, "regain user add: --username is required\n%s", USAGE);
+        fprintf(stderr, "regain user add: --username is required\n%s", oidc_cli_user_usage);
         return 2;
     }
     if (password != NULL && from_stdin) {
-        fprintf(stderr, "regain user add: use either --password or --password-stdin\n%s", USAGE);
+        fprintf(stderr, "regain user add: use either --password or --password-stdin\n%s",
+                oidc_cli_user_usage);
         return 2;
     }
     if (!text_ok(username, OIDC_USERNAME_MAX) || username[0] == ' ' ||
@@ -145,6 +146,6 @@ int oidc_cli_user(const gw_config_t *cfg, PGconn *conn, int argc, char **argv)
 {
     if (strcmp(argv[0], "add") == 0)
         return cmd_add(cfg, conn, argc, argv);
-    fprintf(stderr, "regain user: unknown action %s\n%s", argv[0], USAGE);
+    fprintf(stderr, "regain user: unknown action %s\n%s", argv[0], oidc_cli_user_usage);
     return 2;
 }

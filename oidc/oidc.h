@@ -19,5 +19,11 @@ int oidc_cli_user(const gw_config_t *cfg, PGconn *conn, int argc, char **argv);
 int oidc_cli_tap(const gw_config_t *cfg, PGconn *conn, int argc, char **argv);
 /* `regain purge [--batch N] [--json]` (oidc/cli_purge.c). */
 int oidc_cli_purge(const gw_config_t *cfg, PGconn *conn, int argc, char **argv);
+/* Each tool's usage text ("usage: regain client add ...", newline-ended),
+ * for --help, which main prints without a config or a database. */
+extern const char oidc_cli_client_usage[];
+extern const char oidc_cli_user_usage[];
+extern const char oidc_cli_tap_usage[];
+extern const char oidc_cli_purge_usage[];
 
 #endif
