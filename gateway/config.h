@@ -127,6 +127,14 @@ int gw_config_parse(gw_config_t *cfg, const char *json, const char *base_dir, ch
 
 void gw_config_dispose(gw_config_t *cfg);
 
+/* Checks that the files `cfg` names can be read and used, as serve will use
+ * them: each TLS listener's certificate chain and matching key, each
+ * provider's private_key_file (P-256 or RSA 2048+) and ca_file, the webhooks'
+ * ca_file (gateway/config_files.c). `regain config check` and `regain serve`
+ * call it before anything starts. Returns -1 with one line naming the key and
+ * the file in `msg`. */
+int gw_config_check_files(const gw_config_t *cfg, char *msg, size_t msgsize);
+
 /* The "providers" list and the "recovery" object (gateway/config_recovery.c;
  * either may be NULL when absent). Returns -1 with one line in `msg`. */
 int gw_config_parse_recovery(gw_config_t *cfg, const void *providers, const void *recovery,

@@ -96,6 +96,21 @@ static int load_config(gw_config_t *cfg, const char *path)
     return 0;
 }
 
+/* load_config, then the files the config names (gw_config_check_files):
+ * for `config check` and `serve`, before anything starts. */
+static int load_config_files(gw_config_t *cfg, const char *path)
+{
+    char msg[512];
+    int rc = load_config(cfg, path);
+    if (rc != 0)
+        return rc;
+    if (gw_config_check_files(cfg, msg, sizeof(msg)) != 0) {
+        gw_config_dispose(cfg);
+        return die_config(msg);
+    }
+    return 0;
+}
+
 /* Blocking connect for the CLI and start-up; never used on a loop. */
 static PGconn *connect_db(const gw_config_t *cfg)
 {
@@ -136,7 +151,7 @@ static int cmd_serve(int argc, char **argv)
     int rc = parse_config_flag(argc, argv, &CMD_SERVE, &path);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
-    if ((rc = load_config(&cfg, path)) != 0)
+    if ((rc = load_config_files(&cfg, path)) != 0)
         return rc;
     signal(SIGPIPE, SIG_IGN);
     rc = EXIT_RUN;
@@ -270,7 +285,7 @@ static int cmd_config(int argc, char **argv)
     int rc = parse_config_flag(argc - 1, argv + 1, &CMD_CONFIG_CHECK, &path);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
-    if ((rc = load_config(&cfg, path)) != 0)
+    if ((rc = load_config_files(&cfg, path)) != 0)
         return rc;
     printf("regain: %s is valid\n", path);
     gw_config_dispose(&cfg);
@@ -370,7 +385,8 @@ static const command_t CMD_MIGRATE = {"migrate", "Apply the missing database mig
 static const command_t CMD_KEYS_ROTATE = {
     "keys", "Add a new current signing key; the previous key stays published in /jwks.json.",
     "keys rotate [--alg ES256|RS256] --config FILE", cmd_keys, NULL};
-static const command_t CMD_CONFIG_CHECK = {"config", "Validate a configuration file and exit.",
+static const command_t CMD_CONFIG_CHECK = {"config",
+                                           "Validate a configuration file and the files it names, and exit.",
                                            "config check --config FILE", cmd_config, NULL};
 static const command_t CMD_CLIENT = {"client", "Register, list or remove OpenID Connect clients.",
                                      "client add|list|remove [options] --config FILE", cmd_client,
