@@ -110,6 +110,11 @@ static SSL_CTX *ssl_ctx_for(const char *ca_file)
     return ctx;
 }
 
+int prov_http_preload(const char *ca_file)
+{
+    return ssl_ctx_for(ca_file) != NULL ? 0 : -1;
+}
+
 /* ---- one request ------------------------------------------------------------- */
 
 struct prov_http_req {

@@ -189,6 +189,12 @@ prov_http_req_t *prov_http_request(h2o_loop_t *loop, const char *url, const char
                                    const char **error);
 void prov_http_cancel(prov_http_req_t *req);
 
+/* Loads the trust anchors of `ca_file` (NULL: the system's trust store)
+ * now, at start, so that no event loop reads them from disk at its first
+ * call (prov_registry_init does it for every provider and webhook); -1
+ * when they do not load. */
+int prov_http_preload(const char *ca_file);
+
 /* A request's HTTP call that dies with the request: `cb` runs only while `r`
  * lives (before this returns when the call cannot start). Uses the
  * request's pending slot: one asynchronous operation at a time. */
