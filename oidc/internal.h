@@ -277,6 +277,17 @@ const char *oidc_req_user_agent(gw_req_t *r);
  * request: "/authorize/resume?request=<id>". */
 #define OIDC_RESUME_PATH "/authorize/resume"
 
+/* The WITH-list entry `old` (no comma after it) that ends the browser's
+ * previous session, the one of token hash HASH (a parameter such as "$7",
+ * bytea hex; NULL ends nothing), when WHEN ("" or " AND ...") holds: a copy
+ * of the old cookie, taken before a sign-in, must not outlive the sign-in
+ * that replaced it. Every sign-in ends it in the statement that creates the
+ * new session: a password (OIDC_SESSION_OPEN_CTES), an authenticator app
+ * code or a passkey (methods_db.c), a Temporary Access Pass (tap_db.c). */
+#define OIDC_SESSION_END_OLD(HASH, WHEN)                                                                     \
+    "old AS (UPDATE sessions SET ended_at = now() WHERE token_hash = " HASH                                  \
+    "::bytea AND ended_at IS NULL" WHEN ")"
+
 /* The WITH-list entries that open a password sign-in's session, ending in
  * `opened` (id, auth_time, amr). $1 token hash (bytea hex), $2 user id, $3
  * acr, $4 ttl s, $5 username, $6 client address, $7 the browser's previous
@@ -295,10 +306,10 @@ const char *oidc_req_user_agent(gw_req_t *r);
  * statement runs them with the code (oidc_az_resume_opening). */
 #define OIDC_SESSION_OPEN_NPARAMS 8
 #define OIDC_SESSION_OPEN_CTES                                                                               \
-    "forgive_user AS (DELETE FROM login_throttle WHERE key = 'user:' || lower($5)), "                        \
+    OIDC_SESSION_END_OLD("$7", "")                                                                           \
+    ", forgive_user AS (DELETE FROM login_throttle WHERE key = 'user:' || lower($5)), "                      \
     "forgive_addr AS (UPDATE login_throttle SET failures = greatest(failures - 1, 0) "                       \
     "  WHERE key = 'addr:' || client_addr_key_inline($6)), "                                                 \
-    "old AS (UPDATE sessions SET ended_at = now() WHERE token_hash = $7::bytea AND ended_at IS NULL), "      \
     "ev AS (SELECT audit_append('method.used', 'user:' || $2, $2::uuid, $6, $8, 'success', NULL, "           \
     "  jsonb_build_object('kind', 'password')) AS e), "                                                      \
     "opened AS (INSERT INTO sessions (token_hash, user_id, auth_time, amr, acr, expires_at) "                \

@@ -177,8 +177,8 @@ store_stmt_t oidc_stmt_code_only_totps = {
  * forgiven and the address counter loses one (as oidc_stmt_session_create
  * does), and the new row is created. `used` names the method row used. */
 #define SESSION_TAIL                                                                                         \
-    "old AS (UPDATE sessions SET ended_at = now() WHERE token_hash = $5::bytea AND ended_at IS NULL "        \
-    "  AND EXISTS (SELECT 1 FROM used)), "                                                                   \
+    OIDC_SESSION_END_OLD("$5", " AND EXISTS (SELECT 1 FROM used)")                                           \
+    ", "                                                                                                     \
     "fu AS (DELETE FROM login_throttle WHERE key = "                                                         \
     "  (SELECT 'user:' || lower(u.user_name) FROM users u JOIN used ON u.id = used.user_id)), "              \
     "fa AS (UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = 'addr:' || "          \

@@ -71,7 +71,8 @@ typedef struct {
  * $1 new token hash, $2 ttl s, $3 acr, $4 amr, $5 the browser's previous
  * session token hash (ended; may be NULL), $6 client address, $7 user agent.
  * _new mints the token; _commit, once the row exists, sets the cookie on r's
- * reply and wipes the token. */
+ * reply and wipes the token. A TAP sign-in (tap_signin.c) uses the fields
+ * too, in its own statement's order, and sets the cookie itself. */
 typedef struct {
     char token[GW_SECRET_LEN + 1];
     char hash[GW_SECRET_HASH_HEX_LEN + 1];

@@ -56,14 +56,23 @@ store_stmt_t OIDC_STMT_TAP_REVOKE = {
     "tap_revoke", "SELECT o_status, o_id FROM tap_revoke($1::uuid, $2::uuid, $3, $4, $5)", 5, 0};
 
 /* $1 hash, $2 username or NULL, $3 addr, $4 UA, $5 session token hash,
- * $6 session ttl s, $7 one-time ttl s, $8 window s, $9 address max, $10 lockout s
- * -> status, session id, user id, TAP id, session ttl s. */
+ * $6 session ttl s, $7 one-time ttl s, $8 window s, $9 address max, $10 lockout s,
+ * $11 the browser's previous session token hash (may be NULL)
+ * -> status, session id, user id, TAP id, session ttl s. The previous
+ * session ends when the TAP opened a new one, in the same statement, as at
+ * every other sign-in (OIDC_SESSION_END_OLD). The WITH query calling
+ * tap_redeem (volatile, so never folded into its readers) runs once, and the
+ * update reads its status. */
+#define TAP_REDEEMED                                                                                         \
+    "redeemed AS (SELECT o_status, o_session_id, o_user_id, o_tap_id, o_session_ttl_s FROM tap_redeem("      \
+    "$1::bytea, $2, $3, $4, $5::bytea, $6::integer, $7::integer, $8::integer, $9::integer, $10::integer))"
+#define TAP_REDEEM_ENDS_OLD                                                                                  \
+    OIDC_SESSION_END_OLD("$11", " AND EXISTS (SELECT 1 FROM redeemed WHERE o_status = 'ok')")
 store_stmt_t OIDC_STMT_TAP_REDEEM = {
     "tap_redeem",
-    "SELECT o_status, o_session_id, o_user_id, o_tap_id, o_session_ttl_s FROM tap_redeem($1::bytea, $2, $3, "
-    "$4, "
-    "$5::bytea, $6::integer, $7::integer, $8::integer, $9::integer, $10::integer)",
-    10, 0};
+    "WITH " TAP_REDEEMED ", " TAP_REDEEM_ENDS_OLD
+    " SELECT o_status, o_session_id, o_user_id, o_tap_id, o_session_ttl_s FROM redeemed",
+    11, 0};
 
 void oidc_tap_db_register(void)
 {

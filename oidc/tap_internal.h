@@ -146,7 +146,7 @@ extern store_stmt_t OIDC_STMT_TAP_ISSUE_RECOVERY;
 extern store_stmt_t OIDC_STMT_TAP_LIST;
 /* tap_revoke($1 user, $2 TAP id or NULL, $3 actor, $4 addr, $5 UA) -> status, id. */
 extern store_stmt_t OIDC_STMT_TAP_REVOKE;
-/* tap_redeem(...): see schema/010_tap.sql. */
+/* tap_redeem (schema/031), and the end of the previous session: see tap_db.c. */
 extern store_stmt_t OIDC_STMT_TAP_REDEEM;
 
 /* Columns of a TAP as the API shows it (never the secret), in this order:

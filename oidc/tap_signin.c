@@ -3,9 +3,9 @@
  * In order: form and CSRF token (csrf.c; bound to the sign-in context: the
  * `request` field, or OIDC_CONTEXT_ACCOUNT without one) -> the pending authorization request, when named, is
  * still live (its login_hint names whom a wrong TAP counts against, unless the form has `username`) -> the
- * TAP is normalised and hashed -> one statement (tap_redeem, schema/010_tap.sql) checks the address lock,
- * redeems the TAP atomically, creates the session and records the audit event -> cookie and 303 to the
- * account security page.
+ * TAP is normalised and hashed -> one statement (OIDC_STMT_TAP_REDEEM: tap_redeem, schema/031) checks the
+ * address lock, redeems the TAP atomically, creates the session, ends the browser's previous one (as every
+ * sign-in does) and records the audit event -> cookie and 303 to the account security page.
  *
  * The session's purpose is 'register_method': it opens the account security
  * page only, and /authorize sends it back there until a method is
@@ -33,9 +33,9 @@ typedef struct {
     oidc_context_t context; /* the request id, or OIDC_CONTEXT_ACCOUNT */
     const char *username;   /* may be NULL */
     char hash[GW_SECRET_HASH_HEX_LEN + 1];
-    char token[GW_SECRET_LEN + 1]; /* the new session's cookie; wiped once set */
-    char peer[64];
-    const char *user_agent;
+    /* The new session's cookie (wiped once set), the previous one's hash,
+     * the address and user agent, as every sign-in by a method has them. */
+    oidc_session_params_t sp;
     h2o_iovec_t pending; /* the sign-in page's box of the request (pending.c), or empty */
 } tap_login_t;
 
@@ -58,7 +58,7 @@ static void page_unavailable(gw_req_t *r, const gw_err_t *err)
 static void tap_login_dispose(void *p)
 {
     tap_login_t *t = p;
-    gw_wipe(t->token, sizeof(t->token));
+    gw_wipe(t->sp.token, sizeof(t->sp.token));
 }
 
 /* The sign-in page again with a message, for the request or the account page. */
@@ -82,7 +82,7 @@ static void on_redeemed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
     }
     const char *status = store_value(res, 0, 0);
     if (status == NULL || strcmp(status, "ok") != 0) {
-        gw_wipe(t->token, sizeof(t->token));
+        gw_wipe(t->sp.token, sizeof(t->sp.token));
         gw_log_write(GW_LOG_INFO, "signin_tap", r->id, "refused: %s", status ? status : "no status");
         page_failed(r, t, MSG_FAILED);
         return;
@@ -91,8 +91,8 @@ static void on_redeemed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
      * at every sign-in defeats session fixation. */
     const char *ttl = store_value(res, 0, 4);
     long long max_age = ttl ? strtoll(ttl, NULL, 10) : 0;
-    oidc_session_cookie_set(r, t->token, max_age > 0 ? max_age : 1);
-    gw_wipe(t->token, sizeof(t->token));
+    oidc_session_cookie_set(r, t->sp.token, max_age > 0 ? max_age : 1);
+    gw_wipe(t->sp.token, sizeof(t->sp.token));
     gw_log_write(GW_LOG_INFO, "signin_tap", r->id, "signed in with a TAP: user %s session %s tap %s",
                  store_value(res, 0, 2), store_value(res, 0, 1), store_value(res, 0, 3));
     char location[sizeof(OIDC_ACCOUNT_SECURITY_PATH "?request=") + OIDC_UUID_LEN];
@@ -105,17 +105,25 @@ static void on_redeemed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
 
 static void redeem(gw_req_t *r, tap_login_t *t)
 {
-    char session_hash[GW_SECRET_HASH_HEX_LEN + 1];
-    char num[5][16];
-    gw_secret_new(t->token);
-    gw_secret_hash_hex(t->token, GW_SECRET_LEN, session_hash);
-    snprintf(num[0], sizeof(num[0]), "%u", oidc_cfg->oidc.session_ttl_s);
-    snprintf(num[1], sizeof(num[1]), "%d", OIDC_TAP_ONCE_SESSION_S);
-    snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.throttle_window_s);
-    snprintf(num[3], sizeof(num[3]), "%u", oidc_cfg->oidc.throttle_addr_max_failures);
-    snprintf(num[4], sizeof(num[4]), "%u", oidc_cfg->oidc.throttle_lockout_s);
-    const char *params[10] = {t->hash, t->username, t->peer, t->user_agent, session_hash,
-                              num[0],  num[1],      num[2],  num[3],        num[4]};
+    char num[4][16];
+    /* Mints the token; the cookie the browser sent, if any, names the
+     * session that the new one replaces. */
+    oidc_session_params_new(r, &t->sp);
+    snprintf(num[0], sizeof(num[0]), "%d", OIDC_TAP_ONCE_SESSION_S);
+    snprintf(num[1], sizeof(num[1]), "%u", oidc_cfg->oidc.throttle_window_s);
+    snprintf(num[2], sizeof(num[2]), "%u", oidc_cfg->oidc.throttle_addr_max_failures);
+    snprintf(num[3], sizeof(num[3]), "%u", oidc_cfg->oidc.throttle_lockout_s);
+    const char *params[11] = {t->hash,
+                              t->username,
+                              t->sp.peer,
+                              t->sp.user_agent,
+                              t->sp.hash,
+                              t->sp.ttl,
+                              num[0],
+                              num[1],
+                              num[2],
+                              num[3],
+                              t->sp.has_old ? t->sp.old_hash : NULL};
     gw_req_query(r, &OIDC_STMT_TAP_REDEEM, params, on_redeemed, t);
 }
 
@@ -196,8 +204,6 @@ static void on_post(gw_req_t *r)
     /* An empty field names nobody (the request's login_hint may, below). */
     if (username.base != NULL && username.len > 0 && username.len <= OIDC_USERNAME_MAX_BYTES)
         t->username = gw_req_strdup(r, username.base, username.len).base;
-    gw_req_peer(r, t->peer);
-    t->user_agent = oidc_req_user_agent(r);
     if (OIDC_CONTEXT_IS_REQUEST(t->context)) {
         /* The request is stored from the page's box, if it is not yet. */
         oidc_pending_live_query(r, t->context, t->pending, on_request_checked, t);

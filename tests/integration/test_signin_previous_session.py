@@ -1,13 +1,14 @@
 """A password sign-in ends the browser's previous session, as a sign-in with
-a passkey or an authenticator app does (oidc/signin_finish.c): the browser
-gets a fresh cookie, and the session row of the cookie it replaced gets
-ended_at, so a copy of the old cookie taken before the sign-in (another
-person's on a shared computer, or a thief's) stops working at once instead
-of living on until its expiry. A session that another browser holds is not
-touched."""
+a passkey or an authenticator app does (oidc/signin_finish.c), and so does a
+sign-in with a Temporary Access Pass (oidc/tap_signin.c): the browser gets a
+fresh cookie, and the session row of the cookie it replaced gets ended_at,
+so a copy of the old cookie taken before the sign-in (another person's on a
+shared computer, or a thief's) stops working at once instead of living on
+until its expiry. A session that another browser holds is not touched."""
 
 from authorize_browser import Browser, authorize_params, pkce, setup_fixtures
 from harness import check, check_eq, require, run
+from tap_fixture import Admin, csrf_token
 
 COOKIE = "__Host-regain-session"
 
@@ -57,6 +58,33 @@ def main(env):
     r = b.get("/authorize", authorize_params(pkce()[1], prompt="none"))
     _, q = r.location_params()
     check("the new cookie: prompt=none gets a code", "code" in q, r)
+
+    # A TAP sign-in in the same browser (the account page's form, which sends
+    # the cookie) ends the session of the cookie it replaces too.
+    second_ids = [i for i in now_live if i not in other_live]
+    require("the second sign-in's session is known", len(second_ids) == 1, now_live)
+    r = Admin(srv).issue("alice")
+    tap = (r.json() or {}).get("temporaryAccessPass")
+    require("a TAP issued for alice", r.status == 201 and tap, r.describe())
+    r = b.post("/login/tap", {"tap": tap, "csrf": csrf_token(env, b.jar.get("__Host-regain-csrf", ""))})
+    require("signed in with the TAP (303 to the account page)",
+            r.status == 303 and r.header("location") == "/account/security", r)
+    third = b.jar.get(COOKIE)
+    check("the cookie was replaced again", third not in (None, second), "")
+    check_eq("the TAP sign-in ended the replaced cookie's session (ended_at set)",
+             sql("select ended_at is not null from sessions where id = '%s'" % second_ids[0]), [["t"]])
+    check("... the other browser's session is still live", other_live[0] in live(), live())
+    stale = Browser(srv)
+    stale.jar[COOKIE] = second
+    r = stale.get("/authorize", authorize_params(pkce()[1], prompt="none"))
+    _, q = r.location_params()
+    check_eq("the cookie before the TAP sign-in: prompt=none gets login_required", q.get("error"),
+             "login_required")
+    # The TAP session itself must register a method first (test_tap_signin.py).
+    r = b.get("/authorize", authorize_params(pkce()[1], prompt="none"))
+    _, q = r.location_params()
+    check_eq("the TAP session's cookie: prompt=none gets interaction_required", q.get("error"),
+             "interaction_required")
     srv.stop()
 
 
