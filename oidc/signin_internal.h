@@ -163,13 +163,15 @@ extern store_stmt_t oidc_stmt_authz_request_live;
 extern store_stmt_t oidc_stmt_login_attempt;
 
 /* CTEs for a statement's WITH list (OIDC_GC_LOCKED): delete a few
- * login_throttle rows that hold nothing any more, 'user:' and 'addr:' keys
- * whose window (WINDOW_S, a parameter such as "$3", in seconds) has passed
- * and that are not locked; the next attempt on such a key would start a
- * fresh window anyway. Without it every made-up name typed stayed a row
- * forever (schema/028_login_throttle_gc.sql). EXCEPT adds conditions on
- * g.key (the keys the same statement counts: one row is never changed twice
- * in one statement). 'tap-addr:' keys have the TAP policy's own window.
+ * login_throttle rows that hold nothing any more, 'user:', 'addr:' and
+ * 'tap-addr:' keys whose window (WINDOW_S, a parameter such as "$3", in
+ * seconds) has passed and that are not locked; the next attempt on such a
+ * key would start a fresh window anyway. Without it every made-up name typed
+ * stayed a row forever (schema/028_login_throttle_gc.sql). EXCEPT adds
+ * conditions on g.key (the keys the same statement counts: one row is never
+ * changed twice in one statement). A TAP sign-in's address key ('tap-addr:',
+ * tap_redeem) counts with the same oidc.throttle_window_s and lockout
+ * (tap_signin.c), so the same test holds for it (schema/043).
  *
  * It runs where attempts fail (oidc_stmt_method_failed, and the code
  * sign-in's count), not in every password sign-in: in
@@ -182,7 +184,7 @@ extern store_stmt_t oidc_stmt_login_attempt;
                    "SELECT g.ctid FROM login_throttle g "                                                    \
                    "  WHERE g.window_start <= (SELECT now() - " WINDOW_S "::integer * interval '1 second') " \
                    "  AND (g.locked_until IS NULL OR g.locked_until <= now()) AND (g.key LIKE 'user:%' OR "  \
-                   "  g.key LIKE 'addr:%') " EXCEPT                                                          \
+                   "  g.key LIKE 'addr:%' OR g.key LIKE 'tap-addr:%') " EXCEPT                               \
                    " ORDER BY g.window_start LIMIT 16 FOR UPDATE SKIP LOCKED")
 /* Counts one attempt ($1..$6 as above), $7 user agent, for a code typed
  * alone: a locked key's refusal is audited in the same statement

@@ -123,7 +123,11 @@ def main(env):
     gone["account counter whose window passed 2 days ago"] = counter("user:old-guess", OLD)
     keep["locked account counter"] = counter("user:locked", OLD, LATER)
     keep["address counter in its window"] = counter("addr:192.0.2.1", RECENT)
-    keep["TAP address counter (its own policy window)"] = counter("tap-addr:192.0.2.2", OLD)
+    # A TAP sign-in's address counter has the same window and lockout as the
+    # others (oidc/tap_signin.c passes them to tap_redeem).
+    gone["TAP address counter whose window passed 2 days ago"] = counter("tap-addr:192.0.2.2", OLD)
+    keep["locked TAP address counter"] = counter("tap-addr:192.0.2.3", OLD, LATER)
+    keep["TAP address counter in its window"] = counter("tap-addr:192.0.2.4", RECENT)
 
     # ---- a real grant: its code long expired, its refresh token alive ----
     code_text, verifier = add_code(env, "web", u, session(env, u, LATER), scope="openid offline_access")

@@ -28,7 +28,8 @@ sign-ins of an account with an authenticator app (each loads the sign-in page
 and posts the password) and three attempts with a wrong password must read a
 few pages of each table (pg_statio_user_tables), not all of them. Then one
 expired row is planted in each table, and one more sign-in and failed attempt
-must remove them: the clean-ups still work."""
+must remove them (a TAP sign-in's address counter too): the clean-ups still
+work."""
 
 import time
 
@@ -84,7 +85,8 @@ def plant_expired(sql, alice):
     sql("INSERT INTO signin_pending (token_hash, user_id, context, amr, expires_at) "
         "VALUES ('\\x01', '%s', 'planted', '{pwd}', now() - interval '1 minute')" % alice)
     sql("INSERT INTO login_throttle (key, failures, window_start) "
-        "VALUES ('user:planted-old', 1, now() - interval '2 days')")
+        "VALUES ('user:planted-old', 1, now() - interval '2 days'), "
+        "('tap-addr:192.0.2.99', 1, now() - interval '2 days')")
 
 
 def sign_ins(srv, calls, label):
@@ -155,9 +157,10 @@ def scenario(env, label, fill, db_url=None):
     sign_ins(srv, 1, label + ", expired rows planted")
     left = sql("SELECT (SELECT count(*) FROM authorization_requests WHERE params ? 'planted'), "
                "(SELECT count(*) FROM signin_pending WHERE context = 'planted'), "
-               "(SELECT count(*) FROM login_throttle WHERE key = 'user:planted-old')")[0]
-    check("%s: the expired request, half-finished sign-in and counter were removed" % label,
-          left == ["0", "0", "0"], left)
+               "(SELECT count(*) FROM login_throttle WHERE key = 'user:planted-old'), "
+               "(SELECT count(*) FROM login_throttle WHERE key = 'tap-addr:192.0.2.99')")[0]
+    check("%s: the expired request, half-finished sign-in and counters (an account's, a TAP address's) "
+          "were removed" % label, left == ["0", "0", "0", "0"], left)
     srv.stop()
 
 

@@ -5,7 +5,9 @@ code check), so without a clean-up one client could grow the table without
 end by typing a new made-up name each time. Each failed attempt now also
 removes a few rows whose window has passed and that are not locked: those hold
 nothing, since the next attempt on such a key starts a fresh window anyway
-(throttle_db.c). Keys still in their window, and locked keys, stay."""
+(throttle_db.c). So do a TAP sign-in's address counters ('tap-addr:'), which
+have the same window and lockout. Keys still in their window, and locked
+keys, stay."""
 
 import time
 
@@ -45,6 +47,11 @@ def main(env):
     rows = sql("select locked_until > now() from login_throttle where key = 'addr:127.0.0.21'")
     require("the address is locked", rows == [["t"]], rows)
 
+    # A TAP sign-in's address counters: one whose window has passed, one locked.
+    sql("insert into login_throttle (key, failures, window_start, locked_until) values "
+        "('tap-addr:192.0.2.7', 2, now() - interval '1 hour', NULL), "
+        "('tap-addr:192.0.2.8', 9, now() - interval '1 hour', now() + interval '1 hour')")
+
     time.sleep(WINDOW_S + 1.5)
     # Two attempts, one of each kind, after the window: each removes up to
     # 16 rows whose window has passed.
@@ -52,6 +59,8 @@ def main(env):
     b.post("/login/code", dict(code_form, username="fresh2", code="123456"))
     check_eq("the made-up names' rows are gone", count("user:junk%"), 0)
     check_eq("the new attempts' rows are there", count("user:fresh%"), 2)
+    check_eq("the TAP address counter whose window passed is gone", count("tap-addr:192.0.2.7"), 0)
+    check_eq("the locked TAP address counter stays", count("tap-addr:192.0.2.8"), 1)
     check_eq("the locked account's row stays", count("user:victim"), 1)
     rows = sql("select failures, locked_until > now() from login_throttle where key = 'addr:127.0.0.21'")
     check("the locked address's row stays, still locked", len(rows) == 1 and rows[0][1] == "t", rows)
