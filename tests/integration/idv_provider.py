@@ -89,6 +89,13 @@ class IdvProvider:
         self._srv.shutdown()
         self._srv.server_close()
 
+    # `with IdvProvider(cert, key) as idp:` starts it and stops it whatever happens.
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
     # -------------------------------------------------------------------------------
     def discovery(self):
         d = {

@@ -19,11 +19,8 @@ ANNA = {"given_name": "Anna", "family_name": "Smith", "birthdate": "1990-04-01"}
 
 
 def main(env):
-    idp = IdvProvider(env.cert, env.key).start()
-    try:
+    with IdvProvider(env.cert, env.key) as idp:
         run_tests(env, idp)
-    finally:
-        idp.stop()
 
 
 def run_tests(env, idp):

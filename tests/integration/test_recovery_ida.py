@@ -19,13 +19,9 @@ from recovery_fixture import Browser, Directory, default_policy, follow_provider
 from tap_fixture import Admin
 
 def main(env):
-    idp = IdvProvider(env.cert, env.key).start()
-    plain = IdvProvider(env.cert, env.key, par=False).start()  # advertises no PAR endpoint
-    try:
+    # plain advertises no PAR endpoint
+    with IdvProvider(env.cert, env.key) as idp, IdvProvider(env.cert, env.key, par=False) as plain:
         run_tests(env, idp, plain)
-    finally:
-        idp.stop()
-        plain.stop()
 
 
 def run_tests(env, idp, plain):

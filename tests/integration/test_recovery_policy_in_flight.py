@@ -18,11 +18,8 @@ from tap_fixture import Admin
 
 
 def main(env):
-    idp = IdvProvider(env.cert, env.key).start()
-    try:
+    with IdvProvider(env.cert, env.key) as idp:
         run_tests(env, idp)
-    finally:
-        idp.stop()
 
 
 def run_tests(env, idp):
