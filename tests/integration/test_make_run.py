@@ -4,7 +4,8 @@ database and in var/demo.json, regain serving; SIGTERM stops regain and the
 database. Run twice: the second run reuses everything. Then the cluster is
 lost (pg.sh may keep it under /tmp, which a reboot empties) while var/ stays:
 the next run recreates the demo user with the password var/demo.json
-recorded, so the credentials printed before still sign in.
+recorded, so the credentials printed before still sign in. Last, `make
+clean-run` removes var/ and the cluster.
 
 The script runs in a directory of its own, with the binary under test as
 build/regain (a Makefile there says it is up to date) and a config naming
@@ -131,6 +132,18 @@ def main(env):
         check_eq("every run kept the recorded password", len(set(passwords)), 1)
         rc, _, _ = psql(db_url(top), "SELECT 1", timeout=10)
         check("make run stopped its PostgreSQL", rc != 0, rc)
+
+        # `make clean-run`, the README's way to start afresh: var/ goes, and
+        # so does the cluster, wherever pg.sh keeps it (here under /tmp: the
+        # directory is private to this user, which PostgreSQL's is not).
+        cluster = os.path.realpath(os.path.join(top, "var", "pg", "cluster"))
+        require("the cluster is somewhere", os.path.isdir(cluster), cluster)
+        p = subprocess.run(["make", "--no-print-directory", "-C", top, "-f", os.path.join(ROOT, "Makefile"),
+                            "clean-run"], capture_output=True, text=True, timeout=120)
+        check_eq("make clean-run exits 0", p.returncode, 0)
+        check("make clean-run removes var/", not os.path.exists(os.path.join(top, "var")), p.stdout + p.stderr)
+        check("make clean-run removes the cluster (%s)" % cluster, not os.path.exists(cluster),
+              p.stdout + p.stderr)
     finally:
         log.close()
         subprocess.run(["bash", pg_sh(), "destroy", os.path.join(top, "var", "pg")], capture_output=True,
