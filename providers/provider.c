@@ -42,23 +42,21 @@ int prov_registry_init(const gw_config_t *cfg, char *msg, size_t msgsize)
      * served yet: reading them at the first call would be file I/O on an
      * event loop. The dev provider makes no call. */
     const gw_webhook_config_t *hooks[] = {&cfg->recovery.notification, &cfg->recovery.claim_validation};
-    for (size_t i = 0; i < cfg->provider_count + 2; i++) {
-        const char *ca_file;
-        if (i < cfg->provider_count) {
-            if (g_providers[i].ops == &prov_dev_ops)
-                continue;
-            ca_file = cfg->providers[i].ca_file;
-        } else if (hooks[i - cfg->provider_count]->url != NULL) {
-            ca_file = hooks[i - cfg->provider_count]->ca_file;
-        } else {
-            continue;
-        }
-        if (prov_http_preload(ca_file) != 0) {
-            snprintf(msg, msgsize, "cannot load the trust anchors of %s", ca_file ? ca_file : "the system");
+    const char *ca_files[GW_CONFIG_MAX_PROVIDERS + 2];
+    size_t n = 0;
+    for (size_t i = 0; i < g_count; i++)
+        if (g_providers[i].ops != &prov_dev_ops)
+            ca_files[n++] = g_providers[i].cfg->ca_file;
+    for (size_t i = 0; i < 2; i++)
+        if (hooks[i]->url != NULL)
+            ca_files[n++] = hooks[i]->ca_file;
+    for (size_t i = 0; i < n; i++)
+        if (prov_http_preload(ca_files[i]) != 0) {
+            snprintf(msg, msgsize, "cannot load the trust anchors of %s",
+                     ca_files[i] ? ca_files[i] : "the system");
             prov_registry_dispose();
             return -1;
         }
-    }
     return 0;
 }
 

@@ -10,12 +10,12 @@ second connection, behind the refresh grant, and is answered once that lock
 goes. Before the fix it went to the connection being dropped, whose reset a
 moment later failed it with "database unavailable"."""
 
-import subprocess
 import threading
 import time
 
 from harness import SLOW, check, check_eq, psql, require, run, wait_until
-from tokens_fixture import add_client, add_code, add_session, add_user, code_form, lit, secret_hash_hex, token
+from tokens_fixture import (RowLock, add_client, add_code, add_session, add_user, code_form, lit, secret_hash_hex,
+                            token)
 
 TIMEOUT_S = 3 * SLOW
 
@@ -27,26 +27,8 @@ def lock_waiters(env):
 
 def lock_holders(env):
     rc, rows, _ = psql(env.db_url, "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
-                                   "AND query LIKE 'SELECT pg_sleep(0)%'")
+                                   "AND query LIKE '% FOR UPDATE;'")
     return int(rows[0][0]) if rc == 0 and rows else -1
-
-
-class RowLock:
-    """Another session holding the rows `select` names (FOR UPDATE) until release()."""
-
-    def __init__(self, env, select):
-        self.proc = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", env.db_url],
-                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
-        self.proc.stdin.write("BEGIN;\n%s FOR UPDATE;\nSELECT pg_sleep(0);\n" % select)
-        self.proc.stdin.flush()
-
-    def release(self):
-        if self.proc.stdin.closed:
-            return
-        self.proc.stdin.write("COMMIT;\n")
-        self.proc.stdin.close()
-        self.proc.wait(30 * SLOW)
 
 
 class Request:

@@ -23,13 +23,12 @@ import re
 import socket
 import ssl
 import struct
-import subprocess
 import threading
 import urllib.parse
 
 from harness import SLOW, check, check_eq, curl, psql, require, run, wait_until, waiting_for_lock
-from tokens_fixture import (add_client, add_code, add_session, add_user, at_hash, code_form, error, families_revoked,
-                            jwt_parts, lit, secret_hash_hex, sql, token, userinfo, verify_sig)
+from tokens_fixture import (RowLock, add_client, add_code, add_session, add_user, at_hash, code_form, error,
+                            families_revoked, jwt_parts, lit, secret_hash_hex, sql, token, userinfo, verify_sig)
 
 WAIT_S = 10 * SLOW
 
@@ -51,24 +50,16 @@ def unused(env, code):
                % lit(secret_hash_hex(env, code))) == [["t"]]
 
 
-class RowLock:
-    """Another session holding the row of `code` (SELECT ... FOR UPDATE)
-    until release()."""
+def code_lock(env, code):
+    """Another session holding the row of `code` until release()."""
+    lock = RowLock(env, "SELECT 1 FROM authorization_codes WHERE code_hash = %s::bytea"
+                   % lit(secret_hash_hex(env, code)))
+    require("another session holds the code's row", wait_until(lambda: locked_by_other_session(env), WAIT_S))
+    return lock
 
-    def __init__(self, env, code):
-        self.proc = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", env.db_url],
-                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
-        self.proc.stdin.write("BEGIN;\nSELECT 1 FROM authorization_codes WHERE code_hash = %s::bytea FOR UPDATE;\n"
-                              % lit(secret_hash_hex(env, code)))
-        self.proc.stdin.flush()
-        require("another session holds the code's row", wait_until(lambda: locked_by_other_session(env), WAIT_S))
 
-    def release(self):
-        self.proc.stdin.write("COMMIT;\n")
-        self.proc.stdin.close()
-        self.proc.wait(WAIT_S)
-        check_eq("the locking session ended cleanly", self.proc.returncode, 0)
+def release(lock):
+    check_eq("the locking session ended cleanly", lock.release(), 0)
 
 
 class Exchange:
@@ -177,7 +168,7 @@ def backend_ended(env, srv, code_of):
     the statement with an error, 57P01, before the connection goes: a 500),
     and the failure is counted in regain_db_errors_total once per caller."""
     code, verifier = code_of("ben")
-    lock = RowLock(env, code)
+    lock = code_lock(env, code)
     try:
         lost = Exchange(srv, "backend ended", code, verifier)
         require("the exchange waits for the lock", wait_until(lambda: waiting_for_lock(env.db_url), WAIT_S))
@@ -187,7 +178,7 @@ def backend_ended(env, srv, code_of):
         require("the waiting backend is ended", rc == 0, err)
         lost.thread.join(WAIT_S)
     finally:
-        lock.release()
+        release(lock)
     r = lost.response
     check_eq("backend ended under a batch: 500", r.status if r else None, 500)
     check_eq("... counted as one failed call", metric(srv, "regain_db_errors_total") - errors0, 1)
@@ -223,7 +214,7 @@ def main(env):
             curl("--http1.1", srv.http("/metrics")).text[-600:])
     revoked0 = families_revoked(env)
 
-    lock = RowLock(env, held)
+    lock = code_lock(env, held)
     try:
         first = Exchange(srv, "held", held, held_verifier)
         require("the first exchange waits for the lock", wait_until(lambda: waiting_for_lock(env.db_url), WAIT_S))
@@ -245,7 +236,7 @@ def main(env):
               gave_up.response.describe() if gave_up.response else "still running")
         check("... and nothing was taken meanwhile", first.response is None and all(e.response is None for e in rest))
     finally:
-        lock.release()
+        release(lock)
     first.thread.join(WAIT_S)
     for e in rest:
         e.thread.join(WAIT_S)

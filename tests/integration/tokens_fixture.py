@@ -16,10 +16,11 @@ import hashlib
 import hmac
 import json
 import os
+import subprocess
 import time
 import uuid
 
-from harness import b64url, b64url_decode, check, curl, psql, require, Abort
+from harness import SLOW, b64url, b64url_decode, check, curl, psql, require, Abort
 
 REDIRECT = "https://rp.example/cb"
 
@@ -208,3 +209,22 @@ def now():
 
 def uid():
     return str(uuid.uuid4())
+
+
+class RowLock:
+    """Another session holding the rows `select` names (`select` FOR UPDATE,
+    the session's last statement while it waits) until release(), which
+    returns psql's exit status; a second release() does nothing."""
+
+    def __init__(self, env, select):
+        self.proc = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", env.db_url],
+                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        self.proc.stdin.write("BEGIN;\n%s FOR UPDATE;\n" % select)
+        self.proc.stdin.flush()
+
+    def release(self):
+        if not self.proc.stdin.closed:
+            self.proc.stdin.write("COMMIT;\n")
+            self.proc.stdin.close()
+        return self.proc.wait(30 * SLOW)
