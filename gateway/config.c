@@ -197,6 +197,7 @@ static int parse_server(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
                                        "max_streams_per_connection",
                                        "shutdown_timeout_ms",
                                        "worker_threads",
+                                       "worker_hold_ms",
                                        NULL};
     if (s == NULL)
         return 0;
@@ -208,7 +209,8 @@ static int parse_server(gw_cfg_ctx_t *c, gw_config_t *cfg, yajl_val root)
         gw_cfg_get_uint(c, s, "server", "max_streams_per_connection", 1, 1000,
                         &cfg->server.max_streams_per_connection) ||
         gw_cfg_get_uint(c, s, "server", "shutdown_timeout_ms", 0, 600000, &cfg->server.shutdown_timeout_ms) ||
-        gw_cfg_get_uint(c, s, "server", "worker_threads", 0, 256, &cfg->server.worker_threads))
+        gw_cfg_get_uint(c, s, "server", "worker_threads", 0, 256, &cfg->server.worker_threads) ||
+        gw_cfg_get_uint(c, s, "server", "worker_hold_ms", 0, 1000, &cfg->server.worker_hold_ms))
         return -1;
     cfg->server.max_request_body_bytes = body;
     return 0;
@@ -356,6 +358,7 @@ static void set_defaults(gw_config_t *cfg)
     cfg->server.idle_timeout_ms = 10000;
     cfg->server.max_streams_per_connection = 100;
     cfg->server.shutdown_timeout_ms = 10000;
+    cfg->server.worker_hold_ms = 50;
     cfg->keys.refresh_interval_ms = 10000;
     cfg->oidc.access_token_ttl_s = 600;
     cfg->oidc.id_token_ttl_s = 600;

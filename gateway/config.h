@@ -69,6 +69,7 @@ typedef struct {
         unsigned max_streams_per_connection;
         unsigned shutdown_timeout_ms;
         unsigned worker_threads; /* CPU work (password hashing); 0: one per core */
+        unsigned worker_hold_ms; /* saturated pool: finished jobs go back together within this (workers.c) */
     } server;
     struct {
         uint8_t encryption_key[32]; /* AES-256-GCM key-encryption key for private keys at rest */

@@ -210,8 +210,15 @@ static void on_metrics(gw_req_t *r)
          "clock).\n"
          "# TYPE regain_worker_cpu_seconds_total counter\nregain_worker_cpu_seconds_total %.6f\n"
          "# HELP regain_worker_queue_seconds_total Time jobs waited for a worker after they were queued.\n"
-         "# TYPE regain_worker_queue_seconds_total counter\nregain_worker_queue_seconds_total %.6f\n",
-         gw_workers_backlog(), w.jobs, (double)w.cpu_ns / 1e9, (double)w.queue_ns / 1e9);
+         "# TYPE regain_worker_queue_seconds_total counter\nregain_worker_queue_seconds_total %.6f\n"
+         "# HELP regain_worker_held_seconds_total Time finished jobs were held, while others waited, to go "
+         "back "
+         "to their loops together.\n"
+         "# TYPE regain_worker_held_seconds_total counter\nregain_worker_held_seconds_total %.6f\n"
+         "# HELP regain_worker_handbacks_total Groups of finished jobs handed back to their loops at once.\n"
+         "# TYPE regain_worker_handbacks_total counter\nregain_worker_handbacks_total %llu\n",
+         gw_workers_backlog(), w.jobs, (double)w.cpu_ns / 1e9, (double)w.queue_ns / 1e9,
+         (double)w.held_ns / 1e9, w.handbacks);
     gw_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", t.buf, t.len);
     free(t.buf);
 }

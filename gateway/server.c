@@ -364,7 +364,7 @@ int gw_server_run(const gw_config_t *cfg, const gw_server_hooks_t *hooks, char *
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     gw_log_sink_start(LOG_BUFFER_BYTES);
-    gw_workers_start(cfg->server.worker_threads);
+    gw_workers_start(cfg->server.worker_threads, cfg->server.worker_hold_ms);
     pthread_barrier_init(&srv->started, NULL, srv->nthreads + 1);
     srv->threads = gw_calloc(srv->nthreads, sizeof(gw_thread_t *));
     for (unsigned i = 0; i < srv->nthreads; i++) {

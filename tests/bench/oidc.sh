@@ -240,12 +240,14 @@ hash_one() { build/bench_argon2_time "$A_T" "$A_M" "$A_P" 20; }
 FL_HASH=$T/flow-hash
 : >"$FL_HASH"
 FL_CPU0=$(cpu_split)
-# "jobs cpu_seconds" of regain's hashing pool (/metrics): the CPU one hash
-# takes inside regain during the flows, beside the ceiling's.
+# "jobs cpu_seconds held_seconds handbacks" of regain's hashing pool
+# (/metrics): the CPU one hash takes inside regain during the flows, beside
+# the ceiling's, and how the finished hashes went back to the loops.
 worker_metrics() {
     curl -s "http://127.0.0.1:$R_PORT/metrics" |
         awk '$1 == "regain_worker_jobs_total" { j = $2 } $1 == "regain_worker_cpu_seconds_total" { c = $2 }
-             END { print j + 0, c + 0 }'
+             $1 == "regain_worker_held_seconds_total" { h = $2 } $1 == "regain_worker_handbacks_total" { b = $2 }
+             END { print j + 0, c + 0, h + 0, b + 0 }'
 }
 FL_W0=$(worker_metrics)
 FL_TOOL=0 FL_N=0
@@ -359,7 +361,10 @@ echo "$FL_SPLIT" | awk '$1 != "-" {
 # the rest of a flow's work shares the cores and the caches with the hash.
 echo "$FL_W0 $FL_W1" | awk -v hf="$FL_HASH" '{
     while ((getline line < hf) > 0) { split(line, f, "\t"); s += f[2]; n++ }
-    jobs = $3 - $1; if (jobs <= 0 || n == 0) exit
-    h = ($4 - $2) * 1000 / jobs; c = s / n
+    jobs = $5 - $1; if (jobs <= 0 || n == 0) exit
+    h = ($6 - $2) * 1000 / jobs; c = s / n
     printf "  one hash inside regain during the flows: %.2f ms of CPU (%d hashes, /metrics), against %.2f ms while the\n", h, jobs, c
-    printf "    cores do nothing but hash (the ceiling'"'"'s CPU clock, mean of its medians): %+.1f%%\n", 100 * (h / c - 1) }'
+    printf "    cores do nothing but hash (the ceiling'"'"'s CPU clock, mean of its medians): %+.1f%%\n", 100 * (h / c - 1)
+    if ($8 - $4 > 0)
+        printf "  finished hashes went back to the event loops %.1f at a time, held %.1f ms on average (server.worker_hold_ms)\n",
+            jobs / ($8 - $4), ($7 - $3) * 1000 / jobs }'

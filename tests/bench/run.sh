@@ -28,7 +28,9 @@
 # protocol (default 5), BENCH_ROUNDS runs of the code exchange (default 3),
 # BENCH_FLOW_ROUNDS rounds of complete flows (default 5), BENCH_DURATION
 # seconds per run (default 5), BENCH_ACCESS_LOG=0 turns regain's access log
-# off (on by default, as deployed; it goes to a file here).
+# off (on by default, as deployed; it goes to a file here),
+# BENCH_WORKER_HOLD_MS sets server.worker_hold_ms (default: regain's own; 0
+# hands every finished hash back at once, for comparison).
 #
 # Client and server share the machine's cores, so figures are for comparing
 # regain with the baseline on the same box, not absolute capacity.
@@ -110,7 +112,7 @@ cat >"$T/regain.json" <<EOF
  "listen": [{"address": "127.0.0.1", "port": $R_TLS, "tls": {"certificate_file": "cert.pem", "key_file": "key.pem"}},
             {"address": "127.0.0.1", "port": $R_PORT}],
  "server": {"threads": $THREADS, "max_request_body_bytes": 1048576, "idle_timeout_ms": 10000,
-            "max_streams_per_connection": 100, "shutdown_timeout_ms": 5000},
+            "max_streams_per_connection": 100, "shutdown_timeout_ms": 5000${BENCH_WORKER_HOLD_MS:+, "worker_hold_ms": $BENCH_WORKER_HOLD_MS}},
  "keys": {"encryption_key": "$KEY", "refresh_interval_ms": 10000},
  "log": {"level": "info", "access_log": $ACCESS_LOG}}
 EOF

@@ -67,6 +67,8 @@ def main(env):
         ("listener address not numeric", lambda d: mutate(d, ["listen", 0, "address"], "localhost"),
          ["listen[0].address"]),
         ("negative threads", lambda d: mutate(d, ["server", "threads"], -1), ["server.threads"]),
+        ("worker hold over a second", lambda d: mutate(d, ["server", "worker_hold_ms"], 1001),
+         ["server.worker_hold_ms"]),
         ("missing issuer", lambda d: mutate(d, ["issuer"], None, delete=True), ["issuer"]),
         ("issuer not https", lambda d: mutate(d, ["issuer"], "ftp://x"), ["issuer"]),
         ("missing database url", lambda d: mutate(d, ["database", "url"], None, delete=True), ["database.url"]),

@@ -1,9 +1,13 @@
 """The password-hashing pool's counters on /metrics: regain_worker_jobs_total,
-regain_worker_cpu_seconds_total (each job's thread CPU clock) and
+regain_worker_cpu_seconds_total (each job's thread CPU clock),
 regain_worker_queue_seconds_total (from submit until a worker takes the
-job). With one worker, one sign-in is one job with a hash's CPU time and no
-wait; three sign-ins posted at once are three jobs, and the two that find
-the worker busy wait for it, about a hash and two hashes."""
+job), and regain_worker_held_seconds_total and
+regain_worker_handbacks_total (finished jobs held while others wait, to go
+back to the event loop together; gateway/workers.c). With one worker, one
+sign-in is one job with a hash's CPU time, no wait, and goes back at once;
+three sign-ins posted at once are three jobs, the two that find the worker
+busy wait for it, about a hash and two hashes, and the first two go back
+together when the third is taken."""
 
 import threading
 
@@ -20,7 +24,8 @@ def scrape(srv):
     m, bad = parse_metrics(r.text)
     require("/metrics parses", not bad, "\n".join(bad[:5]))
     out = {}
-    for name in ("regain_worker_jobs_total", "regain_worker_cpu_seconds_total", "regain_worker_queue_seconds_total"):
+    for name in ("regain_worker_jobs_total", "regain_worker_cpu_seconds_total", "regain_worker_queue_seconds_total",
+                 "regain_worker_held_seconds_total", "regain_worker_handbacks_total"):
         found = find(m, name)
         require("/metrics has %s" % name, len(found) == 1, r.text[-1500:])
         out[name[len("regain_worker_"):]] = found[0][1]
@@ -37,7 +42,9 @@ def signed_in(r):
 
 
 def main(env):
-    srv = env.regain({"oidc": {"argon2_t": ARGON2_T}, "server": {"worker_threads": 1}})
+    # A hold far longer than the test, so that only the queue decides when
+    # finished jobs go back.
+    srv = env.regain({"oidc": {"argon2_t": ARGON2_T}, "server": {"worker_threads": 1, "worker_hold_ms": 1000}})
     setup_fixtures(srv, env.db_url)
 
     m0 = scrape(srv)
@@ -52,6 +59,9 @@ def main(env):
           0.001 < one["cpu_seconds_total"] < 30, repr(one))
     check("with the worker idle it hardly waited: less than the hash took (%.4f s)" % one["queue_seconds_total"],
           0 <= one["queue_seconds_total"] < one["cpu_seconds_total"], repr(one))
+    check_eq("with nothing waiting it went back to the loop at once: one hand-back", one["handbacks_total"], 1.0)
+    check("... and was not held: less than a tenth of the hash (%.4f s)" % one["held_seconds_total"],
+          0 <= one["held_seconds_total"] < one["cpu_seconds_total"] / 10, repr(one))
 
     browsers, pages = [], []
     for _ in range(3):
@@ -83,6 +93,12 @@ def main(env):
     # posts that arrive a little apart.
     check("the jobs that found the worker busy waited for it: %.4f s in all, at least half a hash (%.4f s)"
           % (three["queue_seconds_total"], per_hash / 2), three["queue_seconds_total"] >= per_hash / 2, repr(three))
+    # The first ends while the other two wait: held. The second ends while the
+    # third waits: held too, until the third is taken; the third goes back as
+    # it ends. Handed back one by one, they would be three.
+    check_eq("three sign-ins went back in two hand-backs", three["handbacks_total"], 2.0)
+    check("the first was held while the second hashed: at least half a hash (%.4f s)"
+          % three["held_seconds_total"], three["held_seconds_total"] >= per_hash / 2, repr(three))
 
 
 if __name__ == "__main__":
