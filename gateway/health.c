@@ -202,7 +202,9 @@ static void on_metrics(gw_req_t *r)
     gw_workers_stats_t w;
     gw_workers_stats(&w);
     emit(&t,
-         "# HELP regain_worker_backlog Jobs (password hashing) queued or running on the worker pool.\n"
+         "# HELP regain_worker_backlog Jobs (password hashing) on the worker pool: queued, running, or "
+         "finished and "
+         "not handed back yet.\n"
          "# TYPE regain_worker_backlog gauge\nregain_worker_backlog %u\n"
          "# HELP regain_worker_jobs_total Jobs the worker pool finished.\n"
          "# TYPE regain_worker_jobs_total counter\nregain_worker_jobs_total %llu\n"

@@ -56,15 +56,22 @@ static uint64_t clock_ns(clockid_t id)
  *   - as soon as no job waits (the pool is not saturated: no sign-in is
  *     delayed for this when the pool keeps up),
  *   - when GW_WORKERS_HOLD_MAX are held,
- *   - or once the oldest has been held `hold_ns` (server.worker_hold_ms),
- *     checked when a job ends or is queued.
+ *   - or once the oldest has been held `hold_ns` (server.worker_hold_ms).
+ *     That is checked when a job ends, is taken or is queued, not by a
+ *     timer: all workers are busy while anything is held. So a job may be
+ *     held past `hold_ns` until the next of those, at worst one job's time
+ *     (a hash) when no sign-in arrives meanwhile; under a storm sign-ins
+ *     arrive every few milliseconds.
  * On this project's 2-core bench machine (tests/bench/oidc.sh, 16 browsers
  * signing in at once), holding for up to 50 ms took the CPU of a sign-in's
  * work outside the hash from about 1.8 ms to 1.0 ms: the event loops 0.63
  * to 0.36 ms, PostgreSQL 0.96 to 0.53 ms, the browsers' driver 0.20 to
  * 0.14 ms. */
 
-/* Under g.lock. */
+/* Under g.lock, with `now` read under it too: every time compared here was,
+ * so none is later than `now` (read before taking the lock, a job's end
+ * could come out after a time another thread stored meanwhile, and the
+ * difference would wrap). */
 static int hold_due(uint64_t now)
 {
     return g.nheld > 0 && (g.head == NULL || g.nheld >= GW_WORKERS_HOLD_MAX ||
@@ -139,8 +146,8 @@ static void *worker_main(void *unused)
         atomic_fetch_add_explicit(&g.queue_ns, taken - j->queued_ns, memory_order_relaxed);
         atomic_fetch_add_explicit(&g.jobs, 1, memory_order_relaxed);
 
-        uint64_t now = clock_ns(CLOCK_MONOTONIC);
         pthread_mutex_lock(&g.lock);
+        uint64_t now = clock_ns(CLOCK_MONOTONIC); /* under the lock: see hold_due */
         back = finished(j, now);
         pthread_mutex_unlock(&g.lock);
         hand_back(back, now);
@@ -200,9 +207,10 @@ void gw_work_submit(gw_thread_t *t, gw_work_fn work, gw_work_fn done, void *arg)
     pthread_cond_signal(&g.wake);
     /* Held jobs whose time is up go back now, not at the next job's end:
      * that may be a long hash away. */
-    job_t *back = hold_due(j->queued_ns) ? take_held() : NULL;
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    job_t *back = hold_due(now) ? take_held() : NULL;
     pthread_mutex_unlock(&g.lock);
-    hand_back(back, j->queued_ns);
+    hand_back(back, now);
 }
 
 /* On the loop thread: run the `done` half of each finished job. */

@@ -14,9 +14,9 @@ typedef void (*gw_work_fn)(void *arg);
 #define GW_WORKERS_HOLD_MAX 16
 
 /* Starts `count` workers (0: one per core). While jobs wait for a worker,
- * finished ones are held up to `hold_ms` and handed back to their loops
- * together (workers.c says why; 0: each as it ends). Call once, before the
- * loops run. */
+ * finished ones are held about `hold_ms` (at worst one job longer) and
+ * handed back to their loops together (workers.c says why; 0: each as it
+ * ends). Call once, before the loops run. */
 void gw_workers_start(unsigned count, unsigned hold_ms);
 
 /* Stops the workers after the jobs already queued; call after the loops end. */

@@ -15,7 +15,10 @@ from authorize_browser import Browser, authorize_params, pkce, setup_fixtures
 from harness import check, check_eq, curl, require, run
 from test_health_metrics import find, parse_metrics
 
-ARGON2_T = 4  # a hash of some tens of milliseconds, longer than the three posts take to arrive
+# A hash of about 150 ms: far longer than the three posts below take to
+# arrive (each a new TLS connection and a database round trip, under ASan on
+# a loaded CI machine), so all three are queued before the first hash ends.
+ARGON2_T = 16
 
 
 def scrape(srv):
