@@ -106,13 +106,15 @@ DB_URL=$(bash "$PG_SH" url "$T/pg" regain)
 
 read -r B_PORT B_TLS R_PORT R_TLS < <(free_ports 4)
 KEY=$(head -c 32 /dev/urandom | base64)
+HOLD_JSON=""
+[ -n "${BENCH_WORKER_HOLD_MS:-}" ] && HOLD_JSON=", \"worker_hold_ms\": $BENCH_WORKER_HOLD_MS"
 cat >"$T/regain.json" <<EOF
 {"issuer": "https://localhost:$R_TLS", "dev_mode": false,
  "database": {"url": "$DB_URL", "pool_size": ${BENCH_POOL_SIZE:-2}, "query_timeout_ms": 5000},
  "listen": [{"address": "127.0.0.1", "port": $R_TLS, "tls": {"certificate_file": "cert.pem", "key_file": "key.pem"}},
             {"address": "127.0.0.1", "port": $R_PORT}],
  "server": {"threads": $THREADS, "max_request_body_bytes": 1048576, "idle_timeout_ms": 10000,
-            "max_streams_per_connection": 100, "shutdown_timeout_ms": 5000${BENCH_WORKER_HOLD_MS:+, "worker_hold_ms": $BENCH_WORKER_HOLD_MS}},
+            "max_streams_per_connection": 100, "shutdown_timeout_ms": 5000$HOLD_JSON},
  "keys": {"encryption_key": "$KEY", "refresh_interval_ms": 10000},
  "log": {"level": "info", "access_log": $ACCESS_LOG}}
 EOF
