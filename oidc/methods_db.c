@@ -122,23 +122,44 @@ store_stmt_t oidc_stmt_pending_create = {
     0,
 };
 
-/* Each code typed for a half-finished sign-in counts before it is checked.
- * One that finds the sign-in spent (5 codes) is refused and audited here,
- * in the statement that counted (method.failed, too_many_attempts); $3
- * address, $4 user agent. */
+/* Each code typed for a half-finished sign-in counts before it is checked,
+ * twice over. Against the half-finished sign-in: one that is spent (5
+ * codes) is refused and audited here (method.failed, too_many_attempts).
+ * And, like a password or a code typed alone (throttle_db.c), against the
+ * account ('user:' || lower(user_name)) and the client address: a right
+ * password makes a new half-finished sign-in each time, so its own five
+ * were no bound on the codes one account takes (RFC 4226 §7.3: "The delay
+ * or lockout schemes MUST be across login sessions to prevent attacks based
+ * on multiple parallel guessing techniques"). A code that finds a key locked
+ * is refused unchecked, no app is read, and the refusal is audited here
+ * (method.failed, throttled). $1 the half-finished sign-in's hash, $2
+ * client address, $3..$6 the limits (oidc_throttle_limits), $7 user agent,
+ * $8 context. Rows: user, app, sealed secret, last used step (one row per
+ * confirmed app; NULLs when the sign-in is unknown, spent or expired, or the
+ * key is locked), events, whether a key is locked. */
 store_stmt_t oidc_stmt_pending_totps = {
     "methods_pending_totps",
     "WITH p AS (UPDATE signin_pending SET attempts = attempts + 1 "
-    "  WHERE token_hash = $1::bytea AND context = $2 AND expires_at > now() AND attempts < 5 "
+    "  WHERE token_hash = $1::bytea AND context = $8 AND expires_at > now() AND attempts < 5 "
     "  RETURNING user_id), "
-    "ev AS (SELECT audit_append('method.failed', 'anonymous', s.user_id, $3, $4, 'failure', "
+    "att AS (INSERT INTO login_throttle AS t (key, failures, window_start) "
+    "  SELECT k.key, 1, now() FROM p JOIN users u ON u.id = p.user_id, "
+    "  LATERAL (VALUES ('user:' || lower(u.user_name)), ('addr:' || client_addr_key_inline($2))) k (key) "
+    "  " OIDC_THROTTLE_CONFLICT " AS locked), "
+    "lk AS (SELECT coalesce(bool_or(att.locked), false) AS locked FROM att), "
+    "ev AS (SELECT audit_append('method.failed', 'anonymous', s.user_id, $2, $7, 'failure', "
     "  'too_many_attempts', jsonb_build_object('kind', 'totp', 'attempts', s.attempts)) AS e "
-    "  FROM signin_pending s WHERE s.token_hash = $1::bytea AND s.context = $2 AND s.expires_at > now() "
-    "  AND s.attempts >= 5 AND NOT EXISTS (SELECT 1 FROM p)) "
-    "SELECT p.user_id, t.id, t.secret_sealed, t.last_used_step, (SELECT count(*) FROM ev) "
-    "FROM p LEFT JOIN totp_authenticators t ON t.user_id = p.user_id AND t.confirmed "
-    "UNION ALL SELECT NULL, NULL, NULL, NULL, (SELECT count(*) FROM ev) WHERE NOT EXISTS (SELECT 1 FROM p)",
-    4,
+    "  FROM signin_pending s WHERE s.token_hash = $1::bytea AND s.context = $8 AND s.expires_at > now() "
+    "  AND s.attempts >= 5 AND NOT EXISTS (SELECT 1 FROM p)), "
+    "evt AS (SELECT audit_append('method.failed', 'anonymous', p.user_id, $2, $7, 'failure', 'throttled', "
+    "  jsonb_build_object('kind', 'totp')) AS e FROM p, lk WHERE lk.locked) "
+    "SELECT p.user_id, t.id, t.secret_sealed, t.last_used_step, "
+    "(SELECT count(*) FROM ev) + (SELECT count(*) FROM evt), lk.locked "
+    "FROM p CROSS JOIN lk LEFT JOIN totp_authenticators t ON t.user_id = p.user_id AND t.confirmed "
+    "AND NOT lk.locked "
+    "UNION ALL SELECT NULL, NULL, NULL, NULL, (SELECT count(*) FROM ev), false "
+    "WHERE NOT EXISTS (SELECT 1 FROM p)",
+    8,
     0,
 };
 
@@ -174,14 +195,17 @@ store_stmt_t oidc_stmt_code_only_totps = {
 
 /* Shared tail of the statements that turn a proven sign-in into a session:
  * the browser's previous session ends, the account's failed attempts are
- * forgiven and the address counter loses one (as oidc_stmt_session_create
- * does), and the new row is created. `used` names the method row used. */
-#define SESSION_TAIL                                                                                         \
+ * forgiven and the address counter loses the attempts this sign-in proved
+ * right, FORGIVEN (SQL, an integer): one, as oidc_stmt_session_create does,
+ * and two after a password and its code, both counted. The new row is
+ * created. `used` names the method row used. */
+#define SESSION_TAIL(FORGIVEN)                                                                               \
     OIDC_SESSION_END_OLD("$5", " AND EXISTS (SELECT 1 FROM used)")                                           \
     ", "                                                                                                     \
     "fu AS (DELETE FROM login_throttle WHERE key = "                                                         \
     "  (SELECT 'user:' || lower(u.user_name) FROM users u JOIN used ON u.id = used.user_id)), "              \
-    "fa AS (UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = 'addr:' || "          \
+    "fa AS (UPDATE login_throttle SET failures = greatest(failures - " FORGIVEN                              \
+    ", 0) WHERE key = 'addr:' || "                                                                           \
     "client_addr_key_inline($6) "                                                                            \
     "  AND EXISTS (SELECT 1 FROM used)) "                                                                    \
     "INSERT INTO sessions (token_hash, user_id, auth_time, amr, acr, expires_at) "                           \
@@ -189,7 +213,9 @@ store_stmt_t oidc_stmt_code_only_totps = {
     "FROM used, ev RETURNING id"
 
 /* A code is accepted once: the step moves forward only if no other sign-in
- * used this step (or a later one) first. */
+ * used this step (or a later one) first. $10 the half-finished sign-in
+ * (NULL for a code alone): its password and its code were both counted
+ * against the address, and both are forgiven. */
 store_stmt_t oidc_stmt_totp_signin = {
     "methods_totp_signin",
     "WITH used AS (UPDATE totp_authenticators SET last_used_step = $9::bigint, last_used_at = now() "
@@ -197,7 +223,7 @@ store_stmt_t oidc_stmt_totp_signin = {
     "ev AS (SELECT audit_append('method.used', 'user:' || used.user_id, used.user_id, $6, $7, 'success', "
     "  NULL, jsonb_build_object('kind', 'totp', 'method_id', used.id)) AS e FROM used), "
     "pend AS (DELETE FROM signin_pending WHERE token_hash = $10::bytea AND EXISTS (SELECT 1 FROM "
-    "used)), " SESSION_TAIL,
+    "used)), " SESSION_TAIL("CASE WHEN $10::bytea IS NULL THEN 1 ELSE 2 END"),
     10,
     0,
 };
@@ -281,7 +307,8 @@ store_stmt_t oidc_stmt_passkey_signin = {
     "WITH used AS (UPDATE webauthn_credentials SET sign_count = $10::bigint, backed_up = $11::boolean, "
     "  last_used_at = now() WHERE id = $8::uuid AND sign_count = $9::bigint RETURNING id, user_id), "
     "ev AS (SELECT audit_append('method.used', 'user:' || used.user_id, used.user_id, $6, $7, 'success', "
-    "  NULL, jsonb_build_object('kind', 'passkey', 'method_id', used.id)) AS e FROM used), " SESSION_TAIL,
+    "  NULL, jsonb_build_object('kind', 'passkey', 'method_id', used.id)) AS e FROM used), " SESSION_TAIL(
+        "1"),
     11,
     0,
 };

@@ -275,7 +275,7 @@ extern store_stmt_t oidc_stmt_totp_create;     /* id, user, sealed, name, most a
 extern store_stmt_t oidc_stmt_totp_enrol_load; /* id, user */
 extern store_stmt_t oidc_stmt_totp_confirm;    /* id, user, step, session, actor, addr, ua */
 extern store_stmt_t oidc_stmt_pending_create;  /* hash, user, context, amr, ttl */
-extern store_stmt_t oidc_stmt_pending_totps;   /* hash, context, addr, ua */
+extern store_stmt_t oidc_stmt_pending_totps;   /* hash, addr, limits x4, ua, context */
 /* reason, user, username, addr, ua, kind, throttle window s (and a clean-up: OIDC_THROTTLE_GC) */
 extern store_stmt_t oidc_stmt_method_failed;
 extern store_stmt_t oidc_stmt_code_only_totps;  /* username */

@@ -186,6 +186,28 @@ extern store_stmt_t oidc_stmt_login_attempt;
                    "  AND (g.locked_until IS NULL OR g.locked_until <= now()) AND (g.key LIKE 'user:%' OR "  \
                    "  g.key LIKE 'addr:%' OR g.key LIKE 'tap-addr:%') " EXCEPT                               \
                    " ORDER BY g.window_start LIMIT 16 FOR UPDATE SKIP LOCKED")
+/* The ON CONFLICT clause of an attempt's upsert into login_throttle AS t:
+ * per key, a fixed window of $3 seconds (oidc.throttle_window_s) starting at
+ * the first failure; the attempt that goes over the key's limit ($4 for an
+ * account, $6 for an address) locks the key for $5 seconds; a lock that has
+ * passed starts a fresh window. SET expressions see the old row, so the
+ * reset test is spelled out in each. RETURNING whether the key is locked now
+ * (name the column after it). Shared by the password attempt and the code
+ * attempts (throttle_db.c), and the second step's codes (methods_db.c:
+ * oidc_stmt_pending_totps), so every way of guessing counts alike. */
+#define OIDC_THROTTLE_IS_LOCKED "coalesce(t.locked_until > now(), false)"
+#define OIDC_THROTTLE_RESETS                                                                                 \
+    "(NOT " OIDC_THROTTLE_IS_LOCKED " AND (t.window_start <= now() - $3::integer * interval '1 second' OR "  \
+    "t.locked_until IS NOT NULL))"
+#define OIDC_THROTTLE_CONFLICT                                                                               \
+    "ON CONFLICT (key) DO UPDATE SET "                                                                       \
+    "failures = CASE WHEN " OIDC_THROTTLE_RESETS " THEN 1 ELSE t.failures + 1 END, "                         \
+    "window_start = CASE WHEN " OIDC_THROTTLE_RESETS " THEN now() ELSE t.window_start END, "                 \
+    "locked_until = CASE WHEN " OIDC_THROTTLE_IS_LOCKED " THEN t.locked_until WHEN " OIDC_THROTTLE_RESETS    \
+    " THEN NULL "                                                                                            \
+    "WHEN t.failures + 1 > (CASE WHEN t.key LIKE 'addr:%' THEN $6::integer ELSE $4::integer END) "           \
+    "THEN now() + $5::integer * interval '1 second' ELSE NULL END "                                          \
+    "RETURNING coalesce(locked_until > now(), false)"
 /* Counts one attempt ($1..$6 as above), $7 user agent, for a code typed
  * alone: a locked key's refusal is audited in the same statement
  * (method.failed, reason throttled). */

@@ -17,25 +17,8 @@
  * one customer usually holds whole, as the passkey, TAP and recovery limits
  * count it; by the exact address, one /64 was 2^64 fresh counters. The
  * statements name client_addr_key_inline, the same key without a PL/pgSQL
- * call for an IPv4 address (schema/038). */
-
-/* Per key: a fixed window of throttle_window_s seconds starting at the first
- * failure; the attempt that goes over the key's limit locks the key for
- * throttle_lockout_s; a lock that has passed starts a fresh window.
- * SET expressions see the old row, so the reset test is spelled out in each. */
-#define LOCKED "coalesce(t.locked_until > now(), false)"
-#define RESET                                                                                                \
-    "(NOT " LOCKED " AND (t.window_start <= now() - $3::integer * interval '1 second' OR t.locked_until IS " \
-    "NOT NULL))"
-
-#define THROTTLE_CONFLICT                                                                                    \
-    "ON CONFLICT (key) DO UPDATE SET "                                                                       \
-    "failures = CASE WHEN " RESET " THEN 1 ELSE t.failures + 1 END, "                                        \
-    "window_start = CASE WHEN " RESET " THEN now() ELSE t.window_start END, "                                \
-    "locked_until = CASE WHEN " LOCKED " THEN t.locked_until WHEN " RESET " THEN NULL "                      \
-    "WHEN t.failures + 1 > (CASE WHEN t.key LIKE 'addr:%' THEN $6::integer ELSE $4::integer END) "           \
-    "THEN now() + $5::integer * interval '1 second' ELSE NULL END "                                          \
-    "RETURNING coalesce(locked_until > now(), false)"
+ * call for an IPv4 address (schema/038). Windows and locks per key:
+ * OIDC_THROTTLE_CONFLICT (signin_internal.h). */
 
 /* The keys this statement counts are left to its upsert. */
 #define THROTTLE_GC                                                                                          \
@@ -45,7 +28,7 @@
 #define THROTTLE_UPSERT                                                                                      \
     "INSERT INTO login_throttle AS t (key, failures, window_start) "                                         \
     "VALUES ('user:' || lower($1), 1, now()), ('addr:' || client_addr_key_inline($2), 1, "                   \
-    "now()) " THROTTLE_CONFLICT
+    "now()) " OIDC_THROTTLE_CONFLICT
 
 /* A password sign-in in one round trip: whether the authorization request
  * $7 is still live (NULL: a sign-in for the account page, always live), the
@@ -69,7 +52,7 @@ store_stmt_t oidc_stmt_login_attempt = {
     "  SELECT v.key, 1, now() FROM live, (VALUES ('user:' || lower($1)), ('addr:' || "
     "client_addr_key_inline($2))) "
     "AS v (key) "
-    "  WHERE live.ok " THROTTLE_CONFLICT " AS locked) "
+    "  WHERE live.ok " OIDC_THROTTLE_CONFLICT " AS locked) "
     "SELECT live.ok, coalesce((SELECT bool_or(att.locked) FROM att), false), u.id, u.password_hash, "
     "u.active, "
     "EXISTS (SELECT 1 FROM totp_authenticators x WHERE x.user_id = u.id AND x.confirmed), live.params, "

@@ -12,6 +12,16 @@
  * Every failure of the code-alone form (unknown user, a user with a
  * password, no app, a wrong or reused code, throttled) gives the same page,
  * like the password form (login.c), so it tells nothing about the account.
+ * Every failure of the second step but an expired or spent one (a wrong or
+ * reused code, throttled) gives the code page again with one message.
+ *
+ * Both ways count each code against the account and the client address
+ * before it is checked, like a password (throttle_db.c), and a locked key
+ * refuses the code unchecked: the second step's count is in the statement
+ * that counts the half-finished sign-in's own attempts
+ * (oidc_stmt_pending_totps), since a right password starts a new
+ * half-finished sign-in each time (RFC 4226 §7.3: lockout "across login
+ * sessions").
  *
  * Every refused code of an existing account is an audit event,
  * method.failed with a reason: throttled and too_many_attempts in the
@@ -30,8 +40,10 @@
 #define MSG_FAILED                                                                                           \
     "Sign-in failed. Check your username and code and try again. After too many failed attempts, sign-in "   \
     "is paused for a while."
-#define MSG_WRONG_CODE "That code did not work. Enter the code your authenticator app shows now."
-#define MSG_EXPIRED    "This sign-in has expired. Sign in again."
+#define MSG_WRONG_CODE                                                                                       \
+    "That code did not work. Enter the code your authenticator app shows now. After too many failed "        \
+    "attempts, sign-in is paused for a while."
+#define MSG_EXPIRED "This sign-in has expired. Sign in again."
 
 typedef struct {
     oidc_context_t context;
@@ -219,6 +231,24 @@ static void on_totps(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err
     gw_req_query(r, &oidc_stmt_totp_signin, params, on_session, c);
 }
 
+/* The second step's rows (oidc_stmt_pending_totps): a locked key first. */
+static void on_pending_totps(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    code_t *c = data;
+    if (res == NULL) {
+        unavailable(r, err);
+        return;
+    }
+    const char *locked = PQntuples(res) > 0 ? store_value(res, 0, 5) : NULL;
+    if (locked != NULL && locked[0] == 't') {
+        /* Audited by the statement that counted the attempt; the page is
+         * the wrong code's. */
+        fail(r, c, "refused: throttled");
+        return;
+    }
+    on_totps(r, c, res, err);
+}
+
 static void on_throttle(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
 {
     code_t *c = data;
@@ -301,8 +331,12 @@ static void on_code(gw_req_t *r)
         }
         c->step = gw_req_strdup(r, step.base, step.len).base;
         gw_secret_hash_hex(step.base, step.len, c->pending_hash);
-        const char *params[4] = {c->pending_hash, c->context, c->peer, c->user_agent};
-        gw_req_query(r, &oidc_stmt_pending_totps, params, on_totps, c);
+        /* Counted against the account and the address, before the check. */
+        char num[4][16];
+        oidc_throttle_limits(num);
+        const char *params[8] = {c->pending_hash, c->peer, num[0],        num[1],
+                                 num[2],          num[3],  c->user_agent, c->context};
+        gw_req_query(r, &oidc_stmt_pending_totps, params, on_pending_totps, c);
         return;
     }
     if (username.base == NULL || username.len == 0 || username.len > OIDC_USERNAME_MAX_BYTES ||

@@ -14,7 +14,11 @@ from authorize_browser import Browser
 from harness import check, check_eq, require, run
 from methods_fixture import add_app, add_user, form_fields, plant_session, step_now, totp, sql
 
-MAX_FAILURES = 3
+# Above a password and the five codes of one half-finished sign-in, which
+# count against the account too: here the half-finished sign-in's own limit
+# refuses the sixth code (the account's limit for the second step:
+# test_methods_totp_second_step_throttle.py).
+MAX_FAILURES = 7
 
 
 def failed(db, user_id):
@@ -106,8 +110,9 @@ def main(env):
           and "__Host-regain-session" not in r.set_cookies(), r)
     ev = failed(db, bob)
     check_eq("... the refusal is method.failed, reason throttled", ev[-1][:2], ["failure", "throttled"])
-    # bob's account counter: one wrong code above, then three here: the
-    # attempt over MAX_FAILURES (the third here) and the right code are refused unchecked.
+    # bob's account counter: one wrong code above, then MAX_FAILURES here:
+    # the attempt over MAX_FAILURES (the last wrong one here) and the right
+    # code are refused unchecked.
     check_eq("... each code checked is a wrong_code, each refused unchecked is throttled", [e[1] for e in ev],
              ["wrong_code"] * MAX_FAILURES + ["throttled"] * 2)
     rows = sql(db, "select count(*) from audit_events where type = 'method.failed' and subject_user is null")
