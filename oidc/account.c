@@ -34,8 +34,8 @@ static const message_t MESSAGES[] = {
     {"register-first",
      "Add a passkey or an authenticator app first. Then you can rename or remove the others.", 1, 0},
     {"stronger-first",
-     "To add or remove a sign-in method, sign in with your strongest one first: your passkey, or your "
-     "password and authenticator app.",
+     "To add, rename or remove a sign-in method, sign in with your strongest one first: your passkey, or "
+     "your password and authenticator app.",
      1, 0},
     {"acr-mfa",
      "The application you are signing in to asks for two-step sign-in, and your account has no second "
@@ -249,16 +249,28 @@ static void on_removed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
                                                       : "gone");
 }
 
+/* Removing or renaming a method takes a sign-in as strong as the account's
+ * methods allow (oidc_account_t.may_change), as adding one does. Renaming
+ * too: a password alone (phished, or a session left open) must not relabel
+ * the owner's passkey or app ("Old phone, remove me") to talk the owner
+ * into removing their own strongest method. */
+static int strong_enough_or_back(gw_req_t *r, const oidc_account_t *a, const account_req_t *ar,
+                                 const char *what)
+{
+    if (a->may_change)
+        return 0;
+    gw_log_write(GW_LOG_WARN, "account", r->id, "refused: %s %s %s from a session weaker than the account",
+                 what, ar->kind, ar->id);
+    oidc_account_back(r, ar->request, "stronger-first");
+    return -1;
+}
+
 static void on_remove_account(gw_req_t *r, oidc_account_t *a, void *data)
 {
     account_req_t *ar = data;
-    if (csrf_or_page(r, a, ar) != 0 || full_session_or_back(r, a, ar, "remove") != 0)
+    if (csrf_or_page(r, a, ar) != 0 || full_session_or_back(r, a, ar, "remove") != 0 ||
+        strong_enough_or_back(r, a, ar, "remove") != 0)
         return;
-    if (!a->may_change) {
-        gw_log_write(GW_LOG_WARN, "account", r->id, "refused: remove from a session weaker than the account");
-        oidc_account_back(r, ar->request, "stronger-first");
-        return;
-    }
     const char *params[7] = {a->user_id,
                              ar->kind,
                              ar->id,
@@ -292,7 +304,8 @@ static void on_renamed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
 static void on_rename_account(gw_req_t *r, oidc_account_t *a, void *data)
 {
     account_req_t *ar = data;
-    if (csrf_or_page(r, a, ar) != 0 || full_session_or_back(r, a, ar, "rename") != 0)
+    if (csrf_or_page(r, a, ar) != 0 || full_session_or_back(r, a, ar, "rename") != 0 ||
+        strong_enough_or_back(r, a, ar, "rename") != 0)
         return;
     const char *params[7] = {a->user_id,
                              ar->kind,

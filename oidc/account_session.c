@@ -8,10 +8,10 @@
  * 'register_method') exists only to register a method and is bounded by its
  * TAP, so it may open this page, and nothing else, for its whole life.
  *
- * Adding or removing a method also needs a sign-in as strong as the
- * account's methods allow (oidc_account_t.may_change): otherwise a phished
- * password would add the phisher's passkey to an account that has one, and
- * with it pass any phishing-resistant request. */
+ * Adding, renaming or removing a method also needs a sign-in as strong as
+ * the account's methods allow (oidc_account_t.may_change): otherwise a
+ * phished password would add the phisher's passkey to an account that has
+ * one, and with it pass any phishing-resistant request. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

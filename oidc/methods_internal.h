@@ -188,10 +188,10 @@ typedef struct {
     int64_t age_s;     /* seconds since the sign-in */
     int register_only; /* purpose 'register_method' (a TAP session) */
     int has_password;
-    /* May add or remove methods: the sign-in reached what the account's
-     * methods reach (a passkey, or password and app, where the account has
-     * one), or came from a TAP. A password alone must not add a passkey to,
-     * or remove one from, an account that has one. */
+    /* May add, rename or remove methods: the sign-in reached what the
+     * account's methods reach (a passkey, or password and app, where the
+     * account has one), or came from a TAP. A password alone must not add a
+     * passkey to, or rename or remove one of, an account that has one. */
     int may_change;
     char csrf[OIDC_CSRF_TOKEN_LEN + 1]; /* the account forms' token */
     h2o_iovec_t csrf_cookie;

@@ -1,9 +1,13 @@
-"""Adding or removing a sign-in method needs a sign-in as strong as the
-account's methods allow (issue 5, account security page): a password alone
-may not add a passkey or an app to an account that has a passkey, nor remove
-its passkey (a phished password would otherwise add the phisher's passkey and
-pass any phishing-resistant request). An account with only a password adds
-its first second factor with it; a TAP session registers whatever it has."""
+"""Adding, renaming or removing a sign-in method needs a sign-in as strong
+as the account's methods allow (issue 5, account security page): a password
+alone may not add a passkey or an app to an account that has a passkey, nor
+remove its passkey (a phished password would otherwise add the phisher's
+passkey and pass any phishing-resistant request), nor rename it. Renaming
+went through with a password alone, so a phished password could relabel the
+owner's passkey ("Old key, remove me") to talk the owner into removing it; a
+passkey-strength session still renames it. An account with only a password
+adds its first second factor with it; a TAP session registers whatever it
+has."""
 
 import json
 import os
@@ -62,6 +66,26 @@ def main(env):
     r = b.post("/account/security/remove", rem)
     check_eq("removing her passkey: refused", r.header("location"), "/account/security?m=stronger-first")
     check_eq("... it is still there", sql(db, "select count(*) from webauthn_credentials"), [["1"]])
+    ren = form_fields(page.text, "/account/security/rename")
+    require("the rename form", ren is not None and ren.get("kind") == "passkey", page)
+    r = b.post("/account/security/rename", dict(ren, name="Old key, remove me"))
+    check_eq("renaming her passkey: refused, back with m=stronger-first", (r.status, r.header("location")),
+             (303, "/account/security?m=stronger-first"))
+    check_eq("... its name is unchanged", sql(db, "select name from webauthn_credentials"), [["Key"]])
+    check_eq("... no method.renamed event", sql(db, "select count(*) from audit_events "
+                                                    "where type = 'method.renamed'"), [["0"]])
+    check("... the page says why, naming renaming", "To add, rename or remove a sign-in method" in b.get(
+        "/account/security?m=stronger-first").text, "")
+
+    # ---- rae signed in with her passkey renames it ------------------------------------------------
+    k = Browser(srv, "127.0.0.93")
+    plant_session(k, env, db, rae, purpose="full", acr="urn:regain:acr:phishing-resistant")
+    page = k.get("/account/security")
+    ren = form_fields(page.text, "/account/security/rename")
+    require("the rename form in a passkey session", ren is not None and ren.get("kind") == "passkey", page)
+    r = k.post("/account/security/rename", dict(ren, name="Laptop key"))
+    check_eq("a passkey session renames it", r.header("location"), "/account/security?m=renamed")
+    check_eq("... stored", sql(db, "select name from webauthn_credentials"), [["Laptop key"]])
 
     # ---- pat has only a password: it adds his first second factor ------------------------------
     p = Browser(srv, "127.0.0.91")

@@ -87,14 +87,23 @@ def main(env):
           page)
     ren = form_fields(page.text, "/account/security/rename")
     require("the rename form", ren is not None and ren.get("id") == tid, page)
+    # The account has a password and an app now: renaming, like removing,
+    # takes both (test_methods_change_strength.py), not the password alone.
     r = b.post("/account/security/rename", dict(ren, name="Work phone"))
+    check_eq("rename from the password session: m=stronger-first", r.header("location"),
+             "/account/security?m=stronger-first")
+    bm = Browser(srv, "127.0.0.27")
+    plant_session(bm, env, db, alice, purpose="full", acr="urn:regain:acr:mfa")
+    ren = form_fields(bm.get("/account/security").text, "/account/security/rename")
+    require("the rename form in a password-and-app session", ren is not None and ren.get("id") == tid, ren)
+    r = bm.post("/account/security/rename", dict(ren, name="Work phone"))
     check_eq("rename: 303 back with m=renamed", r.header("location"), "/account/security?m=renamed")
     check_eq("... stored", sql(db, "select name from totp_authenticators"), [["Work phone"]])
     check_eq("... audited", audit(db, "type = 'method.renamed'"),
              [["method.renamed", "success", "", "totp", "user:" + alice]])
-    r = b.post("/account/security/rename", dict(ren, name="x" * 65))
+    r = bm.post("/account/security/rename", dict(ren, name="x" * 65))
     check_eq("a name over 64 characters: 400", r.status, 400)
-    r = b.post("/account/security/rename", dict(ren, id="00000000-0000-4000-8000-000000000000"))
+    r = bm.post("/account/security/rename", dict(ren, id="00000000-0000-4000-8000-000000000000"))
     check_eq("renaming a method that is not the user's: m=gone", r.header("location"), "/account/security?m=gone")
 
     # ---- sign-in: password, then the code -------------------------------------------------
