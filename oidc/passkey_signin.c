@@ -14,7 +14,18 @@
  * refused and audited as a possible cloned key (§6.1.1). A passkey with
  * user verification is two factors and phishing-resistant: amr hwk (a
  * device-bound key) or swk (a synced one, backup eligible), user, mfa
- * (RFC 8176), acr phishing-resistant. */
+ * (RFC 8176), acr phishing-resistant.
+ *
+ * Only a refusal after the signature verified (a cloned key's counter) is
+ * audited against the credential's owner. Everything before it (a
+ * credential id, a userHandle, clientDataJSON, authenticator data, the
+ * signature itself) is whatever the caller sends, and credential ids are
+ * not secret: auditing those failures let anyone who knew one fill its
+ * owner's audit trail. They are logged, and all get one answer, so it does
+ * not tell whether the account typed, or the userHandle sent, owns a
+ * credential id; a mismatch found at its step of §7.2 is answered only
+ * after the remaining checks have run, so it also costs what a forged
+ * signature costs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +140,10 @@ typedef struct {
     h2o_iovec_t pending; /* the sign-in page's box of the request (pending.c), or empty */
 } assertion_t;
 
+/* The one answer to every refusal before a signature verified. */
+#define MSG_REFUSED                                                                                          \
+    "this passkey was not accepted; if you typed a username, the passkey must belong to that account"
+
 /* 403, not 401: RFC 9110 §15.5.2 has a 401 carry a WWW-Authenticate
  * challenge, and no HTTP authentication scheme is a passkey's; 403 is a
  * refusal of the credentials given (§15.5.4). */
@@ -136,6 +151,15 @@ static void refused(gw_req_t *r, const char *why, const char *description)
 {
     gw_log_write(GW_LOG_INFO, "passkey", r->id, "sign-in refused: %s", why);
     oidc_json_fail(r, 403, "passkey_refused", description);
+}
+
+/* A refusal of a known credential before its signature verified: logged
+ * with the credential and its owner, not audited, the one answer. */
+static void refused_unverified(gw_req_t *r, const assertion_t *a, const char *why)
+{
+    gw_log_write(GW_LOG_INFO, "passkey", r->id, "sign-in refused: credential %s of user %s: %s", a->cred_row,
+                 a->user_id, why);
+    oidc_json_fail(r, 403, "passkey_refused", MSG_REFUSED);
 }
 
 static void unavailable(gw_req_t *r, const gw_err_t *err)
@@ -189,7 +213,8 @@ static void on_audited(gw_req_t *r, void *data, PGresult *res, const gw_err_t *e
     oidc_json_fail(r, 403, "passkey_refused", description);
 }
 
-/* A refused assertion of a known credential is an audit event. */
+/* A refused assertion of a known credential whose signature verified (a
+ * cloned key's) is an audit event against its owner. */
 static void refuse_audited(gw_req_t *r, assertion_t *a, const char *type, const char *reason,
                            const char *description, uint32_t presented)
 {
@@ -222,27 +247,22 @@ static void on_consumed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
         return;
     }
     if (store_value(res, 0, 1) == NULL) {
-        refused(r, "unknown credential", "this passkey is not registered here");
+        refused(r, "unknown credential", MSG_REFUSED);
         return;
     }
     snprintf(a->cred_row, sizeof(a->cred_row), "%s", store_value(res, 0, 1));
     snprintf(a->user_id, sizeof(a->user_id), "%s", store_value(res, 0, 2));
+    /* §7.2 step 6, and the account typed: checked here, answered after the
+     * signature (see the top of the file). */
+    const char *mismatch = NULL;
     uint8_t owner[16];
     if (oidc_uuid_bytes(a->user_id, owner) != 0 || a->uh == NULL || a->uh_len != sizeof(owner) ||
-        !gw_ct_equal(owner, a->uh, sizeof(owner))) {
-        refuse_audited(r, a, "method.used", "user_handle_mismatch",
-                       "this passkey does not belong to that account", 0);
-        return;
-    }
-    if (store_value(res, 0, 7)[0] != 't') {
-        refused(r, "passkey of another account than the username typed",
-                "this passkey does not belong to that account");
-        return;
-    }
-    if (store_value(res, 0, 8)[0] != 't') {
-        refused(r, "inactive user", "this passkey is not registered here");
-        return;
-    }
+        !gw_ct_equal(owner, a->uh, sizeof(owner)))
+        mismatch = "userHandle is not the owner's";
+    else if (store_value(res, 0, 7)[0] != 't')
+        mismatch = "passkey of another account than the username typed";
+    else if (store_value(res, 0, 8)[0] != 't')
+        mismatch = "inactive user";
     mth_wa_stored_t stored = {0};
     uint8_t *pk;
     size_t pklen;
@@ -259,16 +279,20 @@ static void on_consumed(gw_req_t *r, void *data, PGresult *res, const gw_err_t *
                          sizeof(a->challenge), a->cdj,           a->cdj_len};
     mth_wa_assertion_t out = {0};
     mth_wa_status_t st = mth_wa_verify_assertion(&e, &stored, a->ad, a->ad_len, a->sig, a->sig_len, &out);
+    if (mismatch != NULL) {
+        refused_unverified(r, a, mismatch);
+        return;
+    }
+    if (st != MTH_WA_OK && st != MTH_WA_COUNTER_ROLLBACK) {
+        refused_unverified(r, a, mth_wa_reason(st));
+        return;
+    }
     if (st == MTH_WA_COUNTER_ROLLBACK) {
         refuse_audited(r, a, "method.counter_rollback", "counter_rollback",
                        "this passkey's signature counter went backwards; it may have been copied",
                        a->ad_len >= 37 ? (uint32_t)a->ad[33] << 24 | (uint32_t)a->ad[34] << 16 |
                                              (uint32_t)a->ad[35] << 8 | a->ad[36]
                                        : 0);
-        return;
-    }
-    if (st != MTH_WA_OK) {
-        refuse_audited(r, a, "method.used", mth_wa_reason(st), "the passkey's answer was not valid", 0);
         return;
     }
     snprintf(a->old_count, sizeof(a->old_count), "%u", stored.sign_count);
