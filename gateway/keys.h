@@ -39,8 +39,10 @@ typedef struct {
  * there is none, then loads the set. */
 int gw_keys_init(PGconn *conn, const uint8_t kek[32], gw_err_t *err);
 
-/* `regain keys rotate`: adds a new current key for `alg` and retires all but
- * the previous one, so the set holds the current and the previous key. */
+/* `regain keys rotate`: checks that `kek` opens every published key
+ * (GW_E_BAD_REQUEST if one does not: the wrong keys.encryption_key), then
+ * adds a new current key for `alg` and retires all but the previous one, so
+ * the set holds the current and the previous key. One transaction. */
 int gw_keys_rotate(PGconn *conn, const uint8_t kek[32], const char *alg, char kid[GW_KID_MAX], gw_err_t *err);
 
 /* Polls for a changed key set every `interval_ms` on thread `t`'s loop

@@ -22,9 +22,8 @@ static store_stmt_t STMT_FINGERPRINT = {
     0, 0};
 static store_stmt_t STMT_ACTIVE = {"keys_active", SQL_ACTIVE, 0, 0};
 
-static int install_result(PGresult *res, gw_err_t *err)
+static int rows_of(PGresult *res, gw_key_row_t rows[GW_KEYSET_MAX])
 {
-    gw_key_row_t rows[GW_KEYSET_MAX];
     int n = PQntuples(res);
     if (n > GW_KEYSET_MAX)
         n = GW_KEYSET_MAX;
@@ -33,6 +32,13 @@ static int install_result(PGresult *res, gw_err_t *err)
         rows[i].alg = PQgetvalue(res, i, 1);
         rows[i].sealed_hex = PQgetvalue(res, i, 2);
     }
+    return n;
+}
+
+static int install_result(PGresult *res, gw_err_t *err)
+{
+    gw_key_row_t rows[GW_KEYSET_MAX];
+    int n = rows_of(res, rows);
     return gw_keys_install(rows, (size_t)n, err);
 }
 
@@ -140,12 +146,31 @@ int gw_keys_init(PGconn *conn, const uint8_t kek[32], gw_err_t *err)
     return rc;
 }
 
+/* Sealed with another keys.encryption_key than the stored keys, the new key
+ * would leave a set no gateway can load (nor start with): the key given must
+ * open every published key first. */
+static int check_kek(PGconn *conn, const uint8_t kek[32], gw_err_t *err)
+{
+    PGresult *res = PQexec(conn, SQL_ACTIVE);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        GW_ERR(err, GW_E_INTERNAL, "cannot read signing_keys");
+        gw_err_detail(err, "%s", PQresultErrorMessage(res));
+        PQclear(res);
+        return -1;
+    }
+    gw_key_row_t rows[GW_KEYSET_MAX];
+    int n = rows_of(res, rows);
+    int rc = gw_keys_check_open(kek, rows, (size_t)n, err);
+    PQclear(res);
+    return rc;
+}
+
 int gw_keys_rotate(PGconn *conn, const uint8_t kek[32], const char *alg, char kid[GW_KID_MAX], gw_err_t *err)
 {
     if (exec_simple(conn, "BEGIN", err) != 0 ||
         exec_simple(conn, "SELECT pg_advisory_xact_lock(7365820184)", err) != 0)
         return -1;
-    if (generate_and_insert(conn, kek, alg, kid, err) != 0)
+    if (check_kek(conn, kek, err) != 0 || generate_and_insert(conn, kek, alg, kid, err) != 0)
         goto fail;
     /* Keep the new key and the one before it; tokens signed by the previous
      * key stay verifiable until they expire. */

@@ -16,6 +16,12 @@ void gw_keys_set_kek(const uint8_t kek[32]);
 /* Builds a snapshot from rows (newest first) and makes it current. */
 int gw_keys_install(const gw_key_row_t *rows, size_t n, gw_err_t *err);
 
+/* Whether `kek` opens every row, as gw_keys_install would need: 0, or -1
+ * naming the first kid that does not open, GW_E_BAD_REQUEST when its seal
+ * does not open under `kek` (GW_E_INTERNAL for a malformed row). Installs
+ * nothing. */
+int gw_keys_check_open(const uint8_t kek[32], const gw_key_row_t *rows, size_t n, gw_err_t *err);
+
 /* The current snapshot's fingerprint ("" before the first install). */
 const char *gw_keyset_fingerprint(void);
 

@@ -255,11 +255,17 @@ static int cmd_keys(int argc, char **argv)
     if (conn != NULL) {
         gw_err_t err;
         char kid[GW_KID_MAX];
-        if (gw_migrate_check(conn, &err) != 0)
+        if (gw_migrate_check(conn, &err) != 0) {
             report("database schema", &err);
-        else if (gw_keys_rotate(conn, cfg.keys.encryption_key, alg, kid, &err) != 0)
-            report("keys rotate", &err);
-        else {
+        } else if (gw_keys_rotate(conn, cfg.keys.encryption_key, alg, kid, &err) != 0) {
+            if (err.kind == GW_E_BAD_REQUEST) {
+                /* The wrong keys.encryption_key: a configuration error. */
+                fprintf(stderr, "regain keys rotate: %s; nothing changed\n", err.public);
+                rc = EXIT_USAGE;
+            } else {
+                report("keys rotate", &err);
+            }
+        } else {
             printf("regain: new current %s signing key %s; running gateways pick it up within %u ms\n", alg,
                    kid, cfg.keys.refresh_interval_ms);
             rc = 0;
