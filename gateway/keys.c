@@ -43,10 +43,24 @@ void gw_keys_release(gw_keyset_t *ks)
 
 const gw_signing_key_t *gw_keyset_current(const gw_keyset_t *ks, const char *alg)
 {
+    /* Not merely the newest: a rotated key is published before it signs. */
     for (size_t i = 0; i < ks->count; i++)
-        if (strcmp(ks->keys[i].alg, alg) == 0)
+        if (ks->keys[i].current && strcmp(ks->keys[i].alg, alg) == 0)
             return &ks->keys[i];
     return NULL;
+}
+
+void gw_keys_rotation_waits(unsigned refresh_interval_ms, unsigned max_token_ttl_s, gw_keys_rotation_t *rot)
+{
+    /* A gateway loads a published key within one poll; the second poll is
+     * slack for a slow query or a poll that fails once. Then relying parties'
+     * copies of /jwks.json fetched before it was published have expired. */
+    rot->activate_ms = 2 * (uint64_t)refresh_interval_ms + (uint64_t)GW_JWKS_MAX_AGE_S * 1000;
+    /* A gateway switches keys at its first poll after the new key's time, so
+     * the old one may sign for one more poll; its last token lives
+     * max_token_ttl_s; and a verifier that cached /jwks.json just before the
+     * key left it keeps it for the cache time, which does no harm. */
+    rot->keep_ms = (uint64_t)refresh_interval_ms + ((uint64_t)max_token_ttl_s + GW_JWKS_MAX_AGE_S) * 1000;
 }
 
 void gw_keys_set_kek(const uint8_t kek[32])
@@ -107,6 +121,7 @@ static int open_key(const uint8_t kek[32], const gw_key_row_t *row, gw_signing_k
     }
     snprintf(out->kid, sizeof(out->kid), "%s", row->kid);
     snprintf(out->alg, sizeof(out->alg), "%s", row->alg);
+    out->current = row->current;
     rc = 0;
 out:
     if (der != NULL) {
@@ -159,16 +174,18 @@ int gw_keys_install(const gw_key_row_t *rows, size_t n, gw_err_t *err)
         if (open_key(g_kek, &rows[i], &ks->keys[ks->count], err) != 0)
             goto fail;
         ks->count++;
-        fplen += strlen(rows[i].kid) + 1;
+        fplen += strlen(rows[i].kid) + 2;
     }
     if (ks->count == 0) {
         GW_ERR(err, GW_E_INTERNAL, "no signing key");
         goto fail;
     }
+    /* As STMT_FINGERPRINT (keys_db.c) spells it, so a key starting to sign
+     * is a change too. */
     ks->fingerprint = gw_calloc(1, fplen);
     for (size_t i = 0; i < n; i++) {
         strcat(ks->fingerprint, rows[i].kid);
-        strcat(ks->fingerprint, ",");
+        strcat(ks->fingerprint, rows[i].current ? "+," : ",");
     }
     if (build_jwks(ks, err) != 0)
         goto fail;

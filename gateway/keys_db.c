@@ -1,6 +1,7 @@
 /* SQL of the key store: blocking calls for start-up and the CLI, and the
  * asynchronous poll that notices a rotation made by another process. */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,15 +11,26 @@
 #include "gateway/log.h"
 #include "gateway/server.h"
 
-#define SQL_ACTIVE                                                                                           \
-    "SELECT kid, alg, private_key FROM signing_keys WHERE retired_at IS NULL "                               \
-    "ORDER BY created_at DESC, kid LIMIT 8"
+/* The published keys, which every gateway loads: those not retired yet
+ * (retired_at may lie ahead: a replaced key verifies until the tokens it may
+ * have signed have expired). Of one algorithm's keys whose activates_at has
+ * come, the newest signs (`signs`); a newer one still waiting is published
+ * and verifies only. At most 8, newest first: gw_keys_rotate keeps
+ * GW_KEYS_PER_ALG_MAX per algorithm. */
+#define SQL_PUBLISHED                                                                                        \
+    "SELECT kid, alg, private_key, created_at, activates_at <= now() AND row_number() OVER (PARTITION BY "   \
+    "alg, activates_at <= now() ORDER BY created_at DESC, kid) = 1 AS signs FROM signing_keys "              \
+    "WHERE retired_at IS NULL OR retired_at > now() ORDER BY created_at DESC, kid LIMIT 8"
 
+#define SQL_ACTIVE                                                                                           \
+    "SELECT kid, alg, private_key, signs FROM (" SQL_PUBLISHED ") k ORDER BY created_at DESC, kid"
+
+/* Spelled as gw_keys_install spells ks->fingerprint: a key starting to sign
+ * or leaving the set changes it, with no row changed. */
 static store_stmt_t STMT_FINGERPRINT = {
     "keys_fingerprint",
-    "SELECT coalesce(string_agg(kid || ',', '' ORDER BY created_at DESC, kid), '') FROM "
-    "(SELECT kid, created_at FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT "
-    "8) k",
+    "SELECT coalesce(string_agg(kid || CASE WHEN signs THEN '+,' ELSE ',' END, '' ORDER BY created_at DESC, "
+    "kid), '') FROM (" SQL_PUBLISHED ") k",
     0, 0};
 static store_stmt_t STMT_ACTIVE = {"keys_active", SQL_ACTIVE, 0, 0};
 
@@ -31,6 +43,7 @@ static int rows_of(PGresult *res, gw_key_row_t rows[GW_KEYSET_MAX])
         rows[i].kid = PQgetvalue(res, i, 0);
         rows[i].alg = PQgetvalue(res, i, 1);
         rows[i].sealed_hex = PQgetvalue(res, i, 2);
+        rows[i].current = PQgetvalue(res, i, 3)[0] == 't';
     }
     return n;
 }
@@ -42,13 +55,15 @@ static int install_result(PGresult *res, gw_err_t *err)
     return gw_keys_install(rows, (size_t)n, err);
 }
 
-static int generate_and_insert(PGconn *conn, const uint8_t kek[32], const char *alg, char kid[GW_KID_MAX],
-                               gw_err_t *err)
+/* Adds a key for `alg` that signs from `activate_ms` after now; fills `kid`
+ * and, when not NULL, `activates_at` (UTC). */
+static int generate_and_insert(PGconn *conn, const uint8_t kek[32], const char *alg, uint64_t activate_ms,
+                               char kid[GW_KID_MAX], char activates_at[32], gw_err_t *err)
 {
     EVP_PKEY *key = NULL;
     uint8_t *der = NULL, *box = NULL;
     size_t derlen = 0, boxlen = 0;
-    char *jwk = NULL, tp[GW_THUMBPRINT_LEN + 1];
+    char *jwk = NULL, tp[GW_THUMBPRINT_LEN + 1], wait[24];
     int rc = -1;
     int es = strcmp(alg, "ES256") == 0;
     if (!es && strcmp(alg, "RS256") != 0)
@@ -58,19 +73,24 @@ static int generate_and_insert(PGconn *conn, const uint8_t kek[32], const char *
         gw_key_private_der(key, &der, &derlen, err) != 0 ||
         gw_aead_seal(kek, tp, strlen(tp), der, derlen, &box, &boxlen, err) != 0)
         goto out;
-    const char *params[4] = {tp, alg, jwk, (const char *)box};
-    int lengths[4] = {0, 0, 0, (int)boxlen};
-    int formats[4] = {0, 0, 0, 1};
-    PGresult *res = PQexecParams(conn,
-                                 "INSERT INTO signing_keys (kid, alg, public_jwk, private_key) "
-                                 "VALUES ($1, $2, $3::jsonb, $4)",
-                                 4, NULL, params, lengths, formats, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    snprintf(wait, sizeof(wait), "%llu", (unsigned long long)activate_ms);
+    const char *params[5] = {tp, alg, jwk, (const char *)box, wait};
+    int lengths[5] = {0, 0, 0, (int)boxlen, 0};
+    int formats[5] = {0, 0, 0, 1, 0};
+    PGresult *res = PQexecParams(
+        conn,
+        "INSERT INTO signing_keys (kid, alg, public_jwk, private_key, activates_at) "
+        "VALUES ($1, $2, $3::jsonb, $4, clock_timestamp() + $5::bigint * interval '1 millisecond') "
+        "RETURNING to_char(activates_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+        5, NULL, params, lengths, formats, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         GW_ERR(err, GW_E_INTERNAL, "cannot store the new signing key");
         gw_err_detail(err, "%s", PQresultErrorMessage(res));
         PQclear(res);
         goto out;
     }
+    if (activates_at != NULL)
+        snprintf(activates_at, 32, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     snprintf(kid, GW_KID_MAX, "%s", tp);
     rc = 0;
@@ -113,12 +133,15 @@ int gw_keys_init(PGconn *conn, const uint8_t kek[32], gw_err_t *err)
     for (size_t i = 0; i < 2; i++) {
         const char *params[1] = {ALGS[i]};
         PGresult *res =
-            PQexecParams(conn, "SELECT 1 FROM signing_keys WHERE retired_at IS NULL AND alg = $1 LIMIT 1", 1,
-                         NULL, params, NULL, NULL, 0);
+            PQexecParams(conn,
+                         "SELECT 1 FROM signing_keys WHERE (retired_at IS NULL OR retired_at > now()) "
+                         "AND alg = $1 LIMIT 1",
+                         1, NULL, params, NULL, NULL, 0);
         int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
         have[i] = ok && PQntuples(res) > 0;
         PQclear(res);
-        if (!ok || (!have[i] && generate_and_insert(conn, kek, ALGS[i], kid[i], err) != 0)) {
+        /* A first key signs at once: no token can name an older one. */
+        if (!ok || (!have[i] && generate_and_insert(conn, kek, ALGS[i], 0, kid[i], NULL, err) != 0)) {
             exec_simple(conn, "ROLLBACK", NULL);
             if (!ok)
                 GW_ERR(err, GW_E_INTERNAL, "cannot read signing_keys");
@@ -165,28 +188,76 @@ static int check_kek(PGconn *conn, const uint8_t kek[32], gw_err_t *err)
     return rc;
 }
 
-int gw_keys_rotate(PGconn *conn, const uint8_t kek[32], const char *alg, char kid[GW_KID_MAX], gw_err_t *err)
+/* The set holds GW_KEYS_PER_ALG_MAX keys of one algorithm: a rotation that
+ * would publish one more waits until the oldest has left, rather than cut
+ * short the life of tokens it signed. *signing: whether a key of `alg` signs
+ * now (none before the first `regain serve`). */
+static int check_room(PGconn *conn, const char *alg, int force, int *signing, gw_err_t *err)
+{
+    const char *params[1] = {alg};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT count(*), count(*) FILTER (WHERE activates_at <= now()), "
+                                 "coalesce(to_char(min(retired_at) AT TIME ZONE 'UTC', "
+                                 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'never') FROM signing_keys "
+                                 "WHERE alg = $1 AND (retired_at IS NULL OR retired_at > now())",
+                                 1, NULL, params, NULL, NULL, 0);
+    int rc = -1;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        GW_ERR(err, GW_E_INTERNAL, "cannot read signing_keys");
+        gw_err_detail(err, "%s", PQresultErrorMessage(res));
+    } else if (!force && atoi(PQgetvalue(res, 0, 0)) >= GW_KEYS_PER_ALG_MAX) {
+        GW_ERRF(err, GW_E_CONFLICT,
+                "%s already has %d published keys, the most the key set holds; the oldest leaves it at %s: "
+                "rotate after that, or with --force",
+                alg, GW_KEYS_PER_ALG_MAX, PQgetvalue(res, 0, 2));
+    } else {
+        *signing = atoi(PQgetvalue(res, 0, 1)) > 0;
+        rc = 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
+int gw_keys_rotate(PGconn *conn, const uint8_t kek[32], const gw_keys_rotation_t *rot, gw_keys_rotated_t *out,
+                   gw_err_t *err)
 {
     if (exec_simple(conn, "BEGIN", err) != 0 ||
         exec_simple(conn, "SELECT pg_advisory_xact_lock(7365820184)", err) != 0)
         return -1;
-    if (check_kek(conn, kek, err) != 0 || generate_and_insert(conn, kek, alg, kid, err) != 0)
+    /* With no key of alg signing yet, no token can name another one: the new
+     * key signs at once, as the first key does (gw_keys_init). */
+    int signing = 0;
+    if (check_kek(conn, kek, err) != 0 || check_room(conn, rot->alg, rot->force, &signing, err) != 0)
         goto fail;
-    /* Keep the new key and the one before it; tokens signed by the previous
-     * key stay verifiable until they expire. */
-    const char *params[1] = {alg};
+    out->activate_ms = rot->force || !signing ? 0 : rot->activate_ms;
+    if (generate_and_insert(conn, kek, rot->alg, out->activate_ms, out->kid, out->activates_at, err) != 0)
+        goto fail;
+    /* The keys replaced stop signing when the new key starts, and stay
+     * published until what they signed has expired (OIDC Core §10.1.1);
+     * least() keeps an earlier end set by an earlier rotation. --force: a
+     * compromised key must stop verifying now. */
+    char keep[24];
+    snprintf(keep, sizeof(keep), "%llu", (unsigned long long)rot->keep_ms);
+    const char *params[3] = {rot->alg, out->kid, keep};
     PGresult *res =
-        PQexecParams(conn,
-                     "UPDATE signing_keys SET retired_at = now() WHERE alg = $1 AND retired_at IS NULL "
-                     "AND kid NOT IN (SELECT kid FROM signing_keys WHERE alg = $1 AND retired_at IS NULL "
-                     "ORDER BY created_at DESC, kid LIMIT 2)",
-                     1, NULL, params, NULL, NULL, 0);
+        rot->force
+            ? PQexecParams(conn,
+                           "UPDATE signing_keys SET retired_at = now() WHERE alg = $1 AND kid <> $2 "
+                           "AND (retired_at IS NULL OR retired_at > now())",
+                           2, NULL, params, NULL, NULL, 0)
+            : PQexecParams(conn,
+                           "UPDATE signing_keys SET retired_at = least(retired_at, (SELECT activates_at FROM "
+                           "signing_keys WHERE kid = $2) + $3::bigint * interval '1 millisecond') "
+                           "WHERE alg = $1 AND kid <> $2 AND (retired_at IS NULL OR retired_at > now())",
+                           3, NULL, params, NULL, NULL, 0);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (!ok || exec_simple(conn, "COMMIT", err) != 0) {
+    if (!ok) {
         GW_ERR(err, GW_E_INTERNAL, "cannot retire old keys");
-        goto fail;
+        gw_err_detail(err, "%s", PQresultErrorMessage(res));
     }
+    PQclear(res);
+    if (!ok || exec_simple(conn, "COMMIT", err) != 0)
+        goto fail;
     return 0;
 fail:
     exec_simple(conn, "ROLLBACK", NULL);

@@ -9,6 +9,7 @@ typedef struct {
     const char *kid;
     const char *alg;
     const char *sealed_hex; /* bytea text output: \x... */
+    int current;            /* the key that signs for alg */
 } gw_key_row_t;
 
 void gw_keys_set_kek(const uint8_t kek[32]);
@@ -22,7 +23,8 @@ int gw_keys_install(const gw_key_row_t *rows, size_t n, gw_err_t *err);
  * nothing. */
 int gw_keys_check_open(const uint8_t kek[32], const gw_key_row_t *rows, size_t n, gw_err_t *err);
 
-/* The current snapshot's fingerprint ("" before the first install). */
+/* The current snapshot's fingerprint ("" before the first install): each kid
+ * followed by "+" when it signs, and ",". The poll's SQL spells it alike. */
 const char *gw_keyset_fingerprint(void);
 
 #endif

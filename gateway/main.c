@@ -228,13 +228,15 @@ static int cmd_keys(int argc, char **argv)
         fprintf(stderr, "usage: regain %s\n", CMD_KEYS_ROTATE.usage);
         return EXIT_USAGE;
     }
-    /* `--alg RS256` is accepted before the other options. */
-    const char *alg = "ES256";
+    /* `--alg RS256` and `--force` are accepted before the other options. */
+    gw_keys_rotation_t rot = {.alg = "ES256"};
     char *args[16];
     int n = 0;
     for (int i = 1; i < argc && n < 15; i++) {
         if (strcmp(argv[i], "--alg") == 0 && i + 1 < argc)
-            alg = argv[++i];
+            rot.alg = argv[++i];
+        else if (strcmp(argv[i], "--force") == 0)
+            rot.force = 1;
         else
             args[n++] = argv[i];
     }
@@ -244,20 +246,23 @@ static int cmd_keys(int argc, char **argv)
     int rc = parse_config_flag(n, args, &CMD_KEYS_ROTATE, &path);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
-    if (strcmp(alg, "ES256") != 0 && strcmp(alg, "RS256") != 0) {
+    if (strcmp(rot.alg, "ES256") != 0 && strcmp(rot.alg, "RS256") != 0) {
         fprintf(stderr, "regain keys rotate: --alg must be ES256 or RS256\n");
         return EXIT_USAGE;
     }
     if ((rc = load_config(&cfg, path)) != 0)
         return rc;
+    /* The gateways' settings are not known here: this config's stand for
+     * them (README, "Rotating signing keys"). */
+    gw_keys_rotation_waits(cfg.keys.refresh_interval_ms, oidc_signed_ttl_max_s(&cfg), &rot);
     rc = EXIT_RUN;
     PGconn *conn = connect_db(&cfg);
     if (conn != NULL) {
         gw_err_t err;
-        char kid[GW_KID_MAX];
+        gw_keys_rotated_t done;
         if (gw_migrate_check(conn, &err) != 0) {
             report("database schema", &err);
-        } else if (gw_keys_rotate(conn, cfg.keys.encryption_key, alg, kid, &err) != 0) {
+        } else if (gw_keys_rotate(conn, cfg.keys.encryption_key, &rot, &done, &err) != 0) {
             if (err.kind == GW_E_BAD_REQUEST) {
                 /* The wrong keys.encryption_key: a configuration error. */
                 fprintf(stderr, "regain keys rotate: %s; nothing changed\n", err.public);
@@ -265,9 +270,17 @@ static int cmd_keys(int argc, char **argv)
             } else {
                 report("keys rotate", &err);
             }
+        } else if (rot.force) {
+            printf(
+                "regain: new %s signing key %s signs now; every other %s key is retired (--force): running "
+                "gateways switch within %u ms\n",
+                rot.alg, done.kid, rot.alg, cfg.keys.refresh_interval_ms);
+            rc = 0;
         } else {
-            printf("regain: new current %s signing key %s; running gateways pick it up within %u ms\n", alg,
-                   kid, cfg.keys.refresh_interval_ms);
+            printf("regain: new %s signing key %s is published now and signs from %s (in %llu s); the key it "
+                   "replaces stays published until %llu s after that\n",
+                   rot.alg, done.kid, done.activates_at, (unsigned long long)(done.activate_ms + 999) / 1000,
+                   (unsigned long long)(rot.keep_ms + 999) / 1000);
             rc = 0;
         }
         PQfinish(conn);
@@ -388,9 +401,19 @@ static const command_t CMD_SERVE = {"serve", "Run the gateway until SIGTERM or S
                                     "serve --config FILE", cmd_serve, NULL};
 static const command_t CMD_MIGRATE = {"migrate", "Apply the missing database migrations (idempotent).",
                                       "migrate --config FILE", cmd_migrate, NULL};
+static const char KEYS_ROTATE_DETAILS[] =
+    "usage: regain keys rotate [--alg ES256|RS256] [--force] --config FILE\n"
+    "The new key is published in /jwks.json at once and signs 2 x keys.refresh_interval_ms + 300 s later,\n"
+    "when every gateway has loaded it and cached copies of /jwks.json have expired. The key it replaces\n"
+    "stays published until its tokens have expired: the longest token lifetime (oidc.access_token_ttl_s,\n"
+    "oidc.id_token_ttl_s, at least 600 s) + 300 s + keys.refresh_interval_ms after the new key signs.\n"
+    "Both come from the FILE given, which should carry the gateways' settings. An algorithm keeps at most\n"
+    "4 published keys. Refused (exit 2) when keys.encryption_key does not open the stored keys.\n"
+    "--force  for a compromised key: the new key signs at once and every other key of the algorithm is\n"
+    "         retired now, so the tokens they signed stop working.";
 static const command_t CMD_KEYS_ROTATE = {
-    "keys", "Add a new current signing key; the previous key stays published in /jwks.json.",
-    "keys rotate [--alg ES256|RS256] --config FILE", cmd_keys, NULL};
+    "keys", "Add a signing key: published now, signing once every gateway has it; old keys stay published.",
+    "keys rotate [--alg ES256|RS256] [--force] --config FILE", cmd_keys, KEYS_ROTATE_DETAILS};
 static const command_t CMD_CONFIG_CHECK = {"config",
                                            "Validate a configuration file and the files it names, and exit.",
                                            "config check --config FILE", cmd_config, NULL};

@@ -16,6 +16,7 @@
 
 #include "gateway/alloc.h"
 #include "gateway/keys.h"
+#include "oidc/oidc.h"
 #include "oidc/tokens_internal.h"
 
 #define SCOPE_MAX 1024
@@ -285,6 +286,16 @@ void oidc_jti_new(char out[OIDC_JTI_LEN + 1])
 }
 
 /* ---- signing ------------------------------------------------------------------ */
+
+unsigned oidc_signed_ttl_max_s(const gw_config_t *cfg)
+{
+    unsigned ttl = OIDC_RECOVERY_EVENT_TTL_S;
+    if (cfg->oidc.access_token_ttl_s > ttl)
+        ttl = cfg->oidc.access_token_ttl_s;
+    if (cfg->oidc.id_token_ttl_s > ttl)
+        ttl = cfg->oidc.id_token_ttl_s;
+    return ttl;
+}
 
 int oidc_jwt_sign(const char *alg, const char *typ, const char *payload, size_t len, char **out,
                   gw_err_t *err)

@@ -10,6 +10,15 @@
  * server runs. Returns -1 with `msg` filled if a document cannot be built. */
 int oidc_register(const gw_config_t *cfg, char *msg, size_t msgsize);
 
+/* How long a receiver may accept a recovery event (oidc/recovery_notify.c). */
+#define OIDC_RECOVERY_EVENT_TTL_S 600
+
+/* The longest any token signed with our keys stays valid, in seconds: access
+ * and ID tokens (oidc.access_token_ttl_s, oidc.id_token_ttl_s) and recovery
+ * events. A replaced signing key stays published that long (`regain keys
+ * rotate`, oidc/jwt_issue.c). */
+unsigned oidc_signed_ttl_max_s(const gw_config_t *cfg);
+
 /* `regain client add|list|remove ...` and `regain user add ...`: blocking
  * command-line tools on an open connection; argv[0] is the action ("add").
  * Return a process exit code (0 done, 1 failed, 2 usage). */

@@ -13,11 +13,12 @@
 #include "gateway/crypto.h"
 #include "gateway/keys.h"
 #include "gateway/log.h"
+#include "oidc/oidc.h"
 #include "oidc/recovery_internal.h"
 
 /* How long a receiver should accept the event (a delivery retried by a mail
  * relay may be late; a replay days later must not be). */
-#define NOTIFICATION_LIFETIME_S 600
+#define NOTIFICATION_LIFETIME_S OIDC_RECOVERY_EVENT_TTL_S
 
 typedef struct {
     char request_id[33];

@@ -4,13 +4,14 @@ and the signing_keys rows.
 
 Several gateways run side by side against one database, as README promises;
 they share one issuer, as gateways behind one name do, so a token from one is
-a token for all."""
+a token for all. Times are moved forward in signing_keys with psql (a key's
+activates_at, retired_at) instead of waiting minutes."""
 
 import base64
 import json
 from urllib.parse import quote
 
-from harness import SLOW, b64url_decode, curl, psql, require, wait_until
+from harness import SLOW, b64url_decode, check, curl, psql, require, wait_until
 
 
 class Admin:
@@ -54,7 +55,43 @@ def wait_kids(srv, want, timeout=5):
     return got if got is not None else kids(srv)
 
 
+def signing_kid(srv, admin):
+    return kid_of(admin.token(srv))
+
+
+def wait_signing(srv, admin, kid, timeout=5):
+    """True once srv signs with kid."""
+    return bool(wait_until(lambda: signing_kid(srv, admin) == kid, timeout * SLOW, interval=0.3))
+
+
 def sql(env, text):
     rc, rows, err = psql(env.db_url, text)
     require("psql: %s" % text[:70], rc == 0, err)
     return rows
+
+
+def key_rows(env, alg="ES256"):
+    """kid -> {"created", "activates", "retired" (epoch seconds; retired None
+    when unset), "published" (now)}."""
+    rows = sql(env, "SELECT kid, extract(epoch FROM created_at), extract(epoch FROM activates_at), "
+                    "extract(epoch FROM retired_at), retired_at IS NULL OR retired_at > now() "
+                    "FROM signing_keys WHERE alg = '%s' ORDER BY created_at" % alg)
+    return {r[0]: {"created": float(r[1]), "activates": float(r[2]), "retired": float(r[3]) if r[3] else None,
+                   "published": r[4] == "t"} for r in rows}
+
+
+def since(later, earlier):
+    """later - earlier in seconds, or None when either is unset."""
+    return None if later is None or earlier is None else later - earlier
+
+
+def activate_now(env, kid):
+    """As though the key's waiting time had passed. Not fatal: a regain
+    without activates_at signs with a new key at once anyway."""
+    rc, _, err = psql(env.db_url, "UPDATE signing_keys SET activates_at = now() WHERE kid = '%s'" % kid)
+    check("the key's time is moved to now", rc == 0, err)
+
+
+def near(name, got, want, slack=5.0):
+    return check("%s: about %.1f s" % (name, want), got is not None and abs(got - want) <= slack,
+                 "got %r s, want %.1f +- %.1f" % (got, want, slack))

@@ -28,7 +28,9 @@ def main(env):
     with open(path, "w") as f:
         json.dump(wrong, f)
     for label, p in (("keys.encryption_key", run_regain("keys", "rotate", "--config", path)),
-                     ("REGAIN_KEY_ENCRYPTION_KEY", a.cli("keys", "rotate", env={"REGAIN_KEY_ENCRYPTION_KEY": other}))):
+                     ("REGAIN_KEY_ENCRYPTION_KEY", a.cli("keys", "rotate", env={"REGAIN_KEY_ENCRYPTION_KEY": other})),
+                     ("--force with " + "keys.encryption_key", run_regain("keys", "rotate", "--force", "--config",
+                                                                           path))):
         check_eq("rotate with the wrong %s: exit status 2" % label, p.returncode, 2)
         lines = p.stderr.strip().splitlines()
         check("... one line on stderr naming keys.encryption_key",
