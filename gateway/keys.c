@@ -63,6 +63,17 @@ void gw_keys_rotation_waits(unsigned refresh_interval_ms, unsigned max_token_ttl
     rot->keep_ms = (uint64_t)refresh_interval_ms + ((uint64_t)max_token_ttl_s + GW_JWKS_MAX_AGE_S) * 1000;
 }
 
+static _Atomic uint64_t g_reload_asked_ms;
+
+int gw_keys_reload_due(uint64_t now_ms)
+{
+    uint64_t last = atomic_load(&g_reload_asked_ms);
+    if (last != 0 && now_ms < last + GW_KEYS_RELOAD_SOON_MIN_MS)
+        return 0;
+    /* Of several threads seeing unknown kids at once, one asks. */
+    return atomic_compare_exchange_strong(&g_reload_asked_ms, &last, now_ms);
+}
+
 void gw_keys_set_kek(const uint8_t kek[32])
 {
     memcpy(g_kek, kek, 32);

@@ -23,6 +23,8 @@
 #define GW_KEYS_PER_ALG_MAX (GW_KEYSET_MAX / 2)
 /* How long relying parties may cache /jwks.json (its Cache-Control max-age). */
 #define GW_JWKS_MAX_AGE_S 300
+/* At most one reload a second is asked for because of unknown kids. */
+#define GW_KEYS_RELOAD_SOON_MIN_MS 1000
 
 typedef struct gw_thread gw_thread_t;
 
@@ -84,6 +86,12 @@ int gw_keys_rotate(PGconn *conn, const uint8_t kek[32], const gw_keys_rotation_t
  * (one thread per process is enough). */
 void gw_keys_start_refresh(gw_thread_t *t, unsigned interval_ms);
 void gw_keys_stop_refresh(gw_thread_t *t);
+
+/* A token named a kid this process does not have: asks the refresh thread to
+ * check for new keys now (OIDC Core §10.1.1), at most once per
+ * GW_KEYS_RELOAD_SOON_MIN_MS. Any thread; never blocks on the database; a
+ * no-op while no refresh runs. The token at hand is still refused. */
+void gw_keys_reload_soon(void);
 
 /* The current snapshot, held until gw_keys_release; never NULL after init. */
 gw_keyset_t *gw_keys_acquire(void);

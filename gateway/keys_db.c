@@ -1,9 +1,11 @@
 /* SQL of the key store: blocking calls for start-up and the CLI, and the
  * asynchronous poll that notices a rotation made by another process. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway/alloc.h"
 #include "gateway/crypto.h"
@@ -268,9 +270,11 @@ fail:
 
 typedef struct {
     gw_thread_t *thread;
-    h2o_timeout_t timeout;
+    h2o_timeout_t timeout; /* keys.refresh_interval_ms */
+    h2o_timeout_t soon;    /* 0 ms: the next loop turn, for gw_keys_reload_soon */
     h2o_timeout_entry_t entry;
     store_query_t *query;
+    int again; /* asked for while a check was under way, which may predate the key */
 } refresh_t;
 
 static refresh_t *g_refresh;
@@ -279,10 +283,20 @@ static refresh_t *g_refresh;
  * not theirs without reading g_refresh, which the owner frees meanwhile. */
 static const gw_thread_t *_Atomic g_refresh_owner;
 
+/* gw_keys_reload_soon's message to the refresh thread. Static, as other
+ * threads may reach for it while the owner stops: g_soon_lock guards whether
+ * the receiver is registered (g_soon_open) and whether the one message is
+ * queued (g_soon_queued; h2o must not be handed a queued message again). */
+static pthread_mutex_t g_soon_lock = PTHREAD_MUTEX_INITIALIZER;
+static h2o_multithread_receiver_t g_soon_receiver;
+static h2o_multithread_message_t g_soon_msg;
+static int g_soon_open, g_soon_queued;
+
 static void schedule(refresh_t *rf)
 {
     rf->query = NULL;
-    h2o_timeout_link(rf->thread->loop, &rf->timeout, &rf->entry);
+    h2o_timeout_link(rf->thread->loop, rf->again ? &rf->soon : &rf->timeout, &rf->entry);
+    rf->again = 0;
 }
 
 static void on_active(void *data, PGresult *res, const gw_err_t *qerr)
@@ -320,14 +334,55 @@ static void on_tick(h2o_timeout_entry_t *entry)
         schedule(rf);
 }
 
+/* On the refresh thread: check now instead of at the next tick. */
+static void on_reload_soon(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    (void)receiver;
+    pthread_mutex_lock(&g_soon_lock);
+    while (!h2o_linklist_is_empty(messages))
+        h2o_linklist_unlink(messages->next);
+    g_soon_queued = 0;
+    pthread_mutex_unlock(&g_soon_lock);
+    refresh_t *rf = g_refresh;
+    if (rf == NULL)
+        return;
+    gw_log_debug("a token named a key this process does not have: checking for new signing keys");
+    if (rf->query != NULL) {
+        rf->again = 1;
+        return;
+    }
+    if (h2o_timeout_is_linked(&rf->entry))
+        h2o_timeout_unlink(&rf->entry);
+    h2o_timeout_link(rf->thread->loop, &rf->soon, &rf->entry);
+}
+
+void gw_keys_reload_soon(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (!gw_keys_reload_due((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000))
+        return;
+    pthread_mutex_lock(&g_soon_lock);
+    if (g_soon_open && !g_soon_queued) {
+        g_soon_queued = 1;
+        h2o_multithread_send_message(&g_soon_receiver, &g_soon_msg);
+    }
+    pthread_mutex_unlock(&g_soon_lock);
+}
+
 void gw_keys_start_refresh(gw_thread_t *t, unsigned interval_ms)
 {
     refresh_t *rf = gw_calloc(1, sizeof(*rf));
     rf->thread = t;
     h2o_timeout_init(t->loop, &rf->timeout, interval_ms);
+    h2o_timeout_init(t->loop, &rf->soon, 0);
     rf->entry.cb = on_tick;
     g_refresh = rf;
     g_refresh_owner = t;
+    h2o_multithread_register_receiver(t->queue, &g_soon_receiver, on_reload_soon);
+    pthread_mutex_lock(&g_soon_lock);
+    g_soon_open = 1;
+    pthread_mutex_unlock(&g_soon_lock);
     schedule(rf);
 }
 
@@ -338,10 +393,19 @@ void gw_keys_stop_refresh(gw_thread_t *t)
     refresh_t *rf = g_refresh;
     if (rf == NULL)
         return;
+    pthread_mutex_lock(&g_soon_lock);
+    g_soon_open = 0;
+    int queued = g_soon_queued;
+    pthread_mutex_unlock(&g_soon_lock);
+    /* h2o unregisters only a receiver without messages; one still queued
+     * stays with the loop's queue, which is never run nor freed again. */
+    if (!queued)
+        h2o_multithread_unregister_receiver(t->queue, &g_soon_receiver);
     if (h2o_timeout_is_linked(&rf->entry))
         h2o_timeout_unlink(&rf->entry);
     if (rf->query != NULL)
         store_query_cancel(rf->query);
+    h2o_timeout_dispose(t->loop, &rf->soon);
     h2o_timeout_dispose(t->loop, &rf->timeout);
     free(rf);
     g_refresh = NULL;

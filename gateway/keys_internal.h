@@ -27,4 +27,9 @@ int gw_keys_check_open(const uint8_t kek[32], const gw_key_row_t *rows, size_t n
  * followed by "+" when it signs, and ",". The poll's SQL spells it alike. */
 const char *gw_keyset_fingerprint(void);
 
+/* gw_keys_reload_soon's rate limit: 1 (and `now_ms` recorded) when no reload
+ * was asked for in the GW_KEYS_RELOAD_SOON_MIN_MS before `now_ms`, a
+ * CLOCK_MONOTONIC time in milliseconds; else 0. Any thread. */
+int gw_keys_reload_due(uint64_t now_ms);
+
 #endif

@@ -273,7 +273,7 @@ static int cmd_keys(int argc, char **argv)
         } else if (rot.force) {
             printf(
                 "regain: new %s signing key %s signs now; every other %s key is retired (--force): running "
-                "gateways switch within %u ms\n",
+                "gateways switch within %u ms, and a gateway shown a token of the new key reloads at once\n",
                 rot.alg, done.kid, rot.alg, cfg.keys.refresh_interval_ms);
             rc = 0;
         } else {

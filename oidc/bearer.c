@@ -63,6 +63,10 @@ int oidc_access_verify(h2o_mem_pool_t *pool, const char *issuer, const char *tok
         if (strcmp(ks->keys[i].kid, kid) == 0)
             key = &ks->keys[i];
     if (key == NULL) {
+        /* OIDC Core §10.1.1: an unfamiliar kid may be a key published since
+         * this process last polled. This token is refused; the next ones
+         * find the key, without waiting for keys.refresh_interval_ms. */
+        gw_keys_reload_soon();
         bad(err, "token signed by an unknown key");
         goto out;
     }

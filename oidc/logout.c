@@ -77,6 +77,8 @@ static int hint_verify(h2o_mem_pool_t *pool, h2o_iovec_t hint, lo_ctx_t *c, cons
     for (size_t i = 0; kid != NULL && i < ks->count; i++)
         if (strcmp(ks->keys[i].kid, kid) == 0)
             key = &ks->keys[i];
+    if (key == NULL && kid != NULL)
+        gw_keys_reload_soon(); /* as oidc_access_verify does */
     if (key != NULL && gw_jws_verify(key->pkey, key->alg, hint.base, hint.len, NULL, &payload, &err) == 0)
         rc = 0;
     gw_keys_release(ks);

@@ -9,9 +9,10 @@ activates_at, retired_at) instead of waiting minutes."""
 
 import base64
 import json
+import os
 from urllib.parse import quote
 
-from harness import SLOW, b64url_decode, check, curl, psql, require, wait_until
+from harness import SLOW, b64url, b64url_decode, check, curl, psql, require, wait_until
 
 
 class Admin:
@@ -37,6 +38,11 @@ class Admin:
 def accepts(srv, at):
     """The status srv answers for a request carrying the access token."""
     return curl("--http2", "-k", "-H", "authorization: Bearer " + at, srv.https("/admin/v1/clients")).status
+
+
+def accepted_soon(srv, at, timeout=5):
+    """True once srv accepts the token (a gateway that reloads its keys)."""
+    return bool(wait_until(lambda: accepts(srv, at) == 200, timeout * SLOW, interval=0.2))
 
 
 def kid_of(tok):
@@ -90,6 +96,12 @@ def activate_now(env, kid):
     without activates_at signs with a new key at once anyway."""
     rc, _, err = psql(env.db_url, "UPDATE signing_keys SET activates_at = now() WHERE kid = '%s'" % kid)
     check("the key's time is moved to now", rc == 0, err)
+
+
+def unknown_kid_token():
+    """An access token whose header names a kid no gateway has."""
+    header = {"alg": "ES256", "typ": "at+jwt", "kid": b64url(os.urandom(32))}
+    return "%s.%s.%s" % (b64url(json.dumps(header).encode()), b64url(b'{"sub":"nobody"}'), b64url(bytes(64)))
 
 
 def near(name, got, want, slack=5.0):

@@ -1,7 +1,8 @@
 /* gateway/keys.c: which key of a snapshot signs (the one the database marks,
  * not the newest: a rotated key is published before it signs), whether a
  * key-encryption key opens a set of sealed rows (`regain keys rotate` refuses
- * the wrong one), and the waits of a rotation. */
+ * the wrong one), the waits of a rotation, and the rate limit of reloads
+ * asked for by unknown kids. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,12 +120,25 @@ static void rotation_waits(void **state)
     assert_int_equal(rot.keep_ms, UINT64_C(3600000) + UINT64_C(86700000));
 }
 
+static void reload_rate_limit(void **state)
+{
+    (void)state;
+    assert_int_equal(gw_keys_reload_due(50000), 1);
+    assert_int_equal(gw_keys_reload_due(50000), 0);
+    assert_int_equal(gw_keys_reload_due(50000 + GW_KEYS_RELOAD_SOON_MIN_MS - 1), 0);
+    assert_int_equal(gw_keys_reload_due(50000 + GW_KEYS_RELOAD_SOON_MIN_MS), 1);
+    /* A clock read before the last ask (another thread's) is not due. */
+    assert_int_equal(gw_keys_reload_due(50000), 0);
+    assert_int_equal(gw_keys_reload_due(50000 + 3 * GW_KEYS_RELOAD_SOON_MIN_MS), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(signs_the_marked_key_not_the_newest),
         cmocka_unit_test(check_open_refuses_another_kek),
         cmocka_unit_test(rotation_waits),
+        cmocka_unit_test(reload_rate_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
