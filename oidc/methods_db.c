@@ -135,8 +135,10 @@ store_stmt_t oidc_stmt_pending_create = {
  * (method.failed, throttled). $1 the half-finished sign-in's hash, $2
  * client address, $3..$6 the limits (oidc_throttle_limits), $7 user agent,
  * $8 context. Rows: user, app, sealed secret, last used step (one row per
- * confirmed app; NULLs when the sign-in is unknown, spent or expired, or the
- * key is locked), events, whether a key is locked. */
+ * confirmed app; NULLs when the sign-in is unknown, spent or expired, the
+ * key is locked or the account was deactivated since its password was
+ * checked), events, whether a key is locked, whether the account is
+ * active. */
 store_stmt_t oidc_stmt_pending_totps = {
     "methods_pending_totps",
     "WITH p AS (UPDATE signin_pending SET attempts = attempts + 1 "
@@ -154,10 +156,11 @@ store_stmt_t oidc_stmt_pending_totps = {
     "evt AS (SELECT audit_append('method.failed', 'anonymous', p.user_id, $2, $7, 'failure', 'throttled', "
     "  jsonb_build_object('kind', 'totp')) AS e FROM p, lk WHERE lk.locked) "
     "SELECT p.user_id, t.id, t.secret_sealed, t.last_used_step, "
-    "(SELECT count(*) FROM ev) + (SELECT count(*) FROM evt), lk.locked "
-    "FROM p CROSS JOIN lk LEFT JOIN totp_authenticators t ON t.user_id = p.user_id AND t.confirmed "
-    "AND NOT lk.locked "
-    "UNION ALL SELECT NULL, NULL, NULL, NULL, (SELECT count(*) FROM ev), false "
+    "(SELECT count(*) FROM ev) + (SELECT count(*) FROM evt), lk.locked, pu.active "
+    "FROM p CROSS JOIN lk JOIN users pu ON pu.id = p.user_id "
+    "LEFT JOIN totp_authenticators t ON t.user_id = p.user_id AND t.confirmed AND NOT lk.locked AND "
+    "pu.active "
+    "UNION ALL SELECT NULL, NULL, NULL, NULL, (SELECT count(*) FROM ev), false, NULL "
     "WHERE NOT EXISTS (SELECT 1 FROM p)",
     8,
     0,

@@ -246,6 +246,14 @@ static void on_pending_totps(gw_req_t *r, void *data, PGresult *res, const gw_er
         fail(r, c, "refused: throttled");
         return;
     }
+    const char *active = PQntuples(res) > 0 ? store_value(res, 0, 6) : NULL;
+    if (active != NULL && active[0] != 't') {
+        /* Deactivated between the password and the code: the second step
+         * may take minutes, and a directory that turned the account off
+         * meanwhile is the later word. No code was checked. */
+        fail_audited(r, c, "account_inactive", store_value(res, 0, 0), "failed: inactive user");
+        return;
+    }
     on_totps(r, c, res, err);
 }
 

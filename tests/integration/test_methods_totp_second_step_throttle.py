@@ -20,7 +20,9 @@ With an account limit of three here:
     audited as method.failed throttled (kind totp);
   - the address counts the codes too, and a sign-in that succeeds forgives
     the account's count and, on the address, its password and its right code:
-    a wrong code on the way stays counted."""
+    a wrong code on the way stays counted;
+  - an account deactivated between its password and its code (the second
+    step may take minutes) gets no session, even with the right code."""
 
 from authorize_browser import Browser
 from harness import check, check_eq, require, run
@@ -129,6 +131,22 @@ def main(env):
              sql(db, "select count(*) from login_throttle where key = 'user:cid'"), [["0"]])
     check_eq("... the address loses the password and the right code; the wrong code stays counted",
              sql(db, "select failures from login_throttle where key = 'addr:127.0.0.76'"), [["1"]])
+
+    # ---- an account deactivated meanwhile gets no session ---------------------------------------
+    dee, dkey, dstep = with_app(env, srv, db, "dee", "127.0.0.77")
+    d = Browser(srv, "127.0.0.78")
+    r, step = password(d, "dee", "dee password 1")
+    require("dee's right password: the code step", step and step.get("step"), r)
+    sql(db, "update users set active = false where id = '%s'" % dee)
+    r = d.post("/login/code", dict(step, code=totp(dkey, dstep + 1)))
+    check("the right code after the account was deactivated: refused, no session",
+          r.status == 200 and not session_set(r), r)
+    check_eq("... no session for dee", sql(db, "select count(*) from sessions where user_id = '%s' and 'otp' = any(amr)" % dee),
+             [["0"]])
+    check_eq("... audited as method.failed account_inactive, kind totp", failed(db, dee)[-1],
+             ["account_inactive", "totp"])
+    check_eq("... the app's last used step did not move (the code was not checked)",
+             sql(db, "select last_used_step from totp_authenticators where user_id = '%s'" % dee), [[str(dstep)]])
     srv.stop()
 
 
