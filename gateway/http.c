@@ -291,7 +291,12 @@ h2o_iovec_t gw_req_query_string(gw_req_t *r)
 
 int gw_req_is_tls(gw_req_t *r)
 {
-    return r->req->scheme == &H2O_URL_SCHEME_HTTPS;
+    /* The connection, never the request: over h2c, h2o 2.2.5 takes
+     * req->scheme from the client's own :scheme pseudo-header, so a
+     * cleartext request may claim https (and one over TLS may say http). */
+    h2o_conn_t *conn = r->req->conn;
+    h2o_socket_t *sock = conn->callbacks->get_socket != NULL ? conn->callbacks->get_socket(conn) : NULL;
+    return sock != NULL && sock->ssl != NULL;
 }
 
 h2o_loop_t *gw_req_loop(gw_req_t *r)
@@ -344,6 +349,8 @@ static h2o_req_t *reply_start(gw_req_t *r, int status, const char *content_type,
     }
     if (flags & GW_ROUTE_NO_STORE)
         ADD_TOKEN(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
+    /* RFC 6797 §7.2: "An HSTS Host MUST NOT include the STS header field in
+     * HTTP responses conveyed over non-secure transport." */
     if (gw_req_is_tls(r))
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, HSTS,
                        sizeof(HSTS) - 1);

@@ -92,6 +92,8 @@ h2o_iovec_t gw_req_header(gw_req_t *r, const char *lowercase_name);
 /* The query string without '?', possibly empty. */
 h2o_iovec_t gw_req_query_string(gw_req_t *r);
 
+/* 1 when the request came over TLS: decided by its connection's socket,
+ * not by the scheme the request names (an h2c client chooses its :scheme). */
 int gw_req_is_tls(gw_req_t *r);
 
 /* Adds a response header (lower-case name). Values are copied. */
