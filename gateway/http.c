@@ -81,7 +81,12 @@ static unsigned method_bit(h2o_iovec_t m)
     return 0;
 }
 
-static void allow_header(gw_req_t *r, unsigned methods)
+unsigned gw_req_method(gw_req_t *r)
+{
+    return method_bit(r->req->method);
+}
+
+void gw_reply_allow(gw_req_t *r, unsigned methods)
 {
     static const struct {
         unsigned bit;
@@ -100,6 +105,12 @@ static void allow_header(gw_req_t *r, unsigned methods)
         }
     }
     gw_reply_header(r, "allow", buf, strlen(buf));
+}
+
+void gw_reply_method_not_allowed(gw_req_t *r, unsigned methods, const char *public_msg)
+{
+    gw_reply_allow(r, methods);
+    gw_reply_fail(r, GW_E_METHOD_NOT_ALLOWED, public_msg);
 }
 
 /* A request id from the client is kept when it is short and plain (a proxy's
@@ -234,10 +245,8 @@ int gw_http_on_req(h2o_handler_t *self, h2o_req_t *req)
         gw_reply_fail(r, GW_E_NOT_FOUND, "no such endpoint");
         return 0;
     }
-    unsigned bit = method_bit(req->method);
-    if ((rt->methods & bit) == 0) {
-        allow_header(r, rt->methods);
-        gw_reply_fail(r, GW_E_METHOD_NOT_ALLOWED, "method not allowed here");
+    if (!(rt->flags & GW_ROUTE_OWN_METHODS) && (rt->methods & method_bit(req->method)) == 0) {
+        gw_reply_method_not_allowed(r, rt->methods, "method not allowed here");
         return 0;
     }
     rt->handler(r);

@@ -35,6 +35,11 @@ enum {
     GW_ROUTE_PREFIX = 1 << 0,   /* also matches path + "/..." */
     GW_ROUTE_NO_STORE = 1 << 1, /* a secret may pass: Cache-Control: no-store */
     GW_ROUTE_HTML = 1 << 2,     /* a page: the page Content-Security-Policy */
+    /* The handler checks the method against the resource its path names (a
+     * prefix route whose resources take different methods) and answers a
+     * wrong one with gw_reply_method_not_allowed; the router hands it every
+     * method, unknown ones (gw_req_method 0) too. */
+    GW_ROUTE_OWN_METHODS = 1 << 3,
 };
 
 struct gw_route {
@@ -95,6 +100,16 @@ h2o_iovec_t gw_req_query_string(gw_req_t *r);
 /* 1 when the request came over TLS: decided by its connection's socket,
  * not by the scheme the request names (an h2c client chooses its :scheme). */
 int gw_req_is_tls(gw_req_t *r);
+
+/* The request's method as one GW_* bit (HEAD is GW_GET); 0 for any other. */
+unsigned gw_req_method(gw_req_t *r);
+
+/* RFC 9110 §15.5.6: a 405 "MUST generate an Allow header field ...
+ * containing a list of the target resource's currently supported methods":
+ * `methods` (GW_* bits; GW_GET lists GET and HEAD). gw_reply_allow adds
+ * the header alone, for replies with a body of their own format (SCIM). */
+void gw_reply_allow(gw_req_t *r, unsigned methods);
+void gw_reply_method_not_allowed(gw_req_t *r, unsigned methods, const char *public_msg);
 
 /* Adds a response header (lower-case name). Values are copied. */
 void gw_reply_header(gw_req_t *r, const char *name, const char *value, size_t len);

@@ -280,15 +280,15 @@ static void on_authorized(gw_req_t *r, const oidc_access_t *at)
     size_t len = req->path_normalized.len - (sizeof(PREFIX) - 1);
     admin_t *a = gw_req_alloc(r, sizeof(*a));
     memset(a, 0, sizeof(*a));
-    int post = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
-    int put = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PUT"));
-    int del = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"));
+    /* Each resource names its own methods in its 405 (the route lets every
+     * method through, GW_ROUTE_OWN_METHODS). */
+    unsigned m = gw_req_method(r);
     if (len == 0 || (len == 1 && path[0] == '/')) {
-        if (put || del) {
-            fail(r, GW_E_METHOD_NOT_ALLOWED, "use GET or POST on the collection");
+        if (!(m & (GW_GET | GW_POST))) {
+            gw_reply_method_not_allowed(r, GW_GET | GW_POST, "use GET or POST on the collection");
             return;
         }
-        a->op = post ? OP_CREATE : OP_LIST;
+        a->op = m == GW_POST ? OP_CREATE : OP_LIST;
     } else {
         const char *id = path + 1, *slash = memchr(id, '/', len - 1);
         size_t idlen = slash ? (size_t)(slash - id) : len - 1;
@@ -300,16 +300,16 @@ static void on_authorized(gw_req_t *r, const oidc_access_t *at)
         }
         a->id = gw_req_strdup(r, id, idlen).base;
         if (secret) {
-            if (!post) {
-                fail(r, GW_E_METHOD_NOT_ALLOWED, "use POST to rotate the secret");
+            if (m != GW_POST) {
+                gw_reply_method_not_allowed(r, GW_POST, "use POST to rotate the secret");
                 return;
             }
             a->op = OP_ROTATE;
-        } else if (post) {
-            fail(r, GW_E_METHOD_NOT_ALLOWED, "use GET, PUT or DELETE on a client");
+        } else if (!(m & (GW_GET | GW_PUT | GW_DELETE))) {
+            gw_reply_method_not_allowed(r, GW_GET | GW_PUT | GW_DELETE, "use GET, PUT or DELETE on a client");
             return;
         } else {
-            a->op = put ? OP_PUT : del ? OP_DELETE : OP_GET;
+            a->op = m == GW_PUT ? OP_PUT : m == GW_DELETE ? OP_DELETE : OP_GET;
         }
     }
 
@@ -349,7 +349,7 @@ static void on_clients(gw_req_t *r)
 
 static gw_route_t ROUTE_CLIENTS = {PREFIX,
                                    GW_GET | GW_POST | GW_PUT | GW_DELETE,
-                                   GW_ROUTE_PREFIX | GW_ROUTE_NO_STORE,
+                                   GW_ROUTE_PREFIX | GW_ROUTE_NO_STORE | GW_ROUTE_OWN_METHODS,
                                    on_clients,
                                    "/admin/v1/clients",
                                    NULL,

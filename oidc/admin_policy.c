@@ -298,11 +298,9 @@ static void on_authorized(gw_req_t *r, const oidc_access_t *at)
         return;
     }
     const char *params[1] = {KIND_NAMES[p->kind]};
+    /* Only the TAP policy's route takes PATCH (the router answers 405 with
+     * Allow for the recovery policy: PUT the whole document). */
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PATCH"))) {
-        if (p->kind != KIND_TAP) {
-            gw_reply_fail(r, GW_E_METHOD_NOT_ALLOWED, "use PUT with the whole policy");
-            return;
-        }
         if ((p->body = oidc_admin_json_body_or_reply(r, POLICY_BODY_MAX)) == NULL)
             return;
         p->patch = 1;
@@ -325,7 +323,7 @@ static gw_route_t ROUTE_TAP_POLICY = {TAP_POLICY_PATH,
                                       (void *)(intptr_t)KIND_TAP,
                                       0};
 static gw_route_t ROUTE_RECOVERY_POLICY = {RECOVERY_POLICY_PATH,
-                                           GW_GET | GW_PUT | GW_PATCH,
+                                           GW_GET | GW_PUT,
                                            GW_ROUTE_NO_STORE,
                                            on_policy,
                                            RECOVERY_POLICY_PATH,

@@ -201,27 +201,27 @@ static void on_authorized(gw_req_t *r, const oidc_access_t *at)
     a->user_ref = gw_req_strdup(r, user, (size_t)(slash - user)).base;
     const char *rest = slash + slen;
     size_t rlen = (size_t)(end - rest);
-    int post = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
-    int del = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"));
-    int put = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PUT")) ||
-              h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PATCH"));
+    /* Each resource names its own methods in its 405 (the route lets every
+     * method through, GW_ROUTE_OWN_METHODS). */
+    unsigned m = gw_req_method(r);
     if (rlen == 0 || (rlen == 1 && rest[0] == '/')) {
-        if (del || put) {
-            gw_reply_fail(r, GW_E_METHOD_NOT_ALLOWED, "use GET or POST on the collection");
+        if (!(m & (GW_GET | GW_POST))) {
+            gw_reply_method_not_allowed(r, GW_GET | GW_POST, "use GET or POST on the collection");
             return;
         }
-        a->op = post ? OP_CREATE : OP_LIST;
+        a->op = m == GW_POST ? OP_CREATE : OP_LIST;
     } else {
         if (rest[0] != '/' || !oidc_uuid_ok(rest + 1, rlen - 1)) {
             not_found(r, "no such Temporary Access Pass");
             return;
         }
-        if (post || put) {
-            gw_reply_fail(r, GW_E_METHOD_NOT_ALLOWED, "use GET or DELETE on a Temporary Access Pass");
+        if (!(m & (GW_GET | GW_DELETE))) {
+            gw_reply_method_not_allowed(r, GW_GET | GW_DELETE,
+                                        "use GET or DELETE on a Temporary Access Pass");
             return;
         }
         memcpy(a->tap_id, rest + 1, 36);
-        a->op = del ? OP_DELETE : OP_GET;
+        a->op = m == GW_DELETE ? OP_DELETE : OP_GET;
     }
     if (a->op == OP_CREATE) {
         /* Graph accepts an empty body: every member is optional. */
@@ -243,8 +243,8 @@ static void on_users(gw_req_t *r)
 }
 
 static gw_route_t ROUTE_USERS = {PREFIX,
-                                 GW_GET | GW_POST | GW_PUT | GW_PATCH | GW_DELETE,
-                                 GW_ROUTE_PREFIX | GW_ROUTE_NO_STORE,
+                                 GW_GET | GW_POST | GW_DELETE,
+                                 GW_ROUTE_PREFIX | GW_ROUTE_NO_STORE | GW_ROUTE_OWN_METHODS,
                                  on_users,
                                  PREFIX SUFFIX,
                                  NULL,

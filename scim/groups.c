@@ -23,7 +23,7 @@ static void on_groups(gw_req_t *r)
 
 static gw_route_t g_groups = {.path = GROUPS_PATH,
                               .methods = GW_GET | GW_POST | GW_PUT | GW_PATCH | GW_DELETE,
-                              .flags = GW_ROUTE_PREFIX,
+                              .flags = GW_ROUTE_PREFIX | GW_ROUTE_OWN_METHODS,
                               .handler = on_groups,
                               .name = "scim_groups"};
 

@@ -39,7 +39,7 @@
  * members is several megabytes. */
 #define DOC_MAX_BYTES (256u * 1024 * 1024)
 
-enum { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE };
+enum { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_OTHER };
 
 typedef struct scim_op scim_op_t;
 struct scim_op {
@@ -898,12 +898,14 @@ static int method_of(gw_req_t *r)
         return M_PUT;
     if (h2o_memis(m.base, m.len, H2O_STRLIT("PATCH")))
         return M_PATCH;
-    return M_DELETE;
+    if (h2o_memis(m.base, m.len, H2O_STRLIT("DELETE")))
+        return M_DELETE;
+    return M_OTHER; /* the routes take every method (GW_ROUTE_OWN_METHODS) */
 }
 
-static void not_allowed(gw_req_t *r, const char *allow)
+static void not_allowed(gw_req_t *r, unsigned allow)
 {
-    gw_reply_header(r, "allow", allow, strlen(allow));
+    gw_reply_allow(r, allow);
     scim_reply_fail(r, GW_E_METHOD_NOT_ALLOWED, "method not allowed here");
 }
 
@@ -916,15 +918,15 @@ void scim_endpoint_handle(gw_req_t *r, const scim_kind_t *k, const char *rest, s
         return;
     }
     if (search && method != M_POST) {
-        not_allowed(r, "POST");
+        not_allowed(r, GW_POST);
         return;
     }
     if (rest_len == 0 && method != M_GET && method != M_POST) {
-        not_allowed(r, "GET, HEAD, POST");
+        not_allowed(r, GW_GET | GW_POST);
         return;
     }
-    if (rest_len > 0 && !search && method == M_POST) {
-        not_allowed(r, "GET, HEAD, PUT, PATCH, DELETE");
+    if (rest_len > 0 && !search && (method == M_POST || method == M_OTHER)) {
+        not_allowed(r, GW_GET | GW_PUT | GW_PATCH | GW_DELETE);
         return;
     }
     endpoint_t *ep = gw_req_alloc(r, sizeof(*ep));

@@ -284,7 +284,7 @@ static int check_request_or_reply(gw_req_t *r)
 {
     if (!h2o_memis(r->req->method.base, r->req->method.len, H2O_STRLIT("GET")) &&
         !h2o_memis(r->req->method.base, r->req->method.len, H2O_STRLIT("HEAD"))) {
-        gw_reply_header(r, "allow", "GET, HEAD", 9);
+        gw_reply_allow(r, GW_GET);
         scim_reply_fail(r, GW_E_METHOD_NOT_ALLOWED, "only GET is supported on this endpoint");
         return -1;
     }
@@ -378,11 +378,19 @@ static void on_schemas(gw_req_t *r)
 
 #define ALL_METHODS (GW_GET | GW_POST | GW_PUT | GW_PATCH | GW_DELETE)
 
-static gw_route_t ROUTE_SPC = {PATH_SPC, ALL_METHODS, 0, on_service_provider_config, PATH_SPC, NULL, 0};
-static gw_route_t ROUTE_RTYPES = {
-    PATH_RTYPES, ALL_METHODS, GW_ROUTE_PREFIX, on_resource_types, PATH_RTYPES, NULL, 0};
+/* Every method reaches the handlers, which answer in SCIM's error format:
+ * GET only here (a 405 with Allow), 404 for anything unknown. */
+static gw_route_t ROUTE_SPC = {
+    PATH_SPC, ALL_METHODS, GW_ROUTE_OWN_METHODS, on_service_provider_config, PATH_SPC, NULL, 0};
+static gw_route_t ROUTE_RTYPES = {PATH_RTYPES,
+                                  ALL_METHODS,
+                                  GW_ROUTE_PREFIX | GW_ROUTE_OWN_METHODS,
+                                  on_resource_types,
+                                  PATH_RTYPES,
+                                  NULL,
+                                  0};
 static gw_route_t ROUTE_SCHEMAS = {
-    PATH_SCHEMAS, ALL_METHODS, GW_ROUTE_PREFIX, on_schemas, PATH_SCHEMAS, NULL, 0};
+    PATH_SCHEMAS, ALL_METHODS, GW_ROUTE_PREFIX | GW_ROUTE_OWN_METHODS, on_schemas, PATH_SCHEMAS, NULL, 0};
 
 /* Anything else under /scim/v2 answers in SCIM's own error format rather
  * than the gateway's. /Me stands for the authenticated subject (RFC 7644
@@ -402,8 +410,8 @@ static void on_unknown(gw_req_t *r)
     scim_reply_fail(r, GW_E_NOT_FOUND, "no such SCIM endpoint");
 }
 
-static gw_route_t ROUTE_UNKNOWN = {SCIM_BASE, ALL_METHODS, GW_ROUTE_PREFIX, on_unknown, SCIM_BASE "/*", NULL,
-                                   0};
+static gw_route_t ROUTE_UNKNOWN = {
+    SCIM_BASE, ALL_METHODS, GW_ROUTE_PREFIX | GW_ROUTE_OWN_METHODS, on_unknown, SCIM_BASE "/*", NULL, 0};
 
 void scim_service_register(void)
 {

@@ -50,6 +50,7 @@ def main(env):
             toks = [t.strip().upper() for t in allow.split(",")]
             check("%s: Allow header lists %s" % (label, allowed), allowed in toks, r.describe())
             check("%s: Allow does not list %s" % (label, method), method not in toks, r.describe())
+            check_eq("%s: Allow exactly" % label, allow, "GET, HEAD")
 
     # ---- oversized bodies
     big = os.path.join(env.dir, "big.bin")

@@ -122,9 +122,17 @@ def main(env):
     error_is("GET unknown", api(srv, "GET", "/nobody", at), 404)
     error_is("GET invalid id", api(srv, "GET", "/bad%20id", at), 404)
     error_is("GET deeper path", api(srv, "GET", "/web1/other", at), 404)
-    check("PUT on the collection: 405", api(srv, "PUT", "", at, WEB).status == 405)
-    check("POST on a client: 405", api(srv, "POST", "/web1", at, WEB).status == 405)
-    check("GET on /secret: 405", api(srv, "GET", "/web1/secret", at).status == 405)
+    # RFC 9110 §15.5.6: a 405 names the methods of the resource asked for.
+    for method, path, allow in (("PUT", "", "GET, HEAD, POST"), ("DELETE", "", "GET, HEAD, POST"),
+                                ("PATCH", "", "GET, HEAD, POST"), ("OPTIONS", "", "GET, HEAD, POST"),
+                                ("POST", "/web1", "GET, HEAD, PUT, DELETE"),
+                                ("PATCH", "/web1", "GET, HEAD, PUT, DELETE"),
+                                ("OPTIONS", "/web1", "GET, HEAD, PUT, DELETE"),
+                                ("GET", "/web1/secret", "POST"), ("PUT", "/web1/secret", "POST"),
+                                ("PATCH", "/web1/secret", "POST")):
+        r = api(srv, method, path, at, WEB if method in ("PUT", "POST", "PATCH") else None)
+        check("%s on %s: 405, Allow: %s" % (method, path or "the collection", allow),
+              r.status == 405 and r.header("allow") == allow, r.describe())
 
     # ---- replace -------------------------------------------------------------------------
     doc = json.loads(api(srv, "GET", "/web1", at).text)

@@ -82,6 +82,16 @@ def main(env):
     r = scim.request("PUT", "/Users")
     check_eq("PUT on the collection: 405", r.status, 405)
     check_eq("... with Allow", r.header("allow"), "GET, HEAD, POST")
+    # A method the gateway does not know reaches SCIM too: a 405 in SCIM's
+    # format naming the resource's own methods (RFC 9110 §15.5.6), not every
+    # method some SCIM resource takes.
+    for path, allow in (("/Users", "GET, HEAD, POST"), ("/Users/" + uid, "GET, HEAD, PUT, PATCH, DELETE"),
+                        ("/Groups", "GET, HEAD, POST"), ("/Users/.search", "POST"),
+                        ("/ServiceProviderConfig", "GET, HEAD"), ("/Schemas", "GET, HEAD")):
+        r = scim.request("OPTIONS", path)
+        scim_error("OPTIONS %s" % path, r, 405)
+        check_eq("... Allow: %s" % allow, r.header("allow"), allow)
+    scim_error("OPTIONS on an unknown endpoint", scim.request("OPTIONS", "/Nope"), 404)
     scim_error("unknown path below a resource", scim.get("/Users/%s/extra" % uid), 404)
     # Everything else under /scim/v2 is SCIM's too, errors included.
     for path in ("/Nope", "/Userz", "/ServiceProviderConfig/x"):

@@ -153,6 +153,7 @@ def main(env):
             "--data", "{}")
     err = scim_json("POST ServiceProviderConfig", r, 405)
     check_eq("405 status string", err.get("status"), "405")
+    check_eq("405 Allow", r.header("allow"), "GET, HEAD")
 
     # ---- ResourceTypes (RFC 7643 §6) ---------------------------------------
     r = get(srv, "/ResourceTypes")

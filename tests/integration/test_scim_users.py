@@ -172,9 +172,11 @@ def main(env):
 
     # ---- methods ----------------------------------------------------------------------------------
     r = scim.request("DELETE", "/Users")
-    check("DELETE on the collection: 405", r.status == 405, r.describe())
+    check("DELETE on the collection: 405, Allow: GET, HEAD, POST",
+          r.status == 405 and r.header("allow") == "GET, HEAD, POST", r.describe())
     r = scim.post("/Users/00000000-0000-4000-8000-000000000000", {"schemas": [USER], "userName": "x"})
-    check("POST on a resource: 405", r.status == 405, r.describe())
+    check("POST on a resource: 405, Allow: GET, HEAD, PUT, PATCH, DELETE",
+          r.status == 405 and r.header("allow") == "GET, HEAD, PUT, PATCH, DELETE", r.describe())
 
 
 run(main)

@@ -94,8 +94,17 @@ def main(env):
     check_eq("an unknown TAP: 404", r.status, 404)
     r = admin.issue("inactive")
     check_eq("an inactive user gets no TAP: 404", r.status, 404)
-    r = admin.call("PUT", admin.taps_path(alice, tap1_id), {})
-    check_eq("PUT on a TAP: 405", r.status, 405)
+    # RFC 9110 §15.5.6: a 405 names the methods of the resource asked for.
+    for method, path, allow in (("PUT", admin.taps_path(alice, tap1_id), "GET, HEAD, DELETE"),
+                                ("PATCH", admin.taps_path(alice, tap1_id), "GET, HEAD, DELETE"),
+                                ("POST", admin.taps_path(alice, tap1_id), "GET, HEAD, DELETE"),
+                                ("OPTIONS", admin.taps_path(alice, tap1_id), "GET, HEAD, DELETE"),
+                                ("PUT", admin.taps_path(alice), "GET, HEAD, POST"),
+                                ("DELETE", admin.taps_path(alice), "GET, HEAD, POST"),
+                                ("OPTIONS", admin.taps_path(alice), "GET, HEAD, POST")):
+        r = admin.call(method, path, {} if method in ("PUT", "PATCH", "POST") else None)
+        check("%s on a TAP%s: 405, Allow: %s" % (method, "" if path.endswith(tap1_id) else "s collection", allow),
+              r.status == 405 and r.header("allow") == allow, r.describe())
 
     # ---- bounds ---------------------------------------------------------------------
     field_error("lifetime 9 minutes", admin.issue(alice, {"lifetimeInMinutes": 9}), "lifetimeInMinutes")
@@ -229,7 +238,11 @@ def main(env):
     check_eq("PATCH with a stale If-Match: 412", r.status, 412)
     check_eq("... nothing changed", (admin.call("GET", P).json() or {}).get("defaultLength"), 20)
     r = admin.call("PATCH", "/admin/v1/recovery/policy", {"mode": "enabled"})
-    check_eq("PATCH on the recovery policy: 405 (PUT the whole document)", r.status, 405)
+    check("PATCH on the recovery policy: 405 (PUT the whole document), Allow: GET, HEAD, PUT",
+          r.status == 405 and r.header("allow") == "GET, HEAD, PUT", r.describe())
+    r = admin.call("DELETE", P)
+    check("DELETE on the TAP policy: 405, Allow: GET, HEAD, PUT, PATCH",
+          r.status == 405 and r.header("allow") == "GET, HEAD, PUT, PATCH", r.describe())
 
     # ---- the recovery policy -------------------------------------------------------------
     R = "/admin/v1/recovery/policy"
@@ -392,7 +405,8 @@ def main(env):
     field_error("audit cursor forged", admin.audit(cursor="MTIz"), "cursor")
     field_error("audit unknown filter", admin.audit(actor="cli"), "actor")
     r = admin.call("DELETE", "/admin/v1/audit")
-    check("DELETE /admin/v1/audit is refused (405)", r.status == 405, r.describe())
+    check("DELETE /admin/v1/audit is refused (405), Allow: GET, HEAD",
+          r.status == 405 and r.header("allow") == "GET, HEAD", r.describe())
     rows = sql(env, "SELECT count(*) FROM audit_events")
     check_eq("... nothing was deleted", int(rows[0][0]), len(all_ev))
 
