@@ -17,10 +17,16 @@ static gw_route_t *g_routes[GW_METRICS_MAX_ROUTES - 1];
 static size_t g_route_len[GW_METRICS_MAX_ROUTES - 1];
 static unsigned g_route_count;
 
-static const char CSP_PAGE[] =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self' https: http://localhost:* http://127.0.0.1:* "
-    "http://[::1]:*; frame-ancestors 'none'; base-uri 'none'";
+/* The page policy around its form-action. */
+#define CSP_HEAD                                                                                             \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "    \
+    "form-action 'self'"
+#define CSP_TAIL "; frame-ancestors 'none'; base-uri 'none'"
+/* A page that names no form target (gw_reply_form_action): any https
+ * origin and the loopback ones, where a relying party may wait. There is
+ * no [::1] here: CSP3 §2.3.1 host-char = ALPHA / DIGIT / "-", so no source
+ * expression can spell an IPv6 literal, and browsers drop the attempt. */
+static const char CSP_PAGE[] = CSP_HEAD " https: http://localhost:* http://127.0.0.1:*" CSP_TAIL;
 static const char HSTS[] = "max-age=63072000; includeSubDomains";
 
 uint64_t gw_now_ns(void)
@@ -313,6 +319,19 @@ h2o_loop_t *gw_req_loop(gw_req_t *r)
     return r->thread->loop;
 }
 
+void gw_reply_form_action(gw_req_t *r, const char *source, size_t len)
+{
+    if (r->req == NULL || len == 0 || len > GW_FORM_ACTION_MAX)
+        return;
+    /* Nothing that could end the source list or start another directive. */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)source[i];
+        if (!isalnum(c) && c != ':' && c != '/' && c != '.' && c != '-' && c != '*')
+            return;
+    }
+    r->_form_action = h2o_strdup(&r->req->pool, source, len);
+}
+
 void gw_reply_header(gw_req_t *r, const char *name, const char *value, size_t len)
 {
     h2o_req_t *req = r->req;
@@ -353,7 +372,13 @@ static h2o_req_t *reply_start(gw_req_t *r, int status, const char *content_type,
      * JSON is never rendered (nosniff), so it skips two long headers that
      * every API response would otherwise carry. */
     if (flags & GW_ROUTE_HTML) {
-        ADD_STR(req, "content-security-policy", CSP_PAGE, sizeof(CSP_PAGE) - 1);
+        if (r->_form_action.base != NULL) {
+            h2o_iovec_t csp = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT(CSP_HEAD " ")),
+                                         r->_form_action, h2o_iovec_init(H2O_STRLIT(CSP_TAIL)));
+            ADD_STR(req, "content-security-policy", csp.base, csp.len);
+        } else {
+            ADD_STR(req, "content-security-policy", CSP_PAGE, sizeof(CSP_PAGE) - 1);
+        }
         ADD_STR(req, "x-frame-options", H2O_STRLIT("DENY"));
     }
     if (flags & GW_ROUTE_NO_STORE)

@@ -76,6 +76,8 @@ struct gw_req {
     /* The asynchronous operation in flight, detached if the request dies first. */
     void *pending;
     gw_req_detach_fn detach;
+    /* gw_reply_form_action's source: owning file only. */
+    h2o_iovec_t _form_action;
     /* gw_reply_borrowed's release and its argument: owning file only. */
     void (*_release)(void *arg);
     void *_release_arg;
@@ -110,6 +112,17 @@ unsigned gw_req_method(gw_req_t *r);
  * the header alone, for replies with a body of their own format (SCIM). */
 void gw_reply_allow(gw_req_t *r, unsigned methods);
 void gw_reply_method_not_allowed(gw_req_t *r, unsigned methods, const char *public_msg);
+
+/* Where the forms of the page being answered lead besides this origin,
+ * directly or through the redirects that answer them (browsers check
+ * form-action on those too): `source`, one CSP source expression, an
+ * origin ("https://rp.example:8443") or a scheme ("http:"). The page's
+ * form-action is then 'self' and `source` alone, instead of the default
+ * list (any https origin, http://localhost and http://127.0.0.1). Ignored
+ * unless it is URL characters only (letters, digits, ":/.-*"), at most
+ * GW_FORM_ACTION_MAX bytes; copied. */
+#define GW_FORM_ACTION_MAX 300
+void gw_reply_form_action(gw_req_t *r, const char *source, size_t len);
 
 /* Adds a response header (lower-case name). Values are copied. */
 void gw_reply_header(gw_req_t *r, const char *name, const char *value, size_t len);

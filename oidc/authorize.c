@@ -192,7 +192,7 @@ static void on_stored(gw_req_t *r, PGresult *res, const gw_err_t *err)
         return;
     }
     oidc_signin_page_new(r, id, NULL, c->a.login_hint.base, c->a.acr_values.base, c->a.acr_values.len,
-                         c->a.claims.base, c->a.claims.len);
+                         c->a.claims.base, c->a.claims.len, c->a.redirect_uri);
 }
 
 /* The sign-in page for a request the browser carries in a box (pending.c):
@@ -210,7 +210,7 @@ static void show_sign_in(gw_req_t *r, az_ctx_t *c)
         return;
     }
     oidc_signin_page_new(r, id, sealed, c->a.login_hint.base, c->a.acr_values.base, c->a.acr_values.len,
-                         c->a.claims.base, c->a.claims.len);
+                         c->a.claims.base, c->a.claims.len, c->a.redirect_uri);
 }
 
 static void on_session(gw_req_t *r, const oidc_session_t *s, const gw_err_t *err)

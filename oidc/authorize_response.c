@@ -7,6 +7,7 @@
 
 #include "gateway/log.h"
 #include "oidc/authorize_internal.h"
+#include "oidc/clients_internal.h"
 
 static size_t params_room(const oidc_param_t *params, size_t n)
 {
@@ -95,6 +96,14 @@ h2o_iovec_t oidc_az_form_post_html(h2o_mem_pool_t *pool, const char *uri, size_t
     return h2o_iovec_init(buf, o);
 }
 
+void oidc_reply_form_target(gw_req_t *r, const char *uri, size_t len)
+{
+    char source[GW_FORM_ACTION_MAX + 1];
+    size_t n = uri != NULL ? oidc_redirect_uri_csp_source(uri, len, source, sizeof(source)) : 0;
+    if (n > 0)
+        gw_reply_form_action(r, source, n);
+}
+
 void oidc_az_respond(gw_req_t *r, const oidc_az_request_t *a, const oidc_param_t *params, size_t n)
 {
     /* At most 4 callers' parameters plus state and iss. */
@@ -107,6 +116,8 @@ void oidc_az_respond(gw_req_t *r, const oidc_az_request_t *a, const oidc_param_t
     h2o_mem_pool_t *pool = &r->req->pool;
     if (a->response_mode == OIDC_RM_FORM_POST) {
         h2o_iovec_t page = oidc_az_form_post_html(pool, a->redirect_uri.base, a->redirect_uri.len, all, k);
+        /* The form posts to the relying party itself. */
+        oidc_reply_form_target(r, a->redirect_uri.base, a->redirect_uri.len);
         gw_reply_html(r, 200, page.base, page.len);
         return;
     }

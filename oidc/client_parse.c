@@ -243,6 +243,30 @@ int oidc_redirect_uri_match(const char *registered, const char *uri, size_t len)
     return 0;
 }
 
+size_t oidc_redirect_uri_csp_source(const char *uri, size_t len, char *out, size_t cap)
+{
+    const char *why;
+    uri_parts_t p;
+    if (uri == NULL || uri_split(uri, len, &p, &why) != 0 ||
+        !((p.scheme_len == 5 && memcmp(uri, "https", 5) == 0) ||
+          (p.scheme_len == 4 && memcmp(uri, "http", 4) == 0)))
+        return 0;
+    /* The origin: scheme, host and port as the URI spells them (CSP host
+     * matching ignores case; no port means the scheme's default, as in the
+     * URI). An IPv6 literal has no spelling in CSP (host-char = ALPHA /
+     * DIGIT / "-"), and host-part matching never matches a host that is not
+     * a domain (CSP3 #match-hosts, step 1), so the narrowest source that
+     * matches one is the scheme alone: "http:" (which also allows https). */
+    size_t n = uri[p.host_at] == '[' ? p.scheme_len + 1 : p.port_at + p.port_len;
+    if (n + 1 > cap)
+        return 0;
+    memcpy(out, uri, n);
+    if (uri[p.host_at] == '[')
+        out[p.scheme_len] = ':';
+    out[n] = '\0';
+    return n;
+}
+
 /* ---- the client object ----------------------------------------------------- */
 
 static void free_strings(char **v, size_t n)

@@ -45,6 +45,14 @@ int oidc_redirect_uri_check(const char *uri, size_t len, gw_err_t *err);
  * §7.3, which RFC 9700 §2.1 keeps); every other byte must still match. */
 int oidc_redirect_uri_match(const char *registered, const char *uri, size_t len);
 
+/* The CSP source expression a page's form-action needs so that its forms
+ * may end at redirect URI `uri` (one that passed oidc_redirect_uri_check):
+ * its origin ("https://rp.example:8443"), or for an IPv6 literal host,
+ * which CSP cannot name, its scheme ("http:"). Written NUL-terminated to
+ * `out`; returns its length, or 0 (nothing written) when `uri` is not an
+ * http(s) URI or `cap` is too small. */
+size_t oidc_redirect_uri_csp_source(const char *uri, size_t len, char *out, size_t cap);
+
 /* Names of token_endpoint_auth_method values and grant types. */
 const char *oidc_auth_method_name(int method);
 int oidc_auth_method_parse(const char *s, size_t len, int *out);

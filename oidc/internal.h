@@ -189,11 +189,25 @@ void oidc_session_end(gw_req_t *r, const char *session_id, void (*done)(gw_req_t
  * error message. Used by /authorize when a sign-in is needed. */
 void oidc_signin_page(gw_req_t *r, const char *request_id, const char *login_hint, const char *error);
 /* The same for a request /authorize has just made, from the login_hint,
- * acr_values and claims it has in hand (NULL when absent): no lookup.
- * `sealed`: the request's box (pending.c), which every form and link of the
- * page carries; NULL for a stored request. */
+ * acr_values and claims it has in hand (NULL when absent) and its verified
+ * redirect URI: no lookup. `sealed`: the request's box (pending.c), which
+ * every form and link of the page carries; NULL for a stored request. */
 void oidc_signin_page_new(gw_req_t *r, const char *request_id, const char *sealed, const char *login_hint,
-                          const char *acr_values, size_t acr_len, const char *claims, size_t claims_len);
+                          const char *acr_values, size_t acr_len, const char *claims, size_t claims_len,
+                          h2o_iovec_t redirect_uri);
+
+/* The page being answered has forms that may end, by a redirect or
+ * directly (form_post), at `uri`: a redirect URI verified for its client.
+ * Its form-action allows that origin and no other (gw_reply_form_action,
+ * oidc_redirect_uri_csp_source); nothing changes for a NULL `uri`. */
+void oidc_reply_form_target(gw_req_t *r, const char *uri, size_t len);
+
+/* Sends `page` (request pool memory) as a 200 page (no-store) whose forms
+ * may end at the relying party of pending request `request_id` (a uuid, or
+ * NULL or OIDC_CONTEXT_ACCOUNT for none): the request's redirect URI is
+ * looked up for oidc_reply_form_target first. When the lookup fails or
+ * finds no live request, the page goes with the default policy. */
+void oidc_page_reply_for_request(gw_req_t *r, const char *request_id, h2o_iovec_t page);
 
 /* ---- pending requests the browser carries (pending.c) ----------------------- */
 
@@ -220,7 +234,7 @@ const char *oidc_pending_seal(h2o_mem_pool_t *pool, const char *id, int64_t crea
 int oidc_pending_open(h2o_mem_pool_t *pool, const char *id, const char *sealed, size_t len,
                       const char **params_json, int64_t *created_at);
 /* Whether request `id` is live, as oidc_stmt_authz_request_live answers it
- * (one row of login_hint, acr_values, claims, or none), storing it from
+ * (one row of login_hint, acr_values, claims, redirect_uri, or none), storing it from
  * `sealed` first when the browser carries it and it is not stored yet.
  * Without a box, or with one that does not open, the stored row alone
  * answers. For every door of the sign-in page but the password form. */

@@ -4,7 +4,8 @@
 
 store_stmt_t oidc_stmt_authz_request_live = {
     "signin_authz_request_live",
-    "SELECT params->>'login_hint', params->>'acr_values', params->>'claims' FROM authorization_requests "
+    "SELECT params->>'login_hint', params->>'acr_values', params->>'claims', params->>'redirect_uri' "
+    "FROM authorization_requests "
     "WHERE id = $1::uuid AND expires_at > now()",
     1,
     0,

@@ -181,6 +181,9 @@ static void confirm_page(gw_req_t *r)
     hidden(buf, &o, pool, OIDC_CSRF_FIELD, h2o_iovec_init(token, OIDC_CSRF_TOKEN_LEN));
     o += (size_t)sprintf(buf + o, "<input type=\"hidden\" name=\"confirm\" value=\"yes\">\n"
                                   "<button type=\"submit\">Sign out</button></form></main></body></html>\n");
+    /* The form's answer is a 303 to the post-logout redirect URI. */
+    if (c->redirect_ok)
+        oidc_reply_form_target(r, c->post_logout_uri.base, c->post_logout_uri.len);
     gw_reply_html(r, 200, buf, o);
 }
 

@@ -222,8 +222,11 @@ void oidc_error_page(gw_req_t *r, int status, const char *title, const char *mes
     gw_reply_html(r, status, page.base, page.len);
 }
 
+/* `redirect_uri`: where the request's answer goes (base NULL: none, the
+ * account page), for the page's form-action: the forms' answer may be a
+ * 303 there (login.c, totp_signin.c). */
 static void render_signin(gw_req_t *r, const char *context, const char *sealed, const char *login_hint,
-                          const char *error, int need, const char *notice)
+                          const char *error, int need, const char *notice, h2o_iovec_t redirect_uri)
 {
     h2o_iovec_t cookie = oidc_csrf_cookie_get_or_set(r);
     char token[OIDC_CSRF_TOKEN_LEN + 1];
@@ -245,6 +248,7 @@ static void render_signin(gw_req_t *r, const char *context, const char *sealed, 
                             sealed};
     h2o_iovec_t page = oidc_page_signin(&r->req->pool, &v);
     no_store(r);
+    oidc_reply_form_target(r, redirect_uri.base, redirect_uri.len);
     gw_reply_html(r, 200, page.base, page.len);
 }
 
@@ -258,7 +262,7 @@ typedef struct {
  * known: a step-up says why the user is asked again and what will do. */
 static void render_for_request(gw_req_t *r, const char *request_id, const char *sealed, const char *hint,
                                const char *error, const char *acr, size_t acr_len, const char *claims,
-                               size_t claims_len)
+                               size_t claims_len, h2o_iovec_t redirect_uri)
 {
     int need = oidc_acr_needed(acr, acr_len, claims, claims_len);
     const char *notice = NULL;
@@ -267,7 +271,7 @@ static void render_for_request(gw_req_t *r, const char *request_id, const char *
     else if (need == OIDC_ACR_LEVEL_MFA)
         notice = "This application asks for two-step sign-in: a passkey, or your password and a code from "
                  "your authenticator app.";
-    render_signin(r, request_id, sealed, hint, error, need, notice);
+    render_signin(r, request_id, sealed, hint, error, need, notice, redirect_uri);
 }
 
 static void on_request_loaded(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
@@ -291,13 +295,14 @@ static void on_request_loaded(gw_req_t *r, void *data, PGresult *res, const gw_e
     const char *hint = p->hint;
     if (hint == NULL && store_value(res, 0, 0) != NULL)
         hint = gw_req_strdup(r, store_value(res, 0, 0), strlen(store_value(res, 0, 0))).base;
-    const char *acr = store_value(res, 0, 1), *claims = store_value(res, 0, 2);
+    const char *acr = store_value(res, 0, 1), *claims = store_value(res, 0, 2), *uri = store_value(res, 0, 3);
     render_for_request(r, p->request_id, NULL, hint, p->error, acr, acr ? strlen(acr) : 0, claims,
-                       claims ? strlen(claims) : 0);
+                       claims ? strlen(claims) : 0, h2o_iovec_init(uri, uri ? strlen(uri) : 0));
 }
 
 void oidc_signin_page_new(gw_req_t *r, const char *request_id, const char *sealed, const char *login_hint,
-                          const char *acr_values, size_t acr_len, const char *claims, size_t claims_len)
+                          const char *acr_values, size_t acr_len, const char *claims, size_t claims_len,
+                          h2o_iovec_t redirect_uri)
 {
     if (r->req == NULL)
         return;
@@ -308,7 +313,7 @@ void oidc_signin_page_new(gw_req_t *r, const char *request_id, const char *seale
     oidc_context_t id;
     oidc_context_parse(request_id, OIDC_UUID_LEN, id);
     render_for_request(r, id, sealed, login_hint, NULL, acr_values, acr_values ? acr_len : 0, claims,
-                       claims ? claims_len : 0);
+                       claims ? claims_len : 0, redirect_uri);
 }
 
 void oidc_signin_page(gw_req_t *r, const char *request_id, const char *login_hint, const char *error)
@@ -337,7 +342,8 @@ void oidc_signin_page_account(gw_req_t *r, const char *username, const char *err
 {
     if (r->req == NULL)
         return;
-    render_signin(r, OIDC_CONTEXT_ACCOUNT, NULL, username, error, 0, "Sign in to manage how you sign in.");
+    render_signin(r, OIDC_CONTEXT_ACCOUNT, NULL, username, error, 0, "Sign in to manage how you sign in.",
+                  h2o_iovec_init(NULL, 0));
 }
 
 void oidc_code_page(gw_req_t *r, const char *context, const char *step, const char *username,
@@ -349,7 +355,38 @@ void oidc_code_page(gw_req_t *r, const char *context, const char *step, const ch
     char token[OIDC_CSRF_TOKEN_LEN + 1];
     oidc_csrf_token(cookie.base, cookie.len, context, token);
     oidc_code_view_t v = {context, token, step, username, error};
-    h2o_iovec_t page = oidc_page_code(&r->req->pool, &v);
+    oidc_page_reply_for_request(r, context, oidc_page_code(&r->req->pool, &v));
+}
+
+/* ---- pages whose forms may end at the relying party -------------------------------- */
+
+typedef struct {
+    h2o_iovec_t page;
+} target_page_t;
+
+static void on_target(gw_req_t *r, void *data, PGresult *res, const gw_err_t *err)
+{
+    target_page_t *t = data;
+    const char *uri = res != NULL && PQntuples(res) == 1 ? store_value(res, 0, 3) : NULL;
+    if (res == NULL) /* the page still goes out, with the default form-action */
+        gw_log_write(GW_LOG_WARN, "signin", r->id, "request's redirect URI not read: %s (%s)",
+                     err ? err->public : "?", err ? err->detail : "");
+    oidc_reply_form_target(r, uri, uri ? strlen(uri) : 0);
     no_store(r);
-    gw_reply_html(r, 200, page.base, page.len);
+    gw_reply_html(r, 200, t->page.base, t->page.len);
+}
+
+void oidc_page_reply_for_request(gw_req_t *r, const char *request_id, h2o_iovec_t page)
+{
+    if (r->req == NULL)
+        return;
+    if (request_id == NULL || !oidc_uuid_ok(request_id, strlen(request_id))) {
+        no_store(r);
+        gw_reply_html(r, 200, page.base, page.len);
+        return;
+    }
+    target_page_t *t = gw_req_alloc(r, sizeof(*t));
+    t->page = page;
+    const char *params[1] = {request_id};
+    gw_req_query(r, &oidc_stmt_authz_request_live, params, on_target, t);
 }

@@ -164,7 +164,7 @@ done:
 /* ---- storing a box as the row it replaces ------------------------------------------ */
 
 /* The same answer as oidc_stmt_authz_request_live (login_hint, acr_values,
- * claims of a live request; no row otherwise), storing the request first
+ * claims, redirect_uri of a live request; no row otherwise), storing the request first
  * when it is not stored yet. Of two doors used at once, one inserts and the
  * other finds its row. A request whose client has been removed meanwhile is
  * not stored, as the client's removal would have deleted its row. The outer
@@ -183,10 +183,11 @@ static store_stmt_t STMT_PENDING_STORE = {
               "  WHERE to_timestamp($3::bigint) + make_interval(secs => $4::int) > now() "
               "    AND EXISTS (SELECT 1 FROM clients c WHERE c.id = p.params->>'client_id') "
               "  ON CONFLICT (id) DO NOTHING RETURNING params) "
-              "SELECT params->>'login_hint', params->>'acr_values', params->>'claims' FROM stored "
+              "SELECT params->>'login_hint', params->>'acr_values', params->>'claims', "
+              "  params->>'redirect_uri' FROM stored "
               "UNION ALL "
-              "SELECT params->>'login_hint', params->>'acr_values', params->>'claims' FROM "
-              "authorization_requests "
+              "SELECT params->>'login_hint', params->>'acr_values', params->>'claims', "
+              "  params->>'redirect_uri' FROM authorization_requests "
               "WHERE id = $1::uuid AND expires_at > now()",
     4, 0};
 

@@ -147,8 +147,8 @@ void oidc_session_db_register(void);
 void oidc_throttle_db_register(void);
 void oidc_login_db_register(void);
 
-/* SELECT params->>'login_hint', ->>'acr_values', ->>'claims' of a live
- * authorization request by id. */
+/* SELECT params->>'login_hint', ->>'acr_values', ->>'claims',
+ * ->>'redirect_uri' of a live authorization request by id. */
 extern store_stmt_t oidc_stmt_authz_request_live;
 
 /* A password sign-in's first step: with $7 the authorization request id

@@ -53,7 +53,9 @@ static void enrol_page(gw_req_t *r, enrol_t *e, const char *error)
         gw_wipe(svg, strlen(svg));
         free(svg);
     }
-    gw_reply_html(r, 200, page.base, page.len);
+    /* For a pending request, confirming goes on to it (resume), which may
+     * answer with the relying party's redirect. */
+    oidc_page_reply_for_request(r, e->request, page);
 }
 
 static int csrf_or_page(gw_req_t *r, const oidc_account_t *a, const enrol_t *e)

@@ -4,7 +4,9 @@
  *
  * Properties besides "no crash": an accepted URI has no fragment, no
  * userinfo, only printable ASCII and an https or loopback-http scheme; a URI
- * always matches itself; a non-loopback URI matches nothing but itself. */
+ * always matches itself; a non-loopback URI matches nothing but itself; its
+ * form-action source (oidc_redirect_uri_csp_source) is a prefix of it (its
+ * origin, or its scheme and colon) made of characters a CSP source allows. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (oidc_redirect_uri_check(s, n, &err) == 0) {
         check_accepted(s, n);
         if (!oidc_redirect_uri_match(s, s, n))
+            abort();
+        char src[OIDC_CLIENT_URI_MAX + 1];
+        size_t k = oidc_redirect_uri_csp_source(s, n, src, sizeof(src));
+        if (k == 0 || k != strlen(src) ||
+            strspn(src, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789:/.-") != k)
+            abort();
+        if (memcmp(src, s, k) != 0) /* the origin, or "http:" / "https:" */
             abort();
     }
     char *nl = strchr(s, '\n');

@@ -47,6 +47,13 @@ export function check(name, cond, detail = '') {
   return Boolean(cond);
 }
 
+/** A TAP line for a check that could not run here, with the reason (counted as skipped, never passed). */
+export function skip(name, reason) {
+  count += 1;
+  name = String(name).replace(/\s+/g, ' ').trim();
+  process.stdout.write(`ok ${count} - ${name} # SKIP ${String(reason).replace(/\s+/g, ' ').trim()}\n`);
+}
+
 export function checkEq(name, got, want) {
   const a = JSON.stringify(got);
   const b = JSON.stringify(want);

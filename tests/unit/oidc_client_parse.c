@@ -106,6 +106,46 @@ static void test_redirect_uri_match(void **state)
     assert_false(match("https://127.0.0.1/cb", "https://127.0.0.1:8443/cb"));
 }
 
+static const char *csp_source(const char *uri, size_t cap)
+{
+    static char out[128];
+    memset(out, 'x', sizeof(out));
+    size_t n = oidc_redirect_uri_csp_source(uri, strlen(uri), out, cap);
+    if (n == 0)
+        return NULL;
+    assert_int_equal(strlen(out), n);
+    return out;
+}
+
+/* The form-action source of a redirect URI: its origin as the browser
+ * matches it (CSP3 host-source), or the scheme for an IPv6 literal, which
+ * no host-source can spell. */
+static void test_redirect_uri_csp_source(void **state)
+{
+    (void)state;
+    assert_string_equal(csp_source("https://app.example/cb?x=1", 128), "https://app.example");
+    assert_string_equal(csp_source("https://app.example:8443/cb", 128), "https://app.example:8443");
+    assert_string_equal(csp_source("https://app.example", 128), "https://app.example");
+    assert_string_equal(csp_source("https://app.example?x=1", 128), "https://app.example");
+    assert_string_equal(csp_source("http://127.0.0.1:53121/cb", 128), "http://127.0.0.1:53121");
+    assert_string_equal(csp_source("http://127.0.0.1/cb", 128), "http://127.0.0.1");
+    assert_string_equal(csp_source("http://localhost:3000/callback", 128), "http://localhost:3000");
+    /* Never "http://[::1]:8080", which Chromium and WebKit drop. */
+    assert_string_equal(csp_source("http://[::1]:8080/cb", 128), "http:");
+    assert_string_equal(csp_source("http://[::1]/cb", 128), "http:");
+    assert_string_equal(csp_source("https://[2001:db8::1]/cb", 128), "https:");
+    /* Broken twins: not http(s), malformed, no room. */
+    assert_null(csp_source("javascript://app.example/%0aalert(1)", 128));
+    assert_null(csp_source("ftp://app.example/cb", 128));
+    assert_null(csp_source("https:/app.example/cb", 128));
+    assert_null(csp_source("https://user@app.example/cb", 128));
+    assert_null(csp_source("https://[::1/cb", 128));
+    assert_null(csp_source("", 128));
+    assert_null(csp_source("https://app.example:8443/cb", sizeof("https://app.example:8443") - 1));
+    assert_string_equal(csp_source("https://app.example:8443/cb", sizeof("https://app.example:8443")),
+                        "https://app.example:8443");
+}
+
 static oidc_client_t *from_json(const char *json, const char *id, gw_err_t *err)
 {
     memset(err, 0, sizeof(*err));
@@ -336,13 +376,10 @@ static void test_cache(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_redirect_uri_valid),
-        cmocka_unit_test(test_redirect_uri_broken_twins),
-        cmocka_unit_test(test_redirect_uri_match),
-        cmocka_unit_test(test_client_from_json),
-        cmocka_unit_test(test_client_from_json_broken),
-        cmocka_unit_test(test_client_jwks),
-        cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_redirect_uri_valid), cmocka_unit_test(test_redirect_uri_broken_twins),
+        cmocka_unit_test(test_redirect_uri_match), cmocka_unit_test(test_redirect_uri_csp_source),
+        cmocka_unit_test(test_client_from_json),   cmocka_unit_test(test_client_from_json_broken),
+        cmocka_unit_test(test_client_jwks),        cmocka_unit_test(test_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
