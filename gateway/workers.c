@@ -63,10 +63,14 @@ static uint64_t clock_ns(clockid_t id)
  *     (a hash) when no sign-in arrives meanwhile; under a storm sign-ins
  *     arrive every few milliseconds.
  * On this project's 2-core bench machine (tests/bench/oidc.sh, 16 browsers
- * signing in at once), holding for up to 50 ms took the CPU of a sign-in's
- * work outside the hash from about 1.8 ms to 1.0 ms: the event loops 0.63
- * to 0.36 ms, PostgreSQL 0.96 to 0.53 ms, the browsers' driver 0.20 to
- * 0.14 ms. */
+ * signing in at once; three alternations of worker_hold_ms 0 and 50 on one
+ * build), holding took the CPU of a sign-in's work outside the hash from
+ * 1.91-1.93 ms to 0.96-1.16 ms (the event loops 0.66-0.69 to 0.33-0.39 ms,
+ * PostgreSQL 1.02-1.05 to 0.49-0.61 ms, the browsers' driver 0.20-0.22 to
+ * 0.14-0.16 ms), with hashes going back about 7 at a time after 27 ms on
+ * average: complete flows went from 86-89% to 91-93% of what the cores
+ * can hash, the median flow from about 150 to 133 ms, the 99th percentile
+ * from about 175 to 205 ms. */
 
 /* Under g.lock, with `now` read under it too: every time compared here was,
  * so none is later than `now` (read before taking the lock, a job's end
