@@ -119,6 +119,20 @@ static int exec_simple(PGconn *conn, const char *sql, gw_err_t *err)
     return ok ? 0 : -1;
 }
 
+/* The published keys (SQL_ACTIVE), read with the blocking connection of a
+ * tool or of start-up; NULL with `err` filled when they cannot be read. */
+static PGresult *read_published(PGconn *conn, gw_err_t *err)
+{
+    PGresult *res = PQexec(conn, SQL_ACTIVE);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        GW_ERR(err, GW_E_INTERNAL, "cannot read signing_keys");
+        gw_err_detail(err, "%s", PQresultErrorMessage(res));
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
 int gw_keys_init(PGconn *conn, const uint8_t kek[32], gw_err_t *err)
 {
     gw_keys_set_kek(kek);
@@ -157,13 +171,9 @@ int gw_keys_init(PGconn *conn, const uint8_t kek[32], gw_err_t *err)
     for (size_t i = 0; i < 2; i++)
         if (!have[i])
             gw_log_info("created the first signing key %s (%s)", kid[i], ALGS[i]);
-    PGresult *res = PQexec(conn, SQL_ACTIVE);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        GW_ERR(err, GW_E_INTERNAL, "cannot read signing_keys");
-        gw_err_detail(err, "%s", PQresultErrorMessage(res));
-        PQclear(res);
+    PGresult *res = read_published(conn, err);
+    if (res == NULL)
         return -1;
-    }
     int rc = install_result(res, err);
     PQclear(res);
     store_stmt_register(&STMT_FINGERPRINT);
@@ -176,13 +186,9 @@ int gw_keys_init(PGconn *conn, const uint8_t kek[32], gw_err_t *err)
  * open every published key first. */
 static int check_kek(PGconn *conn, const uint8_t kek[32], gw_err_t *err)
 {
-    PGresult *res = PQexec(conn, SQL_ACTIVE);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        GW_ERR(err, GW_E_INTERNAL, "cannot read signing_keys");
-        gw_err_detail(err, "%s", PQresultErrorMessage(res));
-        PQclear(res);
+    PGresult *res = read_published(conn, err);
+    if (res == NULL)
         return -1;
-    }
     gw_key_row_t rows[GW_KEYSET_MAX];
     int n = rows_of(res, rows);
     int rc = gw_keys_check_open(kek, rows, (size_t)n, err);

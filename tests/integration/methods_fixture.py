@@ -182,3 +182,18 @@ def register_passkey(srv, b, csrf, cred_id, transports):
     require("registration options: 200", r.status == 200, r)
     credential = passkey_credential(srv, r.json["publicKey"], cred_id, transports)
     return post_json(b, "/account/security/passkey", {"csrf": csrf, "name": "Key", "credential": credential})
+
+
+def stored_p256_passkey(db, user_id, cred_id):
+    """A fresh P-256 key whose public half is stored as `user_id`'s passkey
+    `cred_id` (no backup, attestation none), as registration would leave
+    it; the private key, to sign assertions with."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = ec.generate_private_key(ec.SECP256R1())
+    spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    sql(db, "insert into webauthn_credentials (user_id, credential_id, public_key, alg, backup_eligible, "
+            "backed_up, attestation_fmt, name) values ('%s', '\\x%s', '\\x%s', -7, false, false, 'none', 'Key')"
+            % (user_id, cred_id.hex(), spki.hex()))
+    return key

@@ -23,12 +23,12 @@ import hashlib
 import json
 import uuid
 
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from authorize_browser import Browser
 from harness import b64url, check, check_eq, require, run
-from methods_fixture import add_user, data_attr, post_json, sql
+from methods_fixture import add_user, data_attr, post_json, sql, stored_p256_passkey
 
 
 def main(env):
@@ -37,13 +37,8 @@ def main(env):
     emile = add_user(srv, "Émile", "lemon tree 1")
     alice = add_user(srv, "alice", "wonderland 1")
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    spki = key.public_key().public_bytes(serialization.Encoding.DER,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
     cred_id = b"\x6a" * 16
-    sql(db, "insert into webauthn_credentials (user_id, credential_id, public_key, alg, backup_eligible, "
-            "backed_up, attestation_fmt, name) values ('%s', '\\x%s', '\\x%s', -7, false, false, 'none', 'Key')"
-            % (emile, cred_id.hex(), spki.hex()))
+    key = stored_p256_passkey(db, emile, cred_id)
     counter = [0]
     src = [100]
 

@@ -20,12 +20,12 @@ import hashlib
 import json
 import uuid
 
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from authorize_browser import Browser
 from harness import b64url, check_eq, require, run
-from methods_fixture import add_user, data_attr, form_fields, post_json, sql
+from methods_fixture import add_user, data_attr, form_fields, post_json, sql, stored_p256_passkey
 
 
 def main(env):
@@ -40,13 +40,8 @@ def main(env):
     check_eq("the password form takes \"émile\" for Émile", (r.status, r.header("location")),
              (303, "/account/security"))
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    spki = key.public_key().public_bytes(serialization.Encoding.DER,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
     cred_id = b"\x5e" * 16
-    sql(db, "insert into webauthn_credentials (user_id, credential_id, public_key, alg, backup_eligible, "
-            "backed_up, attestation_fmt, name) values ('%s', '\\x%s', '\\x%s', -7, false, false, 'none', 'Key')"
-            % (emile, cred_id.hex(), spki.hex()))
+    key = stored_p256_passkey(db, emile, cred_id)
     counter = [0]
 
     def passkey_signin(typed, src):

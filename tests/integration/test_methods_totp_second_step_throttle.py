@@ -50,6 +50,16 @@ def with_app(env, srv, db, name, src):
     return uid, key, step
 
 
+def at_code_step(env, srv, db, name, app_src, src):
+    """with_app, then a browser from `src` past the right password: the
+    user, key and confirming step, that browser and the code form's fields."""
+    uid, key, confirmed = with_app(env, srv, db, name, app_src)
+    b = Browser(srv, src)
+    r, step = password(b, name, name + " password 1")
+    require("%s's right password: the code step" % name, step and step.get("step"), r)
+    return uid, key, confirmed, b, step
+
+
 def password(b, username, pw):
     """The account page's sign-in form with a username and password: the
     reply, and the code form's fields when it is the code step."""
@@ -61,6 +71,20 @@ def password(b, username, pw):
 
 def session_set(r):
     return "__Host-regain-session" in r.set_cookies()
+
+
+def refused_unchecked(db, r, whose, user_id, confirmed_step, reason):
+    """`r` answered the right code of `whose` half-finished sign-in: no
+    session, audited as method.failed `reason` (kind totp), and the code
+    never checked (the app's last used step is still its confirming one)."""
+    check("the right code on the half-finished sign-in of %s: refused, no session" % whose,
+          r.status == 200 and not session_set(r), r)
+    check_eq("... no code session for the user", sql(db, "select count(*) from sessions where user_id = '%s' "
+                                                          "and 'otp' = any(amr)" % user_id), [["0"]])
+    check_eq("... audited as method.failed %s, kind totp" % reason, failed(db, user_id)[-1], [reason, "totp"])
+    check_eq("... the app's last used step did not move (the code was not checked)",
+             sql(db, "select last_used_step from totp_authenticators where user_id = '%s'" % user_id),
+             [[str(confirmed_step)]])
 
 
 def main(env):
@@ -92,10 +116,7 @@ def main(env):
              sql(db, "select failures from login_throttle where key = 'addr:127.0.0.71'"), [["4"]])
 
     # ---- an account locked meanwhile refuses the second step ------------------------------------
-    bea, bkey, bstep = with_app(env, srv, db, "bea", "127.0.0.72")
-    owner = Browser(srv, "127.0.0.73")
-    r, step = password(owner, "bea", "bea password 1")
-    require("bea's right password: the code step", step and step.get("step"), r)
+    bea, bkey, bstep, owner, step = at_code_step(env, srv, db, "bea", "127.0.0.72", "127.0.0.73")
     r_wrong = owner.post("/login/code", dict(step, code=wrong(bkey)))
     check("a wrong code: the code page again, no session",
           r_wrong.status == 200 and 'role="alert"' in r_wrong.text and not session_set(r_wrong), r_wrong)
@@ -106,20 +127,11 @@ def main(env):
             sql(db, "select locked_until > now() from login_throttle where key = 'user:bea'") == [["t"]],
             sql(db, "select * from login_throttle where key = 'user:bea'"))
     r = owner.post("/login/code", dict(step, code=totp(bkey, bstep + 1)))
-    check("the right code on the half-finished sign-in of a locked account: refused, no session",
-          r.status == 200 and not session_set(r), r)
-    check_eq("... no session for bea", sql(db, "select count(*) from sessions where user_id = '%s' and "
-                                               "'otp' = any(amr)" % bea), [["0"]])
+    refused_unchecked(db, r, "a locked account", bea, bstep, "throttled")
     check_eq("... the same page a wrong code gets", r.text, r_wrong.text)
-    check_eq("... audited as method.failed throttled, kind totp", failed(db, bea)[-1], ["throttled", "totp"])
-    check_eq("... the app's last used step did not move (the code was not checked)",
-             sql(db, "select last_used_step from totp_authenticators where user_id = '%s'" % bea), [[str(bstep)]])
 
     # ---- success forgives what it proved right ----------------------------------------------------
-    cid, ckey, cstep = with_app(env, srv, db, "cid", "127.0.0.75")
-    c = Browser(srv, "127.0.0.76")
-    r, step = password(c, "cid", "cid password 1")
-    require("cid's right password: the code step", step and step.get("step"), r)
+    cid, ckey, cstep, c, step = at_code_step(env, srv, db, "cid", "127.0.0.75", "127.0.0.76")
     c.post("/login/code", dict(step, code=wrong(ckey)))
     check_eq("a password and a wrong code: two on the account, two on the address",
              sql(db, "select key, failures from login_throttle where key in ('user:cid', 'addr:127.0.0.76') "
@@ -133,20 +145,10 @@ def main(env):
              sql(db, "select failures from login_throttle where key = 'addr:127.0.0.76'"), [["1"]])
 
     # ---- an account deactivated meanwhile gets no session ---------------------------------------
-    dee, dkey, dstep = with_app(env, srv, db, "dee", "127.0.0.77")
-    d = Browser(srv, "127.0.0.78")
-    r, step = password(d, "dee", "dee password 1")
-    require("dee's right password: the code step", step and step.get("step"), r)
+    dee, dkey, dstep, d, step = at_code_step(env, srv, db, "dee", "127.0.0.77", "127.0.0.78")
     sql(db, "update users set active = false where id = '%s'" % dee)
     r = d.post("/login/code", dict(step, code=totp(dkey, dstep + 1)))
-    check("the right code after the account was deactivated: refused, no session",
-          r.status == 200 and not session_set(r), r)
-    check_eq("... no session for dee", sql(db, "select count(*) from sessions where user_id = '%s' and 'otp' = any(amr)" % dee),
-             [["0"]])
-    check_eq("... audited as method.failed account_inactive, kind totp", failed(db, dee)[-1],
-             ["account_inactive", "totp"])
-    check_eq("... the app's last used step did not move (the code was not checked)",
-             sql(db, "select last_used_step from totp_authenticators where user_id = '%s'" % dee), [[str(dstep)]])
+    refused_unchecked(db, r, "an account deactivated since its password", dee, dstep, "account_inactive")
     srv.stop()
 
 
