@@ -136,6 +136,12 @@ void gw_config_dispose(gw_config_t *cfg);
  * the file in `msg`. */
 int gw_config_check_files(const gw_config_t *cfg, char *msg, size_t msgsize);
 
+/* Puts listener `i`'s certificate chain and private key into `ctx` (the
+ * server's TLS context, or the check's): 0, or -1 with a message naming the
+ * configuration key and what is wrong with its file. */
+typedef struct ssl_ctx_st SSL_CTX;
+int gw_tls_use_listener_files(SSL_CTX *ctx, size_t i, const gw_listen_config_t *l, char *msg, size_t msgsize);
+
 /* The "providers" list and the "recovery" object (gateway/config_recovery.c;
  * either may be NULL when absent). Returns -1 with one line in `msg`. */
 int gw_config_parse_recovery(gw_config_t *cfg, const void *providers, const void *recovery,

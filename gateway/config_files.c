@@ -61,8 +61,7 @@ static int readable(const char *key, const char *path, char *msg, size_t msgsize
     return 0;
 }
 
-/* A listener's certificate chain and key: what gateway/server.c loads. */
-static int check_tls(size_t i, const gw_listen_config_t *l, char *msg, size_t msgsize)
+int gw_tls_use_listener_files(SSL_CTX *ctx, size_t i, const gw_listen_config_t *l, char *msg, size_t msgsize)
 {
     char cert_key[64], key_key[64];
     snprintf(cert_key, sizeof(cert_key), "listen[%zu].tls.certificate_file", i);
@@ -76,13 +75,10 @@ static int check_tls(size_t i, const gw_listen_config_t *l, char *msg, size_t ms
      * certificate's key" get their own messages. */
     EVP_PKEY *pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
-    SSL_CTX *ctx = NULL;
     int rc = -1;
     if (pk == NULL)
         fail(msg, msgsize, "%s: %s is not a PEM private key: %s", key_key, l->key_file,
              ossl_reason("cannot load"));
-    else if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
-        fail(msg, msgsize, "%s: %s", cert_key, ossl_reason("cannot create a TLS context"));
     else if (SSL_CTX_use_certificate_chain_file(ctx, l->certificate_file) != 1)
         fail(msg, msgsize, "%s: %s is not a PEM certificate chain: %s", cert_key, l->certificate_file,
              ossl_reason("cannot load"));
@@ -91,9 +87,20 @@ static int check_tls(size_t i, const gw_listen_config_t *l, char *msg, size_t ms
              l->certificate_file);
     else
         rc = 0;
-    SSL_CTX_free(ctx);
     EVP_PKEY_free(pk);
     ERR_clear_error();
+    return rc;
+}
+
+/* A listener's certificate chain and key, loaded as gateway/server.c loads
+ * them, into a context thrown away. */
+static int check_tls(size_t i, const gw_listen_config_t *l, char *msg, size_t msgsize)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        return fail(msg, msgsize, "listen[%zu].tls: %s", i, ossl_reason("cannot create a TLS context"));
+    int rc = gw_tls_use_listener_files(ctx, i, l, msg, msgsize);
+    SSL_CTX_free(ctx);
     return rc;
 }
 
@@ -113,8 +120,8 @@ static int check_private_key(const char *key, const char *path, char *msg, size_
     return 0;
 }
 
-/* Trust anchors for outbound TLS: what providers/http.c loads at the first
- * call. At least one certificate must load. */
+/* Trust anchors for outbound TLS: what providers/http.c loads at start
+ * (prov_http_preload). At least one certificate must load. */
 static int check_ca_file(const char *key, const char *path, char *msg, size_t msgsize)
 {
     if (readable(key, path, msg, msgsize) != 0)

@@ -153,7 +153,7 @@ static int open_listener(const gw_listen_config_t *l, char *msg, size_t msgsize)
 
 #define TLS13_SUITES "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
-static SSL_CTX *tls_context(const gw_listen_config_t *l, char *msg, size_t msgsize)
+static SSL_CTX *tls_context(size_t i, const gw_listen_config_t *l, char *msg, size_t msgsize)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     unsigned long e;
@@ -172,17 +172,18 @@ static SSL_CTX *tls_context(const gw_listen_config_t *l, char *msg, size_t msgsi
      * general-purpose suites, named so that a library default cannot add
      * others (the CCM ones). */
     if (!SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") ||
-        !SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) ||
-        SSL_CTX_use_certificate_chain_file(ctx, l->certificate_file) != 1 ||
-        SSL_CTX_use_PrivateKey_file(ctx, l->key_file, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1)
+        !SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES))
         goto fail;
+    if (gw_tls_use_listener_files(ctx, i, l, msg, msgsize) != 0) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
     return ctx;
 fail:
     e = ERR_get_error();
-    snprintf(msg, msgsize, "listen %s:%u: TLS certificate %s or key %s: %s", l->address, l->port,
-             l->certificate_file, l->key_file, e ? ERR_reason_error_string(e) : "cannot load");
+    snprintf(msg, msgsize, "listen %s:%u: TLS context: %s", l->address, l->port,
+             e ? ERR_reason_error_string(e) : "cannot create");
     ERR_clear_error();
     SSL_CTX_free(ctx);
     return NULL;
@@ -341,7 +342,7 @@ int gw_server_run(const gw_config_t *cfg, const gw_server_hooks_t *hooks, char *
             goto out;
     for (size_t i = 0; i < cfg->listen_count; i++)
         if (cfg->listen[i].certificate_file != NULL &&
-            (srv->ssl[i] = tls_context(&cfg->listen[i], msg, msgsize)) == NULL)
+            (srv->ssl[i] = tls_context(i, &cfg->listen[i], msg, msgsize)) == NULL)
             goto out;
     for (unsigned t = 0; t < srv->nthreads; t++)
         for (size_t i = 0; i < cfg->listen_count; i++)
